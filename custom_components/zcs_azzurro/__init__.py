@@ -1,0 +1,49 @@
+"""ZCS Azzurro for Home Assistant: ZCS inverters and batteries over their local links."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+
+from .api.device import ModbusDevice
+from .connection import endpoint_from, link_registry
+from .const import CONF_PROFILE, CONF_UNIT_ID, DOMAIN
+from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
+from .profiles import async_get_profile
+
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
+    """Hold the entry's link, poll once, and add the entities."""
+    profile = await async_get_profile(hass, entry.data[CONF_PROFILE])
+    if profile is None:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="profile_missing",
+            translation_placeholders={"profile": entry.data[CONF_PROFILE]},
+        )
+    lease = link_registry(hass).lease(endpoint_from(entry.data))
+    entry.async_on_unload(lease.close)
+    coordinator = ZcsCoordinator(
+        hass, entry, ModbusDevice(lease, entry.data[CONF_UNIT_ID], profile)
+    )
+    try:
+        await coordinator.async_config_entry_first_refresh()
+    except ConfigEntryNotReady as err:
+        # The stick answers but the inverter does not (asleep, or switched off): set up
+        # anyway with unavailable entities; they come back on the first poll it answers.
+        if err.translation_key != "inverter_silent":
+            raise
+    entry.runtime_data = ZcsRuntimeData(coordinator)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
+    """Remove the entities; the link is let go by the entry's unload callbacks."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

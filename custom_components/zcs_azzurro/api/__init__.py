@@ -1,0 +1,1 @@
+"""Talks to ZCS Azzurro devices; knows nothing of Home Assistant."""

@@ -1,0 +1,161 @@
+"""What a profile says about a device: where its values are and how to read them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+type Value = int | float | str | tuple[int, ...]
+
+
+class FieldType(StrEnum):
+    """How registers become a value."""
+
+    U16 = "u16"
+    S16 = "s16"
+    U32 = "u32"
+    S32 = "s32"
+    STR = "str"
+    BITS = "bits"
+    SUM = "sum"
+
+
+# Registers each fixed-width type spans.
+WIDTHS = {FieldType.U16: 1, FieldType.S16: 1, FieldType.U32: 2, FieldType.S32: 2}
+
+
+class WordOrder(StrEnum):
+    """Which register of a 32-bit value holds the high word."""
+
+    BIG = "big"
+    LITTLE = "little"
+
+
+class CounterKind(StrEnum):
+    """How an energy counter may move."""
+
+    LIFETIME = "lifetime"
+    DAILY = "daily"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of consecutive registers."""
+
+    address: int
+    count: int
+
+    @property
+    def end(self) -> int:
+        """The last address in the run."""
+        return self.address + self.count - 1
+
+    def overlaps(self, other: Span) -> bool:
+        """Whether the two runs share an address."""
+        return self.address <= other.end and other.address <= self.end
+
+    def within(self, other: Span) -> bool:
+        """Whether this run lies inside the other."""
+        return other.address <= self.address and self.end <= other.end
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A value that only counts up; `max_rate` is the most it can grow per hour."""
+
+    kind: CounterKind
+    max_rate: float
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """How Home Assistant shows a field: entity platform, classes, unit."""
+
+    platform: str
+    device_class: str | None = None
+    state_class: str | None = None
+    unit: str | None = None
+    precision: int | None = None
+    enabled: bool = True
+    category: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Field:
+    """One value of the device."""
+
+    key: str
+    type: FieldType
+    spans: tuple[Span, ...] = ()
+    scale: float = 1.0
+    word_order: WordOrder = WordOrder.BIG
+    valid: tuple[float, float] | None = None
+    options: Mapping[int, str] | None = None
+    sum_of: tuple[str, ...] = ()
+    counter: Counter | None = None
+    presentation: Presentation | None = None
+
+
+@dataclass(frozen=True)
+class ReadRules:
+    """What the device allows a read request to cover."""
+
+    max_registers: int
+    blocks: tuple[Span, ...]
+    gaps: tuple[Span, ...] = ()
+
+    def block_of(self, span: Span) -> Span | None:
+        """The block that holds the whole run, if one does."""
+        return next((block for block in self.blocks if span.within(block)), None)
+
+    def in_gap(self, span: Span) -> bool:
+        """Whether the run touches a gap."""
+        return any(span.overlaps(gap) for gap in self.gaps)
+
+
+@dataclass(frozen=True, eq=False)
+class Profile:
+    """A device family's map."""
+
+    id: str
+    name: str
+    manufacturer: str
+    model: str
+    sources: tuple[str, ...]
+    serial_prefixes: tuple[str, ...]
+    rules: ReadRules
+    identity: tuple[Field, ...]
+    fields: tuple[Field, ...]
+    _by_key: dict[str, Field] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Index fields by key."""
+        object.__setattr__(self, "_by_key", {f.key: f for f in self.identity + self.fields})
+
+    def field(self, key: str) -> Field:
+        """The field with this key."""
+        return self._by_key[key]
+
+    def entities(self) -> Iterator[tuple[Field, Presentation]]:
+        """The fields Home Assistant shows, with how it shows them."""
+        for fld in self.fields:
+            if fld.presentation is not None:
+                yield fld, fld.presentation
+
+    @property
+    def serial(self) -> Field:
+        """Where the device keeps its serial number."""
+        return self._by_key["serial"]
+
+    def matches(self, serial: str) -> bool:
+        """Whether a device with this serial number is one this profile maps."""
+        return serial.startswith(self.serial_prefixes)
+
+    def model_name(self, identity: Mapping[str, Value | None]) -> str:
+        """The model as ZCS names it, from the identity values (placeholders left out)."""
+        known = {key: value for key, value in identity.items() if value is not None}
+        try:
+            return self.model.format(**known)
+        except KeyError:
+            return self.name

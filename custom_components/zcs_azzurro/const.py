@@ -1,0 +1,24 @@
+"""Constants of the ZCS Azzurro integration."""
+
+from typing import Final
+
+DOMAIN: Final = "zcs_azzurro"
+
+CONF_LINK: Final = "link"
+CONF_UNIT_ID: Final = "unit_id"
+CONF_PROFILE: Final = "profile"
+CONF_MODEL: Final = "model"
+
+# The links the config flow offers; each is one step of its menu.
+LINK_ETH: Final = "eth"
+
+DEFAULT_ETH_PORT: Final = 8899
+DEFAULT_UNIT_ID: Final = 1
+
+DEFAULT_SCAN_INTERVAL: Final = 30
+MIN_SCAN_INTERVAL: Final = 5
+MAX_SCAN_INTERVAL: Final = 3600
+
+# Seconds to wait for a connection and for each answer. The ETH stick reports to the ZCS
+# cloud about once a minute and can hold a request for several seconds meanwhile.
+REQUEST_TIMEOUT: Final = 10.0

@@ -1,0 +1,150 @@
+"""One coordinator per config entry: reads what the enabled entities show, guards it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from decimal import Decimal
+
+from homeassistant.components.sensor import SensorExtraStoredData
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_SCAN_INTERVAL
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import restore_state
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .api.device import ModbusDevice, Reading
+from .api.errors import LinkError, NoResponseError
+from .api.profile.guard import CounterGuard
+from .api.profile.schema import Span, Value
+from .const import CONF_MODEL, DEFAULT_SCAN_INTERVAL, DOMAIN
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class ZcsRuntimeData:
+    """What a loaded entry holds."""
+
+    coordinator: ZcsCoordinator
+
+
+type ZcsConfigEntry = ConfigEntry[ZcsRuntimeData]
+
+
+class ZcsCoordinator(DataUpdateCoordinator[Reading]):
+    """Polls one device through its profile."""
+
+    config_entry: ZcsConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: ZcsConfigEntry, device: ModbusDevice) -> None:
+        """Poll at the entry's scan interval."""
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=entry.title,
+            update_interval=timedelta(
+                seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
+            ),
+        )
+        self.device = device
+        self.serial: str = entry.unique_id or ""
+        self.guard = CounterGuard(device.profile.fields)
+        self.identity: dict[str, Value | None] | None = None
+        self._first_keys: frozenset[str] = frozenset()
+        self._refused: tuple[Span, ...] = ()
+
+    def unique_id(self, key: str) -> str:
+        """The unique id of the entity that shows the field with this key."""
+        return f"{self.serial}_{key}"
+
+    async def _async_setup(self) -> None:
+        """Register the device; decide what the first poll reads; seed the counter guard.
+
+        Entities subscribe only after the first poll, so until then the entity registry
+        says which ones are enabled. Counters restart from what they last showed, so a
+        first reading below it after a restart is caught too.
+        """
+        profile = self.device.profile
+        dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=self.config_entry.entry_id,
+            identifiers={(DOMAIN, self.serial)},
+            manufacturer=profile.manufacturer,
+            model=self.config_entry.data[CONF_MODEL],
+            name=self.config_entry.title,
+            serial_number=self.serial,
+        )
+        registry = er.async_get(self.hass)
+        stored = restore_state.async_get(self.hass).last_states
+        keys = set()
+        for field, shown in profile.entities():
+            entity_id = registry.async_get_entity_id(
+                shown.platform, DOMAIN, self.unique_id(field.key)
+            )
+            entry = registry.async_get(entity_id) if entity_id else None
+            if (entry.disabled_by is None) if entry else shown.enabled:
+                keys.add(field.key)
+            if field.counter and entity_id and (last := stored.get(entity_id)) and last.extra_data:
+                data = SensorExtraStoredData.from_dict(last.extra_data.as_dict())
+                if data and isinstance(data.native_value, int | float | Decimal):
+                    self.guard.seed(field.key, float(data.native_value), last.last_seen.timestamp())
+        self._first_keys = frozenset(keys)
+
+    def wanted_keys(self) -> frozenset[str]:
+        """The fields the entities listening now show (before any listens: the enabled ones)."""
+        return frozenset(self.async_contexts()) or self._first_keys
+
+    async def _async_update_data(self) -> Reading:
+        try:
+            if self.identity is None:
+                await self._read_identity()
+            reading = await self.device.read(self.wanted_keys())
+        except NoResponseError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN, translation_key="inverter_silent"
+            ) from err
+        except LinkError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="link_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        self._note_refused(reading.refused)
+        return replace(
+            reading, values=self.guard.apply(reading.values, dt_util.utcnow().timestamp())
+        )
+
+    async def _read_identity(self) -> None:
+        """Read versions once; they go to the device registry."""
+        reading = await self.device.read(field.key for field in self.device.profile.identity)
+        self.identity = reading.values
+        registry = dr.async_get(self.hass)
+        if device := registry.async_get_device(identifiers={(DOMAIN, self.serial)}):
+            software, dsp = (
+                reading.values.get("software_version"),
+                reading.values.get("dsp_version"),
+            )
+            hardware = reading.values.get("hardware_version")
+            registry.async_update_device(
+                device.id,
+                model=self.device.profile.model_name(reading.values),
+                sw_version=f"{software} (DSP {dsp})" if software and dsp else None,
+                hw_version=str(hardware) if hardware else None,
+            )
+
+    def _note_refused(self, refused: tuple[Span, ...]) -> None:
+        """Log once when the device starts refusing some registers, once when it stops."""
+        if refused and refused != self._refused:
+            _LOGGER.warning(
+                "%s refuses to read registers %s; what they hold is unavailable",
+                self.name,
+                ", ".join(f"{span.address:#06x}-{span.end:#06x}" for span in refused),
+            )
+        elif self._refused and not refused:
+            _LOGGER.info("%s reads all its registers again", self.name)
+        self._refused = refused

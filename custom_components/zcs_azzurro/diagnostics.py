@@ -1,0 +1,47 @@
+"""Diagnostics: the link's counters and the last poll, raw and decoded; no secrets."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_HOST
+from homeassistant.core import HomeAssistant
+
+from .coordinator import ZcsConfigEntry
+
+# Where a device is and which one it is are the owner's business.
+TO_REDACT = {CONF_HOST, "serial", "unique_id"}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: ZcsConfigEntry
+) -> dict[str, Any]:
+    """What a bug report needs."""
+    coordinator = entry.runtime_data.coordinator
+    device = coordinator.device
+    reading = coordinator.data
+    poll = None
+    if reading is not None:
+        poll = {
+            "requests": [[f"{span.address:#06x}", span.count] for span in reading.requests],
+            "refused": [[f"{span.address:#06x}", span.count] for span in reading.refused],
+            "registers": {f"{address:#06x}": value for address, value in reading.registers.items()},
+            "values": reading.values,
+        }
+    return async_redact_data(
+        {
+            "entry": {
+                "unique_id": entry.unique_id,
+                "data": dict(entry.data),
+                "options": dict(entry.options),
+            },
+            "profile": device.profile.id,
+            "identity": coordinator.identity,
+            "last_update_success": coordinator.last_update_success,
+            "link": asdict(device.link.stats),
+            "poll": poll,
+        },
+        TO_REDACT,
+    )

@@ -1,0 +1,65 @@
+"""Sensors: every profile field shown on the sensor platform."""
+
+from __future__ import annotations
+
+from homeassistant.components.sensor import (
+    RestoreSensor,
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from .api.profile.schema import Field, Presentation
+from .coordinator import ZcsConfigEntry
+from .entity import ZcsEntity
+
+# Read-only: the coordinator does the polling.
+PARALLEL_UPDATES = 0
+
+
+def describe(field: Field, shown: Presentation) -> SensorEntityDescription:
+    """The entity description a profile field asks for."""
+    return SensorEntityDescription(
+        key=field.key,
+        translation_key=field.key,
+        device_class=SensorDeviceClass(shown.device_class) if shown.device_class else None,
+        state_class=SensorStateClass(shown.state_class) if shown.state_class else None,
+        native_unit_of_measurement=shown.unit,
+        suggested_display_precision=shown.precision,
+        entity_registry_enabled_default=shown.enabled,
+        entity_category=EntityCategory(shown.category) if shown.category else None,
+        options=list(field.options.values()) if field.options else None,
+    )
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ZcsConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a sensor for each sensor field of the entry's profile."""
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities(
+        (ZcsCounterSensor if field.counter else ZcsSensor)(coordinator, describe(field, shown))
+        for field, shown in coordinator.device.profile.entities()
+        if shown.platform == "sensor"
+    )
+
+
+class ZcsSensor(ZcsEntity, SensorEntity):
+    """A number, or an enum option, read from the device."""
+
+    @property
+    def native_value(self) -> StateType:
+        """The decoded value (sensor fields decode to numbers or option names)."""
+        value = self.value
+        return value if isinstance(value, int | float | str) else None
+
+
+class ZcsCounterSensor(ZcsSensor, RestoreSensor):
+    """An energy counter; its last value is stored for the guard to check after a restart."""

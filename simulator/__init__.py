@@ -1,0 +1,1 @@
+"""Simulated ZCS devices behind the links the real hardware has."""

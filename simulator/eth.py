@@ -1,0 +1,115 @@
+"""The ZSM-ETH-USB stick: Modbus RTU frames over TCP, relayed to the inverter's RS485."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from .faults import Faults
+from .modbus import (
+    READ_HOLDING,
+    WRITE_MULTIPLE,
+    WRITE_SINGLE,
+    Device,
+    answer,
+    exception_pdu,
+    rtu_frame,
+    rtu_request_size,
+    rtu_valid,
+)
+
+# What something that is not a Modbus device might send back (here, a web server).
+NOT_MODBUS = b"HTTP/1.1 400 Bad Request\r\n\r\n"
+
+
+class EthStick:
+    """Listens on TCP; every frame for its unit goes to the device, faults permitting."""
+
+    functions = frozenset({READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE})
+
+    def __init__(self, device: Device, *, unit: int = 1) -> None:
+        """Nothing listens until start()."""
+        self.device = device
+        self.unit = unit
+        self.faults = Faults()
+        self.requests = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (chosen by the system when started on port 0)."""
+        if self._server is None:
+            raise RuntimeError("not started")
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Listen for clients."""
+        self._server = await asyncio.start_server(self._serve, host, port)
+
+    async def stop(self) -> None:
+        """Close every connection and stop listening."""
+        if self._server is None:
+            return
+        self._server.close()
+        # A handler may be holding back an answer (a delay fault): stop it too.
+        for handler in self._handlers:
+            handler.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
+        await self._server.wait_closed()
+        self._server = None
+
+    def drop_clients(self) -> None:
+        """Close the connections of all clients, as a logger does when it reboots."""
+        for writer in list(self._writers):
+            writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handler = asyncio.current_task()
+        if handler is not None:
+            self._handlers.add(handler)
+        self._writers.add(writer)
+        buffer = b""
+        try:
+            while chunk := await reader.read(512):
+                buffer += chunk
+                while (size := rtu_request_size(buffer)) is not None and len(buffer) >= size:
+                    frame, buffer = buffer[:size], buffer[size:]
+                    if not await self._handle(frame, writer):
+                        return
+        except OSError:
+            pass
+        finally:
+            if handler is not None:
+                self._handlers.discard(handler)
+            self._writers.discard(writer)
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    async def _handle(self, frame: bytes, writer: asyncio.StreamWriter) -> bool:
+        """Answer one request frame; False closes the connection."""
+        self.requests += 1
+        faults = self.faults
+        if faults.drop:
+            return False
+        # On a bus, a frame that is damaged or for another unit gets no answer.
+        if faults.silent or self.device.asleep or not rtu_valid(frame) or frame[0] != self.unit:
+            return True
+        pdu = frame[1:-2]
+        if faults.exception is not None:
+            reply_pdu = exception_pdu(pdu[0], faults.exception)
+        else:
+            reply_pdu = answer(self.device, pdu, self.functions)
+        reply = rtu_frame(self.unit + 1 if faults.wrong_unit else self.unit, reply_pdu)
+        if faults.bad_crc:
+            reply = reply[:-1] + bytes([reply[-1] ^ 0xFF])
+        if faults.garbage:
+            reply = NOT_MODBUS
+        if faults.delay:
+            await asyncio.sleep(faults.delay)
+        writer.write(reply)
+        await writer.drain()
+        return True

@@ -1,0 +1,18 @@
+"""Faults a front end can be told to show, as real links and devices do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Faults:
+    """All off by default; tests switch them on and off while clients are connected."""
+
+    silent: bool = False  # swallow requests: no answer at all
+    delay: float = 0.0  # seconds before each answer
+    drop: bool = False  # close the connection when a request arrives
+    bad_crc: bool = False  # answer with a wrong CRC
+    garbage: bool = False  # answer with bytes that are no frame
+    exception: int | None = None  # answer every request with this exception code
+    wrong_unit: bool = False  # answer as if from another unit id

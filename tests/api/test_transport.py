@@ -1,0 +1,187 @@
+"""The RTU-over-TCP link against the simulated ETH stick, over real loopback sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncGenerator
+
+import pytest
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.framer import FramerType
+
+from custom_components.zcs_azzurro.api.errors import (
+    ConnectError,
+    ConnectionLostError,
+    DeviceError,
+    FrameError,
+    InvalidHostError,
+    NoResponseError,
+)
+from custom_components.zcs_azzurro.api.transport.stream import RtuOverTcpLink
+from simulator.devices.hyd_3ph import Hyd3ph
+from simulator.eth import EthStick
+from tests.conftest import TEST_TIMEOUT, closed_port
+
+
+@pytest.fixture
+async def link(stick: EthStick) -> AsyncGenerator[RtuOverTcpLink]:
+    link = RtuOverTcpLink("127.0.0.1", stick.port, timeout=TEST_TIMEOUT)
+    yield link
+    await link.close()
+
+
+async def test_reads_the_registers_the_device_holds(
+    link: RtuOverTcpLink, inverter: Hyd3ph
+) -> None:
+    inverter.pin(0x0488, [0x1234, 0xFFFF, 0x0000])
+    assert await link.read_holding_registers(1, 0x0488, 3) == [0x1234, 0xFFFF, 0x0000]
+    assert link.stats.requests == 1
+    assert link.stats.connects == 1
+
+
+async def test_a_modbus_exception_is_a_device_error_and_keeps_the_connection(
+    link: RtuOverTcpLink,
+) -> None:
+    with pytest.raises(DeviceError) as refused:
+        await link.read_holding_registers(1, 0x0400, 10)  # not in any block
+    assert refused.value.exception_code == 0x02
+    assert refused.value.function_code == 0x03
+    await link.read_holding_registers(1, 0x0404, 1)
+    assert link.stats.connects == 1
+    assert link.stats.failures == 0
+
+
+@pytest.mark.parametrize("fault", ["silent", "asleep"])
+async def test_no_answer_is_no_response_and_the_next_request_heals(
+    link: RtuOverTcpLink, stick: EthStick, inverter: Hyd3ph, fault: str
+) -> None:
+    await link.read_holding_registers(1, 0x0404, 1)
+    if fault == "silent":
+        stick.faults.silent = True
+    else:
+        inverter.asleep = True
+    with pytest.raises(NoResponseError):
+        await link.read_holding_registers(1, 0x0404, 1)
+    stick.faults.silent = inverter.asleep = False
+    inverter.pin(0x0404, [7])
+    assert await link.read_holding_registers(1, 0x0404, 1) == [7]
+    # The failed request closed the connection: the answer came on a new one.
+    assert link.stats.connects == 2
+    assert link.stats.failures == 1
+    assert link.stats.last_error is not None
+    assert link.stats.last_error.startswith("NoResponseError")
+
+
+async def test_a_late_answer_is_never_taken_for_the_next_request(
+    link: RtuOverTcpLink, stick: EthStick, inverter: Hyd3ph
+) -> None:
+    inverter.pin(0x0404, [1111])
+    inverter.pin(0x0418, [2222])
+    stick.faults.delay = TEST_TIMEOUT * 2
+    with pytest.raises(NoResponseError):
+        await link.read_holding_registers(1, 0x0404, 1)
+    stick.faults.delay = 0
+    # Were the link to keep its socket, the late 1111 would arrive here first.
+    assert await link.read_holding_registers(1, 0x0418, 1) == [2222]
+
+
+async def test_a_slow_answer_within_the_timeout_is_fine(
+    link: RtuOverTcpLink, stick: EthStick
+) -> None:
+    stick.faults.delay = TEST_TIMEOUT / 4
+    assert len(await link.read_holding_registers(1, 0x0404, 2)) == 2
+
+
+@pytest.mark.parametrize("fault", ["bad_crc", "garbage", "wrong_unit"])
+async def test_bytes_that_are_no_answer_are_a_frame_error(
+    link: RtuOverTcpLink, stick: EthStick, fault: str
+) -> None:
+    setattr(stick.faults, fault, True)
+    with pytest.raises(FrameError):
+        await link.read_holding_registers(1, 0x0404, 1)
+    setattr(stick.faults, fault, False)
+    assert len(await link.read_holding_registers(1, 0x0404, 1)) == 1
+
+
+async def test_a_stick_that_drops_the_connection(link: RtuOverTcpLink, stick: EthStick) -> None:
+    stick.faults.drop = True
+    with pytest.raises(ConnectionLostError):
+        await link.read_holding_registers(1, 0x0404, 1)
+    stick.faults.drop = False
+    assert len(await link.read_holding_registers(1, 0x0404, 1)) == 1
+
+
+async def test_a_connection_closed_while_idle_is_reopened_once(
+    link: RtuOverTcpLink, stick: EthStick
+) -> None:
+    await link.read_holding_registers(1, 0x0404, 1)
+    stick.drop_clients()  # the logger rebooted, or closed an idle client
+    await asyncio.sleep(0.05)
+    assert len(await link.read_holding_registers(1, 0x0404, 1)) == 1
+    assert link.stats.connects == 2
+    assert link.stats.failures == 0
+
+
+async def test_a_reused_connection_fails_when_the_retry_fails_too(
+    link: RtuOverTcpLink, stick: EthStick
+) -> None:
+    await link.read_holding_registers(1, 0x0404, 1)
+    stick.faults.drop = True
+    with pytest.raises(ConnectionLostError):
+        await link.read_holding_registers(1, 0x0404, 1)
+    assert stick.requests == 3  # the first read, then the request and its one retry
+
+
+async def test_nothing_listening_is_a_connect_error(socket_enabled: None) -> None:
+    link = RtuOverTcpLink("127.0.0.1", await closed_port(), timeout=TEST_TIMEOUT)
+    with pytest.raises(ConnectError):
+        await link.read_holding_registers(1, 0x0404, 1)
+    assert link.stats.connects == 1
+    assert link.stats.failures == 1
+
+
+async def test_a_name_that_does_not_resolve_is_an_invalid_host(
+    socket_enabled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No DNS here: the resolver's answer for an unknown name is what is imitated.
+    def no_such_name(*args: object, **kwargs: object) -> None:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    link = RtuOverTcpLink("inverter.invalid", 8899, timeout=TEST_TIMEOUT)
+    with pytest.raises(InvalidHostError, match=r"inverter\.invalid"):
+        await link.read_holding_registers(1, 0x0404, 1)
+
+
+async def test_writes_land_where_the_device_allows_them(
+    link: RtuOverTcpLink, inverter: Hyd3ph
+) -> None:
+    await link.write_registers(1, 0x1105, [1, 500])
+    assert inverter.read(0x1105, 2) == [1, 500]
+    with pytest.raises(DeviceError) as refused:
+        await link.write_registers(1, 0x0404, [1])
+    assert refused.value.exception_code == 0x02
+    assert refused.value.function_code == 0x10
+
+
+async def test_pymodbus_own_client_reads_the_simulator(
+    stick: EthStick, inverter: Hyd3ph
+) -> None:
+    """The simulator's framing, checked by a client we did not write."""
+    inverter.pin(0x0445, [0x5A50, 0x3145])
+    client = AsyncModbusTcpClient(
+        "127.0.0.1", port=stick.port, framer=FramerType.RTU, timeout=1, retries=0
+    )
+    await client.connect()
+    try:
+        response = await client.read_holding_registers(0x0445, count=2, device_id=1)
+        assert response.registers == [0x5A50, 0x3145]
+        written = await client.write_registers(0x1104, [1, 3], device_id=1)
+        assert not written.isError()
+        refused = await client.read_holding_registers(0x0404, count=61, device_id=1)
+        assert refused.isError()
+        assert refused.exception_code == 0x02
+    finally:
+        client.close()
+    assert inverter.read(0x1104, 2) == [1, 3]

@@ -1,0 +1,48 @@
+"""Fixtures shared by every test: a simulated inverter behind a simulated ETH stick."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import pytest
+
+from custom_components.zcs_azzurro.api.profile.loader import load_bundled
+from custom_components.zcs_azzurro.api.profile.schema import Profile
+from simulator.devices.hyd_3ph import Hyd3ph
+from simulator.eth import EthStick
+
+# How long links wait for an answer in tests: the simulator answers in microseconds.
+TEST_TIMEOUT = 0.3
+
+
+@pytest.fixture
+def inverter() -> Hyd3ph:
+    """A 3PH HYD ZSS with a moving plant, on the wall clock."""
+    return Hyd3ph()
+
+
+@pytest.fixture
+async def stick(socket_enabled: None, inverter: Hyd3ph) -> AsyncGenerator[EthStick]:
+    """An ETH stick on an ephemeral loopback port, unit 1, with the inverter behind it."""
+    front = EthStick(inverter)
+    await front.start()
+    yield front
+    await front.stop()
+
+
+@pytest.fixture(scope="session")
+def profile() -> Profile:
+    """The bundled 3PH HYD ZSS profile."""
+    (hyd,) = load_bundled()
+    return hyd
+
+
+async def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    import asyncio
+
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port: int = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    return port
