@@ -54,7 +54,8 @@ class EthStick:
         if self._server is None:
             return
         self._server.close()
-        # A handler may be holding back an answer (a delay fault): stop it too.
+        # Connections whose handler has not run yet, or is holding back an answer.
+        self._server.close_clients()
         for handler in self._handlers:
             handler.cancel()
         await asyncio.gather(*self._handlers, return_exceptions=True)
@@ -103,6 +104,8 @@ class EthStick:
             reply_pdu = exception_pdu(pdu[0], faults.exception)
         else:
             reply_pdu = answer(self.device, pdu, self.functions)
+        if faults.short and reply_pdu[0] == READ_HOLDING:
+            reply_pdu = bytes([READ_HOLDING, reply_pdu[1] - 2]) + reply_pdu[2:-2]
         reply = rtu_frame(self.unit + 1 if faults.wrong_unit else self.unit, reply_pdu)
         if faults.bad_crc:
             reply = reply[:-1] + bytes([reply[-1] ^ 0xFF])

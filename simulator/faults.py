@@ -16,3 +16,4 @@ class Faults:
     garbage: bool = False  # answer with bytes that are no frame
     exception: int | None = None  # answer every request with this exception code
     wrong_unit: bool = False  # answer as if from another unit id
+    short: bool = False  # answer a read with one register too few, in a valid frame

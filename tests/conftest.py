@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 
 import pytest
@@ -39,8 +40,6 @@ def profile() -> Profile:
 
 async def closed_port() -> int:
     """A loopback port nothing listens on."""
-    import asyncio
-
     server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     port: int = server.sockets[0].getsockname()[1]
     server.close()

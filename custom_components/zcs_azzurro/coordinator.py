@@ -58,6 +58,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self.identity: dict[str, Value | None] | None = None
         self._first_keys: frozenset[str] = frozenset()
         self._refused: tuple[Span, ...] = ()
+        self._device_id = ""
 
     def unique_id(self, key: str) -> str:
         """The unique id of the entity that shows the field with this key."""
@@ -71,13 +72,17 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         first reading below it after a restart is caught too.
         """
         profile = self.device.profile
-        dr.async_get(self.hass).async_get_or_create(
-            config_entry_id=self.config_entry.entry_id,
-            identifiers={(DOMAIN, self.serial)},
-            manufacturer=profile.manufacturer,
-            model=self.config_entry.data[CONF_MODEL],
-            name=self.config_entry.title,
-            serial_number=self.serial,
+        self._device_id = (
+            dr.async_get(self.hass)
+            .async_get_or_create(
+                config_entry_id=self.config_entry.entry_id,
+                identifiers={(DOMAIN, self.serial)},
+                manufacturer=profile.manufacturer,
+                model=self.config_entry.data[CONF_MODEL],
+                name=self.config_entry.title,
+                serial_number=self.serial,
+            )
+            .id
         )
         registry = er.async_get(self.hass)
         stored = restore_state.async_get(self.hass).last_states
@@ -123,19 +128,14 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         """Read versions once; they go to the device registry."""
         reading = await self.device.read(field.key for field in self.device.profile.identity)
         self.identity = reading.values
-        registry = dr.async_get(self.hass)
-        if device := registry.async_get_device(identifiers={(DOMAIN, self.serial)}):
-            software, dsp = (
-                reading.values.get("software_version"),
-                reading.values.get("dsp_version"),
-            )
-            hardware = reading.values.get("hardware_version")
-            registry.async_update_device(
-                device.id,
-                model=self.device.profile.model_name(reading.values),
-                sw_version=f"{software} (DSP {dsp})" if software and dsp else None,
-                hw_version=str(hardware) if hardware else None,
-            )
+        software, dsp = reading.values.get("software_version"), reading.values.get("dsp_version")
+        hardware = reading.values.get("hardware_version")
+        dr.async_get(self.hass).async_update_device(
+            self._device_id,
+            model=self.device.profile.model_name(reading.values),
+            sw_version=f"{software} (DSP {dsp})" if software and dsp else None,
+            hw_version=str(hardware) if hardware else None,
+        )
 
     def _note_refused(self, refused: tuple[Span, ...]) -> None:
         """Log once when the device starts refusing some registers, once when it stops."""

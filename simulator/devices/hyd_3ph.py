@@ -122,12 +122,14 @@ class Hyd3ph(RegisterBank):
         self.clock = clock
         self.plant = Plant()
         self.asleep = False
-        self.set(0x0445, ascii_registers(serial, 8))
-        self.set(0x044D, ascii_registers("V1", 2))
-        self.set(0x044F, ascii_registers("V110052", 4))
-        self.set(0x0453, ascii_registers("V110048", 4))
-        self.set(0x0457, ascii_registers("V110048", 4))
-        self.set(0x06ED, [rated_w // 100])
+        self.identity = {
+            0x0445: ascii_registers(serial, 8),
+            0x044D: ascii_registers("V1", 2),
+            0x044F: ascii_registers("V110052", 4),
+            0x0453: ascii_registers("V110048", 4),
+            0x0457: ascii_registers("V110048", 4),
+            0x06ED: [rated_w // 100],
+        }
         self.refresh()
 
     def refresh(self) -> None:
@@ -135,6 +137,8 @@ class Hyd3ph(RegisterBank):
         now = self.clock()
         plant = self.plant
         plant.advance(now)
+        for address, values in self.identity.items():
+            self.set(address, values)
         self._system(now)
         self._grid()
         self.set(0x0504, [0, 0, 0, 5000, 0, 0, 2300, 0, 0])

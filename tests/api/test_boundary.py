@@ -23,7 +23,9 @@ def test_api_imports_no_homeassistant() -> None:
     sources = sorted(API.rglob("*.py"))
     assert len(sources) >= 10
     offenders = {
-        str(path.relative_to(API)): sorted(n for n in _imports(path) if n.split(".")[0] == "homeassistant")
+        str(path.relative_to(API)): sorted(
+            n for n in _imports(path) if n.split(".")[0] == "homeassistant"
+        )
         for path in sources
     }
     assert {path: names for path, names in offenders.items() if names} == {}

@@ -8,7 +8,9 @@ from custom_components.zcs_azzurro.api.device import ModbusDevice
 from custom_components.zcs_azzurro.api.profile.planner import plan
 from custom_components.zcs_azzurro.api.profile.schema import Profile, ReadRules, Span
 
-RULES = ReadRules(max_registers=10, blocks=(Span(0x100, 32), Span(0x200, 8)), gaps=(Span(0x108, 2),))
+RULES = ReadRules(
+    max_registers=10, blocks=(Span(0x100, 32), Span(0x200, 8)), gaps=(Span(0x108, 2),)
+)
 
 
 def _requests(profile: Profile, keys: list[str]) -> tuple[Span, ...]:

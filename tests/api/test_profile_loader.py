@@ -90,7 +90,8 @@ def test_a_good_profile_loads(tmp_path: Path) -> None:
     assert profile.field("mode").options == {0: "stopped", 1: "running"}
     assert profile.model_name({"rated_power": 600, "serial": None}) == "Test 600"
     assert profile.model_name({}) == "Test device"
-    assert profile.matches("ZT1000") and not profile.matches("ZP1000")
+    assert profile.matches("ZT1000")
+    assert not profile.matches("ZP1000")
 
 
 def test_the_bundled_profile_loads_and_cites_its_sources(profile: Profile) -> None:
@@ -105,24 +106,64 @@ def test_the_bundled_profile_loads_and_cites_its_sources(profile: Profile) -> No
 @pytest.mark.parametrize(
     ("change", "line", "field", "message"),
     [
-        (("  - key: power\n", "  - key: power\n    colour: red\n"), 19, "fields[0].colour", "not a known key"),
+        (
+            ("  - key: power\n", "  - key: power\n    colour: red\n"),
+            19,
+            "fields[0].colour",
+            "not a known key",
+        ),
         (("id: test_device\n", ""), 1, "id", "is required"),
-        (("address: 0x0110\n", "address: 0x0200\n"), 20, "fields[0].address", "outside every read block"),
+        (
+            ("address: 0x0110\n", "address: 0x0200\n"),
+            20,
+            "fields[0].address",
+            "outside every read block",
+        ),
         (("address: 0x0110\n", "address: 0x0107\n"), 20, "fields[0].address", "touches a gap"),
         (("type: s32\n", "type: s33\n"), 19, "fields[0].type", "must be u16 or s16"),
         (("scale: -10\n", "scale: 0\n"), 22, "fields[0].scale", "non-zero number"),
-        (("valid: [-1000, 1000]", "valid: [1000, -1000]"), 23, "fields[0].valid", "[lowest, highest]"),
-        (("type: u16\n    address: 0x0116", "type: s16\n    address: 0x0116"), 46, "fields[3].options", "u16 only"),
+        (
+            ("valid: [-1000, 1000]", "valid: [1000, -1000]"),
+            23,
+            "fields[0].valid",
+            "[lowest, highest]",
+        ),
+        (
+            ("type: u16\n    address: 0x0116", "type: s16\n    address: 0x0116"),
+            46,
+            "fields[3].options",
+            "u16 only",
+        ),
         (("  - key: energy", "  - key: power"), 28, "fields[1].key", "used twice"),
         (("of: [power, power]", "of: [power, nothing]"), 52, "fields[4].of", "not a numeric field"),
-        (("state_class: total_increasing", "state_class: measurement"), 32, "fields[1].counter", "total_increasing"),
+        (
+            ("state_class: total_increasing", "state_class: measurement"),
+            32,
+            "fields[1].counter",
+            "total_increasing",
+        ),
         (("kind: lifetime", "kind: forever"), 32, "fields[1].counter.kind", "lifetime or daily"),
         (("{key: serial, type: str", "{key: number, type: str"), 14, "identity", "key serial"),
         (("max_registers: 10", "max_registers: 0"), 9, "reads.max_registers", "1..125"),
-        (("parts: [[0x0114, 2], [0x011A, 1]]", "parts: [[0x0114, 200]]"), 40, "fields[2].parts", "[address, count]"),
-        (("    - [0x0100, 0x011F]", "    - [0x011F, 0x0100]"), 10, "reads.blocks", "[first address, last"),
+        (
+            ("parts: [[0x0114, 2], [0x011A, 1]]", "parts: [[0x0114, 200]]"),
+            40,
+            "fields[2].parts",
+            "[address, count]",
+        ),
+        (
+            ("    - [0x0100, 0x011F]", "    - [0x011F, 0x0100]"),
+            10,
+            "reads.blocks",
+            "[first address, last",
+        ),
         (("count: 4}", "count: 11}"), 15, "identity[0].count", "exceeds max_registers"),
-        (("platform: binary_sensor", "platform: switch"), 41, "fields[2].platform", "sensor or binary_sensor"),
+        (
+            ("platform: binary_sensor", "platform: switch"),
+            41,
+            "fields[2].platform",
+            "sensor or binary_sensor",
+        ),
         (("enabled: false", "enabled: no-thanks"), 37, "fields[1].enabled", "true or false"),
         (("fields:\n", "fields: 3\nformer_fields:\n"), 17, "fields", "must be a list"),
         (("match:\n  serial_prefixes: [ZT1]\n", "match: ZT1\n"), 6, "match", "must be a mapping"),

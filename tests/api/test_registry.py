@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -83,7 +84,7 @@ async def test_requests_keep_the_pacing_the_most_cautious_holder_asks_for(
     for _ in range(3):
         await eager.read_holding_registers(1, 0x0404, 1)
         answered.append(loop.time())
-    gaps = [later - earlier for earlier, later in zip(answered, answered[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(answered)]
     assert all(gap >= 0.09 for gap in gaps)
     await eager.close()
     await cautious.close()

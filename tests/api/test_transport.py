@@ -31,9 +31,7 @@ async def link(stick: EthStick) -> AsyncGenerator[RtuOverTcpLink]:
     await link.close()
 
 
-async def test_reads_the_registers_the_device_holds(
-    link: RtuOverTcpLink, inverter: Hyd3ph
-) -> None:
+async def test_reads_the_registers_the_device_holds(link: RtuOverTcpLink, inverter: Hyd3ph) -> None:
     inverter.pin(0x0488, [0x1234, 0xFFFF, 0x0000])
     assert await link.read_holding_registers(1, 0x0488, 3) == [0x1234, 0xFFFF, 0x0000]
     assert link.stats.requests == 1
@@ -93,7 +91,7 @@ async def test_a_slow_answer_within_the_timeout_is_fine(
     assert len(await link.read_holding_registers(1, 0x0404, 2)) == 2
 
 
-@pytest.mark.parametrize("fault", ["bad_crc", "garbage", "wrong_unit"])
+@pytest.mark.parametrize("fault", ["bad_crc", "garbage", "wrong_unit", "short"])
 async def test_bytes_that_are_no_answer_are_a_frame_error(
     link: RtuOverTcpLink, stick: EthStick, fault: str
 ) -> None:
@@ -165,9 +163,7 @@ async def test_writes_land_where_the_device_allows_them(
     assert refused.value.function_code == 0x10
 
 
-async def test_pymodbus_own_client_reads_the_simulator(
-    stick: EthStick, inverter: Hyd3ph
-) -> None:
+async def test_pymodbus_own_client_reads_the_simulator(stick: EthStick, inverter: Hyd3ph) -> None:
     """The simulator's framing, checked by a client we did not write."""
     inverter.pin(0x0445, [0x5A50, 0x3145])
     client = AsyncModbusTcpClient(

@@ -64,7 +64,9 @@ class _Node:
 
     def __init__(self, source: str, value: object, path: str, line: int | None) -> None:
         if not isinstance(value, _Mapping):
-            raise ProfileError(source, line, path.removesuffix(".") or "(file)", "must be a mapping")
+            raise ProfileError(
+                source, line, path.removesuffix(".") or "(file)", "must be a mapping"
+            )
         self.source = source
         self.mapping = value
         self.path = path

@@ -1,0 +1,281 @@
+"""The config flow over real sockets: every branch, and recovering from each error."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncGenerator, Generator
+from typing import Any
+from unittest.mock import AsyncMock, patch
+
+import pytest
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SCAN_INTERVAL
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.zcs_azzurro.config_flow import valid_host
+from custom_components.zcs_azzurro.const import CONF_UNIT_ID, DOMAIN
+from simulator.devices.hyd_3ph import Hyd3ph
+from simulator.eth import EthStick
+from simulator.registers import ascii_registers
+from tests.conftest import closed_port
+
+from .conftest import MODEL, SERIAL, entry_data, poll
+
+
+@pytest.fixture
+def mock_setup_entry() -> Generator[AsyncMock]:
+    """The flow's job ends at the entry; setting it up is tested elsewhere."""
+    with patch("custom_components.zcs_azzurro.async_setup_entry", return_value=True) as mocked:
+        yield mocked
+
+
+def _form(host: str, port: int, unit: int = 1) -> dict[str, Any]:
+    # The frontend's number boxes send floats.
+    return {CONF_HOST: host, CONF_PORT: float(port), CONF_UNIT_ID: float(unit)}
+
+
+async def _eth_form(hass: HomeAssistant) -> dict[str, Any]:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["eth"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "eth"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "eth"
+    assert result["errors"] == {}
+    return result
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_the_eth_stick_is_found_and_identified(hass: HomeAssistant, stick: EthStick) -> None:
+    form = await _eth_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], _form(" 127.0.0.1 ", stick.port)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == MODEL
+    assert result["data"] == entry_data(stick.port)
+    assert result["result"].unique_id == SERIAL
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_the_same_inverter_twice_is_refused(hass: HomeAssistant, stick: EthStick) -> None:
+    MockConfigEntry(domain=DOMAIN, unique_id=SERIAL, data=entry_data(stick.port)).add_to_hass(hass)
+    form = await _eth_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], _form("127.0.0.1", stick.port)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_a_flow_shares_the_connection_of_a_loaded_entry(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, stick: EthStick
+) -> None:
+    form = await _eth_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], _form("127.0.0.1", stick.port)
+    )
+    assert result["reason"] == "already_configured"
+    assert len(stick._writers) == 1  # one client: the entry's connection served the flow too
+    await poll(hass)
+    assert loaded_entry.state is ConfigEntryState.LOADED
+
+
+def _unsupported(inverter: Hyd3ph, stick: EthStick) -> None:
+    inverter.pin(0x0445, ascii_registers("ZM2ES060M2H00017", 8))
+
+
+def _sofar(inverter: Hyd3ph, stick: EthStick) -> None:
+    inverter.pin(0x0445, ascii_registers("SP1ES120N6000001", 8))
+
+
+def _asleep(inverter: Hyd3ph, stick: EthStick) -> None:
+    inverter.asleep = True
+
+
+def _not_modbus(inverter: Hyd3ph, stick: EthStick) -> None:
+    stick.faults.garbage = True
+
+
+def _no_such_registers(inverter: Hyd3ph, stick: EthStick) -> None:
+    stick.faults.exception = 0x02
+
+
+def _drops(inverter: Hyd3ph, stick: EthStick) -> None:
+    stick.faults.drop = True
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize(
+    ("breakage", "errors", "placeholder"),
+    [
+        (_asleep, {"base": "inverter_silent"}, None),
+        (_not_modbus, {"base": "not_zcs"}, None),
+        (_no_such_registers, {"base": "not_zcs"}, None),
+        (_sofar, {"base": "not_zcs"}, None),
+        (_unsupported, {"base": "unsupported_model"}, ("serial", "ZM2ES060M2H00017")),
+        (_drops, {"base": "cannot_connect"}, ("error", "closed by the peer")),
+    ],
+)
+async def test_what_answers_at_the_address_is_named_and_the_user_can_retry(
+    hass: HomeAssistant,
+    stick: EthStick,
+    inverter: Hyd3ph,
+    breakage: Any,
+    errors: dict[str, str],
+    placeholder: tuple[str, str] | None,
+) -> None:
+    breakage(inverter, stick)
+    form = await _eth_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], _form("127.0.0.1", stick.port)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    if placeholder:
+        name, text = placeholder
+        assert text in result["description_placeholders"][name]
+    # Put right, the same form goes on to create the entry.
+    inverter.unpin(0x0445, 8)
+    inverter.refresh()
+    inverter.asleep = False
+    stick.faults.garbage = stick.faults.drop = False
+    stick.faults.exception = None
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], _form("127.0.0.1", stick.port)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_nothing_listening_is_cannot_connect(hass: HomeAssistant, stick: EthStick) -> None:
+    form = await _eth_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], _form("127.0.0.1", await closed_port())
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert "127.0.0.1" in result["description_placeholders"]["error"]
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], _form("127.0.0.1", stick.port)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize("host", ["192.168.1.300", "http://192.168.1.10", "my stick", "-a.lan", ""])
+async def test_a_malformed_host_is_refused_before_any_connection(
+    hass: HomeAssistant, stick: EthStick, host: str
+) -> None:
+    form = await _eth_form(hass)
+    result = await hass.config_entries.flow.async_configure(form["flow_id"], _form(host, 8899))
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+    assert stick.requests == 0
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_a_name_that_does_not_resolve_is_an_invalid_host(
+    hass: HomeAssistant, stick: EthStick, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # There is no DNS here; the resolver's answer for an unknown name is imitated.
+    def no_such_name(*args: object, **kwargs: object) -> None:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    form = await _eth_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], _form("zcs-stick.lan", 8899)
+    )
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_an_unexpected_failure_is_unknown_and_logged(
+    hass: HomeAssistant, stick: EthStick, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The test harness forbids name resolution with a RuntimeError: nothing the flow expects.
+    form = await _eth_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], _form("zcs-stick.lan", 8899)
+    )
+    assert result["errors"] == {"base": "unknown"}
+    assert "Unexpected error while probing zcs-stick.lan" in caplog.text
+
+
+def test_host_syntax() -> None:
+    good = ["192.168.1.10", "fe80::1", "zcs-stick", "zcs-stick.lan", "stick.example.com."]
+    bad = ["192.168.1.300", "a..b", "x" * 64, "stick_1.lan", "1.2.3", "host:8899"]
+    assert [valid_host(host) for host in good] == [True] * len(good)
+    assert [valid_host(host) for host in bad] == [False] * len(bad)
+
+
+@pytest.fixture
+async def other_stick(socket_enabled: None) -> AsyncGenerator[EthStick]:
+    """A second stick, where another inverter (other serial) answers."""
+    front = EthStick(Hyd3ph(serial="ZP2ES020M2H00099"))
+    await front.start()
+    yield front
+    await front.stop()
+
+
+async def test_reconfigure_moves_the_entry_to_a_new_address(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, inverter: Hyd3ph
+) -> None:
+    # The same inverter now answers through a stick at another port.
+    moved = EthStick(inverter)
+    await moved.start()
+    try:
+        result = await loaded_entry.start_reconfigure_flow(hass)
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "reconfigure"
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _form("127.0.0.1", await closed_port())
+        )
+        assert result["errors"] == {"base": "cannot_connect"}
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _form("127.0.0.1", moved.port)
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert loaded_entry.data[CONF_PORT] == moved.port
+        assert loaded_entry.state is ConfigEntryState.LOADED
+        assert moved.requests > 0
+    finally:
+        assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+        await moved.stop()
+
+
+async def test_reconfigure_refuses_a_different_inverter(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, stick: EthStick, other_stick: EthStick
+) -> None:
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form("127.0.0.1", other_stick.port)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_device"
+    assert loaded_entry.data[CONF_PORT] == stick.port
+
+
+async def test_options_set_the_scan_interval(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    coordinator = loaded_entry.runtime_data.coordinator
+    assert coordinator.update_interval is not None
+    assert coordinator.update_interval.total_seconds() == 30
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 12.0}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert loaded_entry.options == {CONF_SCAN_INTERVAL: 12}
+    reloaded = loaded_entry.runtime_data.coordinator
+    assert reloaded is not coordinator
+    assert reloaded.update_interval is not None
+    assert reloaded.update_interval.total_seconds() == 12

@@ -1,0 +1,109 @@
+"""Setting up, unloading and reloading an entry; a stick or inverter that is not there."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.zcs_azzurro.const import DOMAIN
+from simulator.devices.hyd_3ph import Hyd3ph
+from simulator.eth import EthStick
+from tests.conftest import closed_port
+
+from .conftest import MODEL, SERIAL, entry_data, poll, state
+
+
+async def test_setup_registers_the_device_and_unload_lets_the_stick_go(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, stick: EthStick
+) -> None:
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, SERIAL), loaded_entry.entry_id
+    )
+    assert device is not None
+    assert (device.manufacturer, device.model, device.serial_number) == (
+        "ZCS Azzurro",
+        MODEL,
+        SERIAL,
+    )
+    assert (device.sw_version, device.hw_version) == ("V110052 (DSP V110048)", "V1")
+    assert state(hass, "grid_frequency").state != STATE_UNAVAILABLE
+    assert len(stick._writers) == 1
+
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert loaded_entry.state is ConfigEntryState.NOT_LOADED
+    await asyncio.sleep(0.05)
+    assert not stick._writers  # the connection was closed with the last holder
+
+
+async def test_reload_reads_again(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, stick: EthStick
+) -> None:
+    before = stick.requests
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    assert stick.requests > before
+    assert state(hass, "battery_soc").state == "55"
+
+
+async def test_an_unreachable_stick_makes_setup_retry(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=SERIAL, title=MODEL, data=entry_data(await closed_port())
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_a_sleeping_inverter_sets_up_unavailable_and_wakes_by_itself(
+    hass: HomeAssistant, config_entry: MockConfigEntry, inverter: Hyd3ph
+) -> None:
+    inverter.asleep = True
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert state(hass, "pv_energy_total").state == STATE_UNAVAILABLE
+    assert state(hass, "fault", "binary_sensor").state == STATE_UNAVAILABLE
+
+    inverter.asleep = False
+    await poll(hass)
+    assert state(hass, "pv_energy_total").state == "18234.5"
+    assert state(hass, "fault", "binary_sensor").state == "off"
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, SERIAL), config_entry.entry_id
+    )
+    assert device is not None
+    assert device.sw_version == "V110052 (DSP V110048)"  # read once it answered
+
+
+async def test_a_profile_this_version_lacks_is_a_setup_error(
+    hass: HomeAssistant, stick: EthStick
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=SERIAL, data=entry_data(stick.port, profile="zcs_future")
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry.reason == "This version of the integration has no device profile zcs_future"
+
+
+@pytest.mark.parametrize("fault", ["garbage", "drop"])
+async def test_a_stick_that_misbehaves_at_setup_makes_it_retry(
+    hass: HomeAssistant, config_entry: MockConfigEntry, stick: EthStick, fault: str
+) -> None:
+    setattr(stick.faults, fault, True)
+    config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY

@@ -1,0 +1,112 @@
+"""The simulator: its command line, its plant's physics, its device's rules."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from simulator.devices.hyd_3ph import Hyd3ph
+from simulator.modbus import crc16, rtu_frame, rtu_valid
+from simulator.registers import ModbusExceptionError
+
+ROOT = Path(__file__).parents[2]
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _local(hour: int) -> float:
+    """Today at this local hour."""
+    today = time.localtime()
+    return time.mktime((today.tm_year, today.tm_mon, today.tm_mday, hour, 0, 0, 0, 0, -1))
+
+
+async def test_the_command_line_serves_on_the_port_it_prints(socket_enabled: None) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "simulator",
+        "--device",
+        "hyd-3ph",
+        "--link",
+        "eth",
+        "--port",
+        "0",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+        match = re.fullmatch(r"listening eth 127\.0\.0\.1:(\d+)\n", line)
+        assert match, line
+        reader, writer = await asyncio.open_connection("127.0.0.1", int(match[1]))
+        writer.write(rtu_frame(1, bytes([0x03, 0x06, 0x08, 0x00, 0x01])))  # battery SOC
+        answer = await asyncio.wait_for(reader.readexactly(7), 5)
+        assert rtu_valid(answer)
+        assert answer[:3] == bytes([1, 0x03, 2])
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), 10) == 0
+
+
+@pytest.mark.parametrize("hour", [3, 9, 13, 19, 23])
+def test_power_balances_at_every_hour(hour: int) -> None:
+    device = Hyd3ph(clock=Clock(_local(hour)))
+    plant = device.plant
+    sources = plant.pv_w + max(-plant.grid_w, 0) + max(-plant.battery_w, 0)
+    sinks = plant.load_w + max(plant.grid_w, 0) + max(plant.battery_w, 0)
+    assert sources == pytest.approx(sinks)
+    assert (plant.pv_w > 0) == (6.5 < hour < 19.5)
+
+
+def test_counters_only_grow_and_today_restarts_at_midnight() -> None:
+    clock = Clock(_local(0) + 60)
+    device = Hyd3ph(clock=clock)
+    totals = device.read(0x0684, 24)
+    previous = totals
+    for _ in range(48):  # a day, every half hour
+        clock.now += 1800
+        device.refresh()
+        current = device.read(0x0684, 24)
+        lifetime = [(current[i] << 16) | current[i + 1] for i in range(2, 24, 4)]
+        before = [(previous[i] << 16) | previous[i + 1] for i in range(2, 24, 4)]
+        assert all(now >= then for now, then in zip(lifetime, before, strict=True))
+        previous = current
+    assert previous[2:4] != totals[2:4]  # PV energy grew over the day
+    today_pv = (previous[0] << 16) | previous[1]
+    assert today_pv < 1000  # restarted at midnight: a few kWh at most since
+    assert 0 <= device.plant.soc <= 100
+
+
+def test_reads_follow_the_device_rules() -> None:
+    device = Hyd3ph()
+    assert len(device.read(0x0404, 58)) == 58
+    for address, count in ((0x0404, 61), (0x043E, 2), (0x0400, 1), (0x0404, 0)):
+        with pytest.raises(ModbusExceptionError):
+            device.read(address, count)
+    device.gaps.append((0x0410, 0x0410))
+    with pytest.raises(ModbusExceptionError):
+        device.read(0x0404, 20)
+    with pytest.raises(ModbusExceptionError):
+        device.write(0x0404, [1])
+
+
+def test_crc_matches_the_modbus_reference() -> None:
+    # The CRC of 01 03 00 00 00 01 is 84 0A on the wire (low byte first).
+    assert crc16(bytes.fromhex("010300000001")) == 0x0A84
+    assert rtu_frame(1, bytes.fromhex("0300000001")).hex() == "010300000001840a"
