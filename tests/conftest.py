@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator
 
 import pytest
@@ -16,10 +17,25 @@ from simulator.eth import EthStick
 TEST_TIMEOUT = 0.3
 
 
+class Clock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def local_time(hour: int, day: tuple[int, int, int] = (2026, 6, 21)) -> float:
+    """Seconds since the epoch at this local hour of the day."""
+    return time.mktime((*day, hour, 0, 0, 0, 0, -1))
+
+
 @pytest.fixture
 def inverter() -> Hyd3ph:
-    """A 3PH HYD ZSS with a moving plant, on the wall clock."""
-    return Hyd3ph()
+    """A 3PH HYD ZSS at 13:00 on a June day, the clock standing still: values hold still."""
+    return Hyd3ph(clock=Clock(local_time(13)))
 
 
 @pytest.fixture

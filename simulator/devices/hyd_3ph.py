@@ -39,10 +39,25 @@ _COUNTERS = ("pv", "load", "import", "export", "charge", "discharge")
 _COUNTER_BASE = 0x0684
 
 
+# A plant commissioned in June 2019 with these average flows (W): its lifetime counters
+# follow from the clock, so they keep growing across simulator restarts as a real one's do.
+COMMISSIONED = 1_560_000_000.0
+AVERAGE_W = {
+    "pv": 1150,
+    "load": 1350,
+    "import": 610,
+    "export": 390,
+    "charge": 240,
+    "discharge": 220,
+}
+
+
 @dataclass
 class Plant:
     """PV, house, battery and grid; powers in W (battery + = charge, grid + = export)."""
 
+    totals_wh: dict[str, float]
+    generation_minutes: float
     peak_pv_w: float = 9000.0
     capacity_wh: float = 10240.0
     max_battery_w: float = 5000.0
@@ -52,20 +67,16 @@ class Plant:
     battery_w: float = 0.0
     grid_w: float = 0.0
     sun: float = 0.0
-    totals_wh: dict[str, float] = field(
-        default_factory=lambda: {
-            "pv": 18_234_500.0,
-            "load": 21_450_000.0,
-            "import": 6_780_000.0,
-            "export": 3_912_000.0,
-            "charge": 4_321_000.0,
-            "discharge": 3_987_000.0,
-        }
-    )
     today_wh: dict[str, float] = field(default_factory=lambda: dict.fromkeys(_COUNTERS, 0.0))
-    generation_minutes: float = 1_234_560.0
     _last: float | None = None
     _day: int | None = None
+
+    @classmethod
+    def commissioned(cls, now: float) -> Plant:
+        """The plant as it stands at `now`, years after it was commissioned."""
+        hours = max(now - COMMISSIONED, 0.0) / 3600
+        totals = {name: AVERAGE_W[name] * hours for name in _COUNTERS}
+        return cls(totals_wh=totals, generation_minutes=hours * 60 * 0.45)
 
     def advance(self, now: float) -> None:
         """Move the plant to time `now` (seconds since the epoch)."""
@@ -120,7 +131,7 @@ class Hyd3ph(RegisterBank):
         """A 10 kW unit with one battery tower, on the wall clock unless told otherwise."""
         super().__init__(BLOCKS, writable=WRITABLE)
         self.clock = clock
-        self.plant = Plant()
+        self.plant = Plant.commissioned(clock())
         self.asleep = False
         self.identity = {
             0x0445: ascii_registers(serial, 8),

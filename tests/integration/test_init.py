@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.zcs_azzurro.const import DOMAIN
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
+from simulator.registers import u32
 from tests.conftest import closed_port
 
 from .conftest import MODEL, SERIAL, entry_data, poll, state
@@ -69,6 +70,7 @@ async def test_a_sleeping_inverter_sets_up_unavailable_and_wakes_by_itself(
     hass: HomeAssistant, config_entry: MockConfigEntry, inverter: Hyd3ph
 ) -> None:
     inverter.asleep = True
+    inverter.pin(0x0686, u32(182345))  # PV energy total: 18234.5 kWh
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()

@@ -154,6 +154,7 @@ async def test_a_link_fault_makes_everything_unavailable_and_the_next_good_poll_
     fault: str,
 ) -> None:
     coordinator = loaded_entry.runtime_data.coordinator
+    energy = state(hass, "pv_energy_total").state
     setattr(stick.faults, fault, True)
     await poll(hass)
     await poll(hass)
@@ -163,7 +164,7 @@ async def test_a_link_fault_makes_everything_unavailable_and_the_next_good_poll_
     setattr(stick.faults, fault, False)
     await poll(hass)
     assert state(hass, "grid_power").state != STATE_UNAVAILABLE
-    assert state(hass, "pv_energy_total").state == "18234.5"
+    assert state(hass, "pv_energy_total").state == energy
     # Healed in place: same entry, same coordinator, no reload.
     assert loaded_entry.state is ConfigEntryState.LOADED
     assert loaded_entry.runtime_data.coordinator is coordinator
@@ -177,19 +178,19 @@ async def test_a_link_fault_makes_everything_unavailable_and_the_next_good_poll_
 async def test_a_counter_that_reads_lower_is_not_published(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, inverter: Hyd3ph
 ) -> None:
-    assert state(hass, "pv_energy_total").state == "18234.5"
-    inverter.pin(0x0686, u32(182340))  # 18234.0 kWh: half a kWh less
+    raw = round(float(state(hass, "pv_energy_total").state) * 10)  # in 0.1 kWh
+    inverter.pin(0x0686, u32(raw - 5))  # half a kWh less
     await poll(hass)
     assert state(hass, "pv_energy_total").state == STATE_UNAVAILABLE
     inverter.pin(0x0686, [0, 0])  # the 0 a bad read would be
     await poll(hass)
     assert state(hass, "pv_energy_total").state == STATE_UNAVAILABLE
-    inverter.pin(0x0686, u32(10 * 65535 * 65535))  # a spike of millions of kWh
+    inverter.pin(0x0686, u32(raw + 65535 * 65535))  # a spike of millions of kWh
     await poll(hass)
     assert state(hass, "pv_energy_total").state == STATE_UNAVAILABLE
-    inverter.pin(0x0686, u32(182346))
+    inverter.pin(0x0686, u32(raw + 1))
     await poll(hass)
-    assert state(hass, "pv_energy_total").state == "18234.6"
+    assert state(hass, "pv_energy_total").state == str((raw + 1) / 10)
 
 
 async def test_after_a_restart_a_counter_below_its_last_value_is_not_published(
@@ -205,6 +206,7 @@ async def test_after_a_restart_a_counter_below_its_last_value_is_not_published(
             )
         ],
     )
+    inverter.pin(0x0686, u32(182345))
     config_entry.add_to_hass(hass)
     er.async_get(hass).async_get_or_create(
         "sensor",
@@ -216,7 +218,7 @@ async def test_after_a_restart_a_counter_below_its_last_value_is_not_published(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert state(hass, "pv_energy_total").state == STATE_UNAVAILABLE
-    assert state(hass, "grid_import_energy_total").state == "6780.0"
+    assert state(hass, "grid_import_energy_total").state != STATE_UNAVAILABLE
     inverter.pin(0x0686, u32(183001))
     await poll(hass)
     assert state(hass, "pv_energy_total").state == "18300.1"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,24 +12,9 @@ import pytest
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.modbus import crc16, rtu_frame, rtu_valid
 from simulator.registers import ModbusExceptionError
+from tests.conftest import Clock, local_time
 
 ROOT = Path(__file__).parents[2]
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _local(hour: int) -> float:
-    """Today at this local hour."""
-    today = time.localtime()
-    return time.mktime((today.tm_year, today.tm_mon, today.tm_mday, hour, 0, 0, 0, 0, -1))
 
 
 async def test_the_command_line_serves_on_the_port_it_prints(socket_enabled: None) -> None:
@@ -66,7 +50,7 @@ async def test_the_command_line_serves_on_the_port_it_prints(socket_enabled: Non
 
 @pytest.mark.parametrize("hour", [3, 9, 13, 19, 23])
 def test_power_balances_at_every_hour(hour: int) -> None:
-    device = Hyd3ph(clock=Clock(_local(hour)))
+    device = Hyd3ph(clock=Clock(local_time(hour)))
     plant = device.plant
     sources = plant.pv_w + max(-plant.grid_w, 0) + max(-plant.battery_w, 0)
     sinks = plant.load_w + max(plant.grid_w, 0) + max(plant.battery_w, 0)
@@ -75,7 +59,7 @@ def test_power_balances_at_every_hour(hour: int) -> None:
 
 
 def test_counters_only_grow_and_today_restarts_at_midnight() -> None:
-    clock = Clock(_local(0) + 60)
+    clock = Clock(local_time(0) + 60)
     device = Hyd3ph(clock=clock)
     totals = device.read(0x0684, 24)
     previous = totals
