@@ -11,6 +11,7 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -55,8 +56,7 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.coordinator
     async_add_entities(
         ZcsBinarySensor(coordinator, describe(field, shown))
-        for field, shown in coordinator.device.profile.entities()
-        if shown.platform == "binary_sensor"
+        for field, shown in coordinator.device.profile.entities(Platform.BINARY_SENSOR)
     )
 
 

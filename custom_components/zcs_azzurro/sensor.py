@@ -9,7 +9,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
@@ -46,8 +46,7 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.coordinator
     async_add_entities(
         (ZcsCounterSensor if field.counter else ZcsSensor)(coordinator, describe(field, shown))
-        for field, shown in coordinator.device.profile.entities()
-        if shown.platform == "sensor"
+        for field, shown in coordinator.device.profile.entities(Platform.SENSOR)
     )
 
 

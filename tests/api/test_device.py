@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-
 import pytest
 
 from custom_components.zcs_azzurro.api.device import ModbusDevice, identify
@@ -13,14 +11,6 @@ from custom_components.zcs_azzurro.api.transport.stream import RtuOverTcpLink
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
 from simulator.registers import ascii_registers
-from tests.conftest import TEST_TIMEOUT
-
-
-@pytest.fixture
-async def link(stick: EthStick) -> AsyncGenerator[RtuOverTcpLink]:
-    link = RtuOverTcpLink("127.0.0.1", stick.port, timeout=TEST_TIMEOUT)
-    yield link
-    await link.close()
 
 
 async def test_a_3ph_hyd_zss_is_identified(link: RtuOverTcpLink, profile: Profile) -> None:

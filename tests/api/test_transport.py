@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncGenerator
 
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
@@ -22,13 +21,6 @@ from custom_components.zcs_azzurro.api.transport.stream import RtuOverTcpLink
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
 from tests.conftest import TEST_TIMEOUT, closed_port
-
-
-@pytest.fixture
-async def link(stick: EthStick) -> AsyncGenerator[RtuOverTcpLink]:
-    link = RtuOverTcpLink("127.0.0.1", stick.port, timeout=TEST_TIMEOUT)
-    yield link
-    await link.close()
 
 
 async def test_reads_the_registers_the_device_holds(link: RtuOverTcpLink, inverter: Hyd3ph) -> None:

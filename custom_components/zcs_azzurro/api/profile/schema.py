@@ -137,11 +137,12 @@ class Profile:
         """The field with this key."""
         return self._by_key[key]
 
-    def entities(self) -> Iterator[tuple[Field, Presentation]]:
-        """The fields Home Assistant shows, with how it shows them."""
+    def entities(self, platform: str | None = None) -> Iterator[tuple[Field, Presentation]]:
+        """The fields Home Assistant shows (on one platform, if named), with how it shows them."""
         for fld in self.fields:
-            if fld.presentation is not None:
-                yield fld, fld.presentation
+            shown = fld.presentation
+            if shown is not None and platform in (None, shown.platform):
+                yield fld, shown
 
     @property
     def serial(self) -> Field:

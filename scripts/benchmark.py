@@ -1,0 +1,101 @@
+"""How much one poll costs: requests, time, and the client's CPU.
+
+Runs the simulator in its own process (so its CPU is not counted) and polls it over
+loopback through the real link, as the coordinator does, for the default entities and
+for every entity. Run with: .venv/bin/python scripts/benchmark.py [polls]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from custom_components.zcs_azzurro.api.device import ModbusDevice  # noqa: E402
+from custom_components.zcs_azzurro.api.profile.loader import load_bundled  # noqa: E402
+from custom_components.zcs_azzurro.api.profile.schema import Profile  # noqa: E402
+from custom_components.zcs_azzurro.api.transport.stream import RtuOverTcpLink  # noqa: E402
+
+
+def bounds(profile: Profile, keys: list[str]) -> tuple[int, int]:
+    """The fewest requests the rules allow, and the count at one request per register run.
+
+    A read cannot cross a block, so the fewest is one per block the fields lie in; one
+    request per run is what polling entity by entity takes.
+    """
+    device = ModbusDevice(None, 1, profile)  # type: ignore[arg-type]
+    fields, _ = device.plan(keys)
+    runs = {span for f in fields for span in f.spans}
+    return len({profile.rules.block_of(span) for span in runs}), len(runs)
+
+
+async def measure(port: int, profile: Profile, keys: list[str], polls: int) -> dict[str, float]:
+    """Poll `polls` times; times in ms, CPU in ms per poll."""
+    link = RtuOverTcpLink("127.0.0.1", port, timeout=5)
+    device = ModbusDevice(link, 1, profile)
+    await device.read(keys)  # connect, and warm up
+    before = link.stats.requests
+    durations = []
+    cpu = time.process_time()
+    for _ in range(polls):
+        start = time.perf_counter()
+        await device.read(keys)
+        durations.append((time.perf_counter() - start) * 1000)
+    cpu = (time.process_time() - cpu) * 1000 / polls
+    requests = (link.stats.requests - before) / polls
+    await link.close()
+    durations.sort()
+    return {
+        "requests": requests,
+        "mean": statistics.fmean(durations),
+        "p95": durations[int(0.95 * (len(durations) - 1))],
+        "cpu": cpu,
+        "failures": link.stats.failures,
+    }
+
+
+async def report(port: int, polls: int) -> None:
+    """Print one line per set of entities."""
+    (profile,) = load_bundled()
+    sets = {
+        "default entities": [f.key for f, shown in profile.entities() if shown.enabled],
+        "every entity": [f.key for f, _ in profile.entities()],
+    }
+    print(f"{polls} polls each, simulator on loopback in another process")
+    print(f"{'entities':<18} {'fields':>6} {'requests':>8} {'fewest':>6} {'per run':>7} "
+          f"{'ms/poll':>8} {'p95 ms':>7} {'CPU ms':>7}")  # fmt: skip
+    for name, keys in sets.items():
+        result = await measure(port, profile, keys, polls)
+        assert result["failures"] == 0
+        fewest, per_run = bounds(profile, keys)
+        print(
+            f"{name:<18} {len(keys):>6} {result['requests']:>8.0f} {fewest:>6} {per_run:>7} "
+            f"{result['mean']:>8.2f} {result['p95']:>7.2f} {result['cpu']:>7.2f}"
+        )
+
+
+def main(polls: int) -> None:
+    """Start the simulator, measure, stop it."""
+    simulator = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert simulator.stdout is not None
+        port = int(simulator.stdout.readline().rsplit(":", 1)[1])
+        asyncio.run(report(port, polls))
+    finally:
+        simulator.terminate()
+        simulator.wait()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
