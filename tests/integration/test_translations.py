@@ -1,0 +1,62 @@
+"""Everything a user reads exists in English and Italian (hassfest cannot run here)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from custom_components.zcs_azzurro.api.profile.schema import Profile
+
+COMPONENT = Path(__file__).parents[2] / "custom_components" / "zcs_azzurro"
+
+
+def _load(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((COMPONENT / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+def _paths(tree: dict[str, Any], prefix: str = "") -> set[str]:
+    paths = set()
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            paths |= _paths(value, f"{prefix}{key}.")
+        else:
+            assert isinstance(value, str), f"{prefix}{key}"
+            assert value.strip(), f"{prefix}{key} is empty"
+            paths.add(f"{prefix}{key}")
+    return paths
+
+
+def test_english_is_strings_json_and_italian_has_every_key() -> None:
+    strings = _load("strings.json")
+    assert _load("translations/en.json") == strings
+    assert _paths(_load("translations/it.json")) == _paths(strings)
+
+
+def test_every_entity_state_and_icon_of_the_profile_is_translated(profile: Profile) -> None:
+    for language in ("en", "it"):
+        entity = _load(f"translations/{language}.json")["entity"]
+        for field, shown in profile.entities():
+            names = entity[shown.platform]
+            assert field.key in names, (language, field.key)
+            if field.options:
+                assert set(names[field.key]["state"]) == set(field.options.values())
+    icons = _load("icons.json")["entity"]
+    known = {(f.presentation.platform, f.key) for f in profile.fields if f.presentation}
+    assert {(p, key) for p, keys in icons.items() for key in keys} <= known
+
+
+def test_every_translation_key_the_code_raises_or_shows_exists() -> None:
+    strings = _load("strings.json")
+    code = "\n".join(path.read_text() for path in COMPONENT.glob("*.py"))
+    raised = set(re.findall(r'translation_key="([a-z_]+)"', code))
+    assert raised
+    assert raised <= set(strings["exceptions"])
+    flow = (COMPONENT / "config_flow.py").read_text()
+    # Form errors are (field, key) pairs in the probe's table, or {"base": key}.
+    pairs = re.findall(r'\((?:"base"|CONF_HOST), "(\w+)"\)|\{"base": "(\w+)"\}', flow)
+    errors = {first or second for first, second in pairs}
+    assert errors == set(strings["config"]["error"])
+    assert re.search(r'reason="(\w+)"', flow)[1] in strings["config"]["abort"]  # type: ignore[index]
