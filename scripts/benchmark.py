@@ -30,8 +30,7 @@ def bounds(profile: Profile, keys: list[str]) -> tuple[int, int]:
     request per run is what polling entity by entity takes.
     """
     device = ModbusDevice(None, 1, profile)  # type: ignore[arg-type]
-    fields, _ = device.plan(keys)
-    runs = {span for f in fields for span in f.spans}
+    runs = device.plan(keys).runs
     return len({profile.rules.block_of(span) for span in runs}), len(runs)
 
 

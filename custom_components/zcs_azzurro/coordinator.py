@@ -143,7 +143,10 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             _LOGGER.warning(
                 "%s refuses to read registers %s; what they hold is unavailable",
                 self.name,
-                ", ".join(f"{span.address:#06x}-{span.end:#06x}" for span in refused),
+                ", ".join(
+                    f"{span.address:#06x}" + (f"-{span.end:#06x}" if span.count > 1 else "")
+                    for span in refused
+                ),
             )
         elif self._refused and not refused:
             _LOGGER.info("%s reads all its registers again", self.name)

@@ -14,7 +14,7 @@ RULES = ReadRules(
 
 
 def _requests(profile: Profile, keys: list[str]) -> tuple[Span, ...]:
-    return ModbusDevice(None, 1, profile).plan(keys)[1]  # type: ignore[arg-type]
+    return ModbusDevice(None, 1, profile).plan(keys).requests  # type: ignore[arg-type]
 
 
 def _follows_the_rules(requests: tuple[Span, ...], rules: ReadRules) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
@@ -14,6 +15,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_restore_cache_with_extra_data,
 )
 
+from custom_components.zcs_azzurro.api.device import RETRY_REFUSED_AFTER
 from custom_components.zcs_azzurro.api.profile.schema import Profile
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
@@ -228,17 +230,27 @@ async def test_a_block_the_device_refuses_leaves_only_its_entities_unavailable(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
     inverter: Hyd3ph,
+    stick: EthStick,
     caplog: pytest.LogCaptureFixture,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     inverter.gaps.append((0x0584, 0x05B3))
     await poll(hass)
+    before = stick.requests
     await poll(hass)
+    assert stick.requests - before == 4  # the refused PV registers are not asked for again
     assert state(hass, "pv_power").state == STATE_UNAVAILABLE
     assert state(hass, "pv1_power").state == STATE_UNAVAILABLE
     assert state(hass, "battery_soc").state == "55"
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert sum("refuses to read registers 0x0584-0x0589" in m for m in warnings) == 1
+    assert (
+        sum("refuses to read registers 0x0584, 0x0586, 0x0587, 0x0589" in m for m in warnings) == 1
+    )
     inverter.gaps.clear()
+    await poll(hass)
+    assert state(hass, "pv_power").state == STATE_UNAVAILABLE
+    # Asked for again an hour on: the device serves them now, without a reload.
+    freezer.tick(RETRY_REFUSED_AFTER)
     await poll(hass)
     assert state(hass, "pv_power").state != STATE_UNAVAILABLE
     assert any("reads all its registers again" in r.getMessage() for r in caplog.records)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
-from .errors import DeviceError, NotZcsDeviceError, UnsupportedModelError
+from .errors import ILLEGAL_ADDRESS, DeviceError, NotZcsDeviceError, UnsupportedModelError
 from .profile import planner
 from .profile.decoder import decimals, decode, plausible
 from .profile.schema import Field, FieldType, Profile, Span, Value
@@ -16,9 +17,17 @@ from .transport.base import Link
 ZCS_SERIAL_START = "Z"
 
 
+# A device that refuses registers during an upgrade or at start-up may read them later:
+# what it refused is left out of the plan this long (s), then asked for again.
+RETRY_REFUSED_AFTER = 3600.0
+
+
 @dataclass(frozen=True)
 class Reading:
-    """What one read gave: values by key, the raw registers, and how they were asked for."""
+    """What one read gave: values, raw registers, requests sent, and runs refused.
+
+    Fields in a refused run have no value.
+    """
 
     values: dict[str, Value | None]
     registers: dict[int, int]
@@ -26,18 +35,58 @@ class Reading:
     refused: tuple[Span, ...]
 
 
-class ModbusDevice:
-    """One unit behind a link, read as its profile says."""
+@dataclass(frozen=True)
+class Plan:
+    """The fields to decode, the register runs they need, and the requests that cover them."""
 
-    def __init__(self, link: Link, unit: int, profile: Profile) -> None:
-        """Nothing is read until asked."""
+    fields: tuple[Field, ...]
+    runs: tuple[Span, ...]
+    requests: tuple[Span, ...]
+    skipped: tuple[Span, ...]
+
+
+@dataclass
+class _Poll:
+    """What one read has gathered so far."""
+
+    registers: dict[int, int] = field(default_factory=dict)
+    requests: list[Span] = field(default_factory=list)
+    refused: list[Span] = field(default_factory=list)
+
+
+def _cover(runs: Sequence[Span]) -> Span:
+    """The one request that reads these runs (sorted by address)."""
+    return Span(runs[0].address, max(run.end for run in runs) - runs[0].address + 1)
+
+
+class ModbusDevice:
+    """One unit behind a link, read as its profile says.
+
+    Firmware differs in which addresses of a block it refuses (research/modbus_maps.md
+    section 2, rule 8). A request refused as an illegal address is split until the device
+    shows which runs, or which space between them, it refuses; those are planned around.
+    """
+
+    def __init__(
+        self,
+        link: Link,
+        unit: int,
+        profile: Profile,
+        *,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """Nothing is read until asked; `clock` (seconds) defaults to time.monotonic."""
         self.link = link
         self.unit = unit
         self.profile = profile
-        self._plans: dict[frozenset[str], tuple[tuple[Field, ...], tuple[Span, ...]]] = {}
+        self._clock = clock
+        self._plans: dict[frozenset[str], Plan] = {}
+        # Registers the device refused as illegal addresses, and until when they are left out.
+        self._refused: dict[Span, float] = {}
 
-    def plan(self, keys: Iterable[str]) -> tuple[tuple[Field, ...], tuple[Span, ...]]:
-        """The fields to decode and the requests to send for these keys (kept for next time)."""
+    def plan(self, keys: Iterable[str]) -> Plan:
+        """How to read the fields with these keys (kept for next time)."""
+        self._retry_expired()
         wanted = frozenset(keys)
         if (cached := self._plans.get(wanted)) is None:
             fields = {key: self.profile.field(key) for key in wanted}
@@ -45,43 +94,90 @@ class ModbusDevice:
                 fields.update((part, self.profile.field(part)) for part in derived.sum_of)
             # Sums last: they are computed from the values of their parts.
             ordered = sorted(fields.values(), key=lambda f: f.type is FieldType.SUM)
-            requests = planner.plan((span for f in ordered for span in f.spans), self.profile.rules)
-            cached = self._plans[wanted] = (tuple(ordered), requests)
+            runs = {span for f in ordered for span in f.spans}
+            skipped = {run for run in runs if any(run.overlaps(r) for r in self._refused)}
+            readable = tuple(sorted(runs - skipped, key=lambda span: (span.address, span.end)))
+            rules = replace(self.profile.rules, gaps=(*self.profile.rules.gaps, *self._refused))
+            cached = self._plans[wanted] = Plan(
+                tuple(ordered),
+                readable,
+                planner.plan(readable, rules),
+                tuple(sorted(skipped, key=lambda span: span.address)),
+            )
         return cached
 
     async def read(self, keys: Iterable[str]) -> Reading:
-        """Read the fields with these keys; a block the device refuses leaves its fields None.
+        """Read the fields with these keys; registers the device refuses leave theirs None.
 
         Link failures raise: the device cannot be reached, so nothing read is worth keeping.
         """
-        fields, requests = self.plan(keys)
-        registers: dict[int, int] = {}
-        refused: list[Span] = []
-        for request in requests:
-            try:
-                words = await self.link.read_holding_registers(
-                    self.unit, request.address, request.count
-                )
-            except DeviceError:
-                refused.append(request)
-                continue
-            registers.update(zip(range(request.address, request.end + 1), words, strict=True))
+        plan = self.plan(keys)
+        poll = _Poll(refused=list(plan.skipped))
+        for request in plan.requests:
+            await self._fetch([run for run in plan.runs if run.within(request)], poll)
         values: dict[str, Value | None] = {}
-        for fld in fields:
+        for fld in plan.fields:
             if fld.type is FieldType.SUM:
                 values[fld.key] = self._sum(fld, values)
             else:
-                values[fld.key] = decode(fld, registers)
-        return Reading(values, registers, requests, tuple(refused))
+                values[fld.key] = decode(fld, poll.registers)
+        return Reading(
+            values,
+            poll.registers,
+            tuple(poll.requests),
+            tuple(sorted(poll.refused, key=lambda span: span.address)),
+        )
 
-    def _sum(self, field: Field, values: dict[str, Value | None]) -> float | int | None:
-        parts = [values.get(key) for key in field.sum_of]
+    async def _fetch(self, runs: Sequence[Span], poll: _Poll) -> bool:
+        """Read the runs in one request; whether the device answered it."""
+        request = _cover(runs)
+        poll.requests.append(request)
+        try:
+            words = await self.link.read_holding_registers(
+                self.unit, request.address, request.count
+            )
+        except DeviceError as err:
+            if err.exception_code != ILLEGAL_ADDRESS or len(runs) == 1:
+                if err.exception_code == ILLEGAL_ADDRESS:
+                    self._refuse(request)
+                poll.refused.append(request)
+                return False
+            half = len(runs) // 2
+            first, second = runs[:half], runs[half:]
+            first_read = await self._fetch(first, poll)
+            if await self._fetch(second, poll) and first_read:
+                # Each half reads alone, so the device refuses the space between them. (With
+                # no space between, nothing can be learned: the split is tried again.)
+                gap = Span(_cover(first).end + 1, second[0].address - _cover(first).end - 1)
+                if gap.count > 0:
+                    self._refuse(gap)
+            return False
+        poll.registers.update(zip(range(request.address, request.end + 1), words, strict=True))
+        return True
+
+    def _now(self) -> float:
+        # time.monotonic is looked up at each call, so that a test's frozen time reaches it.
+        return self._clock() if self._clock else time.monotonic()
+
+    def _refuse(self, span: Span) -> None:
+        self._refused[span] = self._now() + RETRY_REFUSED_AFTER
+        self._plans.clear()
+
+    def _retry_expired(self) -> None:
+        now = self._now()
+        if expired := [span for span, until in self._refused.items() if until <= now]:
+            for span in expired:
+                del self._refused[span]
+            self._plans.clear()
+
+    def _sum(self, derived: Field, values: dict[str, Value | None]) -> float | int | None:
+        parts = [values.get(key) for key in derived.sum_of]
         numbers = [p for p in parts if isinstance(p, int | float)]
         if len(numbers) != len(parts):
             return None
-        digits = max(decimals(self.profile.field(key).scale) for key in field.sum_of)
+        digits = max(decimals(self.profile.field(key).scale) for key in derived.sum_of)
         total = round(sum(numbers), digits) if digits else round(sum(numbers))
-        return plausible(field, total)
+        return plausible(derived, total)
 
 
 async def identify(link: Link, unit: int, profiles: Sequence[Profile]) -> tuple[Profile, str]:

@@ -34,11 +34,15 @@ class FrameError(LinkError):
     """Bytes came back, but not a valid answer to the request."""
 
 
+# The Modbus exception code for an address the device does not serve.
+ILLEGAL_ADDRESS = 0x02
+
+
 class DeviceError(ZcsError):
     """The device answered with a Modbus exception."""
 
     def __init__(self, function_code: int, exception_code: int) -> None:
-        """Keep the codes; 0x02 means the device has no such registers."""
+        """Keep the codes: ILLEGAL_ADDRESS means the device does not serve those registers."""
         super().__init__(f"Modbus exception {exception_code:#04x} to function {function_code:#04x}")
         self.function_code = function_code
         self.exception_code = exception_code
