@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
@@ -12,6 +14,8 @@ from .connection import endpoint_from, link_registry
 from .const import CONF_PROFILE, CONF_UNIT_ID, DOMAIN
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
 from .profiles import async_get_profile
+
+_LOGGER = logging.getLogger(__name__)
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
@@ -39,6 +43,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
         # anyway with unavailable entities; they come back on the first poll it answers.
         if err.translation_key != "inverter_silent":
             raise
+        # The coordinator logs no failure of a first refresh; say it once here.
+        _LOGGER.info("%s does not answer; its entities are unavailable until it does", entry.title)
     entry.runtime_data = ZcsRuntimeData(coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

@@ -177,7 +177,9 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             if not probe.errors:
                 await self.async_set_unique_id(probe.serial)
                 self._abort_if_unique_id_mismatch(reason="wrong_device")
-                return self.async_update_reload_and_abort(entry, data=probe.data)
+                return self.async_update_reload_and_abort(
+                    entry, data=probe.data, reason="reconfigure_successful"
+                )
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(ETH_SCHEMA, user_input or entry.data),

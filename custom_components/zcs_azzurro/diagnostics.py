@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 
@@ -30,6 +30,10 @@ async def async_get_config_entry_diagnostics(
             "registers": {f"{address:#06x}": value for address, value in reading.registers.items()},
             "values": reading.values,
         }
+    link = asdict(device.link.stats)
+    # Link errors name the address they failed at.
+    if link["last_error"]:
+        link["last_error"] = link["last_error"].replace(entry.data[CONF_HOST], REDACTED)
     return async_redact_data(
         {
             "entry": {
@@ -40,7 +44,7 @@ async def async_get_config_entry_diagnostics(
             "profile": device.profile.id,
             "identity": coordinator.identity,
             "last_update_success": coordinator.last_update_success,
-            "link": asdict(device.link.stats),
+            "link": link,
             "poll": poll,
         },
         TO_REDACT,

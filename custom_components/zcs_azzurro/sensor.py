@@ -7,6 +7,7 @@ from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
+    SensorExtraStoredData,
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory, Platform
@@ -62,3 +63,15 @@ class ZcsSensor(ZcsEntity, SensorEntity):
 
 class ZcsCounterSensor(ZcsSensor, RestoreSensor):
     """An energy counter; its last value is stored for the guard to check after a restart."""
+
+    @property
+    def extra_restore_state_data(self) -> SensorExtraStoredData:
+        """The shown value; while none is shown, the last the guard accepted.
+
+        Otherwise a restart while the counter is unavailable (say, twice in one night with
+        the inverter asleep) would store nothing, and the next reading would go unchecked.
+        """
+        stored = super().extra_restore_state_data
+        if stored.native_value is None:
+            stored.native_value = self.coordinator.guard.last(self.entity_description.key)
+        return stored

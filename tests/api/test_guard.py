@@ -69,4 +69,6 @@ def test_a_seeded_value_from_before_a_restart_holds() -> None:
     guard.seed("total", 400.0, at=0)  # a lower seed never lowers the floor
     guard.seed("power", 1.0, at=0)  # only counters are guarded
     assert guard.apply({"total": 499.0, "power": 0}, now=60) == {"total": None, "power": 0}
+    assert (guard.last("total"), guard.last("power")) == (500.0, None)
     assert guard.apply({"total": 500.2}, now=60) == {"total": 500.2}
+    assert guard.last("total") == 500.2

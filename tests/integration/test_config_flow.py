@@ -240,6 +240,8 @@ async def test_reconfigure_moves_the_entry_to_a_new_address(
         )
         assert result["type"] is FlowResultType.ABORT
         assert result["reason"] == "reconfigure_successful"
+        # Our own words ("The connection was updated."), not Home Assistant's generic ones.
+        assert result.get("translation_domain") is None
         await hass.async_block_till_done(wait_background_tasks=True)
         assert loaded_entry.data[CONF_PORT] == moved.port
         assert loaded_entry.state is ConfigEntryState.LOADED

@@ -11,7 +11,9 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from .conftest import SERIAL
+from simulator.eth import EthStick
+
+from .conftest import SERIAL, poll
 
 
 async def test_diagnostics_are_redacted(
@@ -57,3 +59,17 @@ async def test_diagnostics_before_any_answer(
     assert diagnostics["identity"] is None
     assert diagnostics["last_update_success"] is False
     assert diagnostics["link"]["last_error"].startswith("NoResponseError")
+
+
+async def test_a_link_error_in_diagnostics_does_not_name_the_host(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    loaded_entry: MockConfigEntry,
+    stick: EthStick,
+) -> None:
+    await stick.stop()  # the stick is gone: the error names where it was
+    await poll(hass)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, loaded_entry)
+    error = diagnostics["link"]["last_error"]
+    assert error.startswith("ConnectError: **REDACTED**:")
+    assert "127.0.0.1" not in json.dumps(diagnostics)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
@@ -67,8 +68,12 @@ async def test_an_unreachable_stick_makes_setup_retry(
 
 
 async def test_a_sleeping_inverter_sets_up_unavailable_and_wakes_by_itself(
-    hass: HomeAssistant, config_entry: MockConfigEntry, inverter: Hyd3ph
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    inverter: Hyd3ph,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, "custom_components.zcs_azzurro")
     inverter.asleep = True
     inverter.pin(0x0686, u32(182345))  # PV energy total: 18234.5 kWh
     config_entry.add_to_hass(hass)
@@ -78,6 +83,7 @@ async def test_a_sleeping_inverter_sets_up_unavailable_and_wakes_by_itself(
     assert state(hass, "pv_energy_total").state == STATE_UNAVAILABLE
     assert state(hass, "fault", "binary_sensor").state == STATE_UNAVAILABLE
 
+    await poll(hass)  # still asleep: no new line in the log
     inverter.asleep = False
     await poll(hass)
     assert state(hass, "pv_energy_total").state == "18234.5"
@@ -87,6 +93,12 @@ async def test_a_sleeping_inverter_sets_up_unavailable_and_wakes_by_itself(
     )
     assert device is not None
     assert device.sw_version == "V110052 (DSP V110048)"  # read once it answered
+    # One line when it was found silent, one when it answered: nothing in between.
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("custom_components")]
+    assert messages == [
+        "3PH HYD10000 ZSS does not answer; its entities are unavailable until it does",
+        "Fetching 3PH HYD10000 ZSS data recovered",
+    ]
 
 
 async def test_a_profile_this_version_lacks_is_a_setup_error(

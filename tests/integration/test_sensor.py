@@ -10,6 +10,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import restore_state
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     mock_restore_cache_with_extra_data,
@@ -221,6 +222,14 @@ async def test_after_a_restart_a_counter_below_its_last_value_is_not_published(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert state(hass, "pv_energy_total").state == STATE_UNAVAILABLE
     assert state(hass, "grid_import_energy_total").state != STATE_UNAVAILABLE
+    # Were Home Assistant to stop now, it would store the floor, not the missing value.
+    stored = {
+        saved.state.entity_id: saved.extra_data
+        for saved in restore_state.async_get(hass).async_get_stored_states()
+    }
+    saved = stored[entity_id(hass, "pv_energy_total")]
+    assert saved is not None
+    assert saved.as_dict()["native_value"] == 18300.0
     inverter.pin(0x0686, u32(183001))
     await poll(hass)
     assert state(hass, "pv_energy_total").state == "18300.1"

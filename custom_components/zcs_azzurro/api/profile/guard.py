@@ -30,6 +30,11 @@ class CounterGuard:
         if key in self._counters and (key not in self._last or value > self._last[key][0]):
             self._last[key] = (value, at)
 
+    def last(self, key: str) -> float | None:
+        """The counter's last accepted value (or seed), if it has one."""
+        last = self._last.get(key)
+        return last[0] if last else None
+
     def apply(self, values: Mapping[str, Value | None], now: float) -> dict[str, Value | None]:
         """The values, with counters that moved impossibly replaced by None."""
         return {key: self._check(key, value, now) for key, value in values.items()}
