@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import struct
 
 from .faults import Faults
 from .modbus import (
@@ -96,6 +98,13 @@ class EthStick:
         faults = self.faults
         if faults.drop:
             return False
+        if faults.reset:
+            # Linger 0: closing sends RST, as a logger that reboots mid-answer does.
+            writer.transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
+            writer.transport.abort()
+            return False
         # On a bus, a frame that is damaged or for another unit gets no answer.
         if faults.silent or self.device.asleep or not rtu_valid(frame) or frame[0] != self.unit:
             return True
@@ -106,6 +115,12 @@ class EthStick:
             reply_pdu = answer(self.device, pdu, self.functions)
         if faults.short and reply_pdu[0] == READ_HOLDING:
             reply_pdu = bytes([READ_HOLDING, reply_pdu[1] - 2]) + reply_pdu[2:-2]
+        if faults.short and reply_pdu[0] == WRITE_MULTIPLE:
+            count = int.from_bytes(reply_pdu[3:5]) - 1
+            reply_pdu = reply_pdu[:3] + count.to_bytes(2)
+        if faults.wrong_function:
+            # The same data as if answering "read input registers" (0x04).
+            reply_pdu = bytes([0x04]) + reply_pdu[1:]
         reply = rtu_frame(self.unit + 1 if faults.wrong_unit else self.unit, reply_pdu)
         if faults.bad_crc:
             reply = reply[:-1] + bytes([reply[-1] ^ 0xFF])

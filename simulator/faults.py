@@ -12,8 +12,10 @@ class Faults:
     silent: bool = False  # swallow requests: no answer at all
     delay: float = 0.0  # seconds before each answer
     drop: bool = False  # close the connection when a request arrives
+    reset: bool = False  # reset the connection (TCP RST) when a request arrives
     bad_crc: bool = False  # answer with a wrong CRC
     garbage: bool = False  # answer with bytes that are no frame
     exception: int | None = None  # answer every request with this exception code
     wrong_unit: bool = False  # answer as if from another unit id
-    short: bool = False  # answer a read with one register too few, in a valid frame
+    short: bool = False  # answer one register short (a read's data, a write's echo), validly
+    wrong_function: bool = False  # answer in a valid frame, but to another function

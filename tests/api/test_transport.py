@@ -83,7 +83,7 @@ async def test_a_slow_answer_within_the_timeout_is_fine(
     assert len(await link.read_holding_registers(1, 0x0404, 2)) == 2
 
 
-@pytest.mark.parametrize("fault", ["bad_crc", "garbage", "wrong_unit", "short"])
+@pytest.mark.parametrize("fault", ["bad_crc", "garbage", "wrong_unit", "short", "wrong_function"])
 async def test_bytes_that_are_no_answer_are_a_frame_error(
     link: RtuOverTcpLink, stick: EthStick, fault: str
 ) -> None:
@@ -94,11 +94,15 @@ async def test_bytes_that_are_no_answer_are_a_frame_error(
     assert len(await link.read_holding_registers(1, 0x0404, 1)) == 1
 
 
-async def test_a_stick_that_drops_the_connection(link: RtuOverTcpLink, stick: EthStick) -> None:
-    stick.faults.drop = True
+@pytest.mark.parametrize("fault", ["drop", "reset"])
+async def test_a_stick_that_drops_or_resets_the_connection(
+    link: RtuOverTcpLink, stick: EthStick, fault: str
+) -> None:
+    setattr(stick.faults, fault, True)
     with pytest.raises(ConnectionLostError):
         await link.read_holding_registers(1, 0x0404, 1)
-    stick.faults.drop = False
+    assert link.stats.failures == 1
+    setattr(stick.faults, fault, False)
     assert len(await link.read_holding_registers(1, 0x0404, 1)) == 1
 
 
@@ -153,6 +157,16 @@ async def test_writes_land_where_the_device_allows_them(
         await link.write_registers(1, 0x0404, [1])
     assert refused.value.exception_code == 0x02
     assert refused.value.function_code == 0x10
+
+
+@pytest.mark.parametrize("fault", ["short", "wrong_function", "bad_crc"])
+async def test_a_write_answered_wrongly_is_a_frame_error(
+    link: RtuOverTcpLink, stick: EthStick, fault: str
+) -> None:
+    setattr(stick.faults, fault, True)
+    with pytest.raises(FrameError):
+        await link.write_registers(1, 0x1105, [1, 500])
+    assert link.stats.failures == 1
 
 
 async def test_pymodbus_own_client_reads_the_simulator(stick: EthStick, inverter: Hyd3ph) -> None:
