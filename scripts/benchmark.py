@@ -79,21 +79,48 @@ async def report(port: int, polls: int) -> None:
         )
 
 
-def main(polls: int) -> None:
-    """Start the simulator, measure, stop it."""
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--port", "0"],
+async def report_refusals(port: int, refused: str) -> None:
+    """What firmware that refuses some registers costs: the first poll, then each poll."""
+    (profile,) = load_bundled()
+    keys = [f.key for f, shown in profile.entities() if shown.enabled]
+    link = RtuOverTcpLink("127.0.0.1", port, timeout=5)
+    device = ModbusDevice(link, 1, profile)
+    first = await device.read(keys)
+    then = await device.read(keys)
+    await link.close()
+    unread = sum(value is None for value in then.values.values())
+    print(
+        f"default entities, firmware refusing {refused}: first poll {len(first.requests)} "
+        f"requests, then {len(then.requests)} a poll; fields without value: {unread}"
+    )
+
+
+def simulator(*arguments: str) -> tuple[subprocess.Popen[str], int]:
+    """The simulator in its own process, and the port it listens on."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "--port", "0", *arguments],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
     )
-    try:
-        assert simulator.stdout is not None
-        port = int(simulator.stdout.readline().rsplit(":", 1)[1])
-        asyncio.run(report(port, polls))
-    finally:
-        simulator.terminate()
-        simulator.wait()
+    assert process.stdout is not None
+    return process, int(process.stdout.readline().rsplit(":", 1)[1])
+
+
+def main(polls: int) -> None:
+    """Start the simulator, measure, stop it; then again with firmware that refuses some."""
+    # Reserved addresses inside the grid block that the default poll's request spans.
+    refused = "0x0496-0x0497"
+    for arguments, run in (
+        ((), lambda port: report(port, polls)),
+        (("--refuse", refused), lambda port: report_refusals(port, refused)),
+    ):
+        process, port = simulator(*arguments)
+        try:
+            asyncio.run(run(port))
+        finally:
+            process.terminate()
+            process.wait()
 
 
 if __name__ == "__main__":

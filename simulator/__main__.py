@@ -20,11 +20,29 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18899)
     parser.add_argument("--unit", type=int, default=1, help="Modbus unit id of the device")
+    parser.add_argument(
+        "--refuse",
+        type=_span,
+        action="append",
+        default=[],
+        metavar="FIRST-LAST",
+        help="registers the firmware refuses (illegal address), e.g. 0x0496-0x0497; repeatable",
+    )
     return parser.parse_args()
 
 
+def _span(text: str) -> tuple[int, int]:
+    first, _, last = text.partition("-")
+    try:
+        return int(first, 0), int(last or first, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not FIRST-LAST: {text}") from None
+
+
 async def _run(arguments: argparse.Namespace) -> None:
-    front = LINKS[arguments.link](DEVICES[arguments.device](), unit=arguments.unit)
+    device = DEVICES[arguments.device]()
+    device.gaps.extend(arguments.refuse)
+    front = LINKS[arguments.link](device, unit=arguments.unit)
     await front.start(arguments.host, arguments.port)
     print(f"listening {arguments.link} {arguments.host}:{front.port}", flush=True)
     stop = asyncio.Event()

@@ -28,6 +28,8 @@ async def test_the_command_line_serves_on_the_port_it_prints(socket_enabled: Non
         "eth",
         "--port",
         "0",
+        "--refuse",
+        "0x0606",
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -41,6 +43,9 @@ async def test_the_command_line_serves_on_the_port_it_prints(socket_enabled: Non
         answer = await asyncio.wait_for(reader.readexactly(7), 5)
         assert rtu_valid(answer)
         assert answer[:3] == bytes([1, 0x03, 2])
+        writer.write(rtu_frame(1, bytes([0x03, 0x06, 0x04, 0x00, 0x05])))  # battery 1, 0x0606 too
+        refused = await asyncio.wait_for(reader.readexactly(5), 5)
+        assert refused == rtu_frame(1, bytes([0x83, 0x02]))  # illegal address
         writer.close()
         await writer.wait_closed()
     finally:
