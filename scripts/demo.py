@@ -247,7 +247,7 @@ async def run() -> None:
     ensure_config()
     simulator = await start(
         "simulator", sys.executable, "-m", "simulator", "--device", "hyd-3ph", "--link", "eth",
-        "--port", str(SIM_PORT),
+        "--port", str(SIM_PORT), "--memory", str(DEMO / "inverter.json"),
     )  # fmt: skip
     hass = None
     try:

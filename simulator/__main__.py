@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import signal
+from pathlib import Path
 
 from .devices import DEVICES
+from .devices.hyd_3ph import Hyd3ph
 from .eth import EthStick
 
 LINKS = {"eth": EthStick}
+# Seconds between writes of the counters to the --memory file.
+MEMORY_INTERVAL = 5.0
 
 
 def _arguments() -> argparse.Namespace:
@@ -28,6 +33,12 @@ def _arguments() -> argparse.Namespace:
         metavar="FIRST-LAST",
         help="registers the firmware refuses (illegal address), e.g. 0x0496-0x0497; repeatable",
     )
+    parser.add_argument(
+        "--memory",
+        type=Path,
+        metavar="FILE",
+        help="keep the counters here across runs, as the inverter keeps them through a restart",
+    )
     return parser.parse_args()
 
 
@@ -39,9 +50,17 @@ def _span(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"not FIRST-LAST: {text}") from None
 
 
-async def _run(arguments: argparse.Namespace) -> None:
+def _device(arguments: argparse.Namespace) -> Hyd3ph:
     device = DEVICES[arguments.device]()
     device.gaps.extend(arguments.refuse)
+    if arguments.memory is not None and arguments.memory.exists():
+        device.plant.recall(json.loads(arguments.memory.read_text()))
+        device.refresh()
+    return device
+
+
+async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
+    memory: Path | None = arguments.memory
     front = LINKS[arguments.link](device, unit=arguments.unit)
     await front.start(arguments.host, arguments.port)
     print(f"listening {arguments.link} {arguments.host}:{front.port}", flush=True)
@@ -49,14 +68,27 @@ async def _run(arguments: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), MEMORY_INTERVAL)
+        if memory is not None:
+            # Written often, so that even a killed run leaves counters close to the last read.
+            _remember(device, memory)
     await front.stop()
+
+
+def _remember(device: Hyd3ph, memory: Path) -> None:
+    device.refresh()
+    written = memory.with_suffix(".tmp")
+    written.write_text(json.dumps(device.plant.memory()))
+    written.replace(memory)
 
 
 def main() -> None:
     """Run until interrupted."""
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run(_arguments()))
+        arguments = _arguments()
+        asyncio.run(_run(arguments, _device(arguments)))
 
 
 if __name__ == "__main__":
