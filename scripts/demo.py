@@ -30,13 +30,10 @@ SIM_PORT = 18899
 URL = f"http://{HOST}:{HA_PORT}"
 CLIENT_ID = f"{URL}/"
 DOMAIN = "zcs_azzurro"
-CONFIGURATION = f"""\
+CONFIGURATION = """\
 # Made by scripts/demo: only what the demo needs, so Home Assistant starts fast.
 homeassistant:
   name: ZCS Azzurro demo
-http:
-  server_host: {HOST}
-  server_port: {HA_PORT}
 frontend:
 config:
 api:
@@ -45,6 +42,13 @@ logger:
   logs:
     custom_components.zcs_azzurro: info
 """
+# For the first start only: Home Assistant moves it into its storage as a trial, which the
+# demo confirms (else Home Assistant reverts to all interfaces and restarts five minutes on).
+LOOPBACK_HTTP = f"""\
+http:
+  server_host: {HOST}
+  server_port: {HA_PORT}
+"""
 
 
 def say(text: str) -> None:
@@ -52,17 +56,25 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def ensure_frontend() -> None:
-    """Without the frontend Home Assistant's manifest pins, hass starts in recovery mode."""
-    if importlib.util.find_spec("hass_frontend") is not None:
+# Every page of the frontend asks for the service descriptions, and loading them imports
+# assist_pipeline, which imports these two. The versions Home Assistant pins come only as
+# source that needs Python's headers to build; these later releases, with the same API,
+# come as wheels. hass is told not to replace them (--skip-pip-packages).
+ASSIST_AUDIO = {"pymicro_vad": "pymicro-vad==2.1.0", "pyspeex_noise": "pyspeex-noise==2.0.1"}
+
+
+def ensure_packages() -> None:
+    """What hass needs to serve its frontend, beyond what the tests install."""
+    homeassistant = Path(importlib.util.find_spec("homeassistant").origin).parent  # type: ignore[union-attr, arg-type]
+    frontend = json.loads((homeassistant / "components/frontend/manifest.json").read_text())
+    # Without the frontend Home Assistant's manifest pins, hass starts in recovery mode.
+    wanted = {"hass_frontend": frontend["requirements"][0], **ASSIST_AUDIO}
+    missing = [req for module, req in wanted.items() if importlib.util.find_spec(module) is None]
+    if not missing:
         return
-    manifest = Path(importlib.util.find_spec("homeassistant").origin).parent  # type: ignore[union-attr, arg-type]
-    requirement = json.loads((manifest / "components/frontend/manifest.json").read_text())[
-        "requirements"
-    ][0]
-    say(f"installing {requirement} (first run only)")
+    say(f"installing {', '.join(missing)} (first run only)")
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", requirement],
+        [sys.executable, "-m", "pip", "install", "--quiet", *missing],
         stderr=subprocess.PIPE,
         text=True,
         check=False,
@@ -72,7 +84,7 @@ def ensure_frontend() -> None:
         if not line.startswith("WARNING: Location"):
             print(line, file=sys.stderr)
     if done.returncode:
-        raise SystemExit(f"installing {requirement} failed")
+        raise SystemExit(f"installing {', '.join(missing)} failed")
 
 
 def ensure_config() -> None:
@@ -80,7 +92,7 @@ def ensure_config() -> None:
     CONFIG.mkdir(parents=True, exist_ok=True)
     configuration = CONFIG / "configuration.yaml"
     if not configuration.exists():
-        configuration.write_text(CONFIGURATION)
+        configuration.write_text(CONFIGURATION + LOOPBACK_HTTP)
     link = CONFIG / "custom_components" / DOMAIN
     link.parent.mkdir(exist_ok=True)
     if not link.is_symlink():
@@ -186,6 +198,14 @@ async def websocket(
     return results
 
 
+async def confirm_loopback_http(session: aiohttp.ClientSession, token: str) -> None:
+    """Confirm the HTTP trial, as the user would in the dialog; then drop it from the YAML."""
+    (http,) = await websocket(session, token, {"type": "http/config"})
+    if http["pending"] is not None:
+        await websocket(session, token, {"type": "http/config/promote"})
+    (CONFIG / "configuration.yaml").write_text(CONFIGURATION)
+
+
 async def add_integration(session: aiohttp.ClientSession, headers: dict[str, str]) -> None:
     """The config flow, step by step, as the frontend drives it."""
     async with session.get(
@@ -243,7 +263,7 @@ async def wait_until_running(session: aiohttp.ClientSession, headers: dict[str, 
 async def run() -> None:
     """Set everything up, report ready, and serve until cancelled."""
     DEMO.mkdir(exist_ok=True)
-    ensure_frontend()
+    ensure_packages()
     ensure_config()
     simulator = await start(
         "simulator", sys.executable, "-m", "simulator", "--device", "hyd-3ph", "--link", "eth",
@@ -257,9 +277,8 @@ async def run() -> None:
             raise SystemExit(f"the simulator did not start (is port {SIM_PORT} in use?)")
         say(f"simulator: {line}")
         hass_bin = str(Path(sys.executable).with_name("hass"))
-        # Home Assistant installs what its built-in integrations need on the first start.
-        # These two are built from source, which fails where Python's headers are absent,
-        # and a failed install is tried again at every start: the demo needs neither.
+        # Home Assistant installs what its built-in integrations need on the first start,
+        # except these: ensure_packages() put other versions of them in place.
         hass = await start(
             "hass", hass_bin, "-c", str(CONFIG), "--skip-pip-packages", "pymicro-vad,pyspeex-noise",
             log=DEMO / "hass.log",
@@ -288,6 +307,7 @@ async def run() -> None:
                     },
                 )
                 token_file.write_text(token)
+            await confirm_loopback_http(session, access)
             headers = {"Authorization": f"Bearer {access}"}
             await add_integration(session, headers)
             count = await wait_for_values(session, access, headers)
