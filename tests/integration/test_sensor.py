@@ -129,6 +129,21 @@ async def test_names_are_translated_and_rare_entities_are_disabled(
     )
 
 
+async def test_an_italian_home_assistant_shows_italian_names_and_states(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    hass.config.language = "it"
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert (
+        state(hass, "grid_power").attributes["friendly_name"] == "3PH HYD10000 ZSS Potenza di rete"
+    )
+    assert (
+        state(hass, "pv_energy_total").attributes["friendly_name"] == "3PH HYD10000 ZSS Energia FV"
+    )
+
+
 async def test_sentinels_and_implausible_values_are_unavailable_never_zero(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, inverter: Hyd3ph
 ) -> None:
