@@ -137,23 +137,28 @@ class ModbusDevice:
                 self.unit, request.address, request.count
             )
         except DeviceError as err:
-            if err.exception_code != ILLEGAL_ADDRESS or len(runs) == 1:
-                if err.exception_code == ILLEGAL_ADDRESS:
-                    self._refuse(request)
+            if err.exception_code != ILLEGAL_ADDRESS:
+                # Busy, or failing: says nothing of the addresses, so nothing is learned.
                 poll.refused.append(request)
-                return False
-            half = len(runs) // 2
-            first, second = runs[:half], runs[half:]
-            first_read = await self._fetch(first, poll)
-            if await self._fetch(second, poll) and first_read:
-                # Each half reads alone, so the device refuses the space between them. (With
-                # no space between, nothing can be learned: the split is tried again.)
-                gap = Span(_cover(first).end + 1, second[0].address - _cover(first).end - 1)
-                if gap.count > 0:
-                    self._refuse(gap)
+            elif len(runs) == 1:
+                self._refuse(request)
+                poll.refused.append(request)
+            else:
+                await self._split(runs, poll)
             return False
         poll.registers.update(zip(range(request.address, request.end + 1), words, strict=True))
         return True
+
+    async def _split(self, runs: Sequence[Span], poll: _Poll) -> None:
+        """Read the two halves of a refused request apart, to find what the device refuses."""
+        first, second = runs[: len(runs) // 2], runs[len(runs) // 2 :]
+        first_read = await self._fetch(first, poll)
+        if await self._fetch(second, poll) and first_read:
+            # Each half reads alone, so the device refuses the space between them. (With no
+            # space between, nothing can be learned, and the split is made again next time.)
+            after = _cover(first).end + 1
+            if second[0].address > after:
+                self._refuse(Span(after, second[0].address - after))
 
     def _now(self) -> float:
         # time.monotonic is looked up at each call, so that a test's frozen time reaches it.
