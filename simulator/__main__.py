@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .devices import DEVICES
 from .devices.hyd_3ph import Hyd3ph
-from .eth import EthStick
+from .eth import EthStick, Framing
 
 LINKS = {"eth": EthStick}
 # Seconds between writes of the counters to the --memory file.
@@ -25,6 +25,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18899)
     parser.add_argument("--unit", type=int, default=1, help="Modbus unit id of the device")
+    parser.add_argument(
+        "--framing",
+        choices=[framing.value for framing in Framing],
+        default=Framing.RTU.value,
+        help="rtu: RTU frames over TCP; tcp: Modbus TCP (MBAP)",
+    )
     parser.add_argument(
         "--refuse",
         type=_span,
@@ -61,7 +67,7 @@ def _device(arguments: argparse.Namespace) -> Hyd3ph:
 
 async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
     memory: Path | None = arguments.memory
-    front = LINKS[arguments.link](device, unit=arguments.unit)
+    front = LINKS[arguments.link](device, unit=arguments.unit, framing=Framing(arguments.framing))
     await front.start(arguments.host, arguments.port)
     print(f"listening {arguments.link} {arguments.host}:{front.port}", flush=True)
     stop = asyncio.Event()

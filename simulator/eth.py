@@ -1,4 +1,8 @@
-"""The ZSM-ETH-USB stick: Modbus RTU frames over TCP, relayed to the inverter's RS485."""
+"""The ZSM-ETH-USB stick: Modbus over TCP, relayed to the inverter's RS485.
+
+ZCS's guide describes its frames as RTU over TCP, ZCS Austria's help desk as Modbus TCP:
+the simulated stick speaks either (--framing rtu | tcp).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import asyncio
 import contextlib
 import socket
 import struct
+from enum import StrEnum
 
 from .faults import Faults
 from .modbus import (
@@ -15,6 +20,8 @@ from .modbus import (
     Device,
     answer,
     exception_pdu,
+    mbap_frame,
+    mbap_request_size,
     rtu_frame,
     rtu_request_size,
     rtu_valid,
@@ -24,15 +31,23 @@ from .modbus import (
 NOT_MODBUS = b"HTTP/1.1 400 Bad Request\r\n\r\n"
 
 
+class Framing(StrEnum):
+    """How requests and answers are framed on the TCP stream."""
+
+    RTU = "rtu"  # unit, PDU, CRC
+    TCP = "tcp"  # MBAP header (transaction id, protocol, length, unit), PDU
+
+
 class EthStick:
     """Listens on TCP; every frame for its unit goes to the device, faults permitting."""
 
     functions = frozenset({READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE})
 
-    def __init__(self, device: Device, *, unit: int = 1) -> None:
+    def __init__(self, device: Device, *, unit: int = 1, framing: Framing = Framing.RTU) -> None:
         """Nothing listens until start()."""
         self.device = device
         self.unit = unit
+        self.framing = framing
         self.faults = Faults()
         self.requests = 0
         self._server: asyncio.Server | None = None
@@ -78,7 +93,7 @@ class EthStick:
         try:
             while chunk := await reader.read(512):
                 buffer += chunk
-                while (size := rtu_request_size(buffer)) is not None and len(buffer) >= size:
+                while (size := self._request_size(buffer)) is not None and len(buffer) >= size:
                     frame, buffer = buffer[:size], buffer[size:]
                     if not await self._handle(frame, writer):
                         return
@@ -105,10 +120,10 @@ class EthStick:
             )
             writer.transport.abort()
             return False
+        unit, pdu = self._unpack(frame)
         # On a bus, a frame that is damaged or for another unit gets no answer.
-        if faults.silent or self.device.asleep or not rtu_valid(frame) or frame[0] != self.unit:
+        if faults.silent or self.device.asleep or unit != self.unit:
             return True
-        pdu = frame[1:-2]
         if faults.exception is not None:
             reply_pdu = exception_pdu(pdu[0], faults.exception)
         else:
@@ -121,9 +136,12 @@ class EthStick:
         if faults.wrong_function:
             # The same data as if answering "read input registers" (0x04).
             reply_pdu = bytes([0x04]) + reply_pdu[1:]
-        reply = rtu_frame(self.unit + 1 if faults.wrong_unit else self.unit, reply_pdu)
+        reply = self._pack(frame, self.unit + 1 if faults.wrong_unit else self.unit, reply_pdu)
         if faults.bad_crc:
-            reply = reply[:-1] + bytes([reply[-1] ^ 0xFF])
+            # RTU: a wrong CRC; Modbus TCP has none, so a wrong transaction id.
+            damaged = bytearray(reply)
+            damaged[-1 if self.framing is Framing.RTU else 1] ^= 0xFF
+            reply = bytes(damaged)
         if faults.garbage:
             reply = NOT_MODBUS
         if faults.delay:
@@ -131,3 +149,21 @@ class EthStick:
         writer.write(reply)
         await writer.drain()
         return True
+
+    def _request_size(self, buffer: bytes) -> int | None:
+        if self.framing is Framing.RTU:
+            return rtu_request_size(buffer)
+        return mbap_request_size(buffer)
+
+    def _unpack(self, frame: bytes) -> tuple[int | None, bytes]:
+        """The unit and PDU of a request; no unit for a damaged frame."""
+        if self.framing is Framing.RTU:
+            return (frame[0], frame[1:-2]) if rtu_valid(frame) else (None, b"")
+        protocol = int.from_bytes(frame[2:4])
+        return (frame[6], frame[7:]) if protocol == 0 and len(frame) > 7 else (None, b"")
+
+    def _pack(self, request: bytes, unit: int, pdu: bytes) -> bytes:
+        """The answer to a request, framed as the request was."""
+        if self.framing is Framing.RTU:
+            return rtu_frame(unit, pdu)
+        return mbap_frame(int.from_bytes(request[:2]), unit, pdu)

@@ -13,7 +13,7 @@ class Faults:
     delay: float = 0.0  # seconds before each answer
     drop: bool = False  # close the connection when a request arrives
     reset: bool = False  # reset the connection (TCP RST) when a request arrives
-    bad_crc: bool = False  # answer with a wrong CRC
+    bad_crc: bool = False  # answer with a wrong CRC (Modbus TCP: a wrong transaction id)
     garbage: bool = False  # answer with bytes that are no frame
     exception: int | None = None  # answer every request with this exception code
     wrong_unit: bool = False  # answer as if from another unit id

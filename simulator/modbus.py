@@ -63,6 +63,16 @@ def rtu_valid(frame: bytes) -> bool:
     return len(frame) >= 4 and crc16(frame[:-2]) == struct.unpack("<H", frame[-2:])[0]
 
 
+def mbap_request_size(buffer: bytes) -> int | None:
+    """The length of the Modbus TCP frame starting the buffer, once its header is there."""
+    return 6 + int.from_bytes(buffer[4:6]) if len(buffer) >= 6 else None
+
+
+def mbap_frame(transaction: int, unit: int, pdu: bytes) -> bytes:
+    """Modbus TCP: transaction id, protocol 0, length, unit, PDU (no CRC: TCP checks)."""
+    return struct.pack(">HHHB", transaction, 0, len(pdu) + 1, unit) + pdu
+
+
 def exception_pdu(function: int, code: int) -> bytes:
     """A Modbus exception answer."""
     return bytes([function | 0x80, code])

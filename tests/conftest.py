@@ -11,7 +11,7 @@ import pytest
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.profile.schema import Profile
 from simulator.devices.hyd_3ph import Hyd3ph
-from simulator.eth import EthStick
+from simulator.eth import EthStick, Framing
 
 # How long links wait for an answer in tests: the simulator answers in microseconds.
 TEST_TIMEOUT = 0.3
@@ -39,9 +39,17 @@ def inverter() -> Hyd3ph:
 
 
 @pytest.fixture
-async def stick(socket_enabled: None, inverter: Hyd3ph) -> AsyncGenerator[EthStick]:
+def framing() -> Framing:
+    """How the stick frames Modbus: RTU over TCP, as ZCS's guide describes the ETH stick."""
+    return Framing.RTU
+
+
+@pytest.fixture
+async def stick(
+    socket_enabled: None, inverter: Hyd3ph, framing: Framing
+) -> AsyncGenerator[EthStick]:
     """An ETH stick on an ephemeral loopback port, unit 1, with the inverter behind it."""
-    front = EthStick(inverter)
+    front = EthStick(inverter, framing=framing)
     await front.start()
     yield front
     await front.stop()

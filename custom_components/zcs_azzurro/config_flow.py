@@ -25,18 +25,21 @@ from homeassistant.helpers.selector import (
     TextSelector,
 )
 
-from .api.device import ModbusDevice, identify
+from .api.device import ModbusDevice, Reading, identify
 from .api.errors import (
     ConnectError,
     ConnectionLostError,
     FrameError,
     InvalidHostError,
+    LinkError,
     NoResponseError,
     NotZcsDeviceError,
     UnsupportedModelError,
 )
-from .connection import endpoint_from, link_registry
+from .api.profile.schema import Profile
+from .connection import FRAMINGS, endpoint_from, link_registry
 from .const import (
+    CONF_FRAMING,
     CONF_LINK,
     CONF_MODEL,
     CONF_PROFILE,
@@ -117,17 +120,45 @@ class _Probe:
     placeholders: dict[str, str] = field(default_factory=dict)
 
 
+# What a stick that speaks another framing gives: it ignores, garbles or drops the frames.
+_OTHER_FRAMING = (NoResponseError, FrameError, ConnectionLostError)
+
+
+async def _async_identify(
+    hass: HomeAssistant, data: dict[str, Any]
+) -> tuple[dict[str, Any], Profile, str, Reading]:
+    """The device's profile, serial and identity, in the first framing it answers.
+
+    When none answers, the first framing's error is raised: the likeliest one says best
+    what is wrong (a silent inverter, say).
+    """
+    profiles = await async_get_profiles(hass)
+    unit = data[CONF_UNIT_ID]
+    errors: list[LinkError] = []
+    for framing in FRAMINGS[data[CONF_LINK]]:
+        attempt = {**data, CONF_FRAMING: framing.value}
+        # Through the shared registry: an entry already using this stick keeps its connection.
+        lease = link_registry(hass).lease(endpoint_from(attempt))
+        try:
+            profile, serial = await identify(lease, unit, profiles)
+            identity = await ModbusDevice(lease, unit, profile).read(
+                f.key for f in profile.identity
+            )
+        except _OTHER_FRAMING as err:
+            errors.append(err)
+        else:
+            return attempt, profile, serial, identity
+        finally:
+            await lease.close()
+    raise errors[0]
+
+
 async def _async_probe(hass: HomeAssistant, data: dict[str, Any]) -> _Probe:
     """Connect, identify the device and read its model; errors are translation keys."""
     if not valid_host(data[CONF_HOST]):
         return _Probe(errors={CONF_HOST: "invalid_host"})
-    profiles = await async_get_profiles(hass)
-    unit = data[CONF_UNIT_ID]
-    # Through the shared registry: an entry already using this stick keeps its connection.
-    lease = link_registry(hass).lease(endpoint_from(data))
     try:
-        profile, serial = await identify(lease, unit, profiles)
-        identity = await ModbusDevice(lease, unit, profile).read(f.key for f in profile.identity)
+        data, profile, serial, identity = await _async_identify(hass, data)
     except tuple(_PROBE_ERRORS) as err:
         field_name, key = _PROBE_ERRORS[type(err)]
         placeholders = {"error": str(err), "serial": getattr(err, "serial", "")}
@@ -135,8 +166,6 @@ async def _async_probe(hass: HomeAssistant, data: dict[str, Any]) -> _Probe:
     except Exception:
         _LOGGER.exception("Unexpected error while probing %s", data[CONF_HOST])
         return _Probe(errors={"base": "unknown"})
-    finally:
-        await lease.close()
     model = profile.model_name(identity.values)
     return _Probe(serial, {**data, CONF_PROFILE: profile.id, CONF_MODEL: model})
 

@@ -13,8 +13,10 @@ from . import const
 from .api.transport.registry import Endpoint, LinkKind, LinkRegistry
 
 _REGISTRY: HassKey[LinkRegistry] = HassKey(f"{const.DOMAIN}_links")
-# The wire format each link of the config flow's menu speaks.
-_KINDS = {const.LINK_ETH: LinkKind.RTU_OVER_TCP}
+# The wire formats each link of the config flow's menu may speak, the likeliest first.
+# ZCS's guide describes the ETH stick's frames as RTU over TCP, ZCS Austria's help desk as
+# Modbus TCP (research/modbus_maps.md section 1): setup keeps the one the stick answers.
+FRAMINGS = {const.LINK_ETH: (LinkKind.RTU_OVER_TCP, LinkKind.MODBUS_TCP)}
 
 
 def link_registry(hass: HomeAssistant) -> LinkRegistry:
@@ -25,5 +27,6 @@ def link_registry(hass: HomeAssistant) -> LinkRegistry:
 
 
 def endpoint_from(data: Mapping[str, Any]) -> Endpoint:
-    """Where an entry's (or a flow's) link goes."""
-    return Endpoint(_KINDS[data[const.CONF_LINK]], data[CONF_HOST], data[CONF_PORT])
+    """Where an entry's (or a flow's) link goes, in the framing the device answered."""
+    framing = data.get(const.CONF_FRAMING) or FRAMINGS[data[const.CONF_LINK]][0]
+    return Endpoint(LinkKind(framing), data[CONF_HOST], data[CONF_PORT])

@@ -8,6 +8,7 @@ CONF_LINK: Final = "link"
 CONF_UNIT_ID: Final = "unit_id"
 CONF_PROFILE: Final = "profile"
 CONF_MODEL: Final = "model"
+CONF_FRAMING: Final = "framing"
 
 # The links the config flow offers; each is one step of its menu.
 LINK_ETH: Final = "eth"

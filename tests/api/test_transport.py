@@ -1,4 +1,7 @@
-"""The RTU-over-TCP link against the simulated ETH stick, over real loopback sockets."""
+"""The stream links against the simulated ETH stick, over real loopback sockets.
+
+Every test runs for both framings the stick may speak: RTU over TCP and Modbus TCP.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +20,24 @@ from custom_components.zcs_azzurro.api.errors import (
     InvalidHostError,
     NoResponseError,
 )
-from custom_components.zcs_azzurro.api.transport.stream import RtuOverTcpLink
+from custom_components.zcs_azzurro.api.transport.stream import (
+    ModbusTcpLink,
+    RtuOverTcpLink,
+    StreamLink,
+)
 from simulator.devices.hyd_3ph import Hyd3ph
-from simulator.eth import EthStick
+from simulator.eth import EthStick, Framing
 from tests.conftest import TEST_TIMEOUT, closed_port
 
 
-async def test_reads_the_registers_the_device_holds(link: RtuOverTcpLink, inverter: Hyd3ph) -> None:
+@pytest.fixture(params=list(Framing))
+def framing(request: pytest.FixtureRequest) -> Framing:
+    """Both framings."""
+    framing: Framing = request.param
+    return framing
+
+
+async def test_reads_the_registers_the_device_holds(link: StreamLink, inverter: Hyd3ph) -> None:
     inverter.pin(0x0488, [0x1234, 0xFFFF, 0x0000])
     assert await link.read_holding_registers(1, 0x0488, 3) == [0x1234, 0xFFFF, 0x0000]
     assert link.stats.requests == 1
@@ -31,7 +45,7 @@ async def test_reads_the_registers_the_device_holds(link: RtuOverTcpLink, invert
 
 
 async def test_a_modbus_exception_is_a_device_error_and_keeps_the_connection(
-    link: RtuOverTcpLink,
+    link: StreamLink,
 ) -> None:
     with pytest.raises(DeviceError) as refused:
         await link.read_holding_registers(1, 0x0400, 10)  # not in any block
@@ -44,7 +58,7 @@ async def test_a_modbus_exception_is_a_device_error_and_keeps_the_connection(
 
 @pytest.mark.parametrize("fault", ["silent", "asleep"])
 async def test_no_answer_is_no_response_and_the_next_request_heals(
-    link: RtuOverTcpLink, stick: EthStick, inverter: Hyd3ph, fault: str
+    link: StreamLink, stick: EthStick, inverter: Hyd3ph, fault: str
 ) -> None:
     await link.read_holding_registers(1, 0x0404, 1)
     if fault == "silent":
@@ -64,7 +78,7 @@ async def test_no_answer_is_no_response_and_the_next_request_heals(
 
 
 async def test_a_late_answer_is_never_taken_for_the_next_request(
-    link: RtuOverTcpLink, stick: EthStick, inverter: Hyd3ph
+    link: StreamLink, stick: EthStick, inverter: Hyd3ph
 ) -> None:
     inverter.pin(0x0404, [1111])
     inverter.pin(0x0418, [2222])
@@ -76,16 +90,14 @@ async def test_a_late_answer_is_never_taken_for_the_next_request(
     assert await link.read_holding_registers(1, 0x0418, 1) == [2222]
 
 
-async def test_a_slow_answer_within_the_timeout_is_fine(
-    link: RtuOverTcpLink, stick: EthStick
-) -> None:
+async def test_a_slow_answer_within_the_timeout_is_fine(link: StreamLink, stick: EthStick) -> None:
     stick.faults.delay = TEST_TIMEOUT / 4
     assert len(await link.read_holding_registers(1, 0x0404, 2)) == 2
 
 
 @pytest.mark.parametrize("fault", ["bad_crc", "garbage", "wrong_unit", "short", "wrong_function"])
 async def test_bytes_that_are_no_answer_are_a_frame_error(
-    link: RtuOverTcpLink, stick: EthStick, fault: str
+    link: StreamLink, stick: EthStick, fault: str
 ) -> None:
     setattr(stick.faults, fault, True)
     with pytest.raises(FrameError):
@@ -96,7 +108,7 @@ async def test_bytes_that_are_no_answer_are_a_frame_error(
 
 @pytest.mark.parametrize("fault", ["drop", "reset"])
 async def test_a_stick_that_drops_or_resets_the_connection(
-    link: RtuOverTcpLink, stick: EthStick, fault: str
+    link: StreamLink, stick: EthStick, fault: str
 ) -> None:
     setattr(stick.faults, fault, True)
     with pytest.raises(ConnectionLostError):
@@ -107,7 +119,7 @@ async def test_a_stick_that_drops_or_resets_the_connection(
 
 
 async def test_a_connection_closed_while_idle_is_reopened_once(
-    link: RtuOverTcpLink, stick: EthStick
+    link: StreamLink, stick: EthStick
 ) -> None:
     await link.read_holding_registers(1, 0x0404, 1)
     stick.drop_clients()  # the logger rebooted, or closed an idle client
@@ -118,7 +130,7 @@ async def test_a_connection_closed_while_idle_is_reopened_once(
 
 
 async def test_a_reused_connection_fails_when_the_retry_fails_too(
-    link: RtuOverTcpLink, stick: EthStick
+    link: StreamLink, stick: EthStick
 ) -> None:
     await link.read_holding_registers(1, 0x0404, 1)
     stick.faults.drop = True
@@ -148,9 +160,7 @@ async def test_a_name_that_does_not_resolve_is_an_invalid_host(
         await link.read_holding_registers(1, 0x0404, 1)
 
 
-async def test_writes_land_where_the_device_allows_them(
-    link: RtuOverTcpLink, inverter: Hyd3ph
-) -> None:
+async def test_writes_land_where_the_device_allows_them(link: StreamLink, inverter: Hyd3ph) -> None:
     await link.write_registers(1, 0x1105, [1, 500])
     assert inverter.read(0x1105, 2) == [1, 500]
     with pytest.raises(DeviceError) as refused:
@@ -161,7 +171,7 @@ async def test_writes_land_where_the_device_allows_them(
 
 @pytest.mark.parametrize("fault", ["short", "wrong_function", "bad_crc"])
 async def test_a_write_answered_wrongly_is_a_frame_error(
-    link: RtuOverTcpLink, stick: EthStick, fault: str
+    link: StreamLink, stick: EthStick, fault: str
 ) -> None:
     setattr(stick.faults, fault, True)
     with pytest.raises(FrameError):
@@ -169,12 +179,22 @@ async def test_a_write_answered_wrongly_is_a_frame_error(
     assert link.stats.failures == 1
 
 
+@pytest.mark.parametrize(
+    ("framing", "other"), [(Framing.RTU, ModbusTcpLink), (Framing.TCP, RtuOverTcpLink)]
+)
+async def test_a_stick_ignores_the_other_framing(stick: EthStick, other: type[StreamLink]) -> None:
+    # What setup sees when it guesses the framing wrong: silence, as from a sleeping inverter.
+    link = other("127.0.0.1", stick.port, timeout=TEST_TIMEOUT)
+    with pytest.raises(NoResponseError):
+        await link.read_holding_registers(1, 0x0404, 1)
+    await link.close()
+
+
 async def test_pymodbus_own_client_reads_the_simulator(stick: EthStick, inverter: Hyd3ph) -> None:
     """The simulator's framing, checked by a client we did not write."""
     inverter.pin(0x0445, [0x5A50, 0x3145])
-    client = AsyncModbusTcpClient(
-        "127.0.0.1", port=stick.port, framer=FramerType.RTU, timeout=1, retries=0
-    )
+    framer = FramerType.RTU if stick.framing is Framing.RTU else FramerType.SOCKET
+    client = AsyncModbusTcpClient("127.0.0.1", port=stick.port, framer=framer, timeout=1, retries=0)
     await client.connect()
     try:
         response = await client.read_holding_registers(0x0445, count=2, device_id=1)

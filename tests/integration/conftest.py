@@ -15,7 +15,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.zcs_azzurro import const
-from simulator.eth import EthStick
+from simulator.eth import EthStick, Framing
 from tests.conftest import TEST_TIMEOUT
 
 SERIAL = "ZP1ES010M2H00017"
@@ -44,10 +44,15 @@ def entity_registry_enabled_by_default() -> Generator[None]:
         yield
 
 
+# What the config flow stores for a stick that answers in each framing.
+STORED_FRAMING = {Framing.RTU: "rtu_over_tcp", Framing.TCP: "modbus_tcp"}
+
+
 def entry_data(port: int, **changes: Any) -> dict[str, Any]:
-    """What the config flow stores for an ETH stick on loopback."""
+    """What the config flow stores for an ETH stick on loopback (RTU over TCP)."""
     return {
         const.CONF_LINK: const.LINK_ETH,
+        const.CONF_FRAMING: STORED_FRAMING[Framing.RTU],
         CONF_HOST: "127.0.0.1",
         CONF_PORT: port,
         const.CONF_UNIT_ID: 1,
@@ -60,9 +65,8 @@ def entry_data(port: int, **changes: Any) -> dict[str, Any]:
 @pytest.fixture
 def config_entry(stick: EthStick) -> MockConfigEntry:
     """An entry for the simulated inverter, not yet added."""
-    return MockConfigEntry(
-        domain=const.DOMAIN, unique_id=SERIAL, title=MODEL, data=entry_data(stick.port)
-    )
+    data = entry_data(stick.port, framing=STORED_FRAMING[stick.framing])
+    return MockConfigEntry(domain=const.DOMAIN, unique_id=SERIAL, title=MODEL, data=data)
 
 
 @pytest.fixture

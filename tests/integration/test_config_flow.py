@@ -17,11 +17,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.zcs_azzurro.config_flow import valid_host
 from custom_components.zcs_azzurro.const import CONF_UNIT_ID, DOMAIN
 from simulator.devices.hyd_3ph import Hyd3ph
-from simulator.eth import EthStick
+from simulator.eth import EthStick, Framing
 from simulator.registers import ascii_registers
 from tests.conftest import closed_port
 
-from .conftest import MODEL, SERIAL, entry_data, poll
+from .conftest import MODEL, SERIAL, STORED_FRAMING, entry_data, poll
 
 
 @pytest.fixture
@@ -50,14 +50,18 @@ async def _eth_form(hass: HomeAssistant) -> dict[str, Any]:
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
-async def test_the_eth_stick_is_found_and_identified(hass: HomeAssistant, stick: EthStick) -> None:
+@pytest.mark.parametrize("framing", list(Framing))
+async def test_the_eth_stick_is_found_and_identified(
+    hass: HomeAssistant, stick: EthStick, framing: Framing
+) -> None:
     form = await _eth_form(hass)
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"], _form(" 127.0.0.1 ", stick.port)
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == MODEL
-    assert result["data"] == entry_data(stick.port)
+    # Whichever framing the stick speaks, it is found, and kept for the entry.
+    assert result["data"] == entry_data(stick.port, framing=STORED_FRAMING[framing])
     assert result["result"].unique_id == SERIAL
 
 
@@ -224,8 +228,8 @@ async def other_stick(socket_enabled: None) -> AsyncGenerator[EthStick]:
 async def test_reconfigure_moves_the_entry_to_a_new_address(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, inverter: Hyd3ph
 ) -> None:
-    # The same inverter now answers through a stick at another port.
-    moved = EthStick(inverter)
+    # The same inverter now answers through a stick at another port, in Modbus TCP.
+    moved = EthStick(inverter, framing=Framing.TCP)
     await moved.start()
     try:
         result = await loaded_entry.start_reconfigure_flow(hass)
@@ -244,6 +248,7 @@ async def test_reconfigure_moves_the_entry_to_a_new_address(
         assert result.get("translation_domain") is None
         await hass.async_block_till_done(wait_background_tasks=True)
         assert loaded_entry.data[CONF_PORT] == moved.port
+        assert loaded_entry.data["framing"] == STORED_FRAMING[Framing.TCP]
         assert loaded_entry.state is ConfigEntryState.LOADED
         assert moved.requests > 0
     finally:

@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.zcs_azzurro.const import DOMAIN
 from simulator.devices.hyd_3ph import Hyd3ph
-from simulator.eth import EthStick
+from simulator.eth import EthStick, Framing
 from simulator.registers import u32
 from tests.conftest import closed_port
 
@@ -43,6 +43,17 @@ async def test_setup_registers_the_device_and_unload_lets_the_stick_go(
     assert loaded_entry.state is ConfigEntryState.NOT_LOADED
     await asyncio.sleep(0.05)
     assert not stick._writers  # the connection was closed with the last holder
+
+
+@pytest.mark.parametrize("framing", [Framing.TCP])
+async def test_a_stick_that_speaks_modbus_tcp_is_read_the_same(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, stick: EthStick
+) -> None:
+    assert loaded_entry.data["framing"] == "modbus_tcp"
+    assert state(hass, "battery_soc").state == "55"
+    before = stick.requests
+    await poll(hass)
+    assert stick.requests - before == 5
 
 
 async def test_reload_reads_again(

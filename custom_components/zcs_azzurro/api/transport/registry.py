@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .base import Link
-from .stream import RtuOverTcpLink
+from .stream import ModbusTcpLink, RtuOverTcpLink
 
 
 class LinkKind(StrEnum):
     """The wire formats, one per kind of endpoint."""
 
     RTU_OVER_TCP = "rtu_over_tcp"
+    MODBUS_TCP = "modbus_tcp"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ def open_link(endpoint: Endpoint, timeout: float) -> Link:
     match endpoint.kind:
         case LinkKind.RTU_OVER_TCP:
             return RtuOverTcpLink(endpoint.host, endpoint.port, timeout=timeout)
+        case LinkKind.MODBUS_TCP:
+            return ModbusTcpLink(endpoint.host, endpoint.port, timeout=timeout)
 
 
 class _Shared:

@@ -167,3 +167,9 @@ class RtuOverTcpLink(StreamLink):
     """Modbus RTU frames (with CRC) carried over TCP, as the ZSM-ETH-USB stick speaks."""
 
     framer_type = FramerType.RTU
+
+
+class ModbusTcpLink(StreamLink):
+    """Modbus TCP frames (MBAP header, transaction ids), as some ETH stick firmware speaks."""
+
+    framer_type = FramerType.SOCKET
