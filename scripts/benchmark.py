@@ -20,7 +20,11 @@ sys.path.insert(0, str(ROOT))
 from custom_components.zcs_azzurro.api.device import ModbusDevice  # noqa: E402
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled  # noqa: E402
 from custom_components.zcs_azzurro.api.profile.schema import Profile  # noqa: E402
-from custom_components.zcs_azzurro.api.transport.stream import RtuOverTcpLink  # noqa: E402
+from custom_components.zcs_azzurro.api.transport.stream import (  # noqa: E402
+    ModbusTcpLink,
+    RtuOverTcpLink,
+    StreamLink,
+)
 
 
 def bounds(profile: Profile, keys: list[str]) -> tuple[int, int]:
@@ -34,9 +38,10 @@ def bounds(profile: Profile, keys: list[str]) -> tuple[int, int]:
     return len({profile.rules.block_of(span) for span in runs}), len(runs)
 
 
-async def measure(port: int, profile: Profile, keys: list[str], polls: int) -> dict[str, float]:
+async def measure(
+    link: StreamLink, profile: Profile, keys: list[str], polls: int
+) -> dict[str, float]:
     """Poll `polls` times; times in ms, CPU in ms per poll."""
-    link = RtuOverTcpLink("127.0.0.1", port, timeout=5)
     device = ModbusDevice(link, 1, profile)
     await device.read(keys)  # connect, and warm up
     before = link.stats.requests
@@ -59,24 +64,28 @@ async def measure(port: int, profile: Profile, keys: list[str], polls: int) -> d
     }
 
 
-async def report(port: int, polls: int) -> None:
-    """Print one line per set of entities."""
+async def report(ports: dict[str, int], polls: int) -> None:
+    """Print one line per framing and set of entities."""
     (profile,) = load_bundled()
     sets = {
         "default entities": [f.key for f, shown in profile.entities() if shown.enabled],
         "every entity": [f.key for f, _ in profile.entities()],
     }
+    links = {"rtu": RtuOverTcpLink, "tcp": ModbusTcpLink}
     print(f"{polls} polls each, simulator on loopback in another process")
-    print(f"{'entities':<18} {'fields':>6} {'requests':>8} {'fewest':>6} {'per run':>7} "
-          f"{'ms/poll':>8} {'p95 ms':>7} {'CPU ms':>7}")  # fmt: skip
-    for name, keys in sets.items():
-        result = await measure(port, profile, keys, polls)
-        assert result["failures"] == 0
-        fewest, per_run = bounds(profile, keys)
-        print(
-            f"{name:<18} {len(keys):>6} {result['requests']:>8.0f} {fewest:>6} {per_run:>7} "
-            f"{result['mean']:>8.2f} {result['p95']:>7.2f} {result['cpu']:>7.2f}"
-        )
+    print(f"{'framing':<7} {'entities':<18} {'fields':>6} {'requests':>8} {'fewest':>6} "
+          f"{'per run':>7} {'ms/poll':>8} {'p95 ms':>7} {'CPU ms':>7}")  # fmt: skip
+    for framing, port in ports.items():
+        for name, keys in sets.items():
+            link = links[framing]("127.0.0.1", port, timeout=5)
+            result = await measure(link, profile, keys, polls)
+            assert result["failures"] == 0
+            fewest, per_run = bounds(profile, keys)
+            print(
+                f"{framing:<7} {name:<18} {len(keys):>6} {result['requests']:>8.0f} "
+                f"{fewest:>6} {per_run:>7} {result['mean']:>8.2f} {result['p95']:>7.2f} "
+                f"{result['cpu']:>7.2f}"
+            )
 
 
 async def report_refusals(port: int, refused: str) -> None:
@@ -108,17 +117,21 @@ def simulator(*arguments: str) -> tuple[subprocess.Popen[str], int]:
 
 
 def main(polls: int) -> None:
-    """Start the simulator, measure, stop it; then again with firmware that refuses some."""
+    """Start simulators (one per framing, one with refusing firmware), measure, stop them."""
     # Reserved addresses inside the grid block that the default poll's request spans.
     refused = "0x0496-0x0497"
-    for arguments, run in (
-        ((), lambda port: report(port, polls)),
-        (("--refuse", refused), lambda port: report_refusals(port, refused)),
-    ):
-        process, port = simulator(*arguments)
-        try:
-            asyncio.run(run(port))
-        finally:
+    processes = []
+    try:
+        ports = {}
+        for framing in ("rtu", "tcp"):
+            process, ports[framing] = simulator("--framing", framing)
+            processes.append(process)
+        process, refusing = simulator("--refuse", refused)
+        processes.append(process)
+        asyncio.run(report(ports, polls))
+        asyncio.run(report_refusals(refusing, refused))
+    finally:
+        for process in processes:
             process.terminate()
             process.wait()
 
