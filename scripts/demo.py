@@ -141,6 +141,8 @@ async def onboard(session: aiohttp.ClientSession) -> dict[str, str]:
             f"{URL}/api/onboarding/{step}", json=body, headers=headers
         ) as response:
             response.raise_for_status()
+    # Where the plant is: without a country Home Assistant raises a repair issue.
+    await websocket(session, token, {"type": "config/core/update", "country": "IT"})
     (DEMO / "credentials.json").write_text(json.dumps(credentials))
     return credentials
 
