@@ -164,7 +164,7 @@ class StreamLink(Link):
 
 
 class RtuOverTcpLink(StreamLink):
-    """Modbus RTU frames (with CRC) carried over TCP, as the ZSM-ETH-USB stick speaks."""
+    """Modbus RTU frames (with CRC) carried over TCP, as ZCS's guide says the ETH stick speaks."""
 
     framer_type = FramerType.RTU
 
