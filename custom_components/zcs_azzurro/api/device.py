@@ -37,12 +37,21 @@ class Reading:
 
 @dataclass(frozen=True)
 class Plan:
-    """The fields to decode, the register runs they need, and the requests that cover them."""
+    """The fields to decode, the register runs each request reads, and the runs left out."""
 
     fields: tuple[Field, ...]
-    runs: tuple[Span, ...]
-    requests: tuple[Span, ...]
+    batches: tuple[tuple[Span, ...], ...]
     skipped: tuple[Span, ...]
+
+    @property
+    def requests(self) -> tuple[Span, ...]:
+        """One request per batch."""
+        return tuple(_cover(batch) for batch in self.batches)
+
+    @property
+    def runs(self) -> tuple[Span, ...]:
+        """Every run read."""
+        return tuple(run for batch in self.batches for run in batch)
 
 
 @dataclass
@@ -98,11 +107,12 @@ class ModbusDevice:
             skipped = {run for run in runs if any(run.overlaps(r) for r in self._refused)}
             readable = tuple(sorted(runs - skipped, key=lambda span: (span.address, span.end)))
             rules = replace(self.profile.rules, gaps=(*self.profile.rules.gaps, *self._refused))
+            batches = tuple(
+                tuple(run for run in readable if run.within(request))
+                for request in planner.plan(readable, rules)
+            )
             cached = self._plans[wanted] = Plan(
-                tuple(ordered),
-                readable,
-                planner.plan(readable, rules),
-                tuple(sorted(skipped, key=lambda span: span.address)),
+                tuple(ordered), batches, tuple(sorted(skipped, key=lambda span: span.address))
             )
         return cached
 
@@ -113,8 +123,8 @@ class ModbusDevice:
         """
         plan = self.plan(keys)
         poll = _Poll(refused=list(plan.skipped))
-        for request in plan.requests:
-            await self._fetch([run for run in plan.runs if run.within(request)], poll)
+        for batch in plan.batches:
+            await self._fetch(batch, poll)
         values: dict[str, Value | None] = {}
         for fld in plan.fields:
             if fld.type is FieldType.SUM:
