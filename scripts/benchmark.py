@@ -20,11 +20,20 @@ sys.path.insert(0, str(ROOT))
 from custom_components.zcs_azzurro.api.device import ModbusDevice  # noqa: E402
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled  # noqa: E402
 from custom_components.zcs_azzurro.api.profile.schema import Profile  # noqa: E402
-from custom_components.zcs_azzurro.api.transport.stream import (  # noqa: E402
-    ModbusTcpLink,
-    RtuOverTcpLink,
-    StreamLink,
+from custom_components.zcs_azzurro.api.transport.base import Link  # noqa: E402
+from custom_components.zcs_azzurro.api.transport.registry import (  # noqa: E402
+    Endpoint,
+    LinkKind,
+    open_link,
 )
+
+# The simulator's --framing, and the link kind that speaks it.
+FRAMINGS = {"rtu": LinkKind.RTU_OVER_TCP, "tcp": LinkKind.MODBUS_TCP}
+
+
+def link_to(framing: str, port: int) -> Link:
+    """A link to the simulator on loopback."""
+    return open_link(Endpoint(FRAMINGS[framing], "127.0.0.1", port), timeout=5)
 
 
 def bounds(profile: Profile, keys: list[str]) -> tuple[int, int]:
@@ -38,9 +47,7 @@ def bounds(profile: Profile, keys: list[str]) -> tuple[int, int]:
     return len({profile.rules.block_of(span) for span in runs}), len(runs)
 
 
-async def measure(
-    link: StreamLink, profile: Profile, keys: list[str], polls: int
-) -> dict[str, float]:
+async def measure(link: Link, profile: Profile, keys: list[str], polls: int) -> dict[str, float]:
     """Poll `polls` times; times in ms, CPU in ms per poll."""
     device = ModbusDevice(link, 1, profile)
     await device.read(keys)  # connect, and warm up
@@ -71,14 +78,12 @@ async def report(ports: dict[str, int], polls: int) -> None:
         "default entities": [f.key for f, shown in profile.entities() if shown.enabled],
         "every entity": [f.key for f, _ in profile.entities()],
     }
-    links = {"rtu": RtuOverTcpLink, "tcp": ModbusTcpLink}
     print(f"{polls} polls each, simulator on loopback in another process")
     print(f"{'framing':<7} {'entities':<18} {'fields':>6} {'requests':>8} {'fewest':>6} "
           f"{'per run':>7} {'ms/poll':>8} {'p95 ms':>7} {'CPU ms':>7}")  # fmt: skip
     for framing, port in ports.items():
         for name, keys in sets.items():
-            link = links[framing]("127.0.0.1", port, timeout=5)
-            result = await measure(link, profile, keys, polls)
+            result = await measure(link_to(framing, port), profile, keys, polls)
             assert result["failures"] == 0
             fewest, per_run = bounds(profile, keys)
             print(
@@ -92,7 +97,7 @@ async def report_refusals(port: int, refused: str) -> None:
     """What firmware that refuses some registers costs: the first poll, then each poll."""
     (profile,) = load_bundled()
     keys = [f.key for f, shown in profile.entities() if shown.enabled]
-    link = RtuOverTcpLink("127.0.0.1", port, timeout=5)
+    link = link_to("rtu", port)
     device = ModbusDevice(link, 1, profile)
     first = await device.read(keys)
     then = await device.read(keys)
@@ -123,7 +128,7 @@ def main(polls: int) -> None:
     processes = []
     try:
         ports = {}
-        for framing in ("rtu", "tcp"):
+        for framing in FRAMINGS:
             process, ports[framing] = simulator("--framing", framing)
             processes.append(process)
         process, refusing = simulator("--refuse", refused)

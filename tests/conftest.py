@@ -10,11 +10,22 @@ import pytest
 
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.profile.schema import Profile
+from custom_components.zcs_azzurro.api.transport.base import Link
+from custom_components.zcs_azzurro.api.transport.registry import Endpoint, LinkKind, open_link
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
 
 # How long links wait for an answer in tests: the simulator answers in microseconds.
 TEST_TIMEOUT = 0.3
+
+# The integration's link kind for each framing the simulated stick speaks.
+LINK_KINDS = {Framing.RTU: LinkKind.RTU_OVER_TCP, Framing.TCP: LinkKind.MODBUS_TCP}
+
+
+def link_to(stick: EthStick, framing: Framing | None = None) -> Link:
+    """A link to the stick, in its framing unless told another."""
+    kind = LINK_KINDS[framing or stick.framing]
+    return open_link(Endpoint(kind, "127.0.0.1", stick.port), TEST_TIMEOUT)
 
 
 class Clock:

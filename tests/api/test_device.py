@@ -7,20 +7,20 @@ import pytest
 from custom_components.zcs_azzurro.api.device import RETRY_REFUSED_AFTER, ModbusDevice, identify
 from custom_components.zcs_azzurro.api.errors import NotZcsDeviceError, UnsupportedModelError
 from custom_components.zcs_azzurro.api.profile.schema import Profile, Span
-from custom_components.zcs_azzurro.api.transport.stream import RtuOverTcpLink
+from custom_components.zcs_azzurro.api.transport.base import Link
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
 from simulator.registers import ascii_registers
 from tests.conftest import Clock
 
 
-async def test_a_3ph_hyd_zss_is_identified(link: RtuOverTcpLink, profile: Profile) -> None:
+async def test_a_3ph_hyd_zss_is_identified(link: Link, profile: Profile) -> None:
     found, serial = await identify(link, 1, [profile])
     assert (found, serial) == (profile, "ZP1ES010M2H00017")
 
 
 async def test_another_zcs_model_is_unsupported(
-    link: RtuOverTcpLink, inverter: Hyd3ph, profile: Profile
+    link: Link, inverter: Hyd3ph, profile: Profile
 ) -> None:
     inverter.pin(0x0445, ascii_registers("ZM2ES060M2H00017", 8))
     with pytest.raises(UnsupportedModelError) as error:
@@ -33,7 +33,7 @@ async def test_another_zcs_model_is_unsupported(
     [ascii_registers("SP1ES120N6000001", 8), [0] * 8, [0xFFFF] * 8],
 )
 async def test_no_zcs_serial_is_not_a_zcs_device(
-    link: RtuOverTcpLink, inverter: Hyd3ph, profile: Profile, serial_registers: list[int]
+    link: Link, inverter: Hyd3ph, profile: Profile, serial_registers: list[int]
 ) -> None:
     inverter.pin(0x0445, serial_registers)
     with pytest.raises(NotZcsDeviceError):
@@ -41,7 +41,7 @@ async def test_no_zcs_serial_is_not_a_zcs_device(
 
 
 async def test_a_device_without_that_register_is_not_a_zcs_device(
-    link: RtuOverTcpLink, stick: EthStick, profile: Profile
+    link: Link, stick: EthStick, profile: Profile
 ) -> None:
     stick.faults.exception = 0x02
     with pytest.raises(NotZcsDeviceError):
@@ -49,7 +49,7 @@ async def test_a_device_without_that_register_is_not_a_zcs_device(
 
 
 async def test_a_refused_block_leaves_only_its_fields_without_value(
-    link: RtuOverTcpLink, inverter: Hyd3ph, stick: EthStick, profile: Profile
+    link: Link, inverter: Hyd3ph, stick: EthStick, profile: Profile
 ) -> None:
     inverter.gaps.append((0x0584, 0x0589))  # firmware that refuses the PV registers
     device = ModbusDevice(link, 1, profile)
@@ -73,7 +73,7 @@ async def test_a_refused_block_leaves_only_its_fields_without_value(
 
 
 async def test_a_refused_address_between_fields_is_found_and_read_around(
-    link: RtuOverTcpLink, inverter: Hyd3ph, stick: EthStick, profile: Profile
+    link: Link, inverter: Hyd3ph, stick: EthStick, profile: Profile
 ) -> None:
     keys = ["grid_frequency", "grid_voltage_l1", "grid_voltage_l2", "house_power"]
     served = await ModbusDevice(link, 1, profile).read(keys)
@@ -95,7 +95,7 @@ async def test_a_refused_address_between_fields_is_found_and_read_around(
 
 
 async def test_refused_registers_are_asked_for_again_later(
-    link: RtuOverTcpLink, inverter: Hyd3ph, profile: Profile
+    link: Link, inverter: Hyd3ph, profile: Profile
 ) -> None:
     clock = Clock(0.0)
     device = ModbusDevice(link, 1, profile, clock=clock)
@@ -110,7 +110,7 @@ async def test_refused_registers_are_asked_for_again_later(
 
 
 async def test_a_device_failure_is_not_taken_for_missing_registers(
-    link: RtuOverTcpLink, stick: EthStick, profile: Profile
+    link: Link, stick: EthStick, profile: Profile
 ) -> None:
     device = ModbusDevice(link, 1, profile)
     stick.faults.exception = 0x04  # server device failure: says nothing of the addresses

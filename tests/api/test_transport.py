@@ -20,14 +20,11 @@ from custom_components.zcs_azzurro.api.errors import (
     InvalidHostError,
     NoResponseError,
 )
-from custom_components.zcs_azzurro.api.transport.stream import (
-    ModbusTcpLink,
-    RtuOverTcpLink,
-    StreamLink,
-)
+from custom_components.zcs_azzurro.api.transport.base import Link
+from custom_components.zcs_azzurro.api.transport.stream import RtuOverTcpLink
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
-from tests.conftest import TEST_TIMEOUT, closed_port
+from tests.conftest import TEST_TIMEOUT, closed_port, link_to
 
 
 @pytest.fixture(params=list(Framing))
@@ -37,7 +34,7 @@ def framing(request: pytest.FixtureRequest) -> Framing:
     return framing
 
 
-async def test_reads_the_registers_the_device_holds(link: StreamLink, inverter: Hyd3ph) -> None:
+async def test_reads_the_registers_the_device_holds(link: Link, inverter: Hyd3ph) -> None:
     inverter.pin(0x0488, [0x1234, 0xFFFF, 0x0000])
     assert await link.read_holding_registers(1, 0x0488, 3) == [0x1234, 0xFFFF, 0x0000]
     assert link.stats.requests == 1
@@ -45,7 +42,7 @@ async def test_reads_the_registers_the_device_holds(link: StreamLink, inverter: 
 
 
 async def test_a_modbus_exception_is_a_device_error_and_keeps_the_connection(
-    link: StreamLink,
+    link: Link,
 ) -> None:
     with pytest.raises(DeviceError) as refused:
         await link.read_holding_registers(1, 0x0400, 10)  # not in any block
@@ -58,7 +55,7 @@ async def test_a_modbus_exception_is_a_device_error_and_keeps_the_connection(
 
 @pytest.mark.parametrize("fault", ["silent", "asleep"])
 async def test_no_answer_is_no_response_and_the_next_request_heals(
-    link: StreamLink, stick: EthStick, inverter: Hyd3ph, fault: str
+    link: Link, stick: EthStick, inverter: Hyd3ph, fault: str
 ) -> None:
     await link.read_holding_registers(1, 0x0404, 1)
     if fault == "silent":
@@ -78,7 +75,7 @@ async def test_no_answer_is_no_response_and_the_next_request_heals(
 
 
 async def test_a_late_answer_is_never_taken_for_the_next_request(
-    link: StreamLink, stick: EthStick, inverter: Hyd3ph
+    link: Link, stick: EthStick, inverter: Hyd3ph
 ) -> None:
     inverter.pin(0x0404, [1111])
     inverter.pin(0x0418, [2222])
@@ -90,14 +87,14 @@ async def test_a_late_answer_is_never_taken_for_the_next_request(
     assert await link.read_holding_registers(1, 0x0418, 1) == [2222]
 
 
-async def test_a_slow_answer_within_the_timeout_is_fine(link: StreamLink, stick: EthStick) -> None:
+async def test_a_slow_answer_within_the_timeout_is_fine(link: Link, stick: EthStick) -> None:
     stick.faults.delay = TEST_TIMEOUT / 4
     assert len(await link.read_holding_registers(1, 0x0404, 2)) == 2
 
 
 @pytest.mark.parametrize("fault", ["bad_crc", "garbage", "wrong_unit", "short", "wrong_function"])
 async def test_bytes_that_are_no_answer_are_a_frame_error(
-    link: StreamLink, stick: EthStick, fault: str
+    link: Link, stick: EthStick, fault: str
 ) -> None:
     setattr(stick.faults, fault, True)
     with pytest.raises(FrameError):
@@ -108,7 +105,7 @@ async def test_bytes_that_are_no_answer_are_a_frame_error(
 
 @pytest.mark.parametrize("fault", ["drop", "reset"])
 async def test_a_stick_that_drops_or_resets_the_connection(
-    link: StreamLink, stick: EthStick, fault: str
+    link: Link, stick: EthStick, fault: str
 ) -> None:
     setattr(stick.faults, fault, True)
     with pytest.raises(ConnectionLostError):
@@ -118,9 +115,7 @@ async def test_a_stick_that_drops_or_resets_the_connection(
     assert len(await link.read_holding_registers(1, 0x0404, 1)) == 1
 
 
-async def test_a_connection_closed_while_idle_is_reopened_once(
-    link: StreamLink, stick: EthStick
-) -> None:
+async def test_a_connection_closed_while_idle_is_reopened_once(link: Link, stick: EthStick) -> None:
     await link.read_holding_registers(1, 0x0404, 1)
     stick.drop_clients()  # the logger rebooted, or closed an idle client
     await asyncio.sleep(0.05)
@@ -130,7 +125,7 @@ async def test_a_connection_closed_while_idle_is_reopened_once(
 
 
 async def test_a_reused_connection_fails_when_the_retry_fails_too(
-    link: StreamLink, stick: EthStick
+    link: Link, stick: EthStick
 ) -> None:
     await link.read_holding_registers(1, 0x0404, 1)
     stick.faults.drop = True
@@ -160,7 +155,7 @@ async def test_a_name_that_does_not_resolve_is_an_invalid_host(
         await link.read_holding_registers(1, 0x0404, 1)
 
 
-async def test_writes_land_where_the_device_allows_them(link: StreamLink, inverter: Hyd3ph) -> None:
+async def test_writes_land_where_the_device_allows_them(link: Link, inverter: Hyd3ph) -> None:
     await link.write_registers(1, 0x1105, [1, 500])
     assert inverter.read(0x1105, 2) == [1, 500]
     with pytest.raises(DeviceError) as refused:
@@ -171,7 +166,7 @@ async def test_writes_land_where_the_device_allows_them(link: StreamLink, invert
 
 @pytest.mark.parametrize("fault", ["short", "wrong_function", "bad_crc"])
 async def test_a_write_answered_wrongly_is_a_frame_error(
-    link: StreamLink, stick: EthStick, fault: str
+    link: Link, stick: EthStick, fault: str
 ) -> None:
     setattr(stick.faults, fault, True)
     with pytest.raises(FrameError):
@@ -180,11 +175,11 @@ async def test_a_write_answered_wrongly_is_a_frame_error(
 
 
 @pytest.mark.parametrize(
-    ("framing", "other"), [(Framing.RTU, ModbusTcpLink), (Framing.TCP, RtuOverTcpLink)]
+    ("framing", "other"), [(Framing.RTU, Framing.TCP), (Framing.TCP, Framing.RTU)]
 )
-async def test_a_stick_ignores_the_other_framing(stick: EthStick, other: type[StreamLink]) -> None:
+async def test_a_stick_ignores_the_other_framing(stick: EthStick, other: Framing) -> None:
     # What setup sees when it guesses the framing wrong: silence, as from a sleeping inverter.
-    link = other("127.0.0.1", stick.port, timeout=TEST_TIMEOUT)
+    link = link_to(stick, other)
     with pytest.raises(NoResponseError):
         await link.read_holding_registers(1, 0x0404, 1)
     await link.close()

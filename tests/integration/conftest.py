@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.zcs_azzurro import const
 from simulator.eth import EthStick, Framing
-from tests.conftest import TEST_TIMEOUT
+from tests.conftest import LINK_KINDS, TEST_TIMEOUT
 
 SERIAL = "ZP1ES010M2H00017"
 MODEL = "3PH HYD10000 ZSS"
@@ -44,15 +44,11 @@ def entity_registry_enabled_by_default() -> Generator[None]:
         yield
 
 
-# What the config flow stores for a stick that answers in each framing.
-STORED_FRAMING = {Framing.RTU: "rtu_over_tcp", Framing.TCP: "modbus_tcp"}
-
-
 def entry_data(port: int, **changes: Any) -> dict[str, Any]:
     """What the config flow stores for an ETH stick on loopback (RTU over TCP)."""
     return {
         const.CONF_LINK: const.LINK_ETH,
-        const.CONF_FRAMING: STORED_FRAMING[Framing.RTU],
+        const.CONF_FRAMING: LINK_KINDS[Framing.RTU].value,
         CONF_HOST: "127.0.0.1",
         CONF_PORT: port,
         const.CONF_UNIT_ID: 1,
@@ -65,7 +61,7 @@ def entry_data(port: int, **changes: Any) -> dict[str, Any]:
 @pytest.fixture
 def config_entry(stick: EthStick) -> MockConfigEntry:
     """An entry for the simulated inverter, not yet added."""
-    data = entry_data(stick.port, framing=STORED_FRAMING[stick.framing])
+    data = entry_data(stick.port, framing=LINK_KINDS[stick.framing].value)
     return MockConfigEntry(domain=const.DOMAIN, unique_id=SERIAL, title=MODEL, data=data)
 
 

@@ -19,9 +19,9 @@ from custom_components.zcs_azzurro.const import CONF_UNIT_ID, DOMAIN
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
 from simulator.registers import ascii_registers
-from tests.conftest import closed_port
+from tests.conftest import LINK_KINDS, closed_port
 
-from .conftest import MODEL, SERIAL, STORED_FRAMING, entry_data, poll
+from .conftest import MODEL, SERIAL, entry_data, poll
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ async def test_the_eth_stick_is_found_and_identified(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == MODEL
     # Whichever framing the stick speaks, it is found, and kept for the entry.
-    assert result["data"] == entry_data(stick.port, framing=STORED_FRAMING[framing])
+    assert result["data"] == entry_data(stick.port, framing=LINK_KINDS[framing].value)
     assert result["result"].unique_id == SERIAL
 
 
@@ -248,7 +248,7 @@ async def test_reconfigure_moves_the_entry_to_a_new_address(
         assert result.get("translation_domain") is None
         await hass.async_block_till_done(wait_background_tasks=True)
         assert loaded_entry.data[CONF_PORT] == moved.port
-        assert loaded_entry.data["framing"] == STORED_FRAMING[Framing.TCP]
+        assert loaded_entry.data["framing"] == LINK_KINDS[Framing.TCP].value
         assert loaded_entry.state is ConfigEntryState.LOADED
         assert moved.requests > 0
     finally:
