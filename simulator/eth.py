@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import socket
 import struct
+from collections.abc import Callable
 from enum import StrEnum
+from typing import NamedTuple
 
 from .faults import Faults
 from .modbus import (
@@ -20,11 +22,12 @@ from .modbus import (
     Device,
     answer,
     exception_pdu,
-    mbap_frame,
+    mbap_answer,
     mbap_request_size,
-    rtu_frame,
+    mbap_unpack,
+    rtu_answer,
     rtu_request_size,
-    rtu_valid,
+    rtu_unpack,
 )
 
 # What something that is not a Modbus device might send back (here, a web server).
@@ -38,6 +41,21 @@ class Framing(StrEnum):
     TCP = "tcp"  # MBAP header (transaction id, protocol, length, unit), PDU
 
 
+class _Codec(NamedTuple):
+    """What a framing needs: split the stream, open a request, frame its answer."""
+
+    request_size: Callable[[bytes], int | None]
+    unpack: Callable[[bytes], tuple[int | None, bytes]]
+    answer: Callable[[bytes, int, bytes], bytes]  # (request, unit, answer PDU)
+    check_byte: int  # what a bad_crc fault damages: RTU's CRC, Modbus TCP's transaction id
+
+
+_CODECS = {
+    Framing.RTU: _Codec(rtu_request_size, rtu_unpack, rtu_answer, check_byte=-1),
+    Framing.TCP: _Codec(mbap_request_size, mbap_unpack, mbap_answer, check_byte=1),
+}
+
+
 class EthStick:
     """Listens on TCP; every frame for its unit goes to the device, faults permitting."""
 
@@ -48,6 +66,7 @@ class EthStick:
         self.device = device
         self.unit = unit
         self.framing = framing
+        self._codec = _CODECS[framing]
         self.faults = Faults()
         self.requests = 0
         self._server: asyncio.Server | None = None
@@ -93,7 +112,9 @@ class EthStick:
         try:
             while chunk := await reader.read(512):
                 buffer += chunk
-                while (size := self._request_size(buffer)) is not None and len(buffer) >= size:
+                while (size := self._codec.request_size(buffer)) is not None and len(
+                    buffer
+                ) >= size:
                     frame, buffer = buffer[:size], buffer[size:]
                     if not await self._handle(frame, writer):
                         return
@@ -120,7 +141,7 @@ class EthStick:
             )
             writer.transport.abort()
             return False
-        unit, pdu = self._unpack(frame)
+        unit, pdu = self._codec.unpack(frame)
         # On a bus, a frame that is damaged or for another unit gets no answer.
         if faults.silent or self.device.asleep or unit != self.unit:
             return True
@@ -136,11 +157,12 @@ class EthStick:
         if faults.wrong_function:
             # The same data as if answering "read input registers" (0x04).
             reply_pdu = bytes([0x04]) + reply_pdu[1:]
-        reply = self._pack(frame, self.unit + 1 if faults.wrong_unit else self.unit, reply_pdu)
+        reply = self._codec.answer(
+            frame, self.unit + 1 if faults.wrong_unit else self.unit, reply_pdu
+        )
         if faults.bad_crc:
-            # RTU: a wrong CRC; Modbus TCP has none, so a wrong transaction id.
             damaged = bytearray(reply)
-            damaged[-1 if self.framing is Framing.RTU else 1] ^= 0xFF
+            damaged[self._codec.check_byte] ^= 0xFF
             reply = bytes(damaged)
         if faults.garbage:
             reply = NOT_MODBUS
@@ -149,21 +171,3 @@ class EthStick:
         writer.write(reply)
         await writer.drain()
         return True
-
-    def _request_size(self, buffer: bytes) -> int | None:
-        if self.framing is Framing.RTU:
-            return rtu_request_size(buffer)
-        return mbap_request_size(buffer)
-
-    def _unpack(self, frame: bytes) -> tuple[int | None, bytes]:
-        """The unit and PDU of a request; no unit for a damaged frame."""
-        if self.framing is Framing.RTU:
-            return (frame[0], frame[1:-2]) if rtu_valid(frame) else (None, b"")
-        protocol = int.from_bytes(frame[2:4])
-        return (frame[6], frame[7:]) if protocol == 0 and len(frame) > 7 else (None, b"")
-
-    def _pack(self, request: bytes, unit: int, pdu: bytes) -> bytes:
-        """The answer to a request, framed as the request was."""
-        if self.framing is Framing.RTU:
-            return rtu_frame(unit, pdu)
-        return mbap_frame(int.from_bytes(request[:2]), unit, pdu)

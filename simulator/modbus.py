@@ -63,6 +63,17 @@ def rtu_valid(frame: bytes) -> bool:
     return len(frame) >= 4 and crc16(frame[:-2]) == struct.unpack("<H", frame[-2:])[0]
 
 
+def rtu_unpack(frame: bytes) -> tuple[int | None, bytes]:
+    """The unit and PDU of an RTU request; no unit when the CRC is wrong."""
+    return (frame[0], frame[1:-2]) if rtu_valid(frame) else (None, b"")
+
+
+def mbap_unpack(frame: bytes) -> tuple[int | None, bytes]:
+    """The unit and PDU of a Modbus TCP request; no unit when it is no Modbus frame."""
+    protocol = int.from_bytes(frame[2:4])
+    return (frame[6], frame[7:]) if protocol == 0 and len(frame) > 7 else (None, b"")
+
+
 def mbap_request_size(buffer: bytes) -> int | None:
     """The length of the Modbus TCP frame starting the buffer, once its header is there."""
     return 6 + int.from_bytes(buffer[4:6]) if len(buffer) >= 6 else None
@@ -71,6 +82,16 @@ def mbap_request_size(buffer: bytes) -> int | None:
 def mbap_frame(transaction: int, unit: int, pdu: bytes) -> bytes:
     """Modbus TCP: transaction id, protocol 0, length, unit, PDU (no CRC: TCP checks)."""
     return struct.pack(">HHHB", transaction, 0, len(pdu) + 1, unit) + pdu
+
+
+def rtu_answer(request: bytes, unit: int, pdu: bytes) -> bytes:
+    """The RTU frame that answers a request."""
+    return rtu_frame(unit, pdu)
+
+
+def mbap_answer(request: bytes, unit: int, pdu: bytes) -> bytes:
+    """The Modbus TCP frame that answers a request: under the request's transaction id."""
+    return mbap_frame(int.from_bytes(request[:2]), unit, pdu)
 
 
 def exception_pdu(function: int, code: int) -> bytes:
