@@ -18,28 +18,23 @@ from tests.conftest import Clock, local_time
 ROOT = Path(__file__).parents[2]
 
 
-async def test_the_command_line_serves_on_the_port_it_prints(socket_enabled: None) -> None:
+async def _serve(*arguments: str) -> tuple[asyncio.subprocess.Process, int]:
+    """The simulator's command line, run; the port it says it listens on."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "simulator",
-        "--device",
-        "hyd-3ph",
-        "--link",
-        "eth",
-        "--port",
-        "0",
-        "--refuse",
-        "0x0606",
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-    )
+        sys.executable, "-m", "simulator", "--port", "0", *arguments,
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+    match = re.fullmatch(r"listening eth 127\.0\.0\.1:(\d+)\n", line)
+    assert match, line
+    return process, int(match[1])
+
+
+async def test_the_command_line_serves_on_the_port_it_prints(socket_enabled: None) -> None:
+    process, port = await _serve("--device", "hyd-3ph", "--link", "eth", "--refuse", "0x0606")
     try:
-        assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
-        match = re.fullmatch(r"listening eth 127\.0\.0\.1:(\d+)\n", line)
-        assert match, line
-        reader, writer = await asyncio.open_connection("127.0.0.1", int(match[1]))
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(rtu_frame(1, bytes([0x03, 0x06, 0x08, 0x00, 0x01])))  # battery SOC
         answer = await asyncio.wait_for(reader.readexactly(7), 5)
         assert rtu_valid(answer)
@@ -100,16 +95,6 @@ def test_crc_matches_the_modbus_reference() -> None:
     # The CRC of 01 03 00 00 00 01 is 84 0A on the wire (low byte first).
     assert crc16(bytes.fromhex("010300000001")) == 0x0A84
     assert rtu_frame(1, bytes.fromhex("0300000001")).hex() == "010300000001840a"
-
-
-async def _serve(*arguments: str) -> tuple[asyncio.subprocess.Process, int]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "simulator", "--port", "0", *arguments,
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert process.stdout is not None
-    line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
-    return process, int(line.rsplit(":", 1)[1])
 
 
 async def _pv_total(port: int) -> int:
