@@ -1,11 +1,12 @@
 """The demo: a real Home Assistant set up against the simulated inverter, as a user would.
 
-Run through scripts/demo. It starts the simulator and `hass -c .demo/config`, onboards a
-demo user over Home Assistant's REST API, adds the integration through the real config
-flow, sets the Energy dashboard up with its entities, writes a long-lived access token to
-.demo/token, and prints `ready: <url>` once the entities have values. Then it checks that
-the recorder keeps statistics for the energy counters. Ctrl-C stops everything; a second
-run reuses what the first set up. Flags it does not know go to the simulator.
+Run through scripts/demo (`python -m scripts.demo`). It starts the simulator and
+`hass -c .demo/config`, onboards a demo user over Home Assistant's REST API, adds the
+integration through the real config flow, sets the Energy dashboard up with its entities,
+writes a long-lived access token to .demo/token, and prints `ready: <url>` once the
+entities have values. Then it checks that the recorder keeps statistics for the energy
+counters. Ctrl-C stops everything; a second run reuses what the first set up. Flags it
+does not know go to the simulator.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import demo_energy
+
+from scripts import demo_energy
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / ".demo"
