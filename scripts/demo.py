@@ -357,7 +357,11 @@ async def add_integration(session: aiohttp.ClientSession, headers: dict[str, str
 async def wait_for_values(
     session: aiohttp.ClientSession, headers: dict[str, str], entities: dict[str, str]
 ) -> int:
-    """How many of the entities have a value: all of them, or after two minutes, some."""
+    """How many of the entities have a value.
+
+    Asked once all have, or once setup is being retried (the simulator's faults), or after
+    two minutes.
+    """
     valued: list[str] = []
     for _ in range(120):
         async with session.get(f"{URL}/api/states", headers=headers) as response:
@@ -369,6 +373,11 @@ async def wait_for_values(
         ]
         if len(valued) == len(entities):
             break
+        async with session.get(
+            f"{URL}/api/config/config_entries/entry", params={"domain": DOMAIN}, headers=headers
+        ) as response:
+            if (await response.json())[0]["state"] == "setup_retry":
+                break
         await asyncio.sleep(1)
     return len(valued)
 
