@@ -62,3 +62,23 @@ def test_every_translation_key_the_code_raises_or_shows_exists() -> None:
     reasons = set(re.findall(r'reason="(\w+)"', flow))
     assert reasons == {"wrong_device", "reconfigure_successful"}
     assert reasons <= set(strings["config"]["abort"])
+
+
+def test_dc_quantities_have_the_dc_icon_and_the_running_state_its_own(profile: Profile) -> None:
+    icons = _load("icons.json")["entity"]["sensor"]
+    dc = {
+        field.key
+        for field, shown in profile.entities("sensor")
+        if shown.device_class in {"voltage", "current"} and field.key.startswith(("pv", "battery"))
+    }
+    assert len(dc) == 8
+    assert {icons[key]["default"] for key in dc} == {"mdi:current-dc"}
+    running = icons["running_state"]
+    its_own = {running["default"], *running["state"].values()}
+    elsewhere = {
+        icon
+        for key, entry in icons.items()
+        if key != "running_state"
+        for icon in (entry["default"], *entry.get("state", {}).values())
+    }
+    assert not its_own & elsewhere

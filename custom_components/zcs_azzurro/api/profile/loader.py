@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeIs
 
@@ -218,7 +218,6 @@ _SCALE = _Check("a non-zero number", lambda v: float(v) if isinstance(v, _NUMBER
 _POSITIVE = _Check(
     "a positive number", lambda v: float(v) if isinstance(v, _NUMBER) and v > 0 else None
 )
-_DIGITS = _Check("0..6", lambda v: v if type(v) is int and 0 <= v <= 6 else None)
 _BOOL = _Check("true or false", lambda v: v if isinstance(v, bool) else None)
 _TEXTS = _Check("a list of text", _texts)
 _KEYS = _Check("a list of two or more field keys", _keys)
@@ -275,10 +274,27 @@ def _presentation(node: _Node) -> Presentation:
         device_class=node.optional("device_class", _KEY_CHECK),
         state_class=node.optional("state_class", _one_of(STATE_CLASSES)),
         unit=node.optional("unit", _TEXT),
-        precision=node.optional("precision", _DIGITS),
         enabled=node.get("enabled", _BOOL, True),
         category=node.optional("category", _one_of(CATEGORIES)),
     )
+
+
+def _decimals(scale: float) -> int:
+    """The decimals one count of a register scaled so shows: 0.1 V one, 10 W none."""
+    step = abs(scale)
+    return next((digits for digits in range(7) if round(step, digits) == step), 6)
+
+
+def _with_precision(fld: Field, known: Mapping[str, Field]) -> Field:
+    """The field, shown with as many decimals as its register's resolution has.
+
+    A sum is as fine as its finest part; text, bits and options have no decimals.
+    """
+    if fld.presentation is None or fld.options or fld.type not in (*WIDTHS, FieldType.SUM):
+        return fld
+    scales = [known[part].scale for part in fld.sum_of] or [fld.scale]
+    precision = max(map(_decimals, scales))
+    return replace(fld, presentation=replace(fld.presentation, precision=precision))
 
 
 def _check_fields(node: _Node, rules: ReadRules, fields: list[tuple[_Node, Field]]) -> None:
@@ -330,6 +346,7 @@ def load_profile(path: Path) -> Profile:
     identity = [(item, _field(item, shown=False)) for item in root.items("identity")]
     fields = [(item, _field(item, shown=True)) for item in root.items("fields")]
     _check_fields(root, rules, identity + fields)
+    known = {fld.key: fld for _, fld in fields}
     profile = Profile(
         id=root.get("id", _KEY_CHECK),
         name=root.get("name", _TEXT),
@@ -339,7 +356,7 @@ def load_profile(path: Path) -> Profile:
         serial_prefixes=prefixes,
         rules=rules,
         identity=tuple(fld for _, fld in identity),
-        fields=tuple(fld for _, fld in fields),
+        fields=tuple(_with_precision(fld, known) for _, fld in fields),
     )
     root.done()
     return profile

@@ -76,6 +76,7 @@ class Presentation:
     device_class: str | None = None
     state_class: str | None = None
     unit: str | None = None
+    # Decimals shown: the register's resolution (set by the loader from the scale).
     precision: int | None = None
     enabled: bool = True
     category: str | None = None
