@@ -14,6 +14,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.zcs_azzurro import config_flow
@@ -305,6 +306,32 @@ async def other_stick(socket_enabled: None) -> AsyncGenerator[EthStick]:
     await front.start()
     yield front
     await front.stop()
+
+
+async def test_two_inverters_of_one_model_are_told_apart_by_name(
+    hass: HomeAssistant, stick: EthStick
+) -> None:
+    twin = EthStick(Hyd3ph(serial="ZP1ES010M2H00018"))
+    await twin.start()
+    try:
+        for port in (stick.port, twin.port):
+            form = await _eth_form(hass)
+            result = await hass.config_entries.flow.async_configure(
+                form["flow_id"], _form("127.0.0.1", port)
+            )
+            assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done(wait_background_tasks=True)
+        devices = {device.name for device in dr.async_get(hass).devices}
+        assert devices == {f"{MODEL} (00017)", f"{MODEL} (00018)"}
+        # Entity ids and names carry the tail too, not a "_2".
+        for tail in ("00017", "00018"):
+            shown = hass.states.get(f"sensor.3ph_hyd10000_zss_{tail}_grid_power")
+            assert shown is not None
+            assert shown.attributes["friendly_name"] == f"{MODEL} ({tail}) Grid power"
+    finally:
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            assert await hass.config_entries.async_unload(entry.entry_id)
+        await twin.stop()
 
 
 async def test_reconfigure_moves_the_entry_to_a_new_address(
