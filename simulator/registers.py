@@ -121,7 +121,8 @@ class RegisterBank:
             self.values[group.commit] = self.commit_result
             if self.commit_result != COMMIT_OK:
                 return
-        self.values.update(written)
+        # A pinned register holds its value, as firmware that ignores a setting does.
+        self.values.update((a, v) for a, v in written.items() if a not in self.pinned)
         self.applied(group)
 
     def applied(self, group: Group) -> None:
