@@ -222,3 +222,14 @@ async def test_the_clock_is_set_and_confirmed_by_its_commit(
     writer.min_interval = 0
     with pytest.raises(CommitError):
         await writer.set_clock("set_clock", datetime(2027, 3, 4, 5, 6, 7, tzinfo=UTC))
+
+
+async def test_the_plant_follows_passive_charge(writer: Writer, device: ModbusDevice) -> None:
+    before = await device.read(["battery_power", "grid_power"])
+    assert before.values["battery_power"] == -5000  # the sun charges at the most it takes
+    await writer.write({"passive_battery_min": 2000, "passive_battery_max": 2000})
+    await writer.write({"storage_mode": "passive"})
+    after = await device.read(["battery_power", "grid_power"])
+    # Battery power counts discharge as positive: a 2000 W charge reads -2000.
+    assert after.values["battery_power"] == -2000
+    assert after.values["grid_power"] < before.values["grid_power"]  # type: ignore[operator]
