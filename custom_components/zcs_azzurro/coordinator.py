@@ -201,10 +201,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key=key,
-                translation_placeholders={
-                    "wait": f"{getattr(err, 'wait', 0):.0f}",
-                    "code": f"{getattr(err, 'code', getattr(err, 'exception_code', 0)):#06x}",
-                },
+                translation_placeholders=_details(err),
             ) from err
         await self._async_refresh_settings()
 
@@ -240,3 +237,14 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         elif self._refused and not refused:
             _LOGGER.info("%s reads all its registers again", self.name)
         self._refused = refused
+
+
+def _details(err: Exception) -> dict[str, str]:
+    """What the user's message names: how long to wait, or the code the device gave."""
+    if isinstance(err, TooSoonError):
+        return {"wait": f"{err.wait:.0f}"}
+    if isinstance(err, WriteRefusedError):
+        return {"code": f"{err.exception_code:#04x}"}
+    if isinstance(err, CommitError):
+        return {"code": f"{err.code:#06x}"}
+    return {}

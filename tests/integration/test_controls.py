@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import pytest
-from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.const import ATTR_ENTITY_ID, CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.zcs_azzurro.const import SETTINGS_EVERY
+from custom_components.zcs_azzurro.const import CONF_WRITE_INTERVAL, SETTINGS_EVERY
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
 from simulator.registers import COMMIT_REFUSED
@@ -102,12 +104,12 @@ async def test_out_of_range_is_refused_by_home_assistant_and_off_step_by_us(
 
 
 @pytest.mark.parametrize(
-    ("fault", "key"),
+    ("fault", "key", "message"),
     [
-        ("commit", "write_not_applied"),
-        ("refuse", "write_refused"),
-        ("drop", "write_link_failed"),
-        ("pin", "write_not_confirmed"),
+        ("commit", "write_not_applied", "did not apply it (result code 0xfffb)"),
+        ("refuse", "write_refused", "refused the setting (exception 0x03)"),
+        ("drop", "write_link_failed", "communication with the device failed"),
+        ("pin", "write_not_confirmed", "reading the setting back shows another value"),
     ],
 )
 async def test_a_failed_write_says_why_and_shows_the_device_value(
@@ -117,6 +119,7 @@ async def test_a_failed_write_says_why_and_shows_the_device_value(
     stick: EthStick,
     fault: str,
     key: str,
+    message: str,
 ) -> None:
     if fault == "commit":
         inverter.commit_result = COMMIT_REFUSED
@@ -132,6 +135,7 @@ async def test_a_failed_write_says_why_and_shows_the_device_value(
     with pytest.raises(HomeAssistantError) as failed:
         await _call(hass, "number", "set_value", "depth_of_discharge", value=30)
     assert failed.value.translation_key == key
+    assert message in str(failed.value)
     stick.faults.lose_write_answer = False
     await poll(hass)
     expected = "30" if fault == "drop" else "90"  # a lost answer: the write had reached it
@@ -145,6 +149,7 @@ async def test_an_eeprom_setting_is_not_rewritten_within_the_interval(
     with pytest.raises(HomeAssistantError) as soon:
         await _call(hass, "number", "set_value", "eps_buffer", value=30)
     assert soon.value.translation_key == "write_too_soon"
+    assert re.search(r"Try again in (9|10) s\.$", str(soon.value))
     assert state(hass, "eps_buffer", "number").state == "20"
     # Passive set-points live in RAM: no interval.
     for watts in (100, 200):
@@ -164,3 +169,17 @@ async def test_settings_are_read_on_a_slow_cadence(
     assert counts.count(5) == 2 * (SETTINGS_EVERY - 1)
     assert counts.count(10) == 2
     assert state(hass, "storage_mode", "select").state == "self_use"
+
+
+async def test_the_write_interval_is_an_option(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    assert loaded_entry.runtime_data.coordinator.writer.min_interval == 10
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 30.0, CONF_WRITE_INTERVAL: 60.0}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert loaded_entry.options == {CONF_SCAN_INTERVAL: 30, CONF_WRITE_INTERVAL: 60}
+    assert loaded_entry.runtime_data.coordinator.writer.min_interval == 60
