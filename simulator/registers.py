@@ -12,6 +12,7 @@ ILLEGAL_VALUE = 0x03
 
 # What a commit register reads after a write (Modbus-G3 V1.38 section 5.3 note).
 COMMIT_OK = 0x0000
+COMMIT_IN_PROGRESS = 0x0001
 COMMIT_REFUSED = 0xFFFB
 
 
@@ -86,6 +87,9 @@ class RegisterBank:
         self.log: list[Request] = []
         # What commit registers read after a write; anything but COMMIT_OK leaves it unapplied.
         self.commit_result = COMMIT_OK
+        # How many reads after a write a commit register says "in progress" before the result.
+        self.commit_busy_reads = 0
+        self._busy: dict[int, int] = {}
 
     def read(self, address: int, count: int) -> list[int]:
         """The registers, or ModbusExceptionError as the device would answer."""
@@ -97,7 +101,12 @@ class RegisterBank:
             raise ModbusExceptionError(ILLEGAL_ADDRESS)
         if any(address <= b and a <= last for a, b in self.gaps):
             raise ModbusExceptionError(ILLEGAL_ADDRESS)
-        return [self.values.get(a, 0) for a in range(address, last + 1)]
+        words = [self.values.get(a, 0) for a in range(address, last + 1)]
+        for commit, reads in self._busy.items():
+            if reads and address <= commit <= last:
+                words[commit - address] = COMMIT_IN_PROGRESS
+                self._busy[commit] = reads - 1
+        return words
 
     def write(self, address: int, values: Sequence[int]) -> None:
         """Take a group written by a client, as the device does, or refuse it.
@@ -119,6 +128,7 @@ class RegisterBank:
             if written.pop(group.commit) != 1:
                 raise ModbusExceptionError(ILLEGAL_VALUE)
             self.values[group.commit] = self.commit_result
+            self._busy[group.commit] = self.commit_busy_reads
             if self.commit_result != COMMIT_OK:
                 return
         # A pinned register holds its value, as firmware that ignores a setting does.

@@ -233,3 +233,18 @@ async def test_the_plant_follows_passive_charge(writer: Writer, device: ModbusDe
     # Battery power counts discharge as positive: a 2000 W charge reads -2000.
     assert after.values["battery_power"] == -2000
     assert after.values["grid_power"] < before.values["grid_power"]  # type: ignore[operator]
+
+
+async def test_a_commit_in_progress_is_read_again_until_it_has_a_result(
+    writer: Writer, inverter: Hyd3ph
+) -> None:
+    writer.busy_wait = 0
+    inverter.commit_busy_reads = 2
+    await writer.write({"depth_of_discharge": 80})
+    assert [r.function for r in inverter.log] == [0x03, 0x10, 0x03, 0x03, 0x03]
+    # Still in progress after every try: a failure that names the code.
+    inverter.commit_busy_reads = 100
+    writer.min_interval = 0
+    with pytest.raises(CommitError) as busy:
+        await writer.write({"depth_of_discharge": 70})
+    assert busy.value.code == 0x0001

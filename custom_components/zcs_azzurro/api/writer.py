@@ -21,6 +21,10 @@ from .profile.schema import Field, GroupKind, Value, WriteGroup
 
 # What a commit register reads when the last write was applied (Modbus-G3 V1.38 5.3).
 COMMIT_OK = 0x0000
+COMMIT_IN_PROGRESS = 0x0001
+# How often, and how many seconds apart, a group is read again while its commit is in progress.
+BUSY_READS = 5
+BUSY_WAIT = 0.5
 # Seconds between writes of a group kept in EEPROM, unless told otherwise.
 DEFAULT_MIN_INTERVAL = 10.0
 
@@ -38,6 +42,7 @@ class Writer:
         """`clock` (seconds, for the EEPROM interval) defaults to time.monotonic."""
         self.device = device
         self.min_interval = min_interval
+        self.busy_wait = BUSY_WAIT
         self._clock = clock
         self._lock = asyncio.Lock()
         self._written: dict[str, float] = {}
@@ -65,8 +70,7 @@ class Writer:
             if words == current:
                 return False
             await self._send(group, words)
-            after = await self._read(group)
-            _check_commit(group, after)
+            after = await self._read_applied(group)
             wrong = tuple(
                 key
                 for key, part in wanted.items()
@@ -85,7 +89,7 @@ class Writer:
         async with self._lock:
             await self._send(group, words)
             # The clock runs on, so only the commit's result says whether it took.
-            _check_commit(group, await self._read(group))
+            await self._read_applied(group)
 
     async def _read(self, group: WriteGroup) -> list[int]:
         """The group's registers, in one request."""
@@ -93,6 +97,18 @@ class Writer:
         return await self.device.link.read_holding_registers(
             self.device.unit, span.address, span.count
         )
+
+    async def _read_applied(self, group: WriteGroup) -> list[int]:
+        """The group once its commit (if it has one) is no longer in progress; checked."""
+        words = await self._read(group)
+        for _ in range(BUSY_READS):
+            if _commit_code(group, words) != COMMIT_IN_PROGRESS:
+                break
+            await asyncio.sleep(self.busy_wait)
+            words = await self._read(group)
+        if (code := _commit_code(group, words)) not in (None, COMMIT_OK):
+            raise CommitError(group.key, code)
+        return words
 
     async def _send(self, group: WriteGroup, words: list[int]) -> None:
         """Write the group whole, with its commit value."""
@@ -116,12 +132,9 @@ class Writer:
         return self._clock() if self._clock else time.monotonic()
 
 
-def _check_commit(group: WriteGroup, words: list[int]) -> None:
-    """A commit register reads the result of the write; anything but OK is a failure."""
-    if group.commit is not None:
-        code = words[group.commit[0] - group.span.address]
-        if code != COMMIT_OK:
-            raise CommitError(group.key, code)
+def _commit_code(group: WriteGroup, words: list[int]) -> int | None:
+    """What the group's commit register reads: the result of the last write."""
+    return None if group.commit is None else words[group.commit[0] - group.span.address]
 
 
 def _offset(group: WriteGroup, fld: Field) -> int:
