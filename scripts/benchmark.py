@@ -103,9 +103,9 @@ async def report(ports: dict[str, int], polls: int) -> None:
     settings = per_poll["settings only"]
     print(
         f"with the controls, settings every {SETTINGS_EVERY} polls: "
-        f"{per_poll['default, no settings']:.0f} requests on most polls, "
+        f"{per_poll['default, readings']:.0f} requests on most polls, "
         f"{per_poll['default entities']:.0f} on a settings poll, "
-        f"{per_poll['default, no settings'] + settings / SETTINGS_EVERY:.1f} on average"
+        f"{per_poll['default, readings'] + settings / SETTINGS_EVERY:.1f} on average"
     )
 
 
