@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, replace
@@ -86,6 +87,8 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self.writer = Writer(
             device, min_interval=entry.options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL)
         )
+        # Polls and writes take turns: a write goes between polls, never into one.
+        self._turn = asyncio.Lock()
         # Polls until the settings are read again; 0: on the next poll.
         self._settings_in = 0
         self.serial: str = entry.unique_id or ""
@@ -152,6 +155,10 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         return wanted
 
     async def _async_update_data(self) -> Reading:
+        async with self._turn:
+            return await self._poll()
+
+    async def _poll(self) -> Reading:
         keys = self._this_poll()
         try:
             if self.identity is None:
@@ -187,7 +194,8 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
     async def _async_write(self, write: Coroutine[Any, Any, object]) -> None:
         """Run a write, then read what the device holds; say in the user's words what failed."""
         try:
-            await write
+            async with self._turn:
+                await write
         except InvalidValueError as err:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,

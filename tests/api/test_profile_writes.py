@@ -161,6 +161,24 @@ def test_a_profile_without_writes_has_no_groups(tmp_path: Path) -> None:
             "fields[0].write",
             "not both",
         ),
+        (
+            ("    write: {}\n    platform: select", "    write: {}\n    platform: number"),
+            19,
+            "fields[0].write",
+            "a number needs a range",
+        ),
+        (
+            ("options: {0: idle, 1: busy}\n    write: {}", "write: {range: [0, 1], step: 1}"),
+            18,
+            "fields[0].write",
+            "written by its options",
+        ),
+        (
+            ("    - [0x0100, 0x011F]\n", "    - [0x0100, 0x011F]\n  gaps: [[0x0113, 0x0113]]\n"),
+            38,
+            "writes.groups[1].registers",
+            "touches a gap",
+        ),
     ],
 )
 def test_a_bad_write_names_file_line_and_field(

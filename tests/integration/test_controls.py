@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from typing import Any
@@ -183,3 +184,18 @@ async def test_the_write_interval_is_an_option(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert loaded_entry.options == {CONF_SCAN_INTERVAL: 30, CONF_WRITE_INTERVAL: 60}
     assert loaded_entry.runtime_data.coordinator.writer.min_interval == 60
+
+
+async def test_a_write_waits_for_the_poll_under_way(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, inverter: Hyd3ph, stick: EthStick
+) -> None:
+    coordinator = loaded_entry.runtime_data.coordinator
+    stick.faults.delay = 0.02
+    inverter.log.clear()
+    polling = hass.async_create_task(coordinator.async_refresh())
+    await asyncio.sleep(0)
+    await _call(hass, "number", "set_value", "passive_grid_power", value=300)
+    await polling
+    # The poll under way (five reads) finished before the write's first request.
+    assert [r.address for r in inverter.log[:5]] == [0x0404, 0x0484, 0x0584, 0x0604, 0x0686]
+    assert [(r.function, r.address) for r in inverter.log[5:7]] == [(0x03, 0x1187), (0x10, 0x1187)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InvalidValueError
-from .schema import WIDTHS, Field, FieldType, Value, WordOrder
+from .schema import WIDTHS, Field, FieldType, Value, WordOrder, Writable
 
 _SIGNED = (FieldType.S16, FieldType.S32)
 # How far from a whole number of steps a value may be: float noise (0.1 + 0.2), no more.
@@ -19,11 +19,8 @@ def allowed(field: Field) -> str:
     return f"{low:g} - {high:g}, step {write.step or 1:g}"
 
 
-def _code(field: Field, value: Value) -> int | None:
+def _code(field: Field, write: Writable, value: Value) -> int | None:
     """The raw integer for the value, if the profile allows the value."""
-    write = field.write
-    if write is None:
-        return None
     if field.options is not None:
         return next((code for code, name in field.options.items() if name == value), None)
     if not isinstance(value, int | float) or isinstance(value, bool) or write.range is None:
@@ -50,7 +47,7 @@ def encode(field: Field, value: Value) -> list[int]:
     """
     if field.write is None:
         raise ValueError(f"{field.key} is not writable")
-    code = _code(field, value)
+    code = _code(field, field.write, value)
     if code is None:
         raise InvalidValueError(field.write.group, field.key, value, allowed(field))
     code &= 0xFFFFFFFF
