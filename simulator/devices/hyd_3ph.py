@@ -89,6 +89,8 @@ SETTINGS = {
     0x1184: [0, 0, 0, 0, 0, 0, 0, 0, 0],
 }
 PASSIVE = 3
+STORAGE_MODE = 0x1110
+PASSIVE_SETPOINTS = 0x1187
 
 RUNNING_GRID_CONNECTED = 2
 _COUNTERS = ("pv", "load", "import", "export", "charge", "discharge")
@@ -127,6 +129,7 @@ class Settings:
     min_soc: float = 10.0
     max_soc: float = 100.0
     passive: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    standby: bool = False  # the battery idles (passive mode timed out, "force standby")
 
 
 @dataclass
@@ -204,7 +207,7 @@ class Plant:
         if rules.mode == PASSIVE:
             grid, low, high = rules.passive
             # The charge that leaves `grid` flowing in from the grid, within the limits.
-            battery = min(max(surplus + grid, low), high)
+            battery = 0.0 if rules.standby else min(max(surplus + grid, low), high)
         battery = min(max(battery, -self.max_battery_w), self.max_battery_w)
         if (battery > 0 and self.soc >= rules.max_soc) or (
             battery < 0 and self.soc <= rules.min_soc
@@ -261,6 +264,10 @@ class Hyd3ph(RegisterBank):
         self.clock = clock
         # Seconds the inverter's own clock is ahead of the wall clock (set by writing it).
         self.clock_offset = 0.0
+        # Passive mode: when set-points last came, what the mode was before, timed out idle.
+        self._passive_since = clock()
+        self._mode_before_passive = 0
+        self._standby = False
         self.plant = Plant.commissioned(clock())
         self.asleep = False
         self.identity = {
@@ -277,6 +284,7 @@ class Hyd3ph(RegisterBank):
         """Bring the registers up to the plant's state now."""
         now = self.clock()
         plant = self.plant
+        self._passive_timeout(now)
         plant.settings = self._settings()
         plant.advance(now)
         for address, values in self.identity.items():
@@ -322,7 +330,8 @@ class Hyd3ph(RegisterBank):
         limit_enabled = value(0x1105, 0) & 1
         return Settings(
             on=value(0x1104, 1) == 1,
-            mode=value(0x1110, 0),
+            mode=value(STORAGE_MODE, 0),
+            standby=self._standby,
             export_limit_w=value(0x1024, 0) * 100 if value(0x1023, 0) else None,
             output_limit_w=rated_w * value(0x1106, 1000) / 1000 if limit_enabled else None,
             min_soc=100.0 - value(0x104D, 90),
@@ -334,8 +343,28 @@ class Hyd3ph(RegisterBank):
             ),
         )
 
+    def _passive_timeout(self, now: float) -> None:
+        """Passive mode without new set-points for the timeout (0x1184) takes its action."""
+        mode = self.values.get(STORAGE_MODE, 0)
+        if mode != PASSIVE:
+            self._mode_before_passive = mode
+            self._standby = False
+            return
+        timeout = self.values.get(0x1184, 0)
+        if timeout and now - self._passive_since > timeout:
+            if self.values.get(0x1185) == 1:
+                self.values[STORAGE_MODE] = self._mode_before_passive
+            else:
+                self._standby = True
+
     def applied(self, group: Group) -> None:
-        """A written clock sets the inverter's time (the plant keeps the wall clock's)."""
+        """A written clock sets the inverter's time (the plant keeps the wall clock's).
+
+        Passive set-points, or the storage mode, written: the passive timeout starts again.
+        """
+        if group.first in (STORAGE_MODE, PASSIVE_SETPOINTS):
+            self._passive_since = self.clock()
+            self._standby = False
         if group.first == CLOCK:
             year, month, day, hour, minute, second = (self.values[CLOCK + i] for i in range(6))
             wanted = time.mktime((2000 + year, month, day, hour, minute, second, 0, 0, -1))

@@ -167,3 +167,26 @@ def test_registers_other_readers_use_agree_with_the_plant() -> None:
     line = device.read(0x04BA, 3)
     assert all(3900 < v < 4050 for v in line)
     assert device.read(0x04B0, 1) == device.read(0x048D, 1)
+
+
+def test_passive_mode_times_out_without_new_set_points() -> None:
+    clock = Clock(local_time(13))
+    device = Hyd3ph(clock=clock)
+    device.write(0x1184, [60, 1])  # after 60 s without set-points: back to the previous mode
+    device.write(0x1110, [3])
+    device.write(0x1187, [*_s32(0), *_s32(2000), *_s32(2000)])
+    clock.now += 50
+    device.write(0x1187, [*_s32(0), *_s32(1000), *_s32(1000)])  # a set-point keeps it alive
+    clock.now += 50
+    assert _battery_w(device) == 1000
+    clock.now += 20
+    assert _battery_w(device) == 5000  # self use again: the sun fills the battery
+    assert device.read(0x1110, 1) == [0]
+    # Force standby: passive mode stays, the battery idles until set-points come again.
+    device.write(0x1184, [60, 0])
+    device.write(0x1110, [3])
+    clock.now += 61
+    assert _battery_w(device) == 0
+    assert device.read(0x1110, 1) == [3]
+    device.write(0x1187, [*_s32(0), *_s32(-500), *_s32(-500)])
+    assert _battery_w(device) == -500
