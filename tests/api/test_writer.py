@@ -248,3 +248,13 @@ async def test_a_commit_in_progress_is_read_again_until_it_has_a_result(
     with pytest.raises(CommitError) as busy:
         await writer.write({"depth_of_discharge": 70})
     assert busy.value.code == 0x0001
+
+
+async def test_firmware_that_does_not_serve_the_group_refuses_the_write(
+    writer: Writer, inverter: Hyd3ph
+) -> None:
+    inverter.gaps.append((0x1110, 0x1110))
+    with pytest.raises(WriteRefusedError) as refused:
+        await writer.write({"storage_mode": "passive"})
+    assert (refused.value.function_code, refused.value.exception_code) == (0x03, 0x02)
+    assert _writes(inverter) == []

@@ -94,9 +94,13 @@ class Writer:
     async def _read(self, group: WriteGroup) -> list[int]:
         """The group's registers, in one request."""
         span = group.span
-        return await self.device.link.read_holding_registers(
-            self.device.unit, span.address, span.count
-        )
+        try:
+            return await self.device.link.read_holding_registers(
+                self.device.unit, span.address, span.count
+            )
+        except DeviceError as err:
+            # Firmware that does not serve the group: it cannot be written either.
+            raise WriteRefusedError(group.key, err.function_code, err.exception_code) from err
 
     async def _read_applied(self, group: WriteGroup) -> list[int]:
         """The group once its commit (if it has one) is no longer in progress; checked."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 type Value = int | float | str | tuple[int, ...]
 
@@ -178,7 +179,7 @@ class Profile:
         """The writable fields of a group."""
         return tuple(f for f in self.fields if f.write is not None and f.write.group == group.key)
 
-    @property
+    @cached_property
     def settings(self) -> frozenset[str]:
         """The keys of writable fields: they change only when written, so are read seldom."""
         return frozenset(f.key for f in self.fields if f.write is not None)
