@@ -57,7 +57,7 @@ class Writer:
         profile = self.device.profile
         fields = [profile.field(key) for key in values]
         groups = {fld.write.group for fld in fields if fld.write is not None}
-        if len(groups) != 1 or len(fields) != len(values) or any(not f.write for f in fields):
+        if len(groups) != 1 or any(fld.write is None for fld in fields):
             raise ValueError(f"{', '.join(values)}: not the writable fields of one group")
         group = profile.group(groups.pop())
         # Every value is checked before the link is touched.
