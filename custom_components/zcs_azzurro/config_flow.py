@@ -44,12 +44,15 @@ from .const import (
     CONF_MODEL,
     CONF_PROFILE,
     CONF_UNIT_ID,
+    CONF_WRITE_INTERVAL,
     DEFAULT_ETH_PORT,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_UNIT_ID,
+    DEFAULT_WRITE_INTERVAL,
     DOMAIN,
     LINK_ETH,
     MAX_SCAN_INTERVAL,
+    MAX_WRITE_INTERVAL,
     MIN_SCAN_INTERVAL,
 )
 from .profiles import async_get_profiles
@@ -69,6 +72,7 @@ RANGES: dict[str, tuple[int, int]] = {
     CONF_PORT: (1, 65535),
     CONF_UNIT_ID: (1, 247),
     CONF_SCAN_INTERVAL: (MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL),
+    CONF_WRITE_INTERVAL: (0, MAX_WRITE_INTERVAL),
 }
 
 
@@ -98,7 +102,12 @@ ETH_SCHEMA = vol.Schema(
         vol.Required(CONF_UNIT_ID, default=DEFAULT_UNIT_ID): _box(),
     }
 )
-OPTIONS_SCHEMA = vol.Schema({vol.Required(CONF_SCAN_INTERVAL): _box("s")})
+OPTIONS_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_SCAN_INTERVAL): _box("s"),
+        vol.Optional(CONF_WRITE_INTERVAL): _box("s"),
+    }
+)
 
 
 def valid_host(host: str) -> bool:
@@ -269,20 +278,20 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class ZcsOptionsFlow(OptionsFlowWithReload):
-    """Options: the scan interval."""
+    """Options: the scan interval, and how often an EEPROM setting may be written."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the scan interval."""
+        """Ask for the intervals."""
         errors: dict[str, str] = {}
         if user_input is not None and not (errors := _out_of_range(user_input)):
-            return self.async_create_entry(
-                data={CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL])}
-            )
-        current = self.config_entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
+            return self.async_create_entry(data={k: int(v) for k, v in user_input.items()})
+        options = self.config_entry.options
+        current = {
+            CONF_SCAN_INTERVAL: options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL),
+            CONF_WRITE_INTERVAL: options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL),
+        }
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA, user_input or {CONF_SCAN_INTERVAL: current}
-            ),
+            data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, user_input or current),
             errors=errors,
         )

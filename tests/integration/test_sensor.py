@@ -125,7 +125,8 @@ async def test_names_are_translated_and_rare_entities_are_disabled(
     entries = er.async_entries_for_config_entry(registry, loaded_entry.entry_id)
     disabled = {entry.unique_id.split("_", 1)[1] for entry in entries if entry.disabled_by}
     assert disabled == {field.key for field, shown in profile.entities() if not shown.enabled}
-    assert len(entries) == len(list(profile.entities())) == 63
+    # One entity per field, and the button that sets the clock.
+    assert len(entries) == len(list(profile.entities())) + 1 == 80
     assert (
         registry.async_get(entity_id(hass, "heatsink_temperature")).entity_category == "diagnostic"
     )

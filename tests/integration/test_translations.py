@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from custom_components.zcs_azzurro.api.profile.schema import Profile
+from custom_components.zcs_azzurro.api.profile.schema import GroupKind, Profile
 from custom_components.zcs_azzurro.config_flow import ETH_SCHEMA, OPTIONS_SCHEMA, RANGES
+from custom_components.zcs_azzurro.coordinator import WRITE_ERRORS
 
 COMPONENT = Path(__file__).parents[2] / "custom_components" / "zcs_azzurro"
 
@@ -44,8 +45,12 @@ def test_every_entity_state_and_icon_of_the_profile_is_translated(profile: Profi
             assert field.key in names, (language, field.key)
             if field.options:
                 assert set(names[field.key]["state"]) == set(field.options.values())
+        for group in profile.groups:
+            if group.kind is GroupKind.CLOCK:
+                assert group.key in entity["button"], (language, group.key)
     icons = _load("icons.json")["entity"]
     known = {(f.presentation.platform, f.key) for f in profile.fields if f.presentation}
+    known |= {("button", group.key) for group in profile.groups if group.kind is GroupKind.CLOCK}
     assert {(p, key) for p, keys in icons.items() for key in keys} <= known
 
 
@@ -54,7 +59,7 @@ def test_every_translation_key_the_code_raises_or_shows_exists() -> None:
     code = "\n".join(path.read_text() for path in COMPONENT.glob("*.py"))
     raised = set(re.findall(r'translation_key="([a-z_]+)"', code))
     assert raised
-    assert raised <= set(strings["exceptions"])
+    assert raised | set(WRITE_ERRORS.values()) <= set(strings["exceptions"])
     flow = (COMPONENT / "config_flow.py").read_text()
     # Form errors are (field, key) pairs in the probe's table, or {"base": key}.
     pairs = re.findall(r'\((?:"base"|CONF_HOST), "(\w+)"\)|\{"base": "(\w+)"\}', flow)
