@@ -328,25 +328,14 @@ async def add_integration(session: aiohttp.ClientSession, headers: dict[str, str
     flows = f"{URL}/api/config/config_entries/flow"
     async with session.post(flows, json={"handler": DOMAIN}, headers=headers) as response:
         result = await response.json()
-    ours = {"next_step_id": "eth", "host": HOST, "port": SIM_PORT, "unit_id": 1}
-    for _ in range(5):  # a menu, a form: whatever steps the flow has
-        if result.get("errors"):
-            raise SystemExit(f"the config flow refused the simulator: {result['errors']}")
-        if result.get("type") == "menu":
-            step: dict[str, Any] = {"next_step_id": "eth"}
-        elif result.get("type") == "form":
-            # What the form asks: ours where we have it, else its default.
-            step = {
-                field["name"]: ours.get(field["name"], field.get("default"))
-                for field in result["data_schema"]
-                if field["name"] in ours or "default" in field
-            }
-        else:
-            break
-        async with session.post(
-            f"{flows}/{result['flow_id']}", json=step, headers=headers
-        ) as response:
+    flow = f"{flows}/{result['flow_id']}"
+    # A menu (once there is more than one link) is a choice; the form is the stick's fields.
+    if result.get("type") == "menu":
+        async with session.post(flow, json={"next_step_id": "eth"}, headers=headers) as response:
             result = await response.json()
+    fields = {"host": HOST, "port": SIM_PORT, "unit_id": 1}
+    async with session.post(flow, json=fields, headers=headers) as response:
+        result = await response.json()
     if result.get("type") != "create_entry":
         raise SystemExit(f"the config flow did not create the entry: {result}")
     say(f"added {result['title']} through the config flow")

@@ -32,6 +32,9 @@ class Faults:
     wrong_function: bool = field(
         default=False, doc="answer in a valid frame, but to another function"
     )
+    lose_write_answer: bool = field(
+        default=False, doc="apply a write, then close the connection unanswered"
+    )
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
