@@ -480,11 +480,12 @@ async def run(check_only: bool, simulator_flags: list[str]) -> None:
     hass = None
     try:
         assert simulator.stdout is not None
-        line = (await asyncio.wait_for(simulator.stdout.readline(), 30)).decode().strip()
+        line = (await asyncio.wait_for(simulator.stdout.readline(), 30)).decode()
         if not line.startswith("listening"):
             # The simulator's own words (a refused flag, a taken port), then ours.
-            rest = (await simulator.stdout.read()).decode().strip()
-            raise SystemExit("\n".join(filter(None, [line, rest, "the simulator did not start"])))
+            words = (line + (await simulator.stdout.read()).decode()).strip()
+            raise SystemExit(f"{words}\nthe simulator did not start")
+        line = line.strip()
         say(f"simulator: {line}")
         hass_bin = str(Path(sys.executable).with_name("hass"))
         # Home Assistant installs what its built-in integrations need on the first start,

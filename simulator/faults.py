@@ -55,10 +55,13 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _number(kind: type[int | float]) -> Callable[[str], int | float]:
-    """How a flag's text becomes its value; an int may be written 0x04 as well as 4."""
-    if kind is int:
-        return lambda text: int(text, 0)
-    return kind
+    """How a flag's text becomes its value (argparse names it in its error)."""
+    return integer if kind is int else kind
+
+
+def integer(text: str) -> int:
+    """An int written 0x04 as well as 4."""
+    return int(text, 0)
 
 
 def from_flags(arguments: argparse.Namespace) -> Faults:
