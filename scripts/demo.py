@@ -392,10 +392,20 @@ async def set_up_energy(
     if missing := [key for key in demo_energy.KEYS if key not in entities]:
         say(f"energy: not set up, the inverter has no enabled entity for {', '.join(missing)}")
         return
-    await websocket(
-        session, token, {"type": "energy/save_prefs", **demo_energy.preferences(entities)}
+    _, core = await websocket(
+        session,
+        token,
+        {"type": "energy/save_prefs", **demo_energy.preferences(entities)},
+        {"type": "frontend/get_system_data", "key": "core"},
     )
-    say("energy: the Energy dashboard shows the inverter's grid, solar and battery")
+    # The first page a browser opens: the plant, not an empty overview of areas.
+    await websocket(
+        session,
+        token,
+        {"type": "frontend/set_system_data", "key": "core",
+         "value": {**(core["value"] or {}), "default_panel": "energy"}},
+    )  # fmt: skip
+    say("energy: the Energy dashboard, now the first page, shows the grid, solar and battery")
 
 
 async def check_energy(
