@@ -17,15 +17,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from custom_components.zcs_azzurro.api.device import ModbusDevice  # noqa: E402
-from custom_components.zcs_azzurro.api.profile.loader import load_bundled  # noqa: E402
-from custom_components.zcs_azzurro.api.profile.schema import Profile  # noqa: E402
-from custom_components.zcs_azzurro.api.transport.base import Link  # noqa: E402
 from custom_components.zcs_azzurro.api.transport.registry import (  # noqa: E402
     Endpoint,
     LinkKind,
     open_link,
 )
+
+from custom_components.zcs_azzurro.api.device import ModbusDevice  # noqa: E402
+from custom_components.zcs_azzurro.api.profile.loader import load_bundled  # noqa: E402
+from custom_components.zcs_azzurro.api.profile.schema import Profile  # noqa: E402
+from custom_components.zcs_azzurro.api.transport.base import Link  # noqa: E402
 
 # The simulator's --framing, and the link kind that speaks it.
 FRAMINGS = {"rtu": LinkKind.RTU_OVER_TCP, "tcp": LinkKind.MODBUS_TCP}

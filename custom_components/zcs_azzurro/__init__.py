@@ -10,7 +10,7 @@ from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 
 from .api.device import ModbusDevice
-from .connection import endpoint_from, link_registry
+from .connection import async_get_link
 from .const import CONF_PROFILE, CONF_UNIT_ID, DOMAIN
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
 from .profiles import async_get_profile
@@ -31,11 +31,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
             translation_key="profile_missing",
             translation_placeholders={"profile": entry.data[CONF_PROFILE]},
         )
-    lease = link_registry(hass).lease(endpoint_from(entry.data))
-    entry.async_on_unload(lease.close)
-    coordinator = ZcsCoordinator(
-        hass, entry, ModbusDevice(lease, entry.data[CONF_UNIT_ID], profile)
-    )
+    # On Home Assistant's shared connection to the device, let go when the entry unloads.
+    link = async_get_link(hass, entry)
+    coordinator = ZcsCoordinator(hass, entry, ModbusDevice(link, entry.data[CONF_UNIT_ID], profile))
     try:
         await coordinator.async_config_entry_first_refresh()
     except ConfigEntryNotReady as err:
@@ -51,5 +49,5 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
-    """Remove the entities; the link is let go by the entry's unload callbacks."""
+    """Remove the entities; the shared connection lets go of the entry's unit itself."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

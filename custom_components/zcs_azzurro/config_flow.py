@@ -31,13 +31,12 @@ from .api.errors import (
     ConnectionLostError,
     FrameError,
     InvalidHostError,
-    LinkError,
     NoResponseError,
     NotZcsDeviceError,
     UnsupportedModelError,
 )
 from .api.profile.schema import Profile
-from .connection import FRAMINGS, endpoint_from, link_registry
+from .connection import async_find_framing, async_temporary_link
 from .const import (
     CONF_FRAMING,
     CONF_LINK,
@@ -120,37 +119,19 @@ class _Probe:
     placeholders: dict[str, str] = field(default_factory=dict)
 
 
-# What a stick that speaks another framing gives: it ignores, garbles or drops the frames.
-_OTHER_FRAMING = (NoResponseError, FrameError, ConnectionLostError)
-
-
 async def _async_identify(
     hass: HomeAssistant, data: dict[str, Any]
 ) -> tuple[dict[str, Any], Profile, str, Reading]:
-    """The device's profile, serial and identity, in the first framing it answers.
-
-    When none answers, the first framing's error is raised: the likeliest one says best
-    what is wrong (a silent inverter, say).
-    """
+    """The device's profile, serial and identity, in the framing it answers."""
     profiles = await async_get_profiles(hass)
     unit = data[CONF_UNIT_ID]
-    errors: list[LinkError] = []
-    for framing in FRAMINGS[data[CONF_LINK]]:
-        attempt = {**data, CONF_FRAMING: framing.value}
-        # Through the shared registry: an entry already using this stick keeps its connection.
-        lease = link_registry(hass).lease(endpoint_from(attempt))
-        try:
-            profile, serial = await identify(lease, unit, profiles)
-            identity = await ModbusDevice(lease, unit, profile).read(
-                f.key for f in profile.identity
-            )
-        except _OTHER_FRAMING as err:
-            errors.append(err)
-        else:
-            return attempt, profile, serial, identity
-        finally:
-            await lease.close()
-    raise errors[0]
+    framing = await async_find_framing(hass, data, profiles[0].serial.spans[0].address)
+    attempt = {**data, CONF_FRAMING: framing.value}
+    # Through Home Assistant's shared connection: an entry already using this stick keeps it.
+    async with async_temporary_link(hass, attempt) as link:
+        profile, serial = await identify(link, unit, profiles)
+        identity = await ModbusDevice(link, unit, profile).read(f.key for f in profile.identity)
+    return attempt, profile, serial, identity
 
 
 async def _async_probe(hass: HomeAssistant, data: dict[str, Any]) -> _Probe:

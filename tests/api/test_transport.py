@@ -21,10 +21,10 @@ from custom_components.zcs_azzurro.api.errors import (
     NoResponseError,
 )
 from custom_components.zcs_azzurro.api.transport.base import Link
-from custom_components.zcs_azzurro.api.transport.stream import RtuOverTcpLink
+from custom_components.zcs_azzurro.api.transport.unit import Endpoint, LinkKind
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
-from tests.conftest import TEST_TIMEOUT, closed_port, link_to
+from tests.conftest import TEST_TIMEOUT, closed_port, link_at, link_to
 
 
 @pytest.fixture(params=list(Framing))
@@ -92,10 +92,29 @@ async def test_a_slow_answer_within_the_timeout_is_fine(link: Link, stick: EthSt
     assert len(await link.read_holding_registers(1, 0x0404, 2)) == 2
 
 
+# Bytes that answer no pending request, which tmodbus throws away while it waits out the
+# timeout: they surface as no answer, not as a frame error (noted for upstream in README.md).
+DISCARDED = {
+    (Framing.RTU, "garbage"),  # and tmodbus logs a warning: "Discarding 28 byte(s) ..."
+    (Framing.RTU, "wrong_unit"),
+    (Framing.TCP, "garbage"),
+    (Framing.TCP, "bad_crc"),  # a wrong transaction id; tmodbus logs a warning for it
+}
+
+
+def discarded_by_the_library(request: pytest.FixtureRequest, framing: Framing, fault: str) -> None:
+    """Mark the cases the library answers with a timeout as failing, strictly."""
+    if (framing, fault) in DISCARDED:
+        request.applymarker(
+            pytest.mark.xfail(raises=NoResponseError, strict=True, reason="tmodbus waits")
+        )
+
+
 @pytest.mark.parametrize("fault", ["bad_crc", "garbage", "wrong_unit", "short", "wrong_function"])
 async def test_bytes_that_are_no_answer_are_a_frame_error(
-    link: Link, stick: EthStick, fault: str
+    link: Link, stick: EthStick, fault: str, framing: Framing, request: pytest.FixtureRequest
 ) -> None:
+    discarded_by_the_library(request, framing, fault)
     setattr(stick.faults, fault, True)
     with pytest.raises(FrameError):
         await link.read_holding_registers(1, 0x0404, 1)
@@ -135,7 +154,7 @@ async def test_a_reused_connection_fails_when_the_retry_fails_too(
 
 
 async def test_nothing_listening_is_a_connect_error(socket_enabled: None) -> None:
-    link = RtuOverTcpLink("127.0.0.1", await closed_port(), timeout=TEST_TIMEOUT)
+    link = link_at(Endpoint(LinkKind.RTU_OVER_TCP, "127.0.0.1", await closed_port()))
     with pytest.raises(ConnectError):
         await link.read_holding_registers(1, 0x0404, 1)
     assert link.stats.connects == 1
@@ -150,7 +169,7 @@ async def test_a_name_that_does_not_resolve_is_an_invalid_host(
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
-    link = RtuOverTcpLink("inverter.invalid", 8899, timeout=TEST_TIMEOUT)
+    link = link_at(Endpoint(LinkKind.RTU_OVER_TCP, "inverter.invalid", 8899))
     with pytest.raises(InvalidHostError, match=r"inverter\.invalid"):
         await link.read_holding_registers(1, 0x0404, 1)
 
@@ -166,8 +185,9 @@ async def test_writes_land_where_the_device_allows_them(link: Link, inverter: Hy
 
 @pytest.mark.parametrize("fault", ["short", "wrong_function", "bad_crc"])
 async def test_a_write_answered_wrongly_is_a_frame_error(
-    link: Link, stick: EthStick, fault: str
+    link: Link, stick: EthStick, fault: str, framing: Framing, request: pytest.FixtureRequest
 ) -> None:
+    discarded_by_the_library(request, framing, fault)
     setattr(stick.faults, fault, True)
     with pytest.raises(FrameError):
         await link.write_registers(1, 0x1105, [1, 500])
