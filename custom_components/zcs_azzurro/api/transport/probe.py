@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 
 from pymodbus.exceptions import ModbusException
-from pymodbus.framer import FRAMER_NAME_TO_CLASS, FramerType
+from pymodbus.framer import FRAMER_NAME_TO_CLASS, FramerBase, FramerType
 from pymodbus.pdu import DecodePDU
 from pymodbus.pdu.register_message import ReadHoldingRegistersRequest
 
@@ -36,6 +36,8 @@ from .unit import Endpoint, LinkKind
 
 _FRAMERS = {LinkKind.RTU_OVER_TCP: FramerType.RTU, LinkKind.MODBUS_TCP: FramerType.SOCKET}
 _READ_SIZE = 512
+# The protocol id every MBAP header carries.
+_MBAP = b"\0\0"
 
 
 async def find_framing(
@@ -72,21 +74,17 @@ async def _ask(endpoint: Endpoint, unit: int, address: int, timeout: float) -> N
         raise ConnectError(f"{endpoint}: {err.strerror or err}") from err
     framer = FRAMER_NAME_TO_CLASS[_FRAMERS[endpoint.kind]](DecodePDU(is_server=False))
     request = ReadHoldingRegistersRequest(address=address, count=1, dev_id=unit, transaction_id=1)
-    received = b""
+    received = bytearray()
     try:
         writer.write(framer.buildFrame(request))
         async with asyncio.timeout(timeout):
             while chunk := await reader.read(_READ_SIZE):
                 received += chunk
-                _, response = framer.handleFrame(received, unit, request.transaction_id)
-                if response is not None:
-                    if response.function_code & 0x7F != request.function_code:
-                        raise FrameError(f"answer with function {response.function_code:#04x}")
+                if _framed(endpoint.kind, framer, bytes(received)):
                     return
     except TimeoutError as err:
-        if received:
-            raise FrameError(f"no {endpoint.kind} frame in {received[:32].hex()}") from err
-        raise NoResponseError(f"no answer in {timeout} s") from err
+        if not received:
+            raise NoResponseError(f"no answer in {timeout} s") from err
     except ModbusException as err:
         raise FrameError(str(err)) from err
     except OSError as err:
@@ -98,3 +96,18 @@ async def _ask(endpoint: Endpoint, unit: int, address: int, timeout: float) -> N
     if received:
         raise FrameError(f"no {endpoint.kind} frame in {received[:32].hex()}")
     raise ConnectionLostError("closed by the peer")
+
+
+def _framed(kind: LinkKind, framer: FramerBase, received: bytes) -> bool:
+    """Whether the bytes so far hold an answer to a read, in this framing."""
+    if kind is LinkKind.MODBUS_TCP and received[2:4] not in (b"", b"\0", _MBAP):
+        # pymodbus would log an error for a header that is no MBAP header.
+        raise FrameError(f"no MBAP header in {received[:32].hex()}")
+    # Any well-formed answer tells the framing, for whichever unit or transaction:
+    # pymodbus logs an error for those it skips.
+    _, response = framer.handleFrame(received, 0, 0)
+    if response is None:
+        return False
+    if response.function_code & 0x7F != ReadHoldingRegistersRequest.function_code:
+        raise FrameError(f"answer with function {response.function_code:#04x}")
+    return True
