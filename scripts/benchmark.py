@@ -32,7 +32,7 @@ from custom_components.zcs_azzurro.api.transport.unit import (  # noqa: E402
     LinkKind,
     UnitLink,
 )
-from custom_components.zcs_azzurro.const import PROBE_TIMEOUT  # noqa: E402
+from custom_components.zcs_azzurro.const import PROBE_TIMEOUT, SETTINGS_EVERY  # noqa: E402
 
 # The simulator's --framing, and the link kind that speaks it, in the order setup tries them.
 FRAMINGS = {"rtu": LinkKind.RTU_OVER_TCP, "tcp": LinkKind.MODBUS_TCP}
@@ -103,16 +103,24 @@ async def measure(link: Link, profile: Profile, keys: list[str], polls: int) -> 
 async def report(ports: dict[str, int], polls: int) -> None:
     """Print one line per framing and set of entities."""
     (profile,) = load_bundled()
+    readings = [f.key for f, _ in profile.entities() if f.key not in profile.settings]
     sets = {
         "default entities": [f.key for f, shown in profile.entities() if shown.enabled],
         "every entity": [f.key for f, _ in profile.entities()],
+        # What most polls read: the settings come every SETTINGS_EVERY polls.
+        "default, readings": [
+            f.key for f, shown in profile.entities() if shown.enabled and f.key in readings
+        ],
+        "settings only": sorted(profile.settings),
     }
     print(f"{polls} polls each, simulator on loopback in another process")
     print(f"{'framing':<7} {'entities':<18} {'fields':>6} {'requests':>8} {'fewest':>6} "
           f"{'per run':>7} {'ms/poll':>8} {'p95 ms':>7} {'CPU ms':>7}")  # fmt: skip
+    per_poll: dict[str, float] = {}
     for framing, port in ports.items():
         for name, keys in sets.items():
             result = await measure(link_to(framing, port), profile, keys, polls)
+            per_poll[name] = result["requests"]
             assert result["failures"] == 0
             fewest, per_run = bounds(profile, keys)
             print(
@@ -120,6 +128,13 @@ async def report(ports: dict[str, int], polls: int) -> None:
                 f"{fewest:>6} {per_run:>7} {result['mean']:>8.2f} {result['p95']:>7.2f} "
                 f"{result['cpu']:>7.2f}"
             )
+    settings = per_poll["settings only"]
+    print(
+        f"with the controls, settings every {SETTINGS_EVERY} polls: "
+        f"{per_poll['default, readings']:.0f} requests on most polls, "
+        f"{per_poll['default entities']:.0f} on a settings poll, "
+        f"{per_poll['default, readings'] + settings / SETTINGS_EVERY:.1f} on average"
+    )
 
 
 async def report_refusals(port: int, refused: str) -> None:

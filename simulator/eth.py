@@ -151,6 +151,8 @@ class EthStick:
             reply_pdu = exception_pdu(pdu[0], faults.exception)
         else:
             reply_pdu = answer(self.device, pdu, self.functions)
+        if faults.lose_write_answer and reply_pdu[0] == WRITE_MULTIPLE:
+            return False
         if faults.short and reply_pdu[0] == READ_HOLDING:
             reply_pdu = bytes([READ_HOLDING, reply_pdu[1] - 2]) + reply_pdu[2:-2]
         if faults.short and reply_pdu[0] == WRITE_MULTIPLE:

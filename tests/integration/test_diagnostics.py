@@ -30,7 +30,8 @@ async def test_diagnostics_are_redacted(
     assert diagnostics["profile"] == "zcs_3ph_hyd_zss"
     assert diagnostics["last_update_success"] is True
     assert diagnostics["link"]["failures"] == 0
-    assert diagnostics["link"]["requests"] == 7  # identity (2) and the first poll (5)
+    # Identity (2), and the first poll: readings (5) and settings (5).
+    assert diagnostics["link"]["requests"] == 12
     poll = diagnostics["poll"]
     assert poll["requests"] == [
         ["0x0404", 58],
@@ -38,6 +39,11 @@ async def test_diagnostics_are_redacted(
         ["0x0584", 6],
         ["0x0604", 6],
         ["0x0686", 22],
+        ["0x1023", 7],
+        ["0x104d", 15],
+        ["0x1104", 3],
+        ["0x1110", 1],
+        ["0x1184", 9],
     ]
     assert poll["refused"] == []
     assert poll["registers"]["0x0608"] == 55
