@@ -6,7 +6,7 @@ import logging
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady, HomeAssistantError
 
 from .api.device import ModbusDevice
 from .connection import async_get_link
@@ -36,7 +36,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
             translation_placeholders={"profile": entry.data[CONF_PROFILE]},
         )
     # On Home Assistant's shared connection to the device, let go when the entry unloads.
-    link = async_get_link(hass, entry)
+    try:
+        link = async_get_link(hass, entry)
+    except HomeAssistantError as err:
+        # Another integration holds the device over other link settings; it may let go.
+        raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="link_in_use") from err
     coordinator = ZcsCoordinator(hass, entry, ModbusDevice(link, entry.data[CONF_UNIT_ID], profile))
     try:
         await coordinator.async_config_entry_first_refresh()

@@ -75,3 +75,16 @@ async def async_find_framing(
     except NoResponseError:
         return endpoints[0].kind
     return found.kind
+
+
+def connection_info(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any] | None:
+    """Whether the entry's shared connection is up, and which integrations hold it."""
+    endpoint = endpoint_from(entry.data).params().endpoint
+    for info in async_get_connection_info(hass):
+        if info.endpoint == endpoint:
+            holders = map(hass.config_entries.async_get_entry, info.units)
+            return {
+                "connected": info.connected,
+                "integrations": sorted({holder.domain for holder in holders if holder}),
+            }
+    return None

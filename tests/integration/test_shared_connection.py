@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncGenerator
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from homeassistant.components.modbus import async_get_unit
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState, ConfigFlow
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResult, FlowResultType
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from modbus_connection import ModbusSerialParams
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockModule,
+    mock_config_flow,
+    mock_integration,
+    mock_platform,
+)
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.zcs_azzurro import const
 from custom_components.zcs_azzurro.api.errors import FrameError, NoResponseError
@@ -54,7 +68,11 @@ async def eth_flow(hass: HomeAssistant, port: int) -> FlowResult:
 
 
 async def test_another_integration_on_the_stick_shares_the_one_connection(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, stick: EthStick, inverter: Hyd3ph
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    loaded_entry: MockConfigEntry,
+    stick: EthStick,
+    inverter: Hyd3ph,
 ) -> None:
     other = MockConfigEntry(domain="other")
     other.add_to_hass(hass)
@@ -69,6 +87,11 @@ async def test_another_integration_on_the_stick_shares_the_one_connection(
     assert stick.connections == 1
     assert stick.requests - before == 3 * (5 + 1)
     assert state(hass, "battery_soc").state == "55"
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, loaded_entry)
+    assert diagnostics["link"]["connection"] == {
+        "connected": True,
+        "integrations": ["other", const.DOMAIN],
+    }
     # Our entry unloads; the other integration keeps the connection.
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     assert await unit.read_holding_registers(0x0404, 1) == [7]
@@ -154,3 +177,41 @@ async def test_a_stick_answering_garbage_is_quiet(
     stick.faults.garbage = True
     await poll(hass)
     assert [line for line in loud(caplog) if not line.startswith("custom_components")] == []
+
+
+async def test_a_stick_held_over_other_settings_is_retried_until_let_go(
+    hass: HomeAssistant, config_entry: MockConfigEntry, stick: EthStick
+) -> None:
+    # The same socket, spelt with a line speed Home Assistant's `modbus` would not give it.
+    socket_at = Endpoint(LINK_KINDS[stick.framing], "127.0.0.1", stick.port).params()
+    assert isinstance(socket_at, ModbusSerialParams)
+
+    async def hold(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+        async_get_unit(hass, entry, replace(socket_at, baudrate=9600), 1)
+        return True
+
+    async def let_go(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+        return True
+
+    mock_integration(hass, MockModule("other", async_setup_entry=hold, async_unload_entry=let_go))
+    mock_platform(hass, "other.config_flow", None)
+    other = MockConfigEntry(domain="other")
+    other.add_to_hass(hass)
+    with mock_config_flow("other", ConfigFlow):
+        assert await hass.config_entries.async_setup(other.entry_id)
+    config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY
+    # Home Assistant drops the message's final full stop.
+    assert config_entry.reason == translated("link_in_use").removesuffix(".")
+    with mock_config_flow("other", ConfigFlow):
+        assert await hass.config_entries.async_unload(other.entry_id)
+    assert await hass.config_entries.async_reload(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.LOADED
+
+
+def translated(key: str) -> str:
+    """The English message of an exception key."""
+    strings = json.loads(Path(const.__file__).with_name("strings.json").read_text())
+    message: str = strings["exceptions"][key]["message"]
+    return message
