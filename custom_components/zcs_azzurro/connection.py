@@ -39,7 +39,9 @@ def async_get_link(hass: HomeAssistant, entry: ConfigEntry) -> Link:
     """The entry's link, held until the entry unloads."""
     unit_id = entry.data[const.CONF_UNIT_ID]
     unit = async_get_unit(hass, entry, endpoint_from(entry.data).params(), unit_id)
-    return UnitLink(unit, unit_id, timeout=const.REQUEST_TIMEOUT)
+    link = UnitLink(unit, unit_id, timeout=const.REQUEST_TIMEOUT)
+    entry.async_on_unload(link.close)
+    return link
 
 
 @asynccontextmanager
@@ -48,7 +50,11 @@ async def async_temporary_link(hass: HomeAssistant, data: Mapping[str, Any]) -> 
     unit_id = data[const.CONF_UNIT_ID]
     params = endpoint_from(data).params()
     async with async_get_temporary_unit(hass, params, unit_id) as unit:
-        yield UnitLink(unit, unit_id, timeout=const.REQUEST_TIMEOUT)
+        link = UnitLink(unit, unit_id, timeout=const.REQUEST_TIMEOUT)
+        try:
+            yield link
+        finally:
+            await link.close()
 
 
 async def async_find_framing(

@@ -87,15 +87,16 @@ class UnitLink(Link):
         timeout: float,
         close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        """Wrap `unit` (bound to `unit_id`); `close` is how this holder lets go, if it must."""
+        """Wrap `unit` (bound to `unit_id`); `close` closes its connection, if this owns it."""
         self.unit = unit
         self.unit_id = unit_id
         self.stats = LinkStats()
         self._close = close
+        # Drops of the connection: what tells a connection lost from one never made.
         self._losses = 0
         # The connection waits as long as its most patient unit asks.
         unit.require_timeout(timeout)
-        unit.on_connection_lost(self._lost)
+        self._unsubscribe: Callable[[], None] | None = unit.on_connection_lost(self._lost)
 
     async def read_holding_registers(self, unit: int, address: int, count: int) -> list[int]:
         """Read `count` holding registers (the backend checks the answer holds that many)."""
@@ -110,7 +111,10 @@ class UnitLink(Link):
         )
 
     async def close(self) -> None:
-        """Let go of the unit, where this holder owns its connection."""
+        """Let go of the unit; close its connection if this link owns it."""
+        if (unsubscribe := self._unsubscribe) is not None:
+            self._unsubscribe = None
+            unsubscribe()
         if (close := self._close) is not None:
             self._close = None
             await close()
@@ -162,7 +166,8 @@ class UnitLink(Link):
         self.stats.last_error = f"{type(err).__name__}: {err}"
         if isinstance(err, NoResponseError | FrameError):
             # RTU frames carry no transaction id: a late answer on this connection could be
-            # taken for the next request's. A fresh connection cannot hold one.
+            # taken for the next request's (and Modbus TCP logs one as unexpected). A fresh
+            # connection cannot hold one.
             with suppress(ModbusError):
                 await self.unit.disconnect()
         raise err
