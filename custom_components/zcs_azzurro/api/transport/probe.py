@@ -5,7 +5,7 @@ Modbus TCP, nor whether the port is a Modbus device at all. Asking that through 
 shared connection does not work well (both noted for upstream in README.md):
 - tmodbus waits out the whole timeout for bytes that are no answer, and its RTU reader
   logs a warning for them (an HTTP server's "400 Bad Request", an answer from another
-  unit), so probing a wrong port would say "inverter silent" and leave a warning;
+  unit), so probing a wrong port would report no answer, and leave a warning;
 - a unit's timeout is kept per unit id on the shared connection, so a short timeout for
   the probe would shorten the one an entry polling that unit relies on.
 So one request per framing goes out here, with pymodbus's framers, on a connection that
