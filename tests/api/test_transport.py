@@ -263,3 +263,17 @@ async def test_library_keeps_the_timeout_each_holder_of_a_unit_asks_for(stick: E
         assert len(await patient.read_holding_registers(0x0404, 1)) == 1
     finally:
         await connection.close()
+
+
+async def test_single_writes_and_input_reads_reach_the_device_as_their_own_functions(
+    link: Link,
+) -> None:
+    # The ETH stick passes on 0x06 (the inverter refuses half of a write group) and not 0x04:
+    # each answer names the function that was sent, so both went out as themselves.
+    with pytest.raises(DeviceError) as single:
+        await link.write_register(1, 0x1024, 10)
+    assert (single.value.function_code, single.value.exception_code) == (0x06, 0x02)
+    with pytest.raises(DeviceError) as inputs:
+        await link.read_input_registers(1, 0x0404, 1)
+    assert (inputs.value.function_code, inputs.value.exception_code) == (0x04, 0x01)
+    assert link.stats.failures == 0

@@ -33,10 +33,7 @@ from ..errors import (
     LinkError,
     NoResponseError,
 )
-from .base import Link, LinkStats
-
-READ_HOLDING = 0x03
-WRITE_MULTIPLE = 0x10
+from .base import READ_HOLDING, READ_INPUT, WRITE_MULTIPLE, WRITE_SINGLE, Link, LinkStats
 
 # The line speed Home Assistant's `modbus` gives RTU carried over a socket: params equal
 # to its own spelling of that link, so another integration on the stick shares it.
@@ -103,6 +100,16 @@ class UnitLink(Link):
         return await self._call(
             unit, READ_HOLDING, lambda: self.unit.read_holding_registers(address, count)
         )
+
+    async def read_input_registers(self, unit: int, address: int, count: int) -> list[int]:
+        """Read `count` input registers (the backend checks the answer holds that many)."""
+        return await self._call(
+            unit, READ_INPUT, lambda: self.unit.read_input_registers(address, count)
+        )
+
+    async def write_register(self, unit: int, address: int, value: int) -> None:
+        """Write one register with function 0x06."""
+        await self._call(unit, WRITE_SINGLE, lambda: self.unit.write_register(address, value))
 
     async def write_registers(self, unit: int, address: int, values: Sequence[int]) -> None:
         """Write registers with function 0x10."""
