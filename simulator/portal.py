@@ -129,7 +129,8 @@ class SimulatedPortal:
         self.client_code = client_code
         self.clock = clock
         self.faults = PortalFaults()
-        self.alarms: list[int] = []
+        # The active alarm IDs; None: the device answers no alarms (`{}`), as a meter.
+        self.alarms: list[int] | None = []
         self.requests: list[dict[str, Any]] = []
         start = clock() - history_days * 86400
         start -= start % STEP
@@ -235,7 +236,7 @@ class SimulatedPortal:
         if alarms:
             # The alarms active now, as if active all through the window.
             times = [_iso(t) for t, _ in window]
-            return {"deviceAlarm": [list(self.alarms) for _ in window], "ts": times}
+            return {"deviceAlarm": [list(self.alarms or []) for _ in window], "ts": times}
         # No lifetime self-consumption in history (the spec's list of historic fields).
         names = [name for name in window[0][1] if name != "energyAutoconsumingTotal"]
         answer: dict[str, Any] = {name: [v[name] for _, v in window] for name in names}
@@ -243,6 +244,8 @@ class SimulatedPortal:
         return answer
 
     def _alarms(self) -> dict[str, Any]:
+        if self.alarms is None:
+            return {}
         return {"deviceAlarm": list(self.alarms), "lastUpdate": _iso(self._latest()[0])}
 
 

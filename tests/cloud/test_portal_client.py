@@ -187,3 +187,18 @@ async def test_history_spans_at_most_a_day_at_five_minute_steps(
     long_ago = end - timedelta(days=30)
     empty = await client.historic(portal.thing_key, long_ago, long_ago + timedelta(hours=1))
     assert empty.times == ()
+
+
+async def test_alarm_history_over_a_day(
+    session: aiohttp.ClientSession, portal: SimulatedPortal
+) -> None:
+    client = client_of(session, portal)
+    portal.alarms = [5]
+    end = datetime.now(UTC).replace(microsecond=0)
+    history = await client.historic_alarms(portal.thing_key, end - timedelta(hours=1), end)
+    assert 11 <= len(history) <= 13
+    assert {codes for _, codes in history} == {(5,)}
+    with pytest.raises(ValueError, match="deviceHistoricAlarm spans at most"):
+        await client.historic_alarms(portal.thing_key, end - timedelta(days=2), end)
+    portal.faults.offline = True
+    assert await client.historic_alarms(portal.thing_key, end - timedelta(hours=1), end) == ()

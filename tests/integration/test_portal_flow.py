@@ -65,6 +65,21 @@ async def test_a_portal_device_is_added_with_the_fields_it_answers(
     await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_a_device_without_alarms_gets_no_alarm_sensor(
+    hass: HomeAssistant, portal: SimulatedPortal
+) -> None:
+    portal.alarms = None
+    form = await _portal_form(hass)
+    result = await hass.config_entries.flow.async_configure(form["flow_id"], _input(portal))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert "deviceAlarm" not in result["data"][const.CONF_FIELDS]
+    assert "powerGenerating" in result["data"][const.CONF_FIELDS]
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not hass.states.async_entity_ids("binary_sensor")
+    assert hass.states.async_entity_ids("sensor")
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
 async def test_one_way_only_opens_its_form(
     hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -121,29 +121,25 @@ class PortalClient:
         commands = {"realtimeData": {"thingKey": thing_key, "requiredValues": "*"}}
         if alarms:
             commands["deviceAlarm"] = {"thingKey": thing_key, "requiredValues": "*"}
-        answers = await self._post(thing_key, commands)
-        thing = answers["realtimeData"]
+        answer = await self._post(commands)
+        thing = _thing(answer, "realtimeData", thing_key)
         numbers = {name: _number(raw) for name, raw in thing.items()}
         values = {name: number for name, number in numbers.items() if number is not None}
         codes = None
         if alarms:
-            codes = _codes(answers["deviceAlarm"].get("deviceAlarm"))
+            try:
+                codes = _codes(_thing(answer, "deviceAlarm", thing_key).get("deviceAlarm"))
+            except PortalOfflineError:
+                # A device without alarms (a meter: the spec's `{}`) has no alarm sensor.
+                codes = None
         return Realtime(values, parse_time(thing.get("lastUpdate")), codes)
 
     async def historic(self, thing_key: str, start: datetime, end: datetime) -> History:
         """The samples between start and end (at most MAX_SPAN apart)."""
-        if not timedelta(0) < end - start <= MAX_SPAN:
-            raise ValueError(f"historicData spans at most {MAX_SPAN}, not {end - start}")
-        span = {"start": start.astimezone(UTC).strftime(_TS_OUT)}
-        span["end"] = end.astimezone(UTC).strftime(_TS_OUT)
-        command = {"thingKey": thing_key, "requiredValues": "*", **span}
-        try:
-            thing = (await self._post(thing_key, {"historicData": command}))["historicData"]
-        except PortalOfflineError:
-            # No sample in the window (the device was silent): an empty history.
-            return History()
+        thing = await self._window("historicData", thing_key, start, end)
         raw_times = thing.get("ts")
         if not isinstance(raw_times, list):
+            # No sample in the window (the device was silent): an empty history.
             return History()
         times = [parse_time(ts) for ts in raw_times]
         series: dict[str, tuple[Number | None, ...]] = {}
@@ -157,10 +153,36 @@ class PortalClient:
             {name: tuple(values[i] for _, i in order) for name, values in series.items()},
         )
 
-    async def _post(
-        self, thing_key: str, commands: Mapping[str, Mapping[str, str]]
-    ) -> dict[str, dict[str, Any]]:
-        """Send the commands in one request; for each, what it answered for the device."""
+    async def historic_alarms(
+        self, thing_key: str, start: datetime, end: datetime
+    ) -> tuple[tuple[datetime, tuple[int, ...]], ...]:
+        """When which alarms were active between start and end (at most MAX_SPAN apart)."""
+        thing = await self._window("deviceHistoricAlarm", thing_key, start, end)
+        times, codes = thing.get("ts"), thing.get("deviceAlarm")
+        if not isinstance(times, list) or not isinstance(codes, list) or len(times) != len(codes):
+            return ()
+        pairs = [(parse_time(ts), _codes(active)) for ts, active in zip(times, codes, strict=True)]
+        return tuple(sorted((t, c) for t, c in pairs if t is not None and c is not None))
+
+    async def _window(
+        self, command: str, thing_key: str, start: datetime, end: datetime
+    ) -> dict[str, Any]:
+        """One command over a span of time; a device silent all through it gives `{}`."""
+        if not timedelta(0) < end - start <= MAX_SPAN:
+            raise ValueError(f"{command} spans at most {MAX_SPAN}, not {end - start}")
+        params = {
+            "thingKey": thing_key,
+            "requiredValues": "*",
+            "start": start.astimezone(UTC).strftime(_TS_OUT),
+            "end": end.astimezone(UTC).strftime(_TS_OUT),
+        }
+        try:
+            return _thing(await self._post({command: params}), command, thing_key)
+        except PortalOfflineError:
+            return {}
+
+    async def _post(self, commands: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+        """Send the commands in one request; the answer, a JSON object."""
         body = {
             name: {"command": name, "params": dict(params)} for name, params in commands.items()
         }
@@ -185,11 +207,12 @@ class PortalClient:
             # 502/503 pages of the proxy, an empty body, or anything else that is no answer.
             _LOGGER.debug("Azzurro Portal gave HTTP %s and no answer: %.200r", status, text)
             raise PortalError(f"HTTP {status}, no JSON answer")
-        return {name: _thing(answer.get(name), name, thing_key) for name in commands}
+        return answer
 
 
-def _thing(answer: object, command: str, thing_key: str) -> dict[str, Any]:
+def _thing(answers: Mapping[str, Any], command: str, thing_key: str) -> dict[str, Any]:
     """The device's part of one command's answer; offline when there is none."""
+    answer = answers.get(command)
     if not isinstance(answer, dict):
         raise PortalError(f"no {command} in the answer")
     if answer.get("success") is not True:
