@@ -373,6 +373,7 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             data = {**entry.data, **_portal_data(user_input)}
             errors, _ = await _async_check_portal(self.hass, data)
             if not errors:
+                self._async_share_credentials(entry, data)
                 return self.async_update_reload_and_abort(entry, data=data)
         return self.async_show_form(
             step_id="reauth_confirm",
@@ -414,12 +415,31 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             data = {**entry.data, **_portal_data(user_input)}
             errors, _ = await _async_check_portal(self.hass, data)
             if not errors:
+                self._async_share_credentials(entry, data)
                 return self.async_update_reload_and_abort(
                     entry, data=data, reason="reconfigure_successful"
                 )
         return self.async_show_form(
             step_id="reconfigure_portal", data_schema=PORTAL_CREDENTIALS, errors=errors
         )
+
+    @callback
+    def _async_share_credentials(self, entry: ConfigEntry, data: Mapping[str, Any]) -> None:
+        """The account's other devices take the new credentials too (and their reauth ends).
+
+        They are entries of one account: asking for the same new client code once per
+        device would be a chore, and each would fail until asked.
+        """
+        old = (entry.data[CONF_API_KEY], entry.data[CONF_CLIENT_CODE])
+        new = {CONF_API_KEY: data[CONF_API_KEY], CONF_CLIENT_CODE: data[CONF_CLIENT_CODE]}
+        for other in self._async_current_entries(include_ignore=False):
+            if (
+                other.entry_id != entry.entry_id
+                and other.data.get(CONF_LINK) == LINK_PORTAL
+                and (other.data[CONF_API_KEY], other.data[CONF_CLIENT_CODE]) == old
+            ):
+                self.hass.config_entries.async_update_entry(other, data={**other.data, **new})
+                self.hass.config_entries.async_schedule_reload(other.entry_id)
 
     @staticmethod
     @callback

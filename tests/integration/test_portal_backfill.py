@@ -6,6 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
 from homeassistant.components.recorder.statistics import (
     list_statistic_ids,
@@ -21,6 +22,7 @@ from custom_components.zcs_azzurro.backfill import BACKFILLED, Backfill, statist
 from simulator.portal import SimulatedPortal
 from tests.conftest import Clock
 
+from .conftest import poll
 from .test_portal import portal_entry
 
 PV = statistic_id("ZP1ES010M2H00017", "pv_energy_total")
@@ -124,3 +126,28 @@ async def test_without_the_recorder_nothing_is_backfilled(
     await _setup(hass, portal, days=1)
     assert "recorder" not in hass.config.components, hass.config.components
     assert not [r for r in portal.requests if "historicData" in r]
+
+
+async def test_after_an_outage_the_next_good_poll_fills_the_gap(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    portal: SimulatedPortal,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await _setup(hass, portal, days=1)
+    before = await _rows(hass)
+    # The Portal is down for three hours: polls fail, nothing is imported meanwhile.
+    portal.faults.error_page = 503
+    clock = portal.clock
+    assert isinstance(clock, Clock)
+    clock.now += 3 * 3600
+    freezer.tick(timedelta(hours=3))
+    await poll(hass)
+    assert len(await _rows(hass)) == len(before)
+    # Back: the first good poll brings the missing hours.
+    portal.faults.error_page = None
+    await poll(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    after = await _rows(hass)
+    assert len(after) == len(before) + 3
+    assert after[-1]["state"] == _total_at(portal, after[-1]["end"])

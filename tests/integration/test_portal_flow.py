@@ -170,12 +170,25 @@ async def test_reauth_and_reconfigure_take_new_credentials(
 ) -> None:
     entry = portal_entry(portal)
     entry.add_to_hass(hass)
+    # Another device of the account, and one of another account.
+    sibling = portal_entry(portal)
+    sibling.add_to_hass(hass)
+    stranger = portal_entry(portal)
+    stranger.add_to_hass(hass)
+    hass.config_entries.async_update_entry(sibling, unique_id="portal_ZP1ES010M2H99998")
+    hass.config_entries.async_update_entry(
+        stranger,
+        unique_id="portal_ZP1ES010M2H99999",
+        data={**stranger.data, const.CONF_CLIENT_CODE: "someone-else"},
+    )
     # ZCS issues a new client code: the entry's is refused from now on.
     portal.client_code = "new-client"
     assert not await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    (flow,) = hass.config_entries.flow.async_progress_by_handler(const.DOMAIN)
-    assert flow["context"]["source"] == "reauth"
+    # Every entry of the domain was set up; each asks for its credentials.
+    flows = hass.config_entries.flow.async_progress_by_handler(const.DOMAIN)
+    assert {f["context"]["source"] for f in flows} == {"reauth"}
+    (flow,) = [f for f in flows if f["context"]["entry_id"] == entry.entry_id]
     result = await hass.config_entries.flow.async_configure(
         flow["flow_id"], {CONF_API_KEY: portal.key, const.CONF_CLIENT_CODE: "still-wrong"}
     )
@@ -185,7 +198,12 @@ async def test_reauth_and_reconfigure_take_new_credentials(
     )
     assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "reauth_successful")
     assert entry.data[const.CONF_CLIENT_CODE] == "new-client"
+    assert sibling.data[const.CONF_CLIENT_CODE] == "new-client"
+    assert stranger.data[const.CONF_CLIENT_CODE] == "someone-else"
     await hass.async_block_till_done(wait_background_tasks=True)
+    # The sibling's own request ended with its reload; the other account's still waits.
+    flows = hass.config_entries.flow.async_progress_by_handler(const.DOMAIN)
+    assert [f["context"]["entry_id"] for f in flows] == [stranger.entry_id]
     assert entry.state.recoverable is not None
     # Reconfigure: the same form; the device stays the same.
     portal.client_code = "newer-client"
