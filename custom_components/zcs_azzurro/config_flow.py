@@ -332,6 +332,9 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {CONF_LINK: LINK_PORTAL, **_portal_data(user_input)}
+            if data.get(CONF_URL) == ENDPOINT:
+                # Kept only when changed: the real address may move with a new release.
+                del data[CONF_URL]
             errors, fields = await _async_check_portal(self.hass, data)
             if not errors:
                 await self.async_set_unique_id(f"{LINK_PORTAL}_{data[CONF_THING_KEY]}")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_API_KEY, CONF_SCAN_INTERVAL, CONF_URL, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, State
@@ -14,9 +16,12 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.zcs_azzurro import const
+from custom_components.zcs_azzurro.api.cloud.portal_source import load_portal_map
 from custom_components.zcs_azzurro.diagnostics import async_get_config_entry_diagnostics
 from custom_components.zcs_azzurro.portal import EVENT_ALARM
 from simulator.portal import SimulatedPortal
+from tests.cloud.test_portal_client import FIXTURES, serve
+from tests.integration.test_translations import COMPONENT
 
 from .conftest import poll
 
@@ -228,3 +233,58 @@ async def test_diagnostics_and_logs_hold_no_secret(
     assert portal.client_code not in text
     assert diagnostics["portal"]["fields"] == sorted(HYBRID_FIELDS)
     assert diagnostics["link"] is None
+
+
+def test_every_portal_entity_is_named_in_english_and_italian() -> None:
+    for language in ("en", "it"):
+        path = COMPONENT / "translations" / f"{language}.json"
+        entity = json.loads(path.read_text(encoding="utf-8"))["entity"]
+        for fld, presentation in load_portal_map().profile.entities():
+            assert fld.key in entity[presentation.platform], (language, fld.key)
+
+
+async def test_the_real_hybrid_answer_becomes_sensors(
+    hass: HomeAssistant, socket_enabled: None, freezer: FrozenDateTimeFactory
+) -> None:
+    fixture = FIXTURES / "realtime_hybrid_night.json"
+    runner = await serve(fixture.read_text())
+    (thing,) = json.loads(fixture.read_text())["realtimeData"]["params"]["value"][0].values()
+    try:
+        # Two minutes after the answer's lastUpdate: current data.
+        freezer.move_to("2024-10-22T19:48:52+00:00")
+        entry = MockConfigEntry(
+            domain=const.DOMAIN,
+            unique_id="portal_ZMG8982372HCCB76",
+            title="Azzurro Portal (HCCB76)",
+            data={
+                const.CONF_LINK: const.LINK_PORTAL,
+                CONF_API_KEY: "k",
+                const.CONF_CLIENT_CODE: "c",
+                const.CONF_THING_KEY: "ZMG8982372HCCB76",
+                CONF_URL: f"http://127.0.0.1:{runner.addresses[0][1]}/",
+                const.CONF_FIELDS: sorted(thing),
+                const.CONF_MODEL: const.PORTAL_MODEL,
+            },
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        values = {
+            state.attributes["friendly_name"]: state.state
+            for state in hass.states.async_all("sensor")
+        }
+        assert values["Azzurro Portal (HCCB76) Grid import power"] == "950"
+        assert values["Azzurro Portal (HCCB76) House power"] == "950"
+        assert values["Azzurro Portal (HCCB76) Battery state of charge"] == "20"
+        assert values["Azzurro Portal (HCCB76) PV energy"] == "3265.2"
+        assert values["Azzurro Portal (HCCB76) Battery charge energy"] == "807.0"
+        # An hour later the same answer is stale: powers go, totals stay.
+        freezer.move_to("2024-10-22T20:46:53+00:00")
+        await poll(hass)
+        assert hass.states.get("sensor.azzurro_portal_hccb76_grid_import_power").state == (  # type: ignore[union-attr]
+            STATE_UNAVAILABLE
+        )
+        assert hass.states.get("sensor.azzurro_portal_hccb76_pv_energy").state == "3265.2"  # type: ignore[union-attr]
+        await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await runner.cleanup()

@@ -114,9 +114,9 @@ class PortalSource:
         portal_map: PortalMap,
         *,
         stale_after: float = STALE_AFTER,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
-        """Nothing is asked until read."""
+        """Nothing is asked until read; `clock` (seconds since the epoch) defaults to time.time."""
         self.client = client
         self.thing_key = thing_key
         self.map = portal_map
@@ -138,7 +138,9 @@ class PortalSource:
         alarms = any(f.key == ALARM_KEY for f in wanted)
         answer = await self.client.realtime(self.thing_key, alarms=alarms)
         self.last_update = answer.last_update.timestamp() if answer.last_update else None
-        stale = self.last_update is None or self._clock() - self.last_update > self.stale_after
+        # time.time is looked up at each call, so that a test's frozen time reaches it.
+        now = self._clock() if self._clock else time.time()
+        stale = self.last_update is None or now - self.last_update > self.stale_after
         totals = [
             answer.values.get(name)
             for key, name in self.map.names.items()
