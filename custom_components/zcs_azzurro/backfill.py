@@ -52,6 +52,9 @@ BACKFILLED = (
     "battery_discharge_energy_total",
     "house_energy_total",
 )
+# The Portal stores a sample some minutes after it was taken: an hour is run for this long
+# after it ends, so that its last sample is there and it can be written in that run.
+SETTLE = timedelta(minutes=10)
 
 
 def statistic_id(thing_key: str, key: str) -> str:
@@ -75,7 +78,7 @@ class Backfill:
     def async_schedule(self) -> None:
         """After a good poll, run once per new hour (and again after a failed run)."""
         coordinator = self.entry.runtime_data.coordinator
-        hour = hour_of(dt_util.utcnow())
+        hour = hour_of(dt_util.utcnow() - SETTLE)
         if (
             "recorder" not in self.hass.config.components
             or not coordinator.last_update_success

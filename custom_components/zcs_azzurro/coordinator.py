@@ -203,8 +203,8 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             ) from err
         except SourceError as err:
             # A cloud in trouble is asked again later and later, not every poll.
-            assert self.update_interval is not None
-            wait = min(self.update_interval.total_seconds() * 2**self._failures, MAX_BACKOFF)
+            interval = self.update_interval.total_seconds() if self.update_interval else 0.0
+            wait = min(interval * 2**self._failures, MAX_BACKOFF)
             self._failures += 1
             raise UpdateFailed(
                 translation_domain=DOMAIN, translation_key=err.reason, retry_after=wait
