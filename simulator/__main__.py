@@ -9,11 +9,12 @@ import json
 import signal
 from pathlib import Path
 
+from . import portal
 from .devices import DEVICES
 from .devices.hyd_3ph import Hyd3ph
 from .eth import EthStick, Framing
 
-LINKS = {"eth": EthStick}
+LINKS = {"eth": EthStick, "portal": portal.SimulatedPortal}
 # Seconds between writes of the counters to the --memory file.
 MEMORY_INTERVAL = 5.0
 
@@ -45,6 +46,7 @@ def _arguments() -> argparse.Namespace:
         metavar="FILE",
         help="keep the counters here across runs, as the inverter keeps them through a restart",
     )
+    portal.add_arguments(parser)
     return parser.parse_args()
 
 
@@ -67,7 +69,11 @@ def _device(arguments: argparse.Namespace) -> Hyd3ph:
 
 async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
     memory: Path | None = arguments.memory
-    front = LINKS[arguments.link](device, unit=arguments.unit, framing=Framing(arguments.framing))
+    front: EthStick | portal.SimulatedPortal
+    if arguments.link == "portal":
+        front = portal.from_arguments(arguments, device.clock)
+    else:
+        front = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
     await front.start(arguments.host, arguments.port)
     print(f"listening {arguments.link} {arguments.host}:{front.port}", flush=True)
     stop = asyncio.Event()
