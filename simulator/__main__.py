@@ -11,12 +11,13 @@ import os
 import signal
 from pathlib import Path
 
+from . import portal
 from .devices import DEVICES
 from .devices.hyd_3ph import Hyd3ph
 from .eth import EthStick, Framing
 from .faults import add_flags, from_flags
 
-LINKS = {"eth": EthStick}
+LINKS = {"eth": EthStick, "portal": portal.SimulatedPortal}
 # Seconds between writes of the counters to the --memory file.
 MEMORY_INTERVAL = 5.0
 
@@ -52,6 +53,7 @@ def _arguments() -> argparse.Namespace:
         "--asleep", action="store_true", help="the inverter sleeps: the stick is awake but silent"
     )
     add_flags(parser)
+    portal.add_arguments(parser)
     return parser.parse_args()
 
 
@@ -75,8 +77,12 @@ def _device(arguments: argparse.Namespace) -> Hyd3ph:
 
 async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
     memory: Path | None = arguments.memory
-    front = LINKS[arguments.link](device, unit=arguments.unit, framing=Framing(arguments.framing))
-    front.faults = from_flags(arguments)
+    front: EthStick | portal.SimulatedPortal
+    if arguments.link == "portal":
+        front = portal.from_arguments(arguments, device.clock)
+    else:
+        front = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
+        front.faults = from_flags(arguments)
     try:
         await front.start(arguments.host, arguments.port)
     except OSError as err:

@@ -69,6 +69,7 @@ class EthStick:
         self._codec = _CODECS[framing]
         self.faults = Faults()
         self.requests = 0
+        self.connections = 0  # accepted since start: how many clients it had to serve
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._handlers: set[asyncio.Task[None]] = set()
@@ -108,6 +109,7 @@ class EthStick:
         if handler is not None:
             self._handlers.add(handler)
         self._writers.add(writer)
+        self.connections += 1
         buffer = b""
         try:
             while chunk := await reader.read(512):

@@ -39,7 +39,9 @@ class Faults:
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per fault: --bad-crc for bad_crc; a value for the faults that are not on/off."""
-    group = parser.add_argument_group("faults", "make the link fail the ways real links fail")
+    group = parser.add_argument_group(
+        "faults of the ETH stick (--link eth)", "make the link fail the ways real links fail"
+    )
     hints = get_type_hints(Faults)
     for fault in fields(Faults):
         flag = "--" + fault.name.replace("_", "-")

@@ -7,13 +7,15 @@ import time
 from collections.abc import AsyncGenerator
 
 import pytest
+from modbus_connection.tmodbus import ModbusConnection
 
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.profile.schema import Profile
 from custom_components.zcs_azzurro.api.transport.base import Link
-from custom_components.zcs_azzurro.api.transport.registry import Endpoint, LinkKind, open_link
+from custom_components.zcs_azzurro.api.transport.unit import Endpoint, LinkKind, UnitLink
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
+from simulator.portal import SimulatedPortal
 
 # How long links wait for an answer in tests: the simulator answers in microseconds.
 TEST_TIMEOUT = 0.3
@@ -23,9 +25,18 @@ LINK_KINDS = {Framing.RTU: LinkKind.RTU_OVER_TCP, Framing.TCP: LinkKind.MODBUS_T
 
 
 def link_to(stick: EthStick, framing: Framing | None = None) -> Link:
-    """A link to the stick, in its framing unless told another."""
-    kind = LINK_KINDS[framing or stick.framing]
-    return open_link(Endpoint(kind, "127.0.0.1", stick.port), TEST_TIMEOUT)
+    """A link to the stick, in its framing unless told another.
+
+    On a connection of its own, as Home Assistant's `modbus` would open it (same backend,
+    same parameters), without Home Assistant; closing the link closes the connection.
+    """
+    return link_at(Endpoint(LINK_KINDS[framing or stick.framing], "127.0.0.1", stick.port))
+
+
+def link_at(endpoint: Endpoint, unit: int = 1) -> Link:
+    """A link to a unit at any endpoint, on a connection of its own."""
+    connection = ModbusConnection(endpoint.params())
+    return UnitLink(connection.for_unit(unit), unit, timeout=TEST_TIMEOUT, close=connection.close)
 
 
 class Clock:
@@ -80,3 +91,12 @@ async def closed_port() -> int:
     server.close()
     await server.wait_closed()
     return port
+
+
+@pytest.fixture
+async def portal(socket_enabled: None) -> AsyncGenerator[SimulatedPortal]:
+    """A simulated Azzurro Portal on loopback: ten days of samples up to now, a movable clock."""
+    server = SimulatedPortal(clock=Clock(time.time()))
+    await server.start()
+    yield server
+    await server.stop()

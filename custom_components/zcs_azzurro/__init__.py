@@ -1,4 +1,4 @@
-"""ZCS Azzurro for Home Assistant: ZCS inverters and batteries over their local links."""
+"""ZCS Azzurro for Home Assistant: ZCS inverters and batteries, local links and cloud."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import logging
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady, HomeAssistantError
 
 from .api.device import ModbusDevice
-from .connection import endpoint_from, link_registry
-from .const import CONF_PROFILE, CONF_UNIT_ID, DOMAIN
+from .connection import async_get_link
+from .const import CONF_LINK, CONF_PROFILE, CONF_UNIT_ID, DOMAIN, LINK_PORTAL
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
+from .portal import async_setup_portal_entry
 from .profiles import async_get_profile
 
 _LOGGER = logging.getLogger(__name__)
@@ -26,8 +27,14 @@ PLATFORMS = [
 ]
 
 
+# Entries whose source is a cloud, not a link: each sets itself up.
+CLOUD_SETUPS = {LINK_PORTAL: async_setup_portal_entry}
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     """Hold the entry's link, poll once, and add the entities."""
+    if (setup := CLOUD_SETUPS.get(entry.data[CONF_LINK])) is not None:
+        return await setup(hass, entry, PLATFORMS)
     profile = await async_get_profile(hass, entry.data[CONF_PROFILE])
     if profile is None:
         raise ConfigEntryError(
@@ -35,11 +42,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
             translation_key="profile_missing",
             translation_placeholders={"profile": entry.data[CONF_PROFILE]},
         )
-    lease = link_registry(hass).lease(endpoint_from(entry.data))
-    entry.async_on_unload(lease.close)
-    coordinator = ZcsCoordinator(
-        hass, entry, ModbusDevice(lease, entry.data[CONF_UNIT_ID], profile)
-    )
+    # On Home Assistant's shared connection to the device, let go when the entry unloads.
+    try:
+        link = async_get_link(hass, entry)
+    except HomeAssistantError as err:
+        # Another integration holds the device over other link settings; it may let go.
+        raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="link_in_use") from err
+    coordinator = ZcsCoordinator(hass, entry, ModbusDevice(link, entry.data[CONF_UNIT_ID], profile))
     try:
         await coordinator.async_config_entry_first_refresh()
     except ConfigEntryNotReady as err:
@@ -55,5 +64,5 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
-    """Remove the entities; the link is let go by the entry's unload callbacks."""
+    """Remove the entities; the shared connection lets go of the entry's unit itself."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant, State
@@ -23,6 +22,7 @@ from custom_components.zcs_azzurro.api.profile.schema import Profile
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
 from simulator.registers import s16, u32
+from tests.conftest import Clock
 
 from .conftest import entity_id, poll, state
 
@@ -259,8 +259,11 @@ async def test_a_block_the_device_refuses_leaves_only_its_entities_unavailable(
     inverter: Hyd3ph,
     stick: EthStick,
     caplog: pytest.LogCaptureFixture,
-    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The device's own clock, not a frozen time.monotonic: the link paces RTU frames by it.
+    clock = Clock(0.0)
+    monkeypatch.setattr(loaded_entry.runtime_data.coordinator.device, "_clock", clock)
     inverter.gaps.append((0x0584, 0x05B3))
     await poll(hass)
     before = stick.requests
@@ -277,7 +280,7 @@ async def test_a_block_the_device_refuses_leaves_only_its_entities_unavailable(
     await poll(hass)
     assert state(hass, "pv_power").state == STATE_UNAVAILABLE
     # Asked for again an hour on: the device serves them now, without a reload.
-    freezer.tick(RETRY_REFUSED_AFTER)
+    clock.now += RETRY_REFUSED_AFTER
     await poll(hass)
     assert state(hass, "pv_power").state != STATE_UNAVAILABLE
     assert any("reads all its registers again" in r.getMessage() for r in caplog.records)
