@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import socket
 import struct
 from collections.abc import Callable
@@ -170,8 +171,8 @@ class EthStick:
             reply = bytes(damaged)
         if faults.garbage:
             reply = NOT_MODBUS
-        if faults.delay:
-            await asyncio.sleep(faults.delay)
+        if wait := faults.delay + random.uniform(0, faults.jitter):  # noqa: S311 (not crypto)
+            await asyncio.sleep(wait)
         writer.write(reply)
         await writer.drain()
         return True

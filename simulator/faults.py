@@ -18,6 +18,9 @@ class Faults:
 
     silent: bool = field(default=False, doc="swallow requests: no answer at all")
     delay: float = field(default=0.0, doc="seconds before each answer")
+    jitter: float = field(
+        default=0.0, doc="up to this many seconds more before each answer, at random (a busy stick)"
+    )
     drop: bool = field(default=False, doc="close the connection when a request arrives")
     reset: bool = field(default=False, doc="reset the connection (TCP RST) on a request")
     bad_crc: bool = field(

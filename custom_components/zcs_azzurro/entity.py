@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -15,6 +16,8 @@ class ZcsEntity(CoordinatorEntity[ZcsCoordinator]):
     """Shows one field; unavailable when the field has no true value."""
 
     _attr_has_entity_name = True
+    # What the state last written showed: availability and value.
+    _shown: tuple[bool, Value | None] | None = None
 
     def __init__(self, coordinator: ZcsCoordinator, description: EntityDescription) -> None:
         """The description's key is the profile field's key, and the coordinator context."""
@@ -36,3 +39,20 @@ class ZcsEntity(CoordinatorEntity[ZcsCoordinator]):
     def available(self) -> bool:
         """A failed or implausible read is unavailable, never a 0."""
         return super().available and self.device_value is not None
+
+    async def async_added_to_hass(self) -> None:
+        """Remember what the first state, written once the entity is added, shows."""
+        await super().async_added_to_hass()
+        self._shown = (self.available, self.device_value)
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when the value or the availability changed.
+
+        CoordinatorEntity writes on every poll; an unchanged state still costs the state
+        machine's work and a state_reported event, for every entity, every poll.
+        """
+        shown = (self.available, self.device_value)
+        if shown != self._shown:
+            self._shown = shown
+            self.async_write_ha_state()
