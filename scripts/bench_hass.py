@@ -1,0 +1,133 @@
+"""What the bench and the soak share: a real Home Assistant, the links and profiles to run.
+
+Home Assistant here is HA's own test harness (`async_test_home_assistant`, the `hass` of
+every integration test), started from a script: the same core, state machine, event bus,
+entity platforms, config entries and the real `modbus` integration as `hass` runs, without
+the HTTP server, frontend and recorder, which cost both integrations the same per state
+written. It starts in a second, so a short run fits in scripts/test, and the soak can move
+the simulator's clock and faults while Home Assistant polls it. The measured integrations
+poll the simulator in another process over loopback (the bench), or in this one (the soak).
+
+A link or profile adds its row to LINKS or PROFILES: how to start the simulator's front
+end for it and what the config flow stores for it.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from homeassistant import loader  # noqa: E402
+from homeassistant.const import (  # noqa: E402
+    CONF_HOST,
+    CONF_PORT,
+    EVENT_STATE_CHANGED,
+    EVENT_STATE_REPORTED,
+)
+from homeassistant.core import Event, HomeAssistant, callback  # noqa: E402
+from homeassistant.helpers import frame, translation  # noqa: E402
+from pytest_homeassistant_custom_component.common import (  # noqa: E402
+    MockConfigEntry,
+    async_test_home_assistant,
+)
+
+from custom_components.zcs_azzurro import const  # noqa: E402
+from custom_components.zcs_azzurro.api.transport.unit import LinkKind  # noqa: E402
+
+SERIAL = "ZP1ES010M2H00017"
+
+
+@dataclass(frozen=True)
+class LocalLink:
+    """A link Home Assistant reaches the device by, and how core `modbus` reaches it."""
+
+    name: str
+    simulator: tuple[str, ...]  # the arguments of `python -m simulator` for its front end
+    data: dict[str, Any]  # what the config flow stores, beside host, port, unit, profile
+    modbus_type: str  # the `type:` of a core `modbus` hub on the same wire
+
+
+LOCAL_LINKS = (
+    LocalLink(
+        "eth-rtu",
+        ("--link", "eth", "--framing", "rtu"),
+        {const.CONF_LINK: const.LINK_ETH, const.CONF_FRAMING: LinkKind.RTU_OVER_TCP.value},
+        "rtuovertcp",
+    ),
+    LocalLink(
+        "eth-tcp",
+        ("--link", "eth", "--framing", "tcp"),
+        {const.CONF_LINK: const.LINK_ETH, const.CONF_FRAMING: LinkKind.MODBUS_TCP.value},
+        "tcp",
+    ),
+)
+
+# Each bundled profile, the simulated device that holds its map, and the model it reports.
+PROFILES = {"zcs_3ph_hyd_zss": ("hyd-3ph", "3PH HYD10000 ZSS")}
+
+
+def local_entry(link: LocalLink, profile: str, port: int, **options: Any) -> MockConfigEntry:
+    """An entry for a device on loopback, as the config flow makes it."""
+    data = {
+        **link.data,
+        CONF_HOST: "127.0.0.1",
+        CONF_PORT: port,
+        const.CONF_UNIT_ID: 1,
+        const.CONF_PROFILE: profile,
+        const.CONF_MODEL: PROFILES[profile][1],
+    }
+    return MockConfigEntry(
+        domain=const.DOMAIN, unique_id=SERIAL, title=data[const.CONF_MODEL], data=data,
+        options=options,
+    )  # fmt: skip
+
+
+@asynccontextmanager
+async def home_assistant() -> AsyncIterator[HomeAssistant]:
+    """A running Home Assistant with this checkout's integration, in a throwaway config."""
+    with tempfile.TemporaryDirectory() as config:
+        async with async_test_home_assistant(config_dir=config) as hass:
+            # As the tests' hass fixture and enable_custom_integrations do.
+            frame.async_setup(hass)
+            await translation.async_load_integrations(hass, {"homeassistant"})
+            hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)
+            yield hass
+
+
+@contextmanager
+def count_writes(hass: HomeAssistant, entity_ids: set[str]) -> Iterator[dict[str, int]]:
+    """Counts, while in the context, the state writes of these entities.
+
+    "changed": state_changed events; "unchanged": state_reported events, which Home
+    Assistant fires for a state written again as it was.
+    """
+    counts = {"changed": 0, "unchanged": 0}
+
+    @callback
+    def _ours(data: Any) -> bool:
+        return data["entity_id"] in entity_ids
+
+    def _counter(kind: str) -> Callable[[Event], None]:
+        @callback
+        def _count(event: Event) -> None:
+            counts[kind] += 1
+
+        return _count
+
+    listeners = [
+        hass.bus.async_listen(EVENT_STATE_CHANGED, _counter("changed"), _ours),
+        hass.bus.async_listen(EVENT_STATE_REPORTED, _counter("unchanged"), _ours),
+    ]
+    try:
+        yield counts
+    finally:
+        for unsubscribe in listeners:
+            unsubscribe()

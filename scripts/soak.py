@@ -1,0 +1,433 @@
+"""Fault soak: thousands of polls per link with faults injected at random, nothing lost.
+
+Home Assistant (scripts/bench_hass.py) polls the simulator's front end for each link, here
+in the same process so that the soak can switch faults and move the clock between polls:
+time runs one scan interval per poll (Home Assistant's clock and the plant's alike), so
+10,000 polls are days of sun, nights and midnights. Every state Home Assistant receives is
+recorded and checked afterwards against the simulator's registers (or the Portal's
+answer) at that poll or the one before: no value the simulator did not hold, no
+total_increasing decrease, no unhandled exception, every fault recovered on the first poll
+after it ends, and at most MAX_LINES log lines per fault. Run with:
+scripts/soak [--polls N] [--seconds S] [--seed N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import sys
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.const import CONF_API_KEY, CONF_SCAN_INTERVAL, CONF_URL
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.zcs_azzurro import const
+from custom_components.zcs_azzurro.api.profile.decoder import decode
+from custom_components.zcs_azzurro.api.profile.schema import FieldType, Profile, Value
+from custom_components.zcs_azzurro.coordinator import ZcsCoordinator
+from custom_components.zcs_azzurro.portal import async_get_portal_map
+from scripts.bench_hass import LOCAL_LINKS, LocalLink, home_assistant, local_entry
+from simulator.devices.hyd_3ph import Hyd3ph
+from simulator.eth import EthStick, Framing
+from simulator.portal import SimulatedPortal
+
+# Links wait this long for an answer in the soak; a delay fault answers after twice that.
+TIMEOUT = 0.05
+# Log lines a fault may cause, from its start to its recovery: the failure, the recovery.
+MAX_LINES = 2
+OURS = "custom_components.zcs_azzurro"
+# Chance that a fault starts on a poll with none, and how many polls it lasts at most.
+FAULT_CHANCE = 0.03
+LONGEST = 3
+START = datetime(2026, 6, 20, 4, 0, tzinfo=UTC).timestamp()
+
+
+class Clock:
+    """The soak's time: Home Assistant's utcnow and the plant's clock, moved per poll."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        """Seconds since the epoch, soak time."""
+        return self.now
+
+    def utcnow(self) -> datetime:
+        """As homeassistant.util.dt.utcnow."""
+        return datetime.fromtimestamp(self.now, UTC)
+
+
+@dataclass
+class Front:
+    """A simulator front end in this process, with its faults and the truth it holds."""
+
+    entry: MockConfigEntry
+    faults: dict[str, Callable[[bool], None]]  # fault name -> switch it on (True) or off
+    truth: Callable[[], dict[str, Value | None]]  # field key -> the value it holds now
+    stop: Callable[[], Any]
+
+
+def eth_faults(stick: EthStick) -> dict[str, Callable[[bool], None]]:
+    """The stick's faults; the inverter asleep behind it; a logger reboot (connections dropped).
+
+    Not among them: an illegal-address answer, which is firmware refusing registers and
+    is left out of the plan for an hour by design (tests/api/test_device.py).
+    """
+
+    def flag(name: str, on: Any = True) -> Callable[[bool], None]:
+        off = getattr(stick.faults, name)
+        return lambda active: setattr(stick.faults, name, on if active else off)
+
+    def asleep(active: bool) -> None:
+        stick.device.asleep = active  # type: ignore[attr-defined]
+
+    def reboot(active: bool) -> None:
+        if active:
+            stick.drop_clients()
+
+    return {
+        "silent": flag("silent"),
+        "delay": flag("delay", 2 * TIMEOUT),
+        "drop": flag("drop"),
+        "reset": flag("reset"),
+        "bad_crc": flag("bad_crc"),
+        "garbage": flag("garbage"),
+        "exception_04": flag("exception", 0x04),
+        "exception_06": flag("exception", 0x06),
+        "wrong_unit": flag("wrong_unit"),
+        "short": flag("short"),
+        "wrong_function": flag("wrong_function"),
+        "asleep": asleep,
+        "reboot": reboot,
+    }
+
+
+def register_truth(device: Hyd3ph, profile: Profile) -> dict[str, Value | None]:
+    """What each field holds in the device's registers now, decoded."""
+    device.refresh()
+    values: dict[str, Value | None] = {}
+    for fld in profile.fields:
+        if fld.type is not FieldType.SUM:
+            # As the device reads: an address never written holds 0.
+            values[fld.key] = decode(fld, defaultdict(int, device.values))
+    for fld in profile.fields:
+        if fld.type is FieldType.SUM:
+            parts = [values.get(key) for key in fld.sum_of]
+            numbers = [p for p in parts if isinstance(p, int | float)]
+            values[fld.key] = sum(numbers) if len(numbers) == len(parts) else None
+    return values
+
+
+async def eth_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
+    """The ETH stick in this process, on a loopback port."""
+    device = Hyd3ph(clock=clock)
+    stick = EthStick(device, framing=Framing(link.simulator[link.simulator.index("--framing") + 1]))
+    await stick.start()
+    entry = local_entry(
+        link, profile.id, stick.port, **{CONF_SCAN_INTERVAL: const.MAX_SCAN_INTERVAL}
+    )
+    return Front(entry, eth_faults(stick), lambda: register_truth(device, profile), stick.stop)
+
+
+async def portal_front(clock: Clock, hass: HomeAssistant) -> Front:
+    """The simulated Azzurro Portal in this process."""
+    portal = SimulatedPortal(clock=clock)
+    await portal.start()
+    portal_map = await async_get_portal_map(hass)
+
+    def truth() -> dict[str, Value | None]:
+        moment, sample = portal._latest()
+        del moment
+        return {key: sample.get(name) for key, name in portal_map.names.items()}
+
+    def flag(name: str, on: Any = True) -> Callable[[bool], None]:
+        off = getattr(portal.faults, name)
+        return lambda active: setattr(portal.faults, name, on if active else off)
+
+    entry = MockConfigEntry(
+        domain=const.DOMAIN,
+        unique_id=f"portal_{portal.thing_key}",
+        title="Azzurro Portal",
+        data={
+            const.CONF_LINK: const.LINK_PORTAL,
+            CONF_API_KEY: portal.key,
+            const.CONF_CLIENT_CODE: portal.client_code,
+            const.CONF_THING_KEY: portal.thing_key,
+            CONF_URL: portal.url,
+            const.CONF_FIELDS: sorted(portal_map.names.values()),
+            const.CONF_MODEL: const.PORTAL_MODEL,
+        },
+        options={
+            CONF_SCAN_INTERVAL: const.DEFAULT_PORTAL_SCAN_INTERVAL,
+            const.CONF_BACKFILL_DAYS: 0,
+        },
+    )
+    faults = {
+        "error_502": flag("error_page", 502),
+        "error_503": flag("error_page", 503),
+        "empty": flag("empty"),
+        "offline": flag("offline"),
+        "zero_burst": flag("zero_burst"),
+        "stale": flag("stale", 3 * 3600.0),
+    }
+    return Front(entry, faults, truth, portal.stop)
+
+
+@dataclass
+class Tally:
+    """What the soak of one link found."""
+
+    polls: int = 0
+    injected: int = 0
+    recovered: int = 0
+    wrong: list[str] = field(default_factory=list)
+    decreases: list[str] = field(default_factory=list)
+    exceptions: list[str] = field(default_factory=list)
+    most_lines: int = 0
+    unrecovered: list[str] = field(default_factory=list)
+    noisiest: list[str] = field(default_factory=list)  # that fault's log lines
+    slowest: tuple[float, str] = (0.0, "")  # the longest poll (s), and the fault during it
+
+    def line(self, name: str, seconds: float) -> str:
+        """The one line the soak prints for the link."""
+        return (
+            f"{name}: polls {self.polls}, faults injected {self.injected}, recovered "
+            f"{self.recovered}, wrong values {len(self.wrong)}, decreases {len(self.decreases)}, "
+            f"exceptions {len(self.exceptions)}, most log lines per fault {self.most_lines} "
+            f"({seconds:.0f} s; slowest poll {self.slowest[0]:.2f} s, {self.slowest[1]})"
+        )
+
+
+class LogCounter(logging.Handler):
+    """Counts the log lines a user reads: WARNING and up (Home Assistant's default), and ours.
+
+    Keeps those with a traceback. (Libraries' INFO lines, such as tmodbus noting each
+    reconnect, are not in a default log.)
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.count = 0
+        self.tracebacks: list[str] = []
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Count the record if a user would read it."""
+        if record.levelno < logging.WARNING and not record.name.startswith(OURS):
+            return
+        self.count += 1
+        self.lines.append(f"{record.name}: {record.getMessage()}"[:200])
+        if record.exc_info:
+            self.tracebacks.append(self.format(record))
+
+
+def matches(state: str, value: Value | None, platform: str) -> bool:
+    """Whether a state Home Assistant received shows this value."""
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return state == value
+    if platform == "binary_sensor":
+        return state == ("on" if value else "off")
+    if isinstance(value, tuple):
+        return False
+    try:
+        return abs(float(state) - float(value)) < 1e-6
+    except ValueError:
+        return False
+
+
+@asynccontextmanager
+async def soaked(
+    hass: HomeAssistant, front: Front
+) -> AsyncIterator[tuple[ZcsCoordinator, dict[str, tuple[str, str]]]]:
+    """The front's entry set up; its entities' ids -> (field key, platform)."""
+    front.entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(front.entry.entry_id)
+    await hass.async_block_till_done()
+    registry = er.async_get(hass)
+    prefix = f"{front.entry.unique_id}_"
+    entities = {
+        e.entity_id: (e.unique_id.removeprefix(prefix), e.domain)
+        for e in er.async_entries_for_config_entry(registry, front.entry.entry_id)
+        if e.disabled_by is None
+    }
+    try:
+        yield front.entry.runtime_data.coordinator, entities
+    finally:
+        await hass.config_entries.async_unload(front.entry.entry_id)
+        await front.stop()
+
+
+async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
+    make: Callable[[HomeAssistant, Clock], Any], *, polls: int, seconds: float, seed: int
+) -> Tally:
+    """Poll `polls` times (or for `seconds`), faults at random; check what was published."""
+    rng = random.Random(seed)
+    clock = Clock(START)
+    tally = Tally()
+    counter = LogCounter()
+    root = logging.getLogger()
+    root.addHandler(counter)
+    root.setLevel(logging.INFO)
+    loop_errors: list[str] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _, context: loop_errors.append(str(context.get("message"))))
+    started = time.monotonic()
+    with patch("homeassistant.util.dt.utcnow", clock.utcnow):
+        async with home_assistant() as hass:
+            front: Front = await make(hass, clock)
+            async with soaked(hass, front) as (coordinator, entities):
+                interval = coordinator.update_interval.total_seconds()  # type: ignore[union-attr]
+                coordinator.update_interval = None  # the soak polls, on its own clock
+                if hasattr(coordinator.device, "_clock"):
+                    coordinator.device._clock = clock
+                received: list[tuple[int, str, str]] = []
+
+                @callback
+                def _record(event: Event) -> None:
+                    if (new := event.data["new_state"]) is not None:
+                        received.append((tally.polls, new.entity_id, new.state))
+
+                @callback
+                def _ours(data: Any) -> bool:
+                    return data["entity_id"] in entities
+
+                hass.bus.async_listen("state_changed", _record, _ours)
+                truths: list[dict[str, Value | None]] = [front.truth()]
+                fault: str | None = None
+                left = 0
+                recovering: str | None = None
+                lines_at = 0
+                last_total: dict[str, float] = {}
+                total_ids = {
+                    entity_id
+                    for entity_id in entities
+                    if (s := hass.states.get(entity_id))
+                    and s.attributes.get("state_class") == "total_increasing"
+                }
+                while tally.polls < polls and time.monotonic() - started < seconds:
+                    if fault is None and recovering is None and rng.random() < FAULT_CHANCE:
+                        fault = rng.choice(sorted(front.faults))
+                        left = rng.randint(1, LONGEST)
+                        front.faults[fault](active=True)
+                        tally.injected += 1
+                        lines_at = counter.count
+                    clock.now += interval
+                    poll_started = time.monotonic()
+                    await coordinator.async_refresh()
+                    await hass.async_block_till_done()
+                    took = time.monotonic() - poll_started
+                    if took > tally.slowest[0]:
+                        tally.slowest = (took, fault or recovering or "none")
+                    tally.polls += 1
+                    truths.append(front.truth())
+                    if recovering is not None:
+                        truth = truths[-1]
+                        down = [
+                            entity_id
+                            for entity_id, (key, _) in entities.items()
+                            if key in truth
+                            and truth[key] is not None
+                            and (s := hass.states.get(entity_id))
+                            and s.state == "unavailable"
+                        ]
+                        if coordinator.last_update_success and not down:
+                            tally.recovered += 1
+                        else:
+                            tally.unrecovered.append(f"{recovering}: {down[:3]}")
+                        if counter.count - lines_at > tally.most_lines:
+                            tally.most_lines = counter.count - lines_at
+                            tally.noisiest = [recovering, *counter.lines[lines_at:]]
+                        recovering = None
+                    if fault is not None:
+                        left -= 1
+                        if left == 0:
+                            front.faults[fault](active=False)
+                            recovering, fault = fault, None
+                # Afterwards: every state received, against the truth then or a poll before.
+                for poll, entity_id, state in received:
+                    key, platform = entities[entity_id]
+                    if state in ("unavailable", "unknown") or platform == "button":
+                        continue
+                    # Received during poll `poll` + 1: what it read, or what the one before did.
+                    held = [truths[poll + 1].get(key), truths[poll].get(key)]
+                    if not any(matches(state, value, platform) for value in held):
+                        tally.wrong.append(f"poll {poll} {entity_id}={state} held {held}")
+                    if entity_id in total_ids:
+                        if float(state) < last_total.get(entity_id, float("-inf")):
+                            tally.decreases.append(f"poll {poll} {entity_id}={state}")
+                        last_total[entity_id] = float(state)
+    logging.getLogger().removeHandler(counter)
+    tally.exceptions = counter.tracebacks + loop_errors
+    return tally
+
+
+@dataclass(frozen=True)
+class SoakLink:
+    """A link the soak runs: its name and how its front end and entry come about."""
+
+    name: str
+    make: Callable[[HomeAssistant, Clock], Any]
+
+
+def _local(link: LocalLink) -> SoakLink:
+    async def make(hass: HomeAssistant, clock: Clock) -> Front:
+        from custom_components.zcs_azzurro.api.profile.loader import load_bundled  # noqa: PLC0415
+
+        (profile,) = [p for p in load_bundled() if p.id == "zcs_3ph_hyd_zss"]
+        del hass
+        return await eth_front(link, clock, profile)
+
+    return SoakLink(link.name, make)
+
+
+SOAK_LINKS = (
+    *(_local(link) for link in LOCAL_LINKS),
+    SoakLink("portal", lambda hass, clock: portal_front(clock, hass)),
+)
+
+
+def main() -> None:
+    """Soak every link; one line each; exit 1 if anything was lost."""
+    parser = argparse.ArgumentParser(prog="scripts/soak", description=__doc__)
+    parser.add_argument("--polls", type=int, default=10_000, help="per link")
+    parser.add_argument("--seconds", type=float, default=600, help="per link, at most")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--verbose", action="store_true", help="the noisiest fault's log lines")
+    parser.add_argument("--link", action="append", help="only these links (by name)")
+    arguments = parser.parse_args()
+    const.REQUEST_TIMEOUT = TIMEOUT  # type: ignore[misc]
+    failed = False
+    for link in SOAK_LINKS:
+        if arguments.link and link.name not in arguments.link:
+            continue
+        started = time.monotonic()
+        tally = asyncio.run(
+            soak(link.name, link.make, arguments.polls, arguments.seconds, arguments.seed)
+        )
+        print(tally.line(link.name, time.monotonic() - started), flush=True)
+        if arguments.verbose:
+            print("\n".join(f"  log: {line}" for line in tally.noisiest))
+        for problem in (*tally.wrong, *tally.decreases, *tally.exceptions, *tally.unrecovered)[:10]:
+            print(f"  {problem}")
+        failed |= bool(
+            tally.wrong or tally.decreases or tally.exceptions or tally.unrecovered
+            or tally.most_lines > MAX_LINES
+        )  # fmt: skip
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
