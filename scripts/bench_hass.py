@@ -21,10 +21,12 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import aiohttp  # noqa: E402
 from homeassistant import loader  # noqa: E402
 from homeassistant.const import (  # noqa: E402
     CONF_HOST,
@@ -93,7 +95,12 @@ def local_entry(link: LocalLink, profile: str, port: int, **options: Any) -> Moc
 @asynccontextmanager
 async def home_assistant() -> AsyncIterator[HomeAssistant]:
     """A running Home Assistant with this checkout's integration, in a throwaway config."""
-    with tempfile.TemporaryDirectory() as config:
+    # As the tests do: no zeroconf resolver (the cloud's simulator is on 127.0.0.1).
+    resolver = patch(
+        "homeassistant.helpers.aiohttp_client._async_make_resolver",
+        return_value=aiohttp.ThreadedResolver(),
+    )
+    with tempfile.TemporaryDirectory() as config, resolver:
         async with async_test_home_assistant(config_dir=config) as hass:
             # As the tests' hass fixture and enable_custom_integrations do.
             frame.async_setup(hass)

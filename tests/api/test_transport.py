@@ -277,3 +277,16 @@ async def test_single_writes_and_input_reads_reach_the_device_as_their_own_funct
         await link.read_input_registers(1, 0x0404, 1)
     assert (inputs.value.function_code, inputs.value.exception_code) == (0x04, 0x01)
     assert link.stats.failures == 0
+
+
+@pytest.mark.parametrize("pause", [0, 0.001, 0.005])
+async def test_a_connection_closed_just_before_a_request_is_reopened(
+    link: Link, stick: EthStick, pause: float
+) -> None:
+    """The close may reach the socket as the request is written (serialx: a bare OSError)."""
+    for _ in range(20):
+        await link.read_holding_registers(1, 0x0404, 1)
+        stick.drop_clients()
+        await asyncio.sleep(pause)
+        assert len(await link.read_holding_registers(1, 0x0404, 1)) == 1
+    assert link.stats.failures == 0

@@ -159,7 +159,9 @@ class UnitLink(Link):
             if not self.unit.connected and not reused:
                 raise ConnectError(str(err)) from err
             raise NoResponseError(str(err)) from err
-        except ModbusConnectionError as err:
+        # serialx raises a bare OSError when the stick's close reaches the socket as a
+        # request is written (found by scripts/soak): the connection was lost all the same.
+        except (ModbusConnectionError, OSError) as err:
             if reused or self._losses != losses:
                 raise ConnectionLostError(str(err)) from err
             if _caused_by(err, socket.gaierror):
