@@ -12,7 +12,7 @@ from .api.device import ModbusDevice
 from .connection import async_get_link
 from .const import CONF_PROFILE, CONF_UNIT_ID, DOMAIN
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
-from .profiles import async_get_profile
+from .profiles import async_load, async_report
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -28,7 +28,17 @@ PLATFORMS = [
 
 async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     """Hold the entry's link, poll once, and add the entities."""
-    profile = await async_get_profile(hass, entry.data[CONF_PROFILE])
+    loaded = await async_load(hass)
+    profile_id = entry.data[CONF_PROFILE]
+    profile = next((p for p in loaded.profiles if p.id == profile_id), None)
+    # A user's profile file that does not load is a repair issue naming file, line and field.
+    async_report(hass, entry.entry_id, error := loaded.error(profile_id))
+    if error is not None:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="profile_invalid",
+            translation_placeholders={"file": error.source},
+        )
     if profile is None:
         raise ConfigEntryError(
             translation_domain=DOMAIN,

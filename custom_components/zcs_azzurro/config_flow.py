@@ -19,9 +19,13 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
     TextSelector,
 )
 
@@ -54,7 +58,7 @@ from .const import (
     MAX_WRITE_INTERVAL,
     MIN_SCAN_INTERVAL,
 )
-from .profiles import async_get_profiles
+from .profiles import async_get_profiles, async_load, error_placeholders
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -100,6 +104,11 @@ ETH_SCHEMA = vol.Schema(
         vol.Required(CONF_PORT, default=DEFAULT_ETH_PORT): _box(),
         vol.Required(CONF_UNIT_ID, default=DEFAULT_UNIT_ID): _box(),
     }
+)
+# Setting up (not reconfiguring), the user may ask to see and change the profile detected.
+CONF_CHOOSE_PROFILE = "choose_profile"
+ETH_SETUP_SCHEMA = ETH_SCHEMA.extend(
+    {vol.Optional(CONF_CHOOSE_PROFILE, default=False): BooleanSelector()}
 )
 OPTIONS_SCHEMA = vol.Schema(
     {
@@ -162,7 +171,9 @@ async def _async_identify(
     """The device's profile, serial and identity, in the framing it answers."""
     profiles = await async_get_profiles(hass)
     unit = data[CONF_UNIT_ID]
-    framing = await async_find_framing(hass, data, profiles[0].serial.spans[0].address)
+    # The framing is found by reading a serial number that is a holding register.
+    where = next(p.serial.spans[0] for p in profiles if not p.rules.is_input(p.serial.spans[0]))
+    framing = await async_find_framing(hass, data, where.address)
     attempt = {**data, CONF_FRAMING: framing.value}
     # Through Home Assistant's shared connection: an entry already using this stick keeps it.
     async with async_temporary_link(hass, attempt) as link:
@@ -200,10 +211,72 @@ def _title(model: str, serial: str) -> str:
     return f"{model} ({serial[-5:]})"
 
 
+# A user's profile file that did not load is listed under its file name with this prefix.
+_BAD_FILE = "file:"
+
+
 class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a ZCS device over one of its links."""
 
     VERSION = 1
+
+    _found: _Probe
+
+    async def _async_found(self, probe: _Probe, choose: bool) -> ConfigFlowResult:
+        """The device is identified: create the entry, or show the profile to change it."""
+        await self.async_set_unique_id(probe.serial)
+        self._abort_if_unique_id_configured()
+        if choose:
+            self._found = probe
+            return await self.async_step_profile()
+        title = _title(probe.data[CONF_MODEL], probe.serial)
+        return self.async_create_entry(title=title, data=probe.data)
+
+    async def async_step_profile(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the profile detected; another one (a user's own too) may be picked instead."""
+        probe = self._found
+        loaded = await async_load(self.hass)
+        errors: dict[str, str] = {}
+        placeholders = {"detected": probe.data[CONF_MODEL], "serial": probe.serial}
+        if user_input is not None:
+            chosen = user_input[CONF_PROFILE]
+            bad = next((e for e in loaded.errors if _BAD_FILE + e.source == chosen), None)
+            profile = next((p for p in loaded.profiles if p.id == chosen), None)
+            if bad is not None or profile is None:
+                # A file that does not load (or went away since the form was shown).
+                errors = {"base": "profile_invalid"}
+                if bad is not None:
+                    _LOGGER.debug("Profile chosen does not load: %s", bad)
+                    placeholders |= error_placeholders(bad)
+            else:
+                data = probe.data
+                if profile.id != data[CONF_PROFILE]:
+                    data = {**data, CONF_PROFILE: profile.id, CONF_MODEL: profile.name}
+                return self.async_create_entry(
+                    title=_title(data[CONF_MODEL], probe.serial), data=data
+                )
+        options = [SelectOptionDict(value=p.id, label=p.name) for p in loaded.profiles]
+        options += [
+            SelectOptionDict(value=_BAD_FILE + e.source, label=e.source) for e in loaded.errors
+        ]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_PROFILE, default=probe.data[CONF_PROFILE]): SelectSelector(
+                    SelectSelectorConfig(options=options)
+                )
+            }
+        )
+        placeholders.setdefault("file", "")
+        placeholders.setdefault("line", "")
+        placeholders.setdefault("field", "")
+        return self.async_show_form(
+            step_id="profile",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders=placeholders,
+        )
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask how the device is connected; while there is one way only, take it."""
@@ -218,13 +291,10 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             probe = await _async_check(self.hass, user_input)
             if not probe.errors:
-                await self.async_set_unique_id(probe.serial)
-                self._abort_if_unique_id_configured()
-                title = _title(probe.data[CONF_MODEL], probe.serial)
-                return self.async_create_entry(title=title, data=probe.data)
+                return await self._async_found(probe, user_input.get(CONF_CHOOSE_PROFILE, False))
         return self.async_show_form(
             step_id=LINK_ETH,
-            data_schema=self.add_suggested_values_to_schema(ETH_SCHEMA, user_input),
+            data_schema=self.add_suggested_values_to_schema(ETH_SETUP_SCHEMA, user_input),
             errors=probe.errors,
             description_placeholders=probe.placeholders,
         )

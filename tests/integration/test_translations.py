@@ -113,9 +113,13 @@ def test_every_number_field_states_its_range_where_it_is_asked_and_when_it_is_wr
 
 
 def test_flow_errors_hold_no_placeholder_for_exception_text() -> None:
-    # The flow fills in only the serial number; an exception's text goes to the debug log.
+    # The flow fills in only the serial number and where a profile file is bad; an
+    # exception's text goes to the debug log.
     for language in ("en", "it"):
         strings = _load(f"translations/{language}.json")
         for section in ("config", "options"):
             for key, text in strings[section]["error"].items():
-                assert set(re.findall(r"\{(\w+)\}", text)) <= {"serial"}, (language, key)
+                assert set(re.findall(r"\{(\w+)\}", text)) <= {"serial", "file", "line", "field"}, (
+                    language,
+                    key,
+                )

@@ -10,7 +10,7 @@ from .errors import ILLEGAL_ADDRESS, DeviceError, NotZcsDeviceError, Unsupported
 from .profile import planner
 from .profile.decoder import decimals, decode, plausible
 from .profile.schema import Field, FieldType, Profile, Span, Value
-from .transport.base import Link
+from .transport.base import READ_INPUT, Link
 
 # Every ZCS serial number seen in the wild starts with Z (ZP1, ZP2, ZM2E, ZS2E, ZA3, ZE1E,
 # ZM1E; research/modbus_maps.md section 3.1); Sofar's own start with S.
@@ -141,11 +141,16 @@ class ModbusDevice:
     async def _fetch(self, runs: Sequence[Span], poll: _Poll) -> bool:
         """Read the runs in one request; whether the device answered it."""
         request = _cover(runs)
+        read = self.link.read_holding_registers
+        if self.profile.rules.is_input(request):
+            if READ_INPUT not in self.link.functions:
+                # The link cannot carry input-register reads: not sent, no value.
+                poll.refused.append(request)
+                return False
+            read = self.link.read_input_registers
         poll.requests.append(request)
         try:
-            words = await self.link.read_holding_registers(
-                self.unit, request.address, request.count
-            )
+            words = await read(self.unit, request.address, request.count)
         except DeviceError as err:
             if err.exception_code != ILLEGAL_ADDRESS:
                 # Busy, or failing: says nothing of the addresses, so nothing is learned.

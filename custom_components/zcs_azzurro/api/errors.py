@@ -75,6 +75,7 @@ class ProfileError(ZcsError):
         self.source = source
         self.line = line
         self.field = field
+        self.problem = message
 
 
 class WriteError(ZcsError):
