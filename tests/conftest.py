@@ -79,8 +79,7 @@ async def stick(
 @pytest.fixture(scope="session")
 def profile() -> Profile:
     """The bundled 3PH HYD ZSS profile."""
-    (hyd,) = load_bundled()
-    return hyd
+    return next(p for p in load_bundled() if p.id == "zcs_3ph_hyd_zss")
 
 
 async def closed_port() -> int:

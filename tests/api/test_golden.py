@@ -1,0 +1,221 @@
+"""Golden readings: each bundled profile against its simulated device, over a real socket.
+
+Registers are pinned to raw values as the research gives them (device units, the device's
+signs); the decoded states are asserted exactly: scales, signs, word order, enumerations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from custom_components.zcs_azzurro.api.device import ModbusDevice, identify
+from custom_components.zcs_azzurro.api.profile.loader import load_bundled
+from custom_components.zcs_azzurro.api.profile.schema import Profile, Value
+from custom_components.zcs_azzurro.api.transport.base import Link
+from simulator.devices.hyd_1ph import Hyd1ph
+from simulator.devices.hyd_3ph import Hyd3ph
+from simulator.devices.ktl_v3 import KtlV3
+from simulator.eth import EthStick
+from simulator.registers import s16, u32
+from tests.conftest import Clock, link_to, local_time
+
+
+@dataclass(frozen=True)
+class Golden:
+    """A device model, the raw registers pinned on it, and what the profile must read."""
+
+    profile: str
+    device: Callable[..., Any]
+    serial: str
+    model: str
+    pinned: Mapping[int, Sequence[int]]
+    expected: Mapping[str, Value | None]
+
+
+GOLDEN = [
+    Golden(
+        "zcs_3ph_hyd_zss",
+        Hyd3ph,
+        "ZP1ES010M2H00017",
+        "3PH HYD10000 ZSS",
+        {
+            0x0404: [2],
+            0x0488: [s16(-123)],  # buying 1.23 kW
+            0x0606: [s16(250)],  # charging 2.5 kW
+            0x048D: [2301],
+            0x0686: u32(1234567),  # 123456.7 kWh
+        },
+        {
+            "running_state": "grid_connected",
+            "grid_power": 1230,
+            "battery_power": -2500,
+            "grid_voltage_l1": 230.1,
+            "pv_energy_total": 123456.7,
+        },
+    ),
+    Golden(
+        "zcs_1ph_hyd_zss_hp",
+        Hyd1ph,
+        "ZM2ES060M2H00042",
+        "1PH HYD6000 ZSS HP",
+        {
+            0x0404: [3],
+            0x0405: [0b10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            0x0418: [s16(-5)],
+            0x0484: [4998, s16(-150)],  # inverter taking 1.5 kW from the grid to charge
+            0x0488: [s16(345)],  # selling 3.45 kW
+            0x048D: [2305, 1234],
+            0x04AF: [87],
+            0x0504: [s16(120)],
+            0x0584: [3512, s16(-3), 12, 3498, 456, 160],
+            0x0604: [524, s16(-4567), s16(-240), s16(-2), 93, 97, 15],
+            0x0684: u32(1234) + u32(98765) + u32(0) + u32(45678),
+            0x068E: u32(0x12345),  # high word first: 74565 -> 7456.5 kWh
+            0x0692: u32(42) + u32(0) + u32(100) + u32(0) + u32(200),
+            0x1110: [4],
+            0x1023: [1, 45],
+            0x1104: [1, 1, 800],
+            0x1187: u32(-1500) + u32(-3000) + u32(3000),
+        },
+        {
+            "running_state": "eps",
+            # Bits count from 1 at bit 0 of 0x0405; ID 002 grid under-voltage, ID 273 bit 0 of
+            # the 18th register.
+            "fault": (2, 273),
+            "ambient_temperature": -5,
+            "grid_frequency": 49.98,
+            "inverter_power": -1500,
+            "grid_power": -3450,  # export is negative in Home Assistant
+            "grid_voltage_l1": 230.5,
+            "output_current_l1": 12.34,
+            "house_power": 870,
+            "eps_power": 1200,
+            "pv1_voltage": 351.2,
+            "pv1_current": -0.03,
+            "pv1_power": 120,
+            "pv2_power": 1600,
+            "pv_power": 1720,
+            "battery_voltage": 52.4,
+            "battery_current": 45.67,  # discharging: positive here
+            "battery_power": 2400,
+            "battery_temperature": -2,
+            "battery_soc": 93,
+            "battery_soh": 97,
+            "battery_cycles": 15,
+            "pv_energy_today": 12.34,
+            "pv_energy_total": 9876.5,
+            "house_energy_total": 4567.8,
+            "grid_import_energy_total": 7456.5,
+            "grid_export_energy_total": 4.2,
+            "battery_charge_energy_total": 10.0,
+            "battery_discharge_energy_total": 20.0,
+            "storage_mode": "peak_shaving",
+            "export_limit_mode": "feed_in_limit",
+            "export_limit": 4500,
+            "remote_control": "on",
+            "output_limit_enabled": "on",
+            "output_limit": 80.0,
+            "passive_grid_power": -1500,
+            "passive_battery_min": -3000,
+            "passive_battery_max": 3000,
+        },
+    ),
+    Golden(
+        "zcs_3ph_ktl_v3",
+        KtlV3,
+        "ZS2ES088M2T00023",
+        "3PH 8.8KTL-V3",
+        {
+            0x0404: [1],
+            0x0485: [s16(512)],
+            0x048D: [2311, 743],
+            0x0498: [2322, 744],
+            0x04A3: [2333, 745],
+            0x04A5: [s16(171)],
+            0x0584: [6123, 456, 279, 5987, 440, 263],
+            0x0684: u32(2345) + u32(123456),
+            0x1023: [2, 60],
+            0x1105: [0, 555],
+        },
+        {
+            "running_state": "detecting",
+            "inverter_power": 5120,
+            "grid_voltage_l1": 231.1,
+            "output_current_l1": 7.43,
+            "grid_voltage_l3": 233.3,
+            "inverter_power_l3": 1710,
+            "pv1_voltage": 612.3,
+            "pv1_current": 4.56,
+            "pv1_power": 2790,
+            "pv2_power": 2630,
+            "pv_power": 5420,
+            "pv_energy_today": 23.45,
+            "pv_energy_total": 12345.6,
+            "export_limit_mode": "three_phase_average",
+            "export_limit": 6000,
+            "output_limit_enabled": "off",
+            "output_limit": 55.5,
+        },
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def bundled() -> dict[str, Profile]:
+    """Every bundled profile by id."""
+    return {p.id: p for p in load_bundled()}
+
+
+@pytest.fixture(params=GOLDEN, ids=lambda golden: golden.profile)
+def golden(request: pytest.FixtureRequest) -> Golden:
+    """One profile's case."""
+    case: Golden = request.param
+    return case
+
+
+@pytest.fixture
+async def device_link(socket_enabled: None, golden: Golden) -> AsyncGenerator[tuple[Any, Link]]:
+    """The case's device, with its registers pinned, behind a stick, and a link to it."""
+    device = golden.device(clock=Clock(local_time(13)))
+    for address, values in golden.pinned.items():
+        device.pin(address, list(values))
+    stick = EthStick(device)
+    await stick.start()
+    link = link_to(stick)
+    yield device, link
+    await link.close()
+    await stick.stop()
+
+
+async def test_each_profile_reads_its_device_exactly(
+    golden: Golden, bundled: dict[str, Profile], device_link: tuple[Any, Link]
+) -> None:
+    _, link = device_link
+    profile = bundled[golden.profile]
+    reading = await ModbusDevice(link, 1, profile).read(golden.expected)
+    assert reading.refused == ()
+    assert reading.values == golden.expected
+
+
+async def test_each_profile_reads_every_field_of_its_device(
+    golden: Golden, bundled: dict[str, Profile], device_link: tuple[Any, Link]
+) -> None:
+    # Every field is served by the device: none refused, no request wasted.
+    _, link = device_link
+    profile = bundled[golden.profile]
+    device = ModbusDevice(link, 1, profile)
+    reading = await device.read(f.key for f in profile.identity + profile.fields)
+    assert reading.refused == ()
+    assert profile.model_name(reading.values) == golden.model
+
+
+async def test_each_serial_prefix_finds_its_profile(
+    golden: Golden, bundled: dict[str, Profile], device_link: tuple[Any, Link]
+) -> None:
+    _, link = device_link
+    profile, serial = await identify(link, 1, tuple(bundled.values()))
+    assert (profile.id, serial) == (golden.profile, golden.serial)
