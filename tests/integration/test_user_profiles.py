@@ -74,6 +74,10 @@ async def _to_profile_step(hass: HomeAssistant, stick: EthStick) -> dict[str, An
     result = await hass.config_entries.flow.async_init(
         const.DOMAIN, context={"source": SOURCE_USER}
     )
+    if result["type"] is FlowResultType.MENU:
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": const.LINK_ETH}
+        )
     form = {CONF_HOST: "127.0.0.1", CONF_PORT: float(stick.port), const.CONF_UNIT_ID: 1.0}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {**form, "choose_profile": True}

@@ -21,6 +21,8 @@ class FieldType(StrEnum):
     BITS = "bits"
     SUM = "sum"
     F32 = "f32"  # IEEE-754 single precision, as the Chint meters keep their readings
+    # A number a cloud API answers as it is (JSON), not registers; never in a device map.
+    CLOUD = "cloud"
 
 
 # Registers each fixed-width type spans.
