@@ -12,8 +12,7 @@ import signal
 from pathlib import Path
 
 from . import portal
-from .devices import DEVICES
-from .devices.hyd_3ph import Hyd3ph
+from .devices import DEVICES, Model
 from .eth import EthStick, Framing
 from .faults import add_flags, from_flags
 
@@ -65,7 +64,7 @@ def _span(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"not FIRST-LAST: {text}") from None
 
 
-def _device(arguments: argparse.Namespace) -> Hyd3ph:
+def _device(arguments: argparse.Namespace) -> Model:
     device = DEVICES[arguments.device]()
     device.gaps.extend(arguments.refuse)
     device.asleep = arguments.asleep
@@ -75,7 +74,7 @@ def _device(arguments: argparse.Namespace) -> Hyd3ph:
     return device
 
 
-async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
+async def _run(arguments: argparse.Namespace, device: Model) -> None:
     memory: Path | None = arguments.memory
     front: EthStick | portal.SimulatedPortal
     if arguments.link == "portal":
@@ -107,7 +106,7 @@ async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
     await front.stop()
 
 
-def _remember(device: Hyd3ph, memory: Path) -> None:
+def _remember(device: Model, memory: Path) -> None:
     device.refresh()
     written = memory.with_suffix(".tmp")
     written.write_text(json.dumps(device.plant.memory()))

@@ -18,6 +18,7 @@ from custom_components.zcs_azzurro.api.profile.schema import Profile, Value
 from custom_components.zcs_azzurro.api.transport.base import Link
 from simulator.devices.hyd_1ph import Hyd1ph
 from simulator.devices.hyd_3ph import Hyd3ph
+from simulator.devices.hyd_es import HydEs
 from simulator.devices.ktl_v3 import KtlV3
 from simulator.eth import EthStick
 from simulator.registers import s16, u32
@@ -161,6 +162,61 @@ GOLDEN = [
             "output_limit": 55.5,
         },
     ),
+    Golden(
+        "zcs_hyd_es",
+        HydEs,
+        "ZE1ES460N4B0",
+        "HYD ES / 3000SP",
+        {
+            0x0200: [4, 0b1000, 0, 0, 0, 0x8000],
+            0x0206: [2298],
+            0x020C: [4995, s16(-180), 512, s16(-3456), 64, s16(-3)],
+            0x0212: [s16(-25), 412, s16(160), 75, 2301, 43],
+            0x0218: [1234, 56, 789, 1011],
+            0x021C: u32(70000) + u32(0x10002) + u32(12) + u32(34567),
+            0x0224: [345, 678, *u32(1500), *u32(1400)],
+            0x022C: [612],
+            0x0239: [s16(41)],
+            0x0250: [3601, 250, 90, 3599, 240, 86],
+            0x1200: [3],
+        },
+        {
+            "running_state": "discharging",
+            # ID 004 (bit 3 of 0x0201), ID 080 (bit 15 of 0x0205).
+            "fault": (4, 80),
+            "grid_voltage_l1": 229.8,
+            "grid_frequency": 49.95,
+            "battery_power": 1800,  # discharging 1.8 kW: positive in Home Assistant
+            "battery_voltage": 51.2,
+            "battery_current": 34.56,
+            "battery_soc": 64,
+            "battery_temperature": -3,
+            "grid_power": 250,  # buying 0.25 kW
+            "house_power": 4120,
+            "inverter_power": 1600,
+            "pv_power": 750,
+            "eps_power": 430,
+            "pv_energy_today": 12.34,
+            "grid_export_energy_today": 0.56,
+            "grid_import_energy_today": 7.89,
+            "house_energy_today": 10.11,
+            "pv_energy_total": 70000,
+            "grid_export_energy_total": 65538,  # high word first
+            "grid_import_energy_total": 12,
+            "house_energy_total": 34567,
+            "battery_charge_energy_today": 3.45,
+            "battery_discharge_energy_today": 6.78,
+            "battery_charge_energy_total": 1500,
+            "battery_discharge_energy_total": 1400,
+            "battery_cycles": 612,
+            "heatsink_temperature": 41,
+            "pv1_voltage": 360.1,
+            "pv1_power": 900,
+            "pv2_voltage": 359.9,
+            "pv2_power": 860,
+            "storage_mode": "passive",
+        },
+    ),
 ]
 
 
@@ -219,3 +275,30 @@ async def test_each_serial_prefix_finds_its_profile(
     _, link = device_link
     profile, serial = await identify(link, 1, tuple(bundled.values()))
     assert (profile.id, serial) == (golden.profile, golden.serial)
+
+
+async def test_the_legacy_map_reads_identity_as_input_registers(
+    socket_enabled: None, bundled: dict[str, Profile]
+) -> None:
+    device = HydEs(clock=Clock(local_time(13)))
+    stick = EthStick(device)
+    await stick.start()
+    link = link_to(stick)
+    try:
+        profile = bundled["zcs_hyd_es"]
+        reading = await ModbusDevice(link, 1, profile).read(["serial", "battery_soc"])
+        assert reading.values["serial"] == "ZE1ES460N4B0"
+        assert [(r.function, r.address, r.count) for r in device.log] == [
+            (0x03, 0x0210, 1),
+            (0x04, 0x2002, 6),
+        ]
+        # A link that cannot carry 0x04 (the HUB, say) never sends it: no value, nothing sent.
+        device.log.clear()
+        link.functions = frozenset({0x03, 0x10})
+        reading = await ModbusDevice(link, 1, profile).read(["serial"])
+        assert reading.values == {"serial": None}
+        assert [(r.address, r.count) for r in reading.refused] == [(0x2002, 6)]
+        assert device.log == []
+    finally:
+        await link.close()
+        await stick.stop()
