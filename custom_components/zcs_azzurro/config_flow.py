@@ -216,7 +216,8 @@ async def _async_identify(
     profiles = await async_get_profiles(hass)
     unit = data[CONF_UNIT_ID]
     # The framing is found by reading a serial number that is a holding register.
-    where = next(p.serial.spans[0] for p in profiles if not p.rules.is_input(p.serial.spans[0]))
+    detected = [p for p in profiles if p.serial_prefixes]
+    where = next(p.serial.spans[0] for p in detected if not p.rules.is_input(p.serial.spans[0]))
     framing = await async_find_framing(hass, data, where.address)
     attempt = {**data, CONF_FRAMING: framing.value}
     # Through Home Assistant's shared connection: an entry already using this stick keeps it.
@@ -336,7 +337,10 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(
                     title=_title(data[CONF_MODEL], probe.serial), data=data
                 )
-        options = [SelectOptionDict(value=p.id, label=p.name) for p in loaded.profiles]
+        # An entry is a device with a serial number: profiles without one are not offered.
+        options = [
+            SelectOptionDict(value=p.id, label=p.name) for p in loaded.profiles if p.serial_prefixes
+        ]
         options += [
             SelectOptionDict(value=_BAD_FILE + e.source, label=e.source) for e in loaded.errors
         ]

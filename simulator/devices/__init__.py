@@ -10,6 +10,7 @@ from .hyd_1ph import Hyd1ph
 from .hyd_3ph import Hyd3ph, Plant
 from .hyd_es import HydEs
 from .ktl_v3 import KtlV3
+from .tl_v3 import TlV3
 
 
 class Model(Device, Protocol):
@@ -25,4 +26,5 @@ DEVICES: dict[str, Callable[[], Model]] = {
     "hyd-1ph": Hyd1ph,
     "ktl-v3": KtlV3,
     "hyd-es": HydEs,
+    "tl-v3": TlV3,
 }

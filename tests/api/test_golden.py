@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from custom_components.zcs_azzurro.api.device import ModbusDevice, identify
+from custom_components.zcs_azzurro.api.errors import NoResponseError
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.profile.schema import Profile, Value
 from custom_components.zcs_azzurro.api.transport.base import Link
@@ -20,6 +21,7 @@ from simulator.devices.hyd_1ph import Hyd1ph
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.devices.hyd_es import HydEs
 from simulator.devices.ktl_v3 import KtlV3
+from simulator.devices.tl_v3 import TlV3
 from simulator.eth import EthStick
 from simulator.registers import s16, u32
 from tests.conftest import Clock, link_to, local_time
@@ -217,6 +219,38 @@ GOLDEN = [
             "storage_mode": "passive",
         },
     ),
+    Golden(
+        "zcs_1ph_tl_v3",
+        TlV3,
+        "ZA3ES030L1B7",
+        "1PH TL-V3",
+        {
+            0x0000: [3, 0, 0, 0b100, 0, 0],
+            0x0006: [3456, 512, 3321, 498, 177, 165, 334],
+            0x000E: [4997, 2299, 1467],
+            0x0015: u32(0x1_0003),
+            0x0019: [1789, 412, s16(-7)],
+        },
+        {
+            "running_state": "fault",
+            "fault": (35,),  # bit 2 of the third fault register
+            "pv1_voltage": 345.6,
+            "pv1_current": 5.12,
+            "pv2_voltage": 332.1,
+            "pv2_current": 4.98,
+            "pv1_power": 1770,
+            "pv2_power": 1650,
+            "pv_power": 3420,
+            "inverter_power": 3340,
+            "grid_frequency": 49.97,
+            "grid_voltage_l1": 229.9,
+            "output_current_l1": 14.67,
+            "pv_energy_total": 65539,  # high word first
+            "pv_energy_today": 17.89,
+            "generation_time_today": 412,
+            "heatsink_temperature": -7,
+        },
+    ),
 ]
 
 
@@ -299,6 +333,27 @@ async def test_the_legacy_map_reads_identity_as_input_registers(
         assert reading.values == {"serial": None}
         assert [(r.address, r.count) for r in reading.refused] == [(0x2002, 6)]
         assert device.log == []
+    finally:
+        await link.close()
+        await stick.stop()
+
+
+async def test_the_string_inverter_sleeps_at_night_behind_an_awake_stick(
+    socket_enabled: None, bundled: dict[str, Profile]
+) -> None:
+    clock = Clock(local_time(2))
+    stick = EthStick(TlV3(clock=clock))
+    await stick.start()
+    link = link_to(stick)
+    try:
+        device = ModbusDevice(link, 1, bundled["zcs_1ph_tl_v3"])
+        # The stick takes the request; nothing answers behind it.
+        with pytest.raises(NoResponseError):
+            await device.read(["pv_power"])
+        clock.now = local_time(9)
+        reading = await device.read(["pv_power", "running_state"])
+        assert reading.values["running_state"] == "grid_connected"
+        assert isinstance(reading.values["pv_power"], int)
     finally:
         await link.close()
         await stick.stop()

@@ -207,7 +207,8 @@ async def identify(link: Link, unit: int, profiles: Sequence[Profile]) -> tuple[
     and UnsupportedModelError for a ZCS serial number no profile covers.
     """
     serials: dict[tuple[Span, ...], Value | None] = {}
-    for profile in profiles:
+    # A profile without serial prefixes (a meter has no serial number) is chosen, not found.
+    for profile in (p for p in profiles if p.serial_prefixes):
         where = profile.serial.spans
         if where not in serials:
             reading = await ModbusDevice(link, unit, profile).read(["serial"])

@@ -369,7 +369,8 @@ def _with_precision(fld: Field, known: Mapping[str, Field]) -> Field:
 
     A sum is as fine as its finest part; text, bits and options have no decimals.
     """
-    if fld.presentation is None or fld.options or fld.type not in (*WIDTHS, FieldType.SUM):
+    # A float's resolution is not its scale's: Home Assistant's default display is kept.
+    if fld.presentation is None or fld.options or fld.type not in (*WRITABLE, FieldType.SUM):
         return fld
     scales = [known[part].scale for part in fld.sum_of] or [fld.scale]
     precision = max(map(_decimals, scales))
@@ -445,7 +446,9 @@ def _placed(item: _Node, fld: Field, groups: list[WriteGroup]) -> Field:
     return replace(fld, write=replace(fld.write, group=group.key))
 
 
-def _check_fields(node: _Node, rules: ReadRules, fields: list[tuple[_Node, Field]]) -> None:
+def _check_fields(
+    node: _Node, rules: ReadRules, fields: list[tuple[_Node, Field]], *, detected: bool
+) -> None:
     """Every run readable in one request; keys unique; sums over known numeric fields."""
     known: dict[str, Field] = {}
     for item, fld in fields:
@@ -464,9 +467,9 @@ def _check_fields(node: _Node, rules: ReadRules, fields: list[tuple[_Node, Field
                 raise item.error("of", f"{part} is not a numeric field listed before")
         if fld.counter and fld.presentation and fld.presentation.state_class != "total_increasing":
             raise item.error("counter", "a counter's state_class must be total_increasing")
-    for needed in ("serial",):
-        if needed not in known:
-            raise node.error("identity", f"must list a field with key {needed}")
+    # A device found by its serial prefix must say where its serial number is.
+    if detected and "serial" not in known:
+        raise node.error("identity", "must list a field with key serial")
 
 
 def load_profile(
@@ -497,11 +500,12 @@ def load_profile(
     )
     reads.done()
     match = root.child("match")
-    prefixes = match.get("serial_prefixes", _TEXTS)
+    # No prefixes: a device without a serial number (a meter), never detected, only chosen.
+    prefixes = match.get("serial_prefixes", _TEXTS, ())
     match.done()
     identity = [(item, _field(item, shown=False)) for item in root.items("identity")]
     fields = [(item, _field(item, shown=True)) for item in root.items("fields")]
-    _check_fields(root, rules, identity + fields)
+    _check_fields(root, rules, identity + fields, detected=bool(prefixes))
     known = {fld.key: fld for _, fld in fields}
     groups, placed = _writes(root, rules, fields)
     profile_id = root.get("id", _KEY_CHECK)
