@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -182,6 +183,12 @@ def s16(value: float) -> int:
 def u32(value: float) -> list[int]:
     """An unsigned 32-bit value as two registers, high word first."""
     raw = round(value) & 0xFFFFFFFF
+    return [raw >> 16, raw & 0xFFFF]
+
+
+def f32(value: float) -> list[int]:
+    """An IEEE-754 single-precision value as two registers, high word first."""
+    raw = int.from_bytes(struct.pack(">f", value))
     return [raw >> 16, raw & 0xFFFF]
 
 

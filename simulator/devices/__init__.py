@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from ..modbus import Device
+from .chint import Ddsu666, Dtsu666
 from .hyd_1ph import Hyd1ph
 from .hyd_3ph import Hyd3ph, Plant
 from .hyd_es import HydEs
@@ -27,4 +28,6 @@ DEVICES: dict[str, Callable[[], Model]] = {
     "ktl-v3": KtlV3,
     "hyd-es": HydEs,
     "tl-v3": TlV3,
+    "dtsu666": Dtsu666,
+    "ddsu666": Ddsu666,
 }

@@ -13,17 +13,18 @@ from typing import Any
 import pytest
 
 from custom_components.zcs_azzurro.api.device import ModbusDevice, identify
-from custom_components.zcs_azzurro.api.errors import NoResponseError
+from custom_components.zcs_azzurro.api.errors import NoResponseError, NotZcsDeviceError
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.profile.schema import Profile, Value
 from custom_components.zcs_azzurro.api.transport.base import Link
+from simulator.devices.chint import Ddsu666, Dtsu666
 from simulator.devices.hyd_1ph import Hyd1ph
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.devices.hyd_es import HydEs
 from simulator.devices.ktl_v3 import KtlV3
 from simulator.devices.tl_v3 import TlV3
 from simulator.eth import EthStick
-from simulator.registers import s16, u32
+from simulator.registers import f32, s16, u32
 from tests.conftest import Clock, link_to, local_time
 
 
@@ -33,7 +34,7 @@ class Golden:
 
     profile: str
     device: Callable[..., Any]
-    serial: str
+    serial: str | None  # None: a meter, with no serial number to detect it by
     model: str
     pinned: Mapping[int, Sequence[int]]
     expected: Mapping[str, Value | None]
@@ -251,6 +252,61 @@ GOLDEN = [
             "heatsink_temperature": -7,
         },
     ),
+    Golden(
+        "chint_dtsu666",
+        Dtsu666,
+        None,
+        "DTSU666",
+        {
+            0x2006: f32(2301.0) + f32(2312.5) + f32(2298.0),
+            0x200C: f32(5123.0) + f32(4000.0) + f32(1.0),
+            # Exporting 1234.5 W in all: negative, as the meter counts import positive.
+            0x2012: f32(-12345.0) + f32(-4115.0) + f32(-4115.0) + f32(-4115.0),
+            0x202A: f32(-987.0),
+            0x2044: f32(4998.0),
+            0x401E: f32(12345.67),
+            0x4028: f32(2.5),
+        },
+        {
+            "grid_voltage_l1": 230.1,
+            "grid_voltage_l2": 231.25,
+            "grid_voltage_l3": 229.8,
+            "grid_current_l1": 5.123,
+            "grid_current_l2": 4.0,
+            "grid_current_l3": 0.001,
+            "grid_power": -1234.5,
+            "grid_power_l1": -411.5,
+            "grid_power_l2": -411.5,
+            "grid_power_l3": -411.5,
+            "power_factor": -0.987,
+            "grid_frequency": 49.98,
+            # float32 holds seven digits: 12345.67 reads back as 12345.67, not 12345.669921875.
+            "grid_import_energy_total": 12345.67,
+            "grid_export_energy_total": 2.5,
+        },
+    ),
+    Golden(
+        "chint_ddsu666",
+        Ddsu666,
+        None,
+        "DDSU666",
+        {
+            0x2000: f32(229.7) + f32(8.25) + f32(1.8975),
+            0x200A: f32(0.95),
+            0x200E: f32(50.01),
+            0x4000: f32(4321.5),
+            0x400A: f32(765.25),
+        },
+        {
+            "grid_voltage_l1": 229.7,
+            "grid_current_l1": 8.25,
+            "grid_power": 1897.5,
+            "power_factor": 0.95,
+            "grid_frequency": 50.01,
+            "grid_import_energy_total": 4321.5,
+            "grid_export_energy_total": 765.25,
+        },
+    ),
 ]
 
 
@@ -307,6 +363,11 @@ async def test_each_serial_prefix_finds_its_profile(
     golden: Golden, bundled: dict[str, Profile], device_link: tuple[Any, Link]
 ) -> None:
     _, link = device_link
+    if golden.serial is None:
+        # A meter keeps no serial number: it is chosen, never detected.
+        with pytest.raises(NotZcsDeviceError):
+            await identify(link, 1, tuple(bundled.values()))
+        return
     profile, serial = await identify(link, 1, tuple(bundled.values()))
     assert (profile.id, serial) == (golden.profile, golden.serial)
 
