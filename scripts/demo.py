@@ -40,6 +40,10 @@ SIM_PORT = 18899
 URL = f"http://{HOST}:{HA_PORT}"
 CLIENT_ID = f"{URL}/"
 DOMAIN = "zcs_azzurro"
+# The simulated devices the setup finds by their serial number (scripts/demo --device).
+DETECTED = ("hyd-3ph", "hyd-1ph", "ktl-v3", "hyd-es", "tl-v3")
+# Where each keeps its counters across runs (the first demo's file keeps its name).
+MEMORY = {"hyd-3ph": "inverter.json"}
 # Written when missing, never rewritten: the user's to edit.
 CONFIGURATION = """\
 # Written by scripts/demo because it was missing; yours to edit: the demo never rewrites it.
@@ -317,14 +321,27 @@ async def confirm_loopback_http(session: aiohttp.ClientSession, token: str) -> N
     write_demo_configuration(http=False)
 
 
-async def add_integration(session: aiohttp.ClientSession, headers: dict[str, str]) -> str:
-    """The config flow, step by step, as the frontend drives it; returns the entry's id."""
-    async with session.get(
-        f"{URL}/api/config/config_entries/entry", params={"domain": DOMAIN}, headers=headers
-    ) as response:
-        if entries := await response.json():
-            entry_id: str = entries[0]["entry_id"]
-            return entry_id
+async def add_integration(
+    session: aiohttp.ClientSession, headers: dict[str, str], device: str
+) -> str:
+    """The config flow, step by step, as the frontend drives it; returns the entry's id.
+
+    An entry of an earlier run is kept, unless that run simulated another device.
+    """
+    entries_url = f"{URL}/api/config/config_entries/entry"
+    async with session.get(entries_url, params={"domain": DOMAIN}, headers=headers) as response:
+        entries = await response.json()
+    last = DEMO / "device"
+    if entries and last.exists() and last.read_text() != device:
+        for entry in entries:
+            async with session.delete(f"{entries_url}/{entry['entry_id']}", headers=headers):
+                pass
+        say(f"removed the entry of the {last.read_text()} simulated last time")
+        entries = []
+    last.write_text(device)
+    if entries:
+        entry_id: str = entries[0]["entry_id"]
+        return entry_id
     flows = f"{URL}/api/config/config_entries/flow"
     async with session.post(flows, json={"handler": DOMAIN}, headers=headers) as response:
         result = await response.json()
@@ -469,6 +486,12 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
         "`.venv/bin/python -m simulator --help` lists them.",
     )
     parser.add_argument(
+        "--device",
+        choices=sorted(DETECTED),
+        default="hyd-3ph",
+        help="the simulated device (the meters have no serial number: the setup cannot find them)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="stop once the check after `ready:` is done; exit status 0 if it passed",
@@ -476,7 +499,7 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_known_args()
 
 
-async def run(check_only: bool, simulator_flags: list[str]) -> None:
+async def run(check_only: bool, device: str, simulator_flags: list[str]) -> None:
     """Set everything up, report ready, check the Energy dashboard, serve until cancelled."""
     ensure_ports_free()
     started = time.time()
@@ -484,8 +507,9 @@ async def run(check_only: bool, simulator_flags: list[str]) -> None:
     ensure_packages()
     ensure_config()
     simulator = await start(
-        "simulator", sys.executable, "-m", "simulator", "--device", "hyd-3ph", "--link", "eth",
-        "--port", str(SIM_PORT), "--memory", str(DEMO / "inverter.json"), *simulator_flags,
+        "simulator", sys.executable, "-m", "simulator", "--device", device, "--link", "eth",
+        "--port", str(SIM_PORT), "--memory", str(DEMO / MEMORY.get(device, f"{device}.json")),
+        *simulator_flags,
     )  # fmt: skip
     hass = None
     try:
@@ -509,7 +533,7 @@ async def run(check_only: bool, simulator_flags: list[str]) -> None:
             credentials, access = await sign_in(session)
             await confirm_loopback_http(session, access)
             headers = {"Authorization": f"Bearer {access}"}
-            entry_id = await add_integration(session, headers)
+            entry_id = await add_integration(session, headers, device)
             entities = await our_entities(session, access, entry_id)
             count = await wait_for_values(session, headers, entities)
             await set_up_energy(session, access, entities)
@@ -541,7 +565,7 @@ async def main() -> None:
         loop.add_signal_handler(signum, this.cancel)
     options, simulator_flags = arguments()
     with contextlib.suppress(asyncio.CancelledError):
-        await run(options.check, simulator_flags)
+        await run(options.check, options.device, simulator_flags)
 
 
 if __name__ == "__main__":
