@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -418,3 +418,31 @@ async def test_the_string_inverter_sleeps_at_night_behind_an_awake_stick(
     finally:
         await link.close()
         await stick.stop()
+
+
+# Requests one poll of every reading sends, and one of every field (settings too, every
+# tenth poll): the planner's fewest under each device's rules (one per block touched, more
+# only where a block holds more than one request's worth).
+REQUESTS = {
+    "zcs_3ph_hyd_zss": (6, 11),
+    "zcs_1ph_hyd_zss_hp": (6, 11),
+    "zcs_3ph_ktl_v3": (4, 6),
+    "zcs_hyd_es": (1, 2),
+    "zcs_1ph_tl_v3": (1, 1),
+    "chint_dtsu666": (3, 3),
+    "chint_ddsu666": (2, 2),
+}
+
+
+@pytest.mark.parametrize(("profile_id", "counts"), REQUESTS.items())
+def test_requests_per_poll(
+    profile_id: str, counts: tuple[int, int], bundled: dict[str, Profile]
+) -> None:
+    profile = bundled[profile_id]
+    # Planning sends nothing: no link is needed.
+    device = ModbusDevice(cast("Link", object()), 1, profile)
+    readings = device.plan(f.key for f in profile.fields if f.write is None)
+    every = device.plan(f.key for f in profile.fields)
+    assert (len(readings.requests), len(every.requests)) == counts
+    blocks = {profile.rules.block_of(run) for run in readings.runs}
+    assert len(readings.requests) >= len(blocks)
