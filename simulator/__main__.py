@@ -12,8 +12,19 @@ from pathlib import Path
 from .devices import DEVICES
 from .devices.hyd_3ph import Hyd3ph
 from .eth import EthStick, Framing
+from .modbus import Device
+from .wifi import DEFAULT_LOGGER_SERIAL, WifiStick
 
-LINKS = {"eth": EthStick}
+
+def _eth(device: Device, arguments: argparse.Namespace) -> EthStick:
+    return EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
+
+
+def _wifi(device: Device, arguments: argparse.Namespace) -> WifiStick:
+    return WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)
+
+
+LINKS = {"eth": _eth, "wifi": _wifi}
 # Seconds between writes of the counters to the --memory file.
 MEMORY_INTERVAL = 5.0
 
@@ -30,6 +41,17 @@ def _arguments() -> argparse.Namespace:
         choices=[framing.value for framing in Framing],
         default=Framing.RTU.value,
         help="rtu: RTU frames over TCP; tcp: Modbus TCP (MBAP)",
+    )
+    parser.add_argument(
+        "--logger-serial",
+        type=int,
+        default=DEFAULT_LOGGER_SERIAL,
+        help="wifi: the logger's serial number, as on its label",
+    )
+    parser.add_argument(
+        "--scan-port",
+        type=int,
+        help="wifi: answer LAN scans on this UDP port of --host (48899 on a real stick)",
     )
     parser.add_argument(
         "--refuse",
@@ -67,9 +89,12 @@ def _device(arguments: argparse.Namespace) -> Hyd3ph:
 
 async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
     memory: Path | None = arguments.memory
-    front = LINKS[arguments.link](device, unit=arguments.unit, framing=Framing(arguments.framing))
+    front = LINKS[arguments.link](device, arguments)
     await front.start(arguments.host, arguments.port)
     print(f"listening {arguments.link} {arguments.host}:{front.port}", flush=True)
+    if isinstance(front, WifiStick) and arguments.scan_port is not None:
+        scan_port = await front.start_scan_answer(arguments.host, arguments.scan_port)
+        print(f"answering scans {arguments.host}:{scan_port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
