@@ -10,10 +10,11 @@ from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 
 from .connection import connection_info
+from .const import CONF_LOGGER_SERIAL
 from .coordinator import ZcsConfigEntry
 
 # Where a device is and which one it is are the owner's business.
-TO_REDACT = {CONF_HOST, "serial", "unique_id"}
+TO_REDACT = {CONF_HOST, CONF_LOGGER_SERIAL, "serial", "unique_id"}
 
 
 async def async_get_config_entry_diagnostics(
