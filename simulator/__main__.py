@@ -9,22 +9,13 @@ import json
 import signal
 from pathlib import Path
 
+from . import portal
 from .devices import DEVICES
 from .devices.hyd_3ph import Hyd3ph
 from .eth import EthStick, Framing
-from .modbus import Device
 from .wifi import DEFAULT_LOGGER_SERIAL, WifiStick
 
-
-def _eth(device: Device, arguments: argparse.Namespace) -> EthStick:
-    return EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
-
-
-def _wifi(device: Device, arguments: argparse.Namespace) -> WifiStick:
-    return WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)
-
-
-LINKS = {"eth": _eth, "wifi": _wifi}
+LINKS = {"eth": EthStick, "portal": portal.SimulatedPortal, "wifi": WifiStick}
 # Seconds between writes of the counters to the --memory file.
 MEMORY_INTERVAL = 5.0
 
@@ -67,6 +58,7 @@ def _arguments() -> argparse.Namespace:
         metavar="FILE",
         help="keep the counters here across runs, as the inverter keeps them through a restart",
     )
+    portal.add_arguments(parser)
     return parser.parse_args()
 
 
@@ -89,7 +81,13 @@ def _device(arguments: argparse.Namespace) -> Hyd3ph:
 
 async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
     memory: Path | None = arguments.memory
-    front = LINKS[arguments.link](device, arguments)
+    front: EthStick | portal.SimulatedPortal
+    if arguments.link == "portal":
+        front = portal.from_arguments(arguments, device.clock)
+    elif arguments.link == "wifi":
+        front = WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)
+    else:
+        front = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
     await front.start(arguments.host, arguments.port)
     print(f"listening {arguments.link} {arguments.host}:{front.port}", flush=True)
     if isinstance(front, WifiStick) and arguments.scan_port is not None:

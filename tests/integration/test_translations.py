@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from custom_components.zcs_azzurro.api.profile.schema import GroupKind, Profile
-from custom_components.zcs_azzurro.config_flow import ETH_SCHEMA, OPTIONS_SCHEMA, RANGES
+from custom_components.zcs_azzurro.config_flow import (
+    _PORTAL_ERRORS,
+    ETH_SCHEMA,
+    OPTIONS_SCHEMA,
+    PORTAL_OPTIONS_SCHEMA,
+    RANGES,
+)
 from custom_components.zcs_azzurro.coordinator import WRITE_ERRORS
 
 COMPONENT = Path(__file__).parents[2] / "custom_components" / "zcs_azzurro"
@@ -62,16 +68,20 @@ def test_every_translation_key_the_code_raises_or_shows_exists() -> None:
     assert raised | set(WRITE_ERRORS.values()) <= set(strings["exceptions"])
     flow = (COMPONENT / "config_flow.py").read_text()
     # Form errors are (field, key) pairs in the probe's table, or {"base": key}.
-    pairs = re.findall(r'\((?:"base"|CONF_HOST), "(\w+)"\)|\{"base": "(\w+)"\}', flow)
-    errors = {first or second for first, second in pairs}
+    pairs = re.findall(
+        r'\((?:"base"|CONF_HOST), "(\w+)"\)|\{(?:"base"|CONF_THING_KEY): "(\w+)"\}', flow
+    )
+    errors = {first or second for first, second in pairs} | set(_PORTAL_ERRORS.values())
     # A number out of range is its field's error: "<field>_range".
     ranged = {f"{key}_range" for key in map(str, ETH_SCHEMA.schema) if key in RANGES}
     assert errors | ranged == set(strings["config"]["error"])
-    assert {f"{key}_range" for key in map(str, OPTIONS_SCHEMA.schema)} == set(
-        strings["options"]["error"]
-    )
+    options = {f"{key}_range" for key in map(str, OPTIONS_SCHEMA.schema)}
+    options |= {f"{key}_range" for key in map(str, PORTAL_OPTIONS_SCHEMA.schema)}
+    options |= {"portal_scan_interval_range"}
+    assert options == set(strings["options"]["error"])
     reasons = set(re.findall(r'reason="(\w+)"', flow))
     assert reasons == {"wrong_device", "reconfigure_successful"}
+    assert "reauth_successful" in strings["config"]["abort"]
     assert reasons <= set(strings["config"]["abort"])
 
 
