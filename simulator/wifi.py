@@ -91,6 +91,7 @@ class WifiStick(EthStick):
         self._counter = 0
         self._started = time.monotonic()
         self._scan: asyncio.DatagramTransport | None = None
+        self.scans = 0  # scan requests answered
 
     async def start_scan_answer(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Answer scans on UDP at this port (0: one the system picks); the port."""
@@ -207,4 +208,5 @@ class _ScanAnswer(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | bytes, int]) -> None:
         if data.strip() in SCAN_REQUESTS and self.transport is not None:
+            self.stick.scans += 1
             self.transport.sendto(self.stick.scan_answer(), addr)

@@ -16,14 +16,15 @@ LINK_ETH: Final = "eth"
 LINK_WIFI: Final = "wifi"
 
 DEFAULT_ETH_PORT: Final = 8899
-DEFAULT_WIFI_PORT: Final = 8899
 # The Solarman logger's serial (on the WiFi stick's label), which every V5 frame names.
 CONF_LOGGER_SERIAL: Final = "logger_serial"
 
-# Where the scan for WiFi sticks goes: the LAN's broadcast address, port 48899. The
-# environment variable lets a test bench or the demo point it at one host (127.0.0.1).
+# Where the scan for WiFi sticks goes: the LAN's broadcast address, port 48899; and the
+# port a stick it finds is asked on (8899 on every stick). The environment variables let a
+# test bench or the demo point them at a simulator on one host (127.0.0.1).
 SCAN_ADDRESS: Final = os.environ.get("ZCS_AZZURRO_SCAN_ADDRESS", "255.255.255.255")
 SCAN_PORT: Final = int(os.environ.get("ZCS_AZZURRO_SCAN_PORT", "48899"))
+DEFAULT_WIFI_PORT: Final = int(os.environ.get("ZCS_AZZURRO_WIFI_PORT", "8899"))
 # Seconds a scan listens for answers, and minutes between background scans.
 SCAN_WAIT: Final = 2.0
 SCAN_EVERY_MINUTES: Final = 15

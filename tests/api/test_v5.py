@@ -249,3 +249,9 @@ async def test_a_scan_where_nothing_answers_finds_nothing(socket_enabled: None) 
 )  # fmt: skip
 def test_scan_answers_are_read_strictly(answer: bytes, logger: Logger | None) -> None:
     assert parse_answer(answer) == logger
+
+
+async def test_a_write_echoed_otherwise_is_a_frame_error(wifi: WifiStick, link: V5Link) -> None:
+    wifi.faults.short = True  # the echo names one register fewer than were written
+    with pytest.raises(FrameError, match="echoed otherwise"):
+        await link.write_registers(1, 0x1105, [1, 500])
