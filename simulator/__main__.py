@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import json
+import os
 import signal
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from . import portal
 from .devices import DEVICES
 from .devices.hyd_3ph import Hyd3ph
 from .eth import EthStick, Framing
+from .faults import add_flags, from_flags
 from .wifi import DEFAULT_LOGGER_SERIAL, WifiStick
 
 LINKS = {"eth": EthStick, "portal": portal.SimulatedPortal, "wifi": WifiStick}
@@ -58,6 +61,10 @@ def _arguments() -> argparse.Namespace:
         metavar="FILE",
         help="keep the counters here across runs, as the inverter keeps them through a restart",
     )
+    parser.add_argument(
+        "--asleep", action="store_true", help="the inverter sleeps: the stick is awake but silent"
+    )
+    add_flags(parser)
     portal.add_arguments(parser)
     return parser.parse_args()
 
@@ -73,6 +80,7 @@ def _span(text: str) -> tuple[int, int]:
 def _device(arguments: argparse.Namespace) -> Hyd3ph:
     device = DEVICES[arguments.device]()
     device.gaps.extend(arguments.refuse)
+    device.asleep = arguments.asleep
     if arguments.memory is not None and arguments.memory.exists():
         device.plant.recall(json.loads(arguments.memory.read_text()))
         device.refresh()
@@ -84,11 +92,22 @@ async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
     front: EthStick | portal.SimulatedPortal
     if arguments.link == "portal":
         front = portal.from_arguments(arguments, device.clock)
-    elif arguments.link == "wifi":
-        front = WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)
     else:
-        front = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
-    await front.start(arguments.host, arguments.port)
+        if arguments.link == "wifi":
+            front = WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)
+        else:
+            front = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
+        front.faults = from_flags(arguments)
+    try:
+        await front.start(arguments.host, arguments.port)
+    except OSError as err:
+        # One line for the person running it, not a traceback.
+        where = f"{arguments.host}:{arguments.port}"
+        if err.errno == errno.EADDRINUSE:
+            raise SystemExit(f"simulator: {where} is in use (another simulator?)") from None
+        raise SystemExit(
+            f"simulator: cannot listen on {where}: {os.strerror(err.errno or 0)}"
+        ) from None
     print(f"listening {arguments.link} {arguments.host}:{front.port}", flush=True)
     if isinstance(front, WifiStick) and arguments.scan_port is not None:
         scan_port = await front.start_scan_answer(arguments.host, arguments.scan_port)
