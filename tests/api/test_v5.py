@@ -9,6 +9,7 @@ from collections.abc import AsyncGenerator
 
 import pytest
 
+from custom_components.zcs_azzurro.api.device import ModbusDevice
 from custom_components.zcs_azzurro.api.discovery import Logger, parse_answer, scan
 from custom_components.zcs_azzurro.api.errors import (
     ConnectError,
@@ -19,11 +20,13 @@ from custom_components.zcs_azzurro.api.errors import (
     NoResponseError,
     WrongLoggerError,
 )
+from custom_components.zcs_azzurro.api.profile.schema import Profile
 from custom_components.zcs_azzurro.api.transport.base import ALL_FUNCTIONS
 from custom_components.zcs_azzurro.api.transport.v5 import V5Endpoint, V5Link, V5Registry
 from simulator.devices.hyd_3ph import Hyd3ph
+from simulator.eth import EthStick
 from simulator.wifi import DEFAULT_LOGGER_SERIAL, WifiStick
-from tests.conftest import TEST_TIMEOUT, closed_port
+from tests.conftest import TEST_TIMEOUT, closed_port, link_to
 
 SERIAL = (0x0445, 8)
 
@@ -255,3 +258,23 @@ async def test_a_write_echoed_otherwise_is_a_frame_error(wifi: WifiStick, link: 
     wifi.faults.short = True  # the echo names one register fewer than were written
     with pytest.raises(FrameError, match="echoed otherwise"):
         await link.write_registers(1, 0x1105, [1, 500])
+
+
+async def test_the_eth_and_wifi_sticks_read_the_same_inverter_alike(
+    wifi: WifiStick, link: V5Link, inverter: Hyd3ph, profile: Profile
+) -> None:
+    eth = EthStick(inverter)
+    await eth.start()
+    unit = link_to(eth)
+    try:
+        keys = [field.key for field, _ in profile.entities()]
+        # At the same moment (the inverter's clock stands still), side by side.
+        over_eth, over_wifi = await asyncio.gather(
+            ModbusDevice(unit, 1, profile).read(keys), ModbusDevice(link, 1, profile).read(keys)
+        )
+        assert over_wifi.values == over_eth.values
+        assert over_wifi.requests == over_eth.requests
+        assert sum(value is not None for value in over_wifi.values.values()) > 50
+    finally:
+        await unit.close()
+        await eth.stop()

@@ -42,7 +42,8 @@ class WrongLoggerError(LinkError):
 
     def __init__(self, asked: int, answered: int) -> None:
         """Keep both serials."""
-        super().__init__(f"asked logger {asked}, logger {answered} answered")
+        # The message names neither: serials are the owner's (diagnostics show messages).
+        super().__init__("another logger answered than the one asked")
         self.asked = asked
         self.answered = answered
 

@@ -217,7 +217,7 @@ class V5Connection:
         if serial != self.endpoint.logger_serial:
             raise WrongLoggerError(self.endpoint.logger_serial, serial)
         if frame[_HEADER + _ANSWER_PREFIX : -_TRAILER] == _INVERTER_SILENT:
-            raise NoResponseError(f"logger {serial}: the inverter does not answer")
+            raise NoResponseError("the logger says the inverter does not answer")
         try:
             return self._framing._v5_frame_decoder(frame)
         except V5FrameError as err:
