@@ -48,6 +48,13 @@ def _arguments() -> argparse.Namespace:
         help="wifi: answer LAN scans on this UDP port of --host (48899 on a real stick)",
     )
     parser.add_argument(
+        "--heartbeat",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wifi: send a heartbeat frame this often on each connection, as loggers do",
+    )
+    parser.add_argument(
         "--refuse",
         type=_span,
         action="append",
@@ -95,6 +102,7 @@ async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
     else:
         if arguments.link == "wifi":
             front = WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)
+            front.heartbeat_interval = arguments.heartbeat
         else:
             front = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
         front.faults = from_flags(arguments)

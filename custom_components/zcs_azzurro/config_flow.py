@@ -567,6 +567,12 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=probe.placeholders,
         )
 
+    async def async_step_reconfigure_wifi(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A WiFi entry's form: its own fields (the logger serial), the same checks."""
+        return await self.async_step_reconfigure(user_input)
+
     async def async_step_reconfigure_portal(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:

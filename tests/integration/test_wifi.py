@@ -423,3 +423,20 @@ async def test_wifi_and_eth_entries_read_the_same_values(
         assert len([v for v in shown["wifi"].values() if v != STATE_UNAVAILABLE]) > 40
     finally:
         await eth.stop()
+
+
+async def test_reconfigure_checks_the_logger_serial_and_keeps_the_inverter(
+    hass: HomeAssistant, wifi: WifiStick
+) -> None:
+    entry = wifi_entry(wifi.port, host="localhost")
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure_wifi"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _manual(wifi.port, logger=OTHER_LOGGER)
+    )
+    assert result["errors"] == {"base": "wrong_logger_serial"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _manual(wifi.port))
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "reconfigure_successful")
+    assert entry.data == wifi_data(wifi.port)
+    await hass.async_block_till_done(wait_background_tasks=True)
