@@ -16,19 +16,24 @@ import asyncio
 import contextlib
 import importlib.util
 import json
+import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from custom_components.zcs_azzurro.backfill import statistic_id
 from scripts import demo_energy
+from simulator.wifi import DEFAULT_LOGGER_SERIAL
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / ".demo"
@@ -40,10 +45,73 @@ SIM_PORT = 18899
 URL = f"http://{HOST}:{HA_PORT}"
 CLIENT_ID = f"{URL}/"
 DOMAIN = "zcs_azzurro"
+# The simulated inverter's serial number, and the Portal credentials the simulator accepts.
+SERIAL = "ZP1ES010M2H00017"
+# The simulated WiFi stick answers scans on this UDP port of loopback, where Home
+# Assistant's scan goes in the demo (told by the environment): never the LAN.
+SCAN_PORT = 48899
 # The simulated devices the setup finds by their serial number (scripts/demo --device).
 DETECTED = ("hyd-3ph", "hyd-1ph", "ktl-v3", "hyd-es", "tl-v3")
 # Where each keeps its counters across runs (the first demo's file keeps its name).
 MEMORY = {"hyd-3ph": "inverter.json"}
+
+
+@dataclass(frozen=True)
+class DemoLink:
+    """How the demo reaches the simulated device over one link."""
+
+    simulator: tuple[str, ...]  # the simulator's flags for this link's front end
+    step: str  # the config flow's step for it
+    fields: Callable[[], dict[str, Any]]  # what the user types into that step
+    # A cloud backfills its history into external statistics: the Energy dashboard shows
+    # those, so that past days are there too; a local link's counters are its entities.
+    statistics: bool = False
+    # What Home Assistant's environment adds (where the WiFi scan goes).
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+    def energy(self, entities: dict[str, str]) -> dict[str, str]:
+        """What the Energy dashboard shows, by field key: entities, or the cloud's history."""
+        if not self.statistics:
+            return entities
+        return entities | {key: statistic_id(SERIAL, key) for key in demo_energy.COUNTERS}
+
+    def recorded_since(self, started: float) -> tuple[float, str]:
+        """Where the counters' statistics start, and their period.
+
+        A cloud's history is backfilled hourly, days back; an entity's statistics start in
+        the five minutes the demo started in.
+        """
+        return (started - 8 * 86400, "hour") if self.statistics else (started - 300, "5minute")
+
+
+# Each link the demo can show: `scripts/demo --link NAME`.
+LINKS = {
+    "eth": DemoLink(
+        ("--link", "eth"), "eth", lambda: {"host": HOST, "port": SIM_PORT, "unit_id": 1}
+    ),
+    "portal": DemoLink(
+        ("--link", "portal"),
+        "portal",
+        lambda: {
+            "api_key": "simulated-key",
+            "client_code": "simulated-client",
+            "thing_key": SERIAL,
+            "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
+        },
+        statistics=True,
+    ),
+    # The scan finds the stick; the user picks it by the logger serial on its label.
+    "wifi": DemoLink(
+        ("--link", "wifi", "--scan-port", str(SCAN_PORT)),
+        "wifi",
+        lambda: {"stick": str(DEFAULT_LOGGER_SERIAL)},
+        environment={
+            "ZCS_AZZURRO_SCAN_ADDRESS": HOST,
+            "ZCS_AZZURRO_SCAN_PORT": str(SCAN_PORT),
+            "ZCS_AZZURRO_WIFI_PORT": str(SIM_PORT),
+        },
+    ),
+}
 # Written when missing, never rewritten: the user's to edit.
 CONFIGURATION = """\
 # Written by scripts/demo because it was missing; yours to edit: the demo never rewrites it.
@@ -175,12 +243,15 @@ def skip_online_onboarding() -> None:
         )  # fmt: skip
 
 
-async def start(name: str, *command: str, log: Path | None = None) -> asyncio.subprocess.Process:
+async def start(
+    name: str, *command: str, log: Path | None = None, environment: Mapping[str, str] = {}
+) -> asyncio.subprocess.Process:
     """A child process in its own session, so Ctrl-C reaches only this script."""
     out = log.open("ab") if log else asyncio.subprocess.PIPE
     return await asyncio.create_subprocess_exec(
-        *command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-    )
+        *command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, **environment},
+    )  # fmt: skip
 
 
 async def wait_for_http(session: aiohttp.ClientSession, hass: asyncio.subprocess.Process) -> None:
@@ -322,36 +393,26 @@ async def confirm_loopback_http(session: aiohttp.ClientSession, token: str) -> N
 
 
 async def add_integration(
-    session: aiohttp.ClientSession, headers: dict[str, str], device: str
+    session: aiohttp.ClientSession, headers: dict[str, str], link: DemoLink
 ) -> str:
-    """The config flow, step by step, as the frontend drives it; returns the entry's id.
-
-    An entry of an earlier run is kept, unless that run simulated another device.
-    """
-    entries_url = f"{URL}/api/config/config_entries/entry"
-    async with session.get(entries_url, params={"domain": DOMAIN}, headers=headers) as response:
-        entries = await response.json()
-    last = DEMO / "device"
-    if entries and last.exists() and last.read_text() != device:
-        for entry in entries:
-            async with session.delete(f"{entries_url}/{entry['entry_id']}", headers=headers):
-                pass
-        say(f"removed the entry of the {last.read_text()} simulated last time")
-        entries = []
-    last.write_text(device)
-    if entries:
-        entry_id: str = entries[0]["entry_id"]
-        return entry_id
+    """The config flow, step by step, as the frontend drives it; returns the entry's id."""
+    async with session.get(
+        f"{URL}/api/config/config_entries/entry", params={"domain": DOMAIN}, headers=headers
+    ) as response:
+        if entries := await response.json():
+            entry_id: str = entries[0]["entry_id"]
+            return entry_id
     flows = f"{URL}/api/config/config_entries/flow"
     async with session.post(flows, json={"handler": DOMAIN}, headers=headers) as response:
         result = await response.json()
     flow = f"{flows}/{result['flow_id']}"
     # A menu (once there is more than one link) is a choice; the form is the stick's fields.
     if result.get("type") == "menu":
-        async with session.post(flow, json={"next_step_id": "eth"}, headers=headers) as response:
+        async with session.post(
+            flow, json={"next_step_id": link.step}, headers=headers
+        ) as response:
             result = await response.json()
-    fields = {"host": HOST, "port": SIM_PORT, "unit_id": 1}
-    async with session.post(flow, json=fields, headers=headers) as response:
+    async with session.post(flow, json=link.fields(), headers=headers) as response:
         result = await response.json()
     if result.get("type") != "create_entry":
         raise SystemExit(f"the config flow did not create the entry: {result}")
@@ -406,7 +467,7 @@ async def set_up_energy(
     (current,) = await answers(session, token, {"type": "energy/get_prefs"})
     if current.get("success") and current["result"]["energy_sources"]:
         return  # set up by an earlier run, or by the user: theirs to keep
-    if missing := [key for key in demo_energy.KEYS if key not in entities]:
+    if missing := [key for key in demo_energy.COUNTERS if key not in entities]:
         say(f"energy: not set up, the inverter has no enabled entity for {', '.join(missing)}")
         return
     _, core = await websocket(
@@ -426,7 +487,11 @@ async def set_up_energy(
 
 
 async def check_energy(
-    session: aiohttp.ClientSession, token: str, entities: dict[str, str], since: float
+    session: aiohttp.ClientSession,
+    token: str,
+    entities: dict[str, str],
+    since: float,
+    period: str = "5minute",
 ) -> bool:
     """Whether the Energy dashboard uses our entities and the recorder keeps their statistics.
 
@@ -440,10 +505,9 @@ async def check_energy(
     counters = [entities[key] for key in demo_energy.COUNTERS]
     request = {
         "type": "recorder/statistics_during_period",
-        # From the five minutes the demo started in: the first statistics are theirs.
-        "start_time": datetime.fromtimestamp(since - 300, UTC).isoformat(),
+        "start_time": datetime.fromtimestamp(since, UTC).isoformat(),
         "statistic_ids": counters,
-        "period": "5minute",
+        "period": period,
         "types": ["sum", "state"],
     }
     deadline = time.monotonic() + 6 * 60
@@ -486,6 +550,12 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
         "`.venv/bin/python -m simulator --help` lists them.",
     )
     parser.add_argument(
+        "--link",
+        choices=sorted(LINKS),
+        default="eth",
+        help="how Home Assistant reaches the simulated inverter (default: the ETH stick)",
+    )
+    parser.add_argument(
         "--device",
         choices=sorted(DETECTED),
         default="hyd-3ph",
@@ -499,15 +569,30 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_known_args()
 
 
-async def run(check_only: bool, device: str, simulator_flags: list[str]) -> None:
+def ensure_link(name: str, device: str) -> None:
+    """One .demo serves one link and one device: the entry it set up is theirs."""
+    chosen = {"link": name, "device": device}
+    for flag, value in chosen.items():
+        marker = DEMO / flag
+        if marker.exists() and (before := marker.read_text().strip()) != value:
+            raise SystemExit(
+                f".demo was set up with --{flag} {before}: delete .demo to show --{flag} {value}"
+            )
+    for flag, value in chosen.items():
+        (DEMO / flag).write_text(value)
+
+
+async def run(name: str, device: str, check_only: bool, simulator_flags: list[str]) -> None:
     """Set everything up, report ready, check the Energy dashboard, serve until cancelled."""
+    link = LINKS[name]
     ensure_ports_free()
     started = time.time()
     DEMO.mkdir(exist_ok=True)
+    ensure_link(name, device)
     ensure_packages()
     ensure_config()
     simulator = await start(
-        "simulator", sys.executable, "-m", "simulator", "--device", device, "--link", "eth",
+        "simulator", sys.executable, "-m", "simulator", "--device", device, *link.simulator,
         "--port", str(SIM_PORT), "--memory", str(DEMO / MEMORY.get(device, f"{device}.json")),
         *simulator_flags,
     )  # fmt: skip
@@ -526,22 +611,24 @@ async def run(check_only: bool, device: str, simulator_flags: list[str]) -> None
         # except these: ensure_packages() put other versions of them in place.
         hass = await start(
             "hass", hass_bin, "-c", str(CONFIG), "--skip-pip-packages", "pymicro-vad,pyspeex-noise",
-            log=DEMO / "hass.log",
+            log=DEMO / "hass.log", environment=link.environment,
         )  # fmt: skip
         async with aiohttp.ClientSession() as session:
             await wait_for_http(session, hass)
             credentials, access = await sign_in(session)
             await confirm_loopback_http(session, access)
             headers = {"Authorization": f"Bearer {access}"}
-            entry_id = await add_integration(session, headers, device)
+            entry_id = await add_integration(session, headers, link)
             entities = await our_entities(session, access, entry_id)
             count = await wait_for_values(session, headers, entities)
+            if link.statistics:
+                entities.update((key, statistic_id(SERIAL, key)) for key in demo_energy.COUNTERS)
             await set_up_energy(session, access, entities)
             await wait_until_running(session, headers)
             say(f"user: {credentials['username']}  password: {credentials['password']}")
             say(f"token: {TOKEN.relative_to(ROOT)}  ({count} entities with values)")
             say(f"ready: {URL}")
-            passed = await check_energy(session, access, entities, started)
+            passed = await check_energy(session, access, entities, *link.recorded_since(started))
             if check_only:
                 raise SystemExit(0 if passed else 1)
             await asyncio.Event().wait()  # until Ctrl-C cancels this task
@@ -565,7 +652,7 @@ async def main() -> None:
         loop.add_signal_handler(signum, this.cancel)
     options, simulator_flags = arguments()
     with contextlib.suppress(asyncio.CancelledError):
-        await run(options.check, options.device, simulator_flags)
+        await run(options.link, options.device, options.check, simulator_flags)
 
 
 if __name__ == "__main__":
