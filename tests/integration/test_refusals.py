@@ -1,0 +1,33 @@
+"""Exceptions that come and go are a state of the device, not a fact of its register map."""
+
+from __future__ import annotations
+
+import pytest
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from simulator.eth import EthStick
+
+from .conftest import poll
+
+
+def _unavailable(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
+    entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    shown = [hass.states.get(e.entity_id) for e in entries if not e.disabled_by]
+    return [s.entity_id for s in shown if s is None or s.state == STATE_UNAVAILABLE]
+
+
+@pytest.mark.parametrize("code", [0x02, 0x06])
+async def test_a_burst_of_exceptions_leaves_nothing_unavailable_once_it_ends(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, stick: EthStick, code: int
+) -> None:
+    assert _unavailable(hass, loaded_entry) == []
+    stick.faults.exception = code  # every request refused, for 40 s of 5 s polls
+    for _ in range(8):
+        await poll(hass)
+    assert _unavailable(hass, loaded_entry) != []
+    stick.faults.exception = None
+    await poll(hass)
+    assert _unavailable(hass, loaded_entry) == []
