@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from .errors import ILLEGAL_ADDRESS, DeviceError, NotZcsDeviceError, UnsupportedModelError
 from .profile import planner
+from .profile.checks import Checks, Failure
 from .profile.decoder import decimals, decode, plausible
 from .profile.schema import Field, FieldType, Profile, Span, Value
 from .transport.base import Link
+
+_LOGGER = logging.getLogger(__name__)
 
 # Every ZCS serial number seen in the wild starts with Z (ZP1, ZP2, ZM2E, ZS2E, ZA3, ZE1E,
 # ZM1E; research/modbus_maps.md section 3.1); Sofar's own start with S.
@@ -43,11 +47,16 @@ class Reading:
 
 @dataclass(frozen=True)
 class Plan:
-    """The fields to decode, the register runs each request reads, and the runs left out."""
+    """The fields to decode, the register runs each request reads, and the runs left out.
+
+    `checked` are the fields decoded to check the reading: those asked for, and those the
+    checks need which the same requests happen to read.
+    """
 
     fields: tuple[Field, ...]
     batches: tuple[tuple[Span, ...], ...]
     skipped: tuple[Span, ...]
+    checked: tuple[Field, ...] = ()
 
     @property
     def requests(self) -> tuple[Span, ...]:
@@ -69,7 +78,7 @@ class _Poll:
     refused: list[Span] = field(default_factory=list)
     # Runs (or spaces between runs) refused as illegal addresses in this poll.
     suspects: set[Span] = field(default_factory=set)
-    answered: bool = False
+    answered: list[Span] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,7 @@ class ModbusDevice:
         self.profile = profile
         self._clock = clock
         self._plans: dict[frozenset[str], Plan] = {}
+        self.checks = Checks(profile.identity + profile.fields, profile.checks)
         self._polls = 0
         # Polls in a row each suspect was refused in; the refusals learnt; how often each was.
         self._strikes: dict[Span, int] = {}
@@ -134,12 +144,21 @@ class ModbusDevice:
             skipped = {run for run in runs if any(run.overlaps(r) for r in self._refused)}
             readable = tuple(sorted(runs - skipped, key=lambda span: (span.address, span.end)))
             rules = replace(self.profile.rules, gaps=(*self.profile.rules.gaps, *self._refused))
+            requests = planner.plan(readable, rules)
             batches = tuple(
-                tuple(run for run in readable if run.within(request))
-                for request in planner.plan(readable, rules)
+                tuple(run for run in readable if run.within(request)) for request in requests
             )
+            extra = {key: self.profile.field(key) for key in self.checks.keys - fields.keys()}
+            checked = [
+                f
+                for f in extra.values()
+                if f.spans and all(any(s.within(r) for r in requests) for s in f.spans)
+            ]
             cached = self._plans[wanted] = Plan(
-                tuple(ordered), batches, tuple(sorted(skipped, key=lambda span: span.address))
+                tuple(ordered),
+                batches,
+                tuple(sorted(skipped, key=lambda span: span.address)),
+                (*ordered, *checked),
             )
         return cached
 
@@ -159,19 +178,92 @@ class ModbusDevice:
             if poll.answered and len(batch) > 1:
                 await self._split(batch, poll)
             else:
-                self._refused_now(_cover(batch), poll, suspect=poll.answered)
+                self._refused_now(_cover(batch), poll, suspect=bool(poll.answered))
         self._learn(poll)
-        values: dict[str, Value | None] = {}
-        for fld in plan.fields:
-            if fld.type is FieldType.SUM:
-                values[fld.key] = self._sum(fld, values)
-            else:
-                values[fld.key] = decode(fld, poll.registers)
+        values = await self._checked(plan, poll)
         return Reading(
-            values,
+            {fld.key: values[fld.key] for fld in plan.fields},
             poll.registers,
             tuple(poll.requests),
             tuple(sorted(poll.refused, key=lambda span: span.address)),
+        )
+
+    def _decode(
+        self, fields: Iterable[Field], registers: dict[int, int], unpublished: set[str]
+    ) -> dict[str, Value | None]:
+        values: dict[str, Value | None] = {}
+        for fld in fields:
+            if fld.key in unpublished:
+                values[fld.key] = None
+            elif fld.type is FieldType.SUM:
+                values[fld.key] = self._sum(fld, values)
+            else:
+                values[fld.key] = decode(fld, registers)
+        return values
+
+    async def _checked(self, plan: Plan, poll: _Poll) -> dict[str, Value | None]:
+        """The values, checked; what fails a check is read again, once, in the same poll.
+
+        What the device says twice is its word (a real step, or a plant the checks fit
+        loosely); a value it said only once, that fails, is not published.
+        """
+        now = self._now()
+        first = self._decode(plan.checked, poll.registers, set())
+        if not (failures := self.checks.failures(first, now)):
+            self.checks.accept(first, now)
+            return first
+        before = dict(poll.registers)
+        await self._read_again({key for failure in failures for key in failure.keys}, poll)
+        second = self._decode(plan.checked, poll.registers, set())
+        failed = [
+            failure
+            for failure in self.checks.failures(second, now)
+            if not self.checks.agree(first, second, failure.keys)
+        ]
+        for failure in failed:
+            self._log_failure(failure, before, poll.registers)
+        values = self._decode(
+            plan.checked, poll.registers, {key for failure in failed for key in failure.keys}
+        )
+        self.checks.accept(values, now)
+        return values
+
+    async def _read_again(self, keys: set[str], poll: _Poll) -> None:
+        """Read once more each request that read these fields; a refusal drops its registers."""
+        spans = [span for key in keys for span in self.profile.field(key).spans]
+        for request in dict.fromkeys(r for r in poll.answered if any(s.within(r) for s in spans)):
+            poll.requests.append(request)
+            addresses = range(request.address, request.end + 1)
+            try:
+                words = await self.link.read_holding_registers(
+                    self.unit, request.address, request.count
+                )
+            except DeviceError:
+                for address in addresses:
+                    poll.registers.pop(address, None)
+                continue
+            poll.registers.update(zip(addresses, words, strict=True))
+
+    def _log_failure(self, failure: Failure, first: dict[int, int], second: dict[int, int]) -> None:
+        addresses = [
+            address
+            for key in failure.keys
+            for span in self.profile.field(key).spans
+            for address in range(span.address, span.end + 1)
+        ]
+
+        def raw(registers: dict[int, int]) -> str:
+            return " ".join(
+                f"{a:#06x}={registers[a]:#06x}" if a in registers else f"{a:#06x}=-"
+                for a in addresses
+            )
+
+        _LOGGER.debug(
+            "Check %s failed (%s) on two different reads: %s, then %s; not published",
+            failure.name,
+            failure.detail,
+            raw(first),
+            raw(second),
         )
 
     async def _fetch(self, runs: Sequence[Span], poll: _Poll) -> int | None:
@@ -191,7 +283,7 @@ class ModbusDevice:
                 poll.refused.append(request)
             return err.exception_code
         poll.registers.update(zip(range(request.address, request.end + 1), words, strict=True))
-        poll.answered = True
+        poll.answered.append(request)
         return None
 
     async def _find(self, runs: Sequence[Span], poll: _Poll) -> bool:

@@ -97,6 +97,41 @@ class Field:
     presentation: Presentation | None = None
 
 
+class CheckKind(StrEnum):
+    """What a check compares."""
+
+    SUM = "sum"  # a total equals the sum of its parts (a power balance, phases, strings)
+    PRODUCT = "product"  # a power equals voltage x current
+    CHANGE = "change"  # a value moves no faster than the plant can between two polls
+    CONFIRM = "confirm"  # a change (a new fault bit, another state) is read twice first
+
+
+@dataclass(frozen=True)
+class Check:
+    """What a reading must satisfy before its fields are published.
+
+    `fields` are, for SUM: the total, then its parts; for PRODUCT: power, voltage, current;
+    for CHANGE and CONFIRM: the one field. Tolerances start from the fields' resolution;
+    `relative` adds a share of the largest value (SUM, PRODUCT), `step` what a value may move
+    between two polls and `per_hour` what it may move per hour elapsed (CHANGE).
+    """
+
+    kind: CheckKind
+    fields: tuple[str, ...]
+    relative: float = 0.0
+    step: float = 0.0
+    per_hour: float = 0.0
+
+    def __str__(self) -> str:
+        """How the debug log names it."""
+        first, *rest = self.fields
+        if self.kind is CheckKind.SUM:
+            return f"{first} = {' + '.join(rest)}"
+        if self.kind is CheckKind.PRODUCT:
+            return f"{first} = {rest[0]} x {rest[1]}"
+        return f"{self.kind} {first}"
+
+
 @dataclass(frozen=True)
 class ReadRules:
     """What the device allows a read request to cover."""
@@ -127,6 +162,7 @@ class Profile:
     rules: ReadRules
     identity: tuple[Field, ...]
     fields: tuple[Field, ...]
+    checks: tuple[Check, ...] = ()
     _by_key: dict[str, Field] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
