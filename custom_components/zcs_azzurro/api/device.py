@@ -218,7 +218,7 @@ class ModbusDevice:
         failed = [
             failure
             for failure in self.checks.failures(second, now)
-            if not self.checks.agree(first, second, failure.keys)
+            if not self.checks.agree(first, second, failure)
         ]
         for failure in failed:
             self._log_failure(failure, before, poll.registers)

@@ -3,11 +3,15 @@
 Modbus TCP carries no checksum, and sticks and gateways have handed one request's answer
 to another: an answer can be well framed and still wrong. Each reading is held against the
 profile's checks (power balances, power = voltage x current, how fast a value can move, a
-new alarm) before it is published. Any source can use them: they see values, not registers.
+new alarm, counters that only count up) before it is published. Any source can use them:
+they see values, not registers.
+
+A value with nothing to compare it with yet (the first reading, for the checks of how a
+value moves) fails too, so that it is read twice before it is first published.
 
 A check only says that a reading is surprising. What a source does about it (a Modbus
 device reads the block again) and what it publishes is the source's business; `agree`
-tells it whether two readings say the same, which a corrupted answer repeated never does.
+tells it whether two readings say the same, which a corrupted answer read again never does.
 """
 
 from __future__ import annotations
@@ -20,15 +24,21 @@ from .schema import Check, CheckKind, Field, FieldType, Value
 
 # Float arithmetic on values already rounded to their resolution.
 _EPSILON = 1e-6
+FIRST_SIGHT = "seen for the first time"
 
 
 @dataclass(frozen=True)
 class Failure:
-    """A check a reading failed: its name, the fields it covers, and what it found."""
+    """A check a reading failed (None: a field's counter rule), and what it found."""
 
-    name: str
+    check: Check | None
     keys: tuple[str, ...]
     detail: str
+
+    @property
+    def name(self) -> str:
+        """How the debug log names the check."""
+        return str(self.check) if self.check else f"counter {self.keys[0]}"
 
 
 def _number(value: Value | None) -> float | None:
@@ -36,13 +46,18 @@ def _number(value: Value | None) -> float | None:
 
 
 class Checks:
-    """The profile's checks, with what each history check last accepted."""
+    """The profile's checks, with the values history checks compare new ones with."""
 
     def __init__(self, fields: Iterable[Field], checks: Iterable[Check]) -> None:
         """Check these fields (their counters are checked too) by these checks."""
         self._fields = {f.key: f for f in fields}
         self._checks = tuple(checks)
         self._counters = {key: f.counter for key, f in self._fields.items() if f.counter}
+        self._history = {
+            check.fields[0]
+            for check in self._checks
+            if check.kind in (CheckKind.CHANGE, CheckKind.CONFIRM)
+        } | self._counters.keys()
         self._last: dict[str, tuple[Value, float]] = {}
 
     @property
@@ -60,77 +75,75 @@ class Checks:
     def failures(self, values: Mapping[str, Value | None], now: float) -> list[Failure]:
         """The checks these values fail; a check missing any of its values is not made."""
         found = [
-            Failure(str(check), check.fields, detail)
+            Failure(check, check.fields, detail)
             for check in self._checks
             if all(values.get(key) is not None for key in check.fields)
             and (detail := self._fails(check, values, now))
         ]
         for key, counter in self._counters.items():
-            value, last = _number(values.get(key)), self._last.get(key)
-            if value is None or last is None or (previous := _number(last[0])) is None:
+            if (value := _number(values.get(key))) is None:
                 continue
-            if problem := counter_problem(
+            last = self._last.get(key)
+            if last is None or (previous := _number(last[0])) is None:
+                found.append(Failure(None, (key,), FIRST_SIGHT))
+            elif problem := counter_problem(
                 counter, self.resolution(key), (previous, last[1]), value, now
             ):
-                found.append(Failure(f"counter {key}", (key,), problem))
+                found.append(Failure(None, (key,), problem))
         return found
 
     def agree(
         self,
         first: Mapping[str, Value | None],
         second: Mapping[str, Value | None],
-        keys: Iterable[str],
+        failure: Failure,
     ) -> bool:
-        """Whether two readings give these fields the same values (within two steps)."""
-        for key in keys:
+        """Whether two readings give the failure's fields the same values.
+
+        Numbers agree within two steps of their resolution, plus what the check itself lets
+        a value move (its `step`, its `relative` share): the device's word may move a little
+        between two reads. (The second is what is published.)
+        """
+        check = failure.check
+        for key in failure.keys:
             a, b = first.get(key), second.get(key)
             x, y = _number(a), _number(b)
             if x is not None and y is not None:
-                if abs(x - y) > 2 * self.resolution(key) + _EPSILON:
+                allowed = 2 * self.resolution(key)
+                if check is not None:
+                    allowed += check.step + check.relative * max(abs(x), abs(y))
+                if abs(x - y) > allowed + _EPSILON:
                     return False
             elif a != b or a is None:
                 return False
         return True
 
     def accept(self, values: Mapping[str, Value | None], now: float) -> None:
-        """Take the published values as what history checks compare the next ones with."""
-        history = {
-            check.fields[0]
-            for check in self._checks
-            if check.kind in (CheckKind.CHANGE, CheckKind.CONFIRM)
-        }
-        for key in history | self._counters.keys():
+        """Take the published values as those the next ones are compared with."""
+        for key in self._history:
             if (value := values.get(key)) is not None:
                 self._last[key] = (value, now)
 
     def _fails(self, check: Check, values: Mapping[str, Value | None], now: float) -> str | None:
         if check.kind is CheckKind.CONFIRM:
             return self._new(check.fields[0], values[check.fields[0]])
-        numbers = [_number(values[key]) for key in check.fields]
-        if None in numbers:
-            return None  # a check of numbers on a text or bit field: the loader refuses these
-        got = [n for n in numbers if n is not None]
+        got = [n for key in check.fields if (n := _number(values[key])) is not None]
+        if len(got) < len(check.fields):
+            return None  # not numbers: the loader lets no such check through
         steps = [self.resolution(key) for key in check.fields]
         if check.kind is CheckKind.SUM:
-            total, parts = got[0], got[1:]
             allowed = sum(steps) + check.relative * max(abs(n) for n in got)
-            miss = total - sum(parts)
+            miss = got[0] - sum(got[1:])
         elif check.kind is CheckKind.PRODUCT:
             power, volts, amps = got
             dp, dv, di = steps
-            allowed = (
-                abs(volts) * di
-                + abs(amps) * dv
-                + dp
-                + dv * di
-                + check.relative * max(abs(power), abs(volts * amps))
-            )
+            allowed = abs(volts) * di + abs(amps) * dv + dp + dv * di
+            allowed += check.relative * max(abs(power), abs(volts * amps))
             miss = power - volts * amps
         else:
-            key = check.fields[0]
-            last = self._last.get(key)
+            last = self._last.get(check.fields[0])
             if last is None or (previous := _number(last[0])) is None:
-                return None
+                return FIRST_SIGHT
             allowed = steps[0] + check.step + check.per_hour * max(now - last[1], 0.0) / 3600
             miss = got[0] - previous
         if abs(miss) <= allowed + _EPSILON:
@@ -138,14 +151,11 @@ class Checks:
         return f"off by {miss:.6g}, {allowed:.6g} allowed"
 
     def _new(self, key: str, value: Value | None) -> str | None:
-        """What changed: bits set anew (at first sight, any set bit), or another value.
-
-        A state seen for the first time has nothing to differ from: it is not held back.
-        """
+        """What changed: bits set anew (at first sight, any set bit), or another value."""
         last = self._last.get(key)
         if isinstance(value, tuple):
             new = set(value) - set(last[0] if last and isinstance(last[0], tuple) else ())
             return f"new bits {sorted(new)}" if new else None
-        if last is not None and last[0] != value:
-            return f"{last[0]} -> {value}"
-        return None
+        if last is None:
+            return FIRST_SIGHT
+        return f"{last[0]} -> {value}" if last[0] != value else None
