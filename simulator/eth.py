@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import socket
 import struct
 from collections.abc import Callable
@@ -69,6 +70,9 @@ class EthStick:
         self._codec = _CODECS[framing]
         self.faults = Faults()
         self.requests = 0
+        # Which answers the corrupt fault changes, and how: seeded, so a run can be repeated.
+        self.random = random.Random(0)  # noqa: S311 (a simulated fault, not a secret)
+        self.corrupted = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._handlers: set[asyncio.Task[None]] = set()
@@ -128,6 +132,13 @@ class EthStick:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
+    def _corrupt(self, pdu: bytes) -> bytes:
+        """The answer with one of its data bytes (after function and byte count) changed."""
+        self.corrupted += 1
+        damaged = bytearray(pdu)
+        damaged[self.random.randrange(2, len(pdu))] ^= self.random.randrange(1, 256)
+        return bytes(damaged)
+
     async def _handle(self, frame: bytes, writer: asyncio.StreamWriter) -> bool:
         """Answer one request frame; False closes the connection."""
         self.requests += 1
@@ -149,6 +160,8 @@ class EthStick:
             reply_pdu = exception_pdu(pdu[0], faults.exception)
         else:
             reply_pdu = answer(self.device, pdu, self.functions)
+        if reply_pdu[0] == READ_HOLDING and self.random.random() < faults.corrupt:
+            reply_pdu = self._corrupt(reply_pdu)
         if faults.short and reply_pdu[0] == READ_HOLDING:
             reply_pdu = bytes([READ_HOLDING, reply_pdu[1] - 2]) + reply_pdu[2:-2]
         if faults.short and reply_pdu[0] == WRITE_MULTIPLE:

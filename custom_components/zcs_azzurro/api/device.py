@@ -259,7 +259,8 @@ class ModbusDevice:
             )
 
         _LOGGER.debug(
-            "Check %s failed (%s) on two different reads: %s, then %s; not published",
+            "Check %s failed (%s), and the device did not say the same twice: %s, then %s; "
+            "not published",
             failure.name,
             failure.detail,
             raw(first),

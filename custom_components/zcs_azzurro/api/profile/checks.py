@@ -29,16 +29,16 @@ FIRST_SIGHT = "seen for the first time"
 
 @dataclass(frozen=True)
 class Failure:
-    """A check a reading failed (None: a field's counter rule), and what it found."""
+    """A check a reading failed, the fields it covers, and what it found.
 
-    check: Check | None
+    `check` is None for the rules every field has: a counter only counts up, and a value
+    shown last time does not turn implausible (a sentinel, out of its range) at once.
+    """
+
+    name: str
     keys: tuple[str, ...]
     detail: str
-
-    @property
-    def name(self) -> str:
-        """How the debug log names the check."""
-        return str(self.check) if self.check else f"counter {self.keys[0]}"
+    check: Check | None = None
 
 
 def _number(value: Value | None) -> float | None:
@@ -59,6 +59,7 @@ class Checks:
             if check.kind in (CheckKind.CHANGE, CheckKind.CONFIRM)
         } | self._counters.keys()
         self._last: dict[str, tuple[Value, float]] = {}
+        self._shown: set[str] = set()
 
     @property
     def keys(self) -> frozenset[str]:
@@ -75,21 +76,28 @@ class Checks:
     def failures(self, values: Mapping[str, Value | None], now: float) -> list[Failure]:
         """The checks these values fail; a check missing any of its values is not made."""
         found = [
-            Failure(check, check.fields, detail)
+            Failure(str(check), check.fields, detail, check)
             for check in self._checks
             if all(values.get(key) is not None for key in check.fields)
             and (detail := self._fails(check, values, now))
+        ]
+        found += [
+            Failure(f"valid {key}", (key,), "a value last time, none now")
+            for key, value in values.items()
+            if value is None and key in self._shown
         ]
         for key, counter in self._counters.items():
             if (value := _number(values.get(key))) is None:
                 continue
             last = self._last.get(key)
             if last is None or (previous := _number(last[0])) is None:
-                found.append(Failure(None, (key,), FIRST_SIGHT))
-            elif problem := counter_problem(
-                counter, self.resolution(key), (previous, last[1]), value, now
-            ):
-                found.append(Failure(None, (key,), problem))
+                problem: str | None = FIRST_SIGHT
+            else:
+                problem = counter_problem(
+                    counter, self.resolution(key), (previous, last[1]), value, now
+                )
+            if problem:
+                found.append(Failure(f"counter {key}", (key,), problem))
         return found
 
     def agree(
@@ -100,18 +108,17 @@ class Checks:
     ) -> bool:
         """Whether two readings give the failure's fields the same values.
 
-        Numbers agree within two steps of their resolution, plus what the check itself lets
-        a value move (its `step`, its `relative` share): the device's word may move a little
-        between two reads. (The second is what is published.)
+        Numbers agree within two steps of their resolution, and half the step a CHANGE
+        check allows: the device's word may move a little between two reads. The second
+        read is the one published, so this bounds how wrong it can be, should the second
+        be the one corrupted.
         """
         check = failure.check
         for key in failure.keys:
             a, b = first.get(key), second.get(key)
             x, y = _number(a), _number(b)
             if x is not None and y is not None:
-                allowed = 2 * self.resolution(key)
-                if check is not None:
-                    allowed += check.step + check.relative * max(abs(x), abs(y))
+                allowed = 2 * self.resolution(key) + (check.step / 2 if check else 0.0)
                 if abs(x - y) > allowed + _EPSILON:
                     return False
             elif a != b or a is None:
@@ -123,6 +130,7 @@ class Checks:
         for key in self._history:
             if (value := values.get(key)) is not None:
                 self._last[key] = (value, now)
+        self._shown = {key for key, value in values.items() if value is not None}
 
     def _fails(self, check: Check, values: Mapping[str, Value | None], now: float) -> str | None:
         if check.kind is CheckKind.CONFIRM:
