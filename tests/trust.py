@@ -37,6 +37,7 @@ class Tally:
     withheld_clean: Counter[str] = field(default_factory=Counter)
     withheld_corrupted: Counter[str] = field(default_factory=Counter)
     requests: int = 0
+    planned: int = 0  # requests a poll plans
     extra_clean: int = 0  # requests beyond the plan's: confirmations on clean polls
     extra_corrupted: int = 0
     examples: list[str] = field(default_factory=list)
@@ -100,7 +101,7 @@ async def run(
     guard = CounterGuard(profile.fields)
     plan = device.plan(keys)
     guard.apply((await device.read(keys)).values, clock.now)
-    tally = Tally()
+    tally = Tally(planned=len(plan.requests))
     for poll in range(polls):
         if steps:
             weather(poll, inverter.plant)

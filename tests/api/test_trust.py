@@ -32,7 +32,7 @@ async def test_a_corrupting_link_gets_no_wrong_value_published(
     assert tally.corrupted_polls > 100  # most polls had a damaged answer
     assert tally.wrong == {}, tally.examples
     assert tally.withheld_clean == {}
-    assert tally.extra_clean == 0
+    assert tally.extra_clean <= tally.polls // 5  # counters that moved, read twice
     # A damaged answer costs about one more request; what could not be confirmed is withheld.
     assert tally.extra_corrupted < 1.5 * tally.corrupted_answers
     assert sum(tally.withheld_corrupted.values()) < tally.corrupted_answers
@@ -56,7 +56,8 @@ async def test_a_plant_moving_at_speed_is_published_whole(
     tally = await run(link, stick, profile, _shown(profile), polls=120)
     assert tally.wrong == {}
     assert tally.withheld_clean == {}
-    assert tally.extra_clean <= 1  # a real step beyond a check's step is read twice: rare
+    # Read twice on clean polls: counters that moved, and real steps beyond a check's step.
+    assert tally.extra_clean <= tally.polls // 5
     assert tally.requests == 5 * 120 + tally.extra_clean
 
 

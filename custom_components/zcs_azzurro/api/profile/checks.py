@@ -89,13 +89,18 @@ class Checks:
         for key, counter in self._counters.items():
             if (value := _number(values.get(key))) is None:
                 continue
+            # A counter that moves is read twice: one count too many, let through once,
+            # would hold every later true value below it (a total never goes back).
             last = self._last.get(key)
             if last is None or (previous := _number(last[0])) is None:
                 problem: str | None = FIRST_SIGHT
-            else:
-                problem = counter_problem(
-                    counter, self.resolution(key), (previous, last[1]), value, now
+            elif value != previous:
+                problem = (
+                    counter_problem(counter, self.resolution(key), (previous, last[1]), value, now)
+                    or f"moved from {previous} to {value}"
                 )
+            else:
+                problem = None
             if problem:
                 found.append(Failure(f"counter {key}", (key,), problem))
         return found
@@ -111,14 +116,17 @@ class Checks:
         Numbers agree within two steps of their resolution, and half the step a CHANGE
         check allows: the device's word may move a little between two reads. The second
         read is the one published, so this bounds how wrong it can be, should the second
-        be the one corrupted.
+        be the one corrupted. Counters agree only when equal.
         """
         check = failure.check
         for key in failure.keys:
             a, b = first.get(key), second.get(key)
             x, y = _number(a), _number(b)
             if x is not None and y is not None:
-                allowed = 2 * self.resolution(key) + (check.step / 2 if check else 0.0)
+                if check is None:
+                    allowed = 0.0 if key in self._counters else 2 * self.resolution(key)
+                else:
+                    allowed = 2 * self.resolution(key) + check.step / 2
                 if abs(x - y) > allowed + _EPSILON:
                     return False
             elif a != b or a is None:
