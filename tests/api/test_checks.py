@@ -228,6 +228,7 @@ def test_checks_load_from_the_profile(tmp_path: Path) -> None:
     [
         ("{kind: sum, total: power, of: [nothing]}", "checks[0].of: nothing is not a field"),
         ("{kind: change, fields: [alarms]}", "checks[0].fields: alarms is not a numeric field"),
+        ("{kind: change, fields: [mode]}", "checks[0].fields: mode is not a numeric field"),
         ("{kind: product, power: power, voltage: power}", "checks[0].current: is required"),
         ("{kind: sum, total: power, of: [power], relative: 2}", "relative: must be a number 0..1"),
         ("{kind: change, fields: [power], step: -1}", "step: must be a number 0 or more"),
@@ -243,3 +244,34 @@ def test_a_bad_check_names_its_line_and_key(tmp_path: Path, check: str, message:
         load_profile(path)
     assert message in str(error.value)
     assert str(error.value).startswith("device.yaml:55: checks[0].")
+
+
+def test_checks_made_by_hand_of_values_that_are_no_numbers_are_not_made(profile: Profile) -> None:
+    # Another source may build its checks itself; a state is not a number.
+    checks = Checks(profile.fields, [Check(CheckKind.CHANGE, ("running_state",))])
+    assert checks.failures({"running_state": "waiting"}, 0) == []
+    assert checks.resolution("pv_power") == 20  # a sum moves in its parts' steps
+
+
+async def test_a_refused_second_read_leaves_its_fields_unavailable(
+    link: Link, inverter: Hyd3ph, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    device = ModbusDevice(link, 1, profile, clock=Clock(0.0))
+    keys = ["battery_soc", "grid_frequency"]
+    await device.read(keys)
+    inverter.pin(0x0608, [93])  # surprising: read again, and the second read is refused
+    refresh = inverter.refresh
+    answers = iter([False, False, True])  # the third request this poll: the second read
+
+    def refusing_the_second() -> None:
+        if next(answers, False):
+            inverter.gaps.append((0x0608, 0x0608))
+        refresh()
+
+    monkeypatch.setattr(inverter, "refresh", refusing_the_second)
+    reading = await device.read(keys)
+    assert reading.requests == (Span(0x0484, 1), Span(0x0608, 1), Span(0x0608, 1))
+    assert reading.values["battery_soc"] is None
+    assert reading.values["grid_frequency"] is not None
+    assert reading.refused == ()  # a refused second read teaches nothing
+    assert 0x0608 not in reading.registers

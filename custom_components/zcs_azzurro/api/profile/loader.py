@@ -348,7 +348,7 @@ def _checks(node: _Node, known: Mapping[str, Field]) -> tuple[Check, ...]:
             for key in named:
                 if key not in known:
                     raise item.error(name, f"{key} is not a field of this profile")
-                numeric = known[key].type in (*WIDTHS, FieldType.SUM)
+                numeric = known[key].type in (*WIDTHS, FieldType.SUM) and not known[key].options
                 if kind is not CheckKind.CONFIRM and not numeric:
                     raise item.error(name, f"{key} is not a numeric field")
             keys += named
