@@ -1,10 +1,11 @@
-"""Issue 16's measure over a long run: wrong values published through a corrupting link.
+"""Issue 16's measure over a long run: wrong values published through a damaging link.
 
 The simulated stick changes one data byte in a share of its answers (a valid frame; RTU with
-the CRC of the changed bytes); the plant moves at speed on its own clock (a kettle, passing
-clouds, the battery turning from charge to discharge), 5 s a poll. Each published value is
-held against the simulator's truth with the issue's thresholds (100 W, 2 A, 3 points of
-charge, 10 V, 1 kWh, any false alarm; 3 °C and 0.5 Hz are ours).
+the CRC of the changed bytes), or hands a request the previous answer of the same length.
+The plant moves at speed on its own clock (a kettle, passing clouds, the battery turning
+from charge to discharge), 5 s a poll. Each published value is held against the
+simulator's truth with the issue's thresholds (100 W, 2 A, 3 points of charge, 10 V,
+1 kWh, any false alarm; 3 °C and 0.5 Hz are ours).
 
 Run with: .venv/bin/python scripts/trust.py [--polls 2000] [--corrupt 0.2] [--hour 13] ...
 """
@@ -30,6 +31,9 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="scripts/trust.py", description=__doc__)
     parser.add_argument("--polls", type=int, default=2000)
     parser.add_argument("--corrupt", type=float, default=0.2, help="share of answers damaged")
+    parser.add_argument(
+        "--crossed", type=float, default=0.0, help="share of answers given another's answer"
+    )
     parser.add_argument("--seed", type=int, default=0, help="which answers, which bytes")
     parser.add_argument("--framing", choices=[f.value for f in Framing], default="rtu")
     parser.add_argument("--hour", type=int, default=13, help="local hour the run starts at")
@@ -41,7 +45,8 @@ def _arguments() -> argparse.Namespace:
 def _report(arguments: argparse.Namespace, tally: Tally) -> None:
     print(
         f"{tally.polls} polls at {arguments.interval:g} s from {arguments.hour}:00, "
-        f"{arguments.framing}, corrupt {arguments.corrupt:g} (seed {arguments.seed}): "
+        f"{arguments.framing}, corrupt {arguments.corrupt:g}, crossed {arguments.crossed:g} "
+        f"(seed {arguments.seed}): "
         f"{tally.corrupted_answers} answers damaged, in {tally.corrupted_polls} polls"
     )
     keys = sorted({*tally.wrong, *tally.withheld_clean, *tally.withheld_corrupted})
@@ -71,6 +76,7 @@ async def _main(arguments: argparse.Namespace) -> int:
     stick = EthStick(inverter, framing=Framing(arguments.framing))
     await stick.start()
     stick.faults.corrupt = arguments.corrupt
+    stick.faults.crossed = arguments.crossed
     stick.random.seed(arguments.seed)
     link = link_to(stick)
     keys = [f.key for f, shown in profile.entities() if arguments.all or shown.enabled]

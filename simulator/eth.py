@@ -73,6 +73,7 @@ class EthStick:
         # Which answers the corrupt fault changes, and how: seeded, so a run can be repeated.
         self.random = random.Random(0)  # noqa: S311 (a simulated fault, not a secret)
         self.corrupted = 0
+        self._last_read: bytes | None = None
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._handlers: set[asyncio.Task[None]] = set()
@@ -132,12 +133,25 @@ class EthStick:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
-    def _corrupt(self, pdu: bytes) -> bytes:
-        """The answer with one of its data bytes (after function and byte count) changed."""
-        self.corrupted += 1
-        damaged = bytearray(pdu)
-        damaged[self.random.randrange(2, len(pdu))] ^= self.random.randrange(1, 256)
-        return bytes(damaged)
+    def _damage(self, pdu: bytes) -> bytes:
+        """A read answer as the corrupt and crossed faults leave it (`corrupted` counts them)."""
+        last, self._last_read = self._last_read, pdu
+        faults = self.faults
+        # No draw unless the fault is on: a run's corruptions repeat with its seed.
+        if (
+            faults.crossed
+            and last is not None
+            and len(last) == len(pdu)
+            and self.random.random() < faults.crossed
+        ):
+            self.corrupted += last != pdu
+            return last
+        if self.random.random() < faults.corrupt:
+            self.corrupted += 1
+            damaged = bytearray(pdu)
+            damaged[self.random.randrange(2, len(pdu))] ^= self.random.randrange(1, 256)
+            return bytes(damaged)
+        return pdu
 
     async def _handle(self, frame: bytes, writer: asyncio.StreamWriter) -> bool:
         """Answer one request frame; False closes the connection."""
@@ -160,8 +174,8 @@ class EthStick:
             reply_pdu = exception_pdu(pdu[0], faults.exception)
         else:
             reply_pdu = answer(self.device, pdu, self.functions)
-        if reply_pdu[0] == READ_HOLDING and self.random.random() < faults.corrupt:
-            reply_pdu = self._corrupt(reply_pdu)
+        if reply_pdu[0] == READ_HOLDING:
+            reply_pdu = self._damage(reply_pdu)
         if faults.short and reply_pdu[0] == READ_HOLDING:
             reply_pdu = bytes([READ_HOLDING, reply_pdu[1] - 2]) + reply_pdu[2:-2]
         if faults.short and reply_pdu[0] == WRITE_MULTIPLE:

@@ -22,3 +22,6 @@ class Faults:
     # Share of read answers (0..1) with one data byte changed at random, framed as valid
     # answers (RTU: with the CRC of the changed bytes), as a link without a checksum can.
     corrupt: float = 0.0
+    # Share of read answers (0..1) replaced by the stick's previous read answer when that has
+    # the same length: one request's answer handed to another, as gateways have been seen to.
+    crossed: float = 0.0

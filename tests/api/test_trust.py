@@ -38,6 +38,16 @@ async def test_a_corrupting_link_gets_no_wrong_value_published(
     assert sum(tally.withheld_corrupted.values()) < tally.corrupted_answers
 
 
+async def test_answers_handed_to_another_request_get_no_wrong_value_published(
+    link: Link, stick: EthStick, profile: Profile
+) -> None:
+    stick.faults.crossed = 0.3  # the PV and battery requests both read 6 registers
+    tally = await run(link, stick, profile, _shown(profile), polls=100)
+    assert tally.corrupted_answers > 10
+    assert tally.wrong == {}, tally.examples
+    assert tally.withheld_clean == {}
+
+
 async def test_without_the_checks_the_same_link_gets_wrong_values_published(
     link: Link, stick: EthStick, profile: Profile
 ) -> None:

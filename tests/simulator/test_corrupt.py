@@ -1,4 +1,4 @@
-"""The stick's corrupt fault: answers framed as valid, one data byte changed."""
+"""The stick's corrupt and crossed faults: valid frames with the wrong data."""
 
 from __future__ import annotations
 
@@ -49,3 +49,15 @@ async def test_a_corrupted_modbus_tcp_answer_keeps_its_header(stick: EthStick) -
     damaged = await _ask(stick, request, 9 + 14)
     assert damaged[:9] == clean[:9]  # transaction, protocol, length, unit, function, count
     assert sum(a != b for a, b in zip(clean, damaged, strict=True)) == 1
+
+
+async def test_a_crossed_answer_is_the_previous_one_of_the_same_length(stick: EthStick) -> None:
+    read_pv = bytes([0x03, 0x05, 0x84, 0x00, 0x07])  # PV inputs: 7 registers too
+    battery = await _ask(stick, rtu_frame(1, READ_BATTERY), 19)
+    stick.faults.crossed = 1.0
+    crossed = await _ask(stick, rtu_frame(1, read_pv), 19)
+    assert rtu_valid(crossed)
+    assert crossed == battery  # the battery's registers, as the answer to the PV request
+    assert stick.corrupted == 1
+    short = await _ask(stick, rtu_frame(1, bytes([0x03, 0x06, 0x08, 0x00, 0x01])), 7)
+    assert short[:3] == bytes([1, 0x03, 2])  # no earlier answer of its length: answered right
