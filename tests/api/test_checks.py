@@ -159,15 +159,17 @@ async def test_a_value_read_once_and_failing_is_not_published_and_the_log_says_w
     stick.random.seed(7)
     caplog.set_level(logging.DEBUG, "custom_components.zcs_azzurro.api.device")
     reading = await device.read(keys)
-    # Each request read again once (this seed damages both); what failed is not published.
-    assert reading.requests == (Span(0x0484, 1), Span(0x0606, 3)) * 2
-    assert (reading.values["grid_frequency"], reading.values["battery_soc"]) == (None, None)
+    # Each request read again once, in reverse order; this seed damages every answer.
+    assert reading.requests == (Span(0x0484, 1), Span(0x0606, 3), Span(0x0606, 3), Span(0x0484, 1))
+    # Neither answer is trusted, in any of its fields (the battery temperature, read on the
+    # way and checked though not asked for, failed in the battery's).
+    assert reading.values == {"battery_soc": None, "battery_power": None, "grid_frequency": None}
     logged = [r.getMessage() for r in caplog.records if "not published" in r.getMessage()]
     assert logged == [
-        "Check change grid_frequency failed (off by -1.14, 0.16 allowed), and the device did"
-        " not say the same twice: 0x0484=0x7585, then 0x0484=0x1313; not published",
-        "Check valid battery_soc failed (a value last time, none now), and the device did"
-        " not say the same twice: 0x0608=0x0037, then 0x0608=0x3737; not published",
+        "Check change grid_frequency failed (off by 15.36, 0.16 allowed), and the device did"
+        " not say the same twice: 0x0484=0x7585, then 0x0484=0x1985; not published",
+        "Check valid battery_temperature failed (a value last time, none now), and the device"
+        " did not say the same twice: 0x0607=0x0016, then 0x0607=0x9616; not published",
     ]
     stick.faults.corrupt = 0.0
     assert (await device.read(keys)).values["battery_soc"] == 55

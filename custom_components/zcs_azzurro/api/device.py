@@ -222,16 +222,33 @@ class ModbusDevice:
         ]
         for failure in failed:
             self._log_failure(failure, before, poll.registers)
-        values = self._decode(
-            plan.checked, poll.registers, {key for failure in failed for key in failure.keys}
-        )
+        # An answer that failed twice is not trusted in any of its fields: a stick that hands
+        # a request another's answer gets whole blocks wrong, consistent among themselves.
+        spans = [
+            span
+            for failure in failed
+            for key in failure.keys
+            for span in self.profile.field(key).spans
+        ]
+        untrusted = [r for r in poll.answered if any(s.within(r) for s in spans)]
+        unpublished = {
+            fld.key
+            for fld in plan.checked
+            if any(s.within(r) for s in fld.spans for r in untrusted)
+        } | {key for failure in failed for key in failure.keys}
+        values = self._decode(plan.checked, poll.registers, unpublished)
         self.checks.accept(values, now)
         return values
 
     async def _read_again(self, keys: set[str], poll: _Poll) -> None:
-        """Read once more each request that read these fields; a refusal drops its registers."""
+        """Read once more each request that read these fields; a refusal drops its registers.
+
+        In reverse order: a stick that hands one request the answer to the one before it
+        would otherwise hand the same wrong answer to the second read as to the first.
+        """
         spans = [span for key in keys for span in self.profile.field(key).spans]
-        for request in dict.fromkeys(r for r in poll.answered if any(s.within(r) for s in spans)):
+        answered = reversed(poll.answered)
+        for request in dict.fromkeys(r for r in answered if any(s.within(r) for s in spans)):
             poll.requests.append(request)
             addresses = range(request.address, request.end + 1)
             try:
