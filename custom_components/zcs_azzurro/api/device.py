@@ -205,7 +205,7 @@ class ModbusDevice:
         """The values, checked; what fails a check is read again, once, in the same poll.
 
         What the device says twice is its word (a real step, or a plant the checks fit
-        loosely); a value it said only once, that fails, is not published.
+        loosely); an answer that fails and that it did not repeat is not published.
         """
         now = self._now()
         first = self._decode(plan.checked, poll.registers, set())
