@@ -16,7 +16,7 @@ from custom_components.zcs_azzurro.api.profile.schema import Profile, Span
 from custom_components.zcs_azzurro.api.transport.base import Link
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
-from simulator.registers import ascii_registers
+from simulator.registers import ModbusExceptionError, ascii_registers
 from tests.conftest import Clock
 
 
@@ -195,3 +195,21 @@ async def test_a_device_failure_is_not_taken_for_missing_registers(
     reading = await device.read(["battery_soc", "pv_power"])
     assert reading.refused == ()
     assert reading.values["battery_soc"] == 55
+
+
+async def test_a_block_busy_poll_after_poll_while_the_rest_answers_teaches_nothing(
+    link: Link, inverter: Hyd3ph, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = inverter.read
+
+    def busy_battery(address: int, count: int) -> list[int]:
+        if address == 0x0608:
+            raise ModbusExceptionError(0x06)  # server busy: says nothing of the map
+        return read(address, count)
+
+    monkeypatch.setattr(inverter, "read", busy_battery)
+    device = ModbusDevice(link, 1, profile)
+    for _ in range(2 * LEARN_REFUSAL_AFTER):
+        assert await _read_soc(device)
+    monkeypatch.undo()
+    assert (await device.read(["battery_soc"])).values["battery_soc"] == 55
