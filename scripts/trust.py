@@ -47,7 +47,8 @@ def _report(arguments: argparse.Namespace, tally: Tally) -> None:
         f"{tally.polls} polls at {arguments.interval:g} s from {arguments.hour}:00, "
         f"{arguments.framing}, corrupt {arguments.corrupt:g}, crossed {arguments.crossed:g} "
         f"(seed {arguments.seed}): "
-        f"{tally.corrupted_answers} answers damaged, in {tally.corrupted_polls} polls"
+        f"{tally.corrupted_answers} answers damaged, in {tally.corrupted_polls} polls; "
+        f"{tally.failed_polls} polls failed on the link"
     )
     keys = sorted({*tally.wrong, *tally.withheld_clean, *tally.withheld_corrupted})
     print(f"{'field':34} {'wrong':>6} {'withheld clean':>15} {'withheld damaged':>17}")

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from custom_components.zcs_azzurro.api.device import ModbusDevice
+from custom_components.zcs_azzurro.api.errors import LinkError
 from custom_components.zcs_azzurro.api.profile.decoder import decode
 from custom_components.zcs_azzurro.api.profile.guard import CounterGuard
 from custom_components.zcs_azzurro.api.profile.schema import Field, FieldType, Profile, Value
@@ -32,6 +33,7 @@ class Tally:
     polls: int = 0
     corrupted_polls: int = 0  # polls in which at least one answer was corrupted
     corrupted_answers: int = 0
+    failed_polls: int = 0  # the link failed (a timeout on a busy machine): all unavailable
     wrong: Counter[str] = field(default_factory=Counter)
     # Published as unavailable while the truth had a value, on clean and corrupted polls.
     withheld_clean: Counter[str] = field(default_factory=Counter)
@@ -107,7 +109,11 @@ async def run(
             weather(poll, inverter.plant)
         clock.now += interval
         requests, corrupted = stick.requests, stick.corrupted
-        reading = await device.read(keys)
+        try:
+            reading = await device.read(keys)
+        except LinkError:
+            tally.failed_polls += 1  # as the coordinator: every entity unavailable, none wrong
+            continue
         published = guard.apply(reading.values, clock.now)
         true = truth(profile, inverter, plan.fields)
         tally.polls += 1
