@@ -22,8 +22,17 @@ from simulator.eth import EthStick
 from tests.conftest import Clock
 
 # How far a published value may be from the truth before it is wrong, by unit (issue 16;
-# temperatures and frequencies are ours). Other units: two steps of the field's resolution.
-THRESHOLDS = {"W": 100.0, "A": 2.0, "%": 3.0, "V": 10.0, "kWh": 1.0, "°C": 3.0, "Hz": 0.5}
+# reactive and apparent power count as powers; temperatures and frequencies are ours).
+# Other units: two steps of the field's resolution.
+THRESHOLDS = {
+    **dict.fromkeys(("W", "var", "VA"), 100.0),
+    "A": 2.0,
+    "%": 3.0,
+    "V": 10.0,
+    "kWh": 1.0,
+    "°C": 3.0,
+    "Hz": 0.5,
+}
 
 
 @dataclass

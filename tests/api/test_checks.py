@@ -83,6 +83,22 @@ def test_a_value_that_breaks_the_arithmetic_fails(
     assert _names(_steady(profile), {**BALANCED, key: value}) == failed
 
 
+def test_apparent_power_is_the_vector_sum_and_no_voltage_means_no_current(
+    profile: Profile,
+) -> None:
+    checks = _checks(profile)
+    power = {"inverter_power": 3000, "reactive_power": 400}
+    tower = {"battery2_voltage": 0.0, "battery2_power": 0}  # no second tower
+    checks.accept({**power, **tower}, 0)  # seen before: what moves slowly has not moved
+    assert _names(checks, {**power, "apparent_power": 3030}) == []
+    assert _names(checks, {**power, "apparent_power": 3330}) == [
+        "apparent_power = |inverter_power, reactive_power|"
+    ]
+    assert _names(checks, {**tower, "battery2_current": 0.0}) == []
+    (failure,) = checks.failures({**tower, "battery2_current": -2.04}, 0)
+    assert failure.detail == "-2.04 and 0 without voltage"
+
+
 def test_tolerances_come_from_the_resolution(profile: Profile) -> None:
     checks = _checks(profile)
     # Three values rounded to 10 W each may miss by 30 W (and 1 % of the largest).
@@ -223,6 +239,7 @@ def test_checks_load_from_the_profile(tmp_path: Path) -> None:
     )
     assert [str(check) for check in checks[:2]] == ["twice = power + power", "change power"]
     assert str(Check(CheckKind.PRODUCT, ("p", "v", "i"))) == "p = v x i"
+    assert str(Check(CheckKind.VECTOR, ("s", "p", "q"))) == "s = |p, q|"
 
 
 @pytest.mark.parametrize(
@@ -236,7 +253,7 @@ def test_checks_load_from_the_profile(tmp_path: Path) -> None:
         ("{kind: change, fields: [power], step: -1}", "step: must be a number 0 or more"),
         ("{kind: change, fields: [], step: 1}", "fields: must be a list of field keys"),
         ("{kind: confirm, fields: [mode], step: 1}", "checks[0].step: is not a known key"),
-        ("{kind: guess, fields: [mode]}", "checks[0].kind: must be sum or product"),
+        ("{kind: guess, fields: [mode]}", "checks[0].kind: must be sum or product or vector"),
     ],
 )
 def test_a_bad_check_names_its_line_and_key(tmp_path: Path, check: str, message: str) -> None:

@@ -16,6 +16,7 @@ tells it whether two readings say the same, which a corrupted answer read again 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -147,24 +148,19 @@ class Checks:
         if len(got) < len(check.fields):
             return None  # not numbers: the loader lets no such check through
         steps = [self.resolution(key) for key in check.fields]
-        if check.kind is CheckKind.SUM:
-            allowed = sum(steps) + check.relative * max(abs(n) for n in got)
-            miss = got[0] - sum(got[1:])
-        elif check.kind is CheckKind.PRODUCT:
-            power, volts, amps = got
-            dp, dv, di = steps
-            allowed = abs(volts) * di + abs(amps) * dv + dp + dv * di
-            allowed += check.relative * max(abs(power), abs(volts * amps))
-            miss = power - volts * amps
-        else:
+        if check.kind is CheckKind.CHANGE:
             last = self._last.get(check.fields[0])
             if last is None or (previous := _number(last[0])) is None:
                 return FIRST_SIGHT
             allowed = steps[0] + check.step + check.per_hour * max(now - last[1], 0.0) / 3600
-            miss = got[0] - previous
-        if abs(miss) <= allowed + _EPSILON:
-            return None
-        return f"off by {miss:.6g}, {allowed:.6g} allowed"
+            return _beyond(got[0] - previous, allowed)
+        if check.kind is CheckKind.PRODUCT:
+            return _product(check, got, steps)
+        if check.kind is CheckKind.SUM:
+            miss = got[0] - sum(got[1:])
+        else:
+            miss = abs(got[0]) - math.hypot(got[1], got[2])
+        return _beyond(miss, sum(steps) + check.relative * max(abs(n) for n in got))
 
     def _new(self, key: str, value: Value | None) -> str | None:
         """What changed: bits set anew (at first sight, any set bit), or another value."""
@@ -175,3 +171,20 @@ class Checks:
         if last is None:
             return FIRST_SIGHT
         return f"{last[0]} -> {value}" if last[0] != value else None
+
+
+def _beyond(miss: float, allowed: float) -> str | None:
+    return f"off by {miss:.6g}, {allowed:.6g} allowed" if abs(miss) > allowed + _EPSILON else None
+
+
+def _product(check: Check, got: list[float], steps: list[float]) -> str | None:
+    """Power = voltage x current, within what their steps make of it."""
+    power, volts, amps = got
+    dp, dv, di = steps
+    if abs(volts) < dv:  # no voltage (no battery, PV at night): no current, no power
+        if abs(power) <= dp + _EPSILON and abs(amps) <= di + _EPSILON:
+            return None
+        return f"{amps:g} and {power:g} without voltage"
+    allowed = abs(volts) * di + abs(amps) * dv + dp + dv * di
+    allowed += check.relative * max(abs(power), abs(volts * amps))
+    return _beyond(power - volts * amps, allowed)

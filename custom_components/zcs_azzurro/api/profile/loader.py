@@ -311,12 +311,14 @@ def _check_fields(node: _Node, rules: ReadRules, fields: list[tuple[_Node, Field
 _CHECK_FIELDS = {
     CheckKind.SUM: ("total", "of"),
     CheckKind.PRODUCT: ("power", "voltage", "current"),
+    CheckKind.VECTOR: ("apparent", "active", "reactive"),
     CheckKind.CHANGE: ("fields",),
     CheckKind.CONFIRM: ("fields",),
 }
 _CHECK_NUMBERS = {
     CheckKind.SUM: ("relative",),
     CheckKind.PRODUCT: ("relative",),
+    CheckKind.VECTOR: ("relative",),
     CheckKind.CHANGE: ("step", "per_hour"),
     CheckKind.CONFIRM: (),
 }

@@ -102,6 +102,7 @@ class CheckKind(StrEnum):
 
     SUM = "sum"  # a total equals the sum of its parts (a power balance, phases, strings)
     PRODUCT = "product"  # a power equals voltage x current
+    VECTOR = "vector"  # an apparent power is the vector sum of active and reactive power
     CHANGE = "change"  # a value moves no faster than the plant can between two polls
     CONFIRM = "confirm"  # a change (a new fault bit, another state) is read twice first
 
@@ -111,9 +112,10 @@ class Check:
     """What a reading must satisfy before its fields are published.
 
     `fields` are, for SUM: the total, then its parts; for PRODUCT: power, voltage, current;
-    for CHANGE and CONFIRM: the one field. Tolerances start from the fields' resolution;
-    `relative` adds a share of the largest value (SUM, PRODUCT), `step` what a value may move
-    between two polls and `per_hour` what it may move per hour elapsed (CHANGE).
+    for VECTOR: apparent, active, reactive power; for CHANGE and CONFIRM: the one field.
+    Tolerances start from the fields' resolution; `relative` adds a share of the largest
+    value (SUM, PRODUCT, VECTOR), `step` what a value may move between two polls and
+    `per_hour` what it may move per hour elapsed (CHANGE).
     """
 
     kind: CheckKind
@@ -129,6 +131,8 @@ class Check:
             return f"{first} = {' + '.join(rest)}"
         if self.kind is CheckKind.PRODUCT:
             return f"{first} = {rest[0]} x {rest[1]}"
+        if self.kind is CheckKind.VECTOR:
+            return f"{first} = |{rest[0]}, {rest[1]}|"
         return f"{self.kind} {first}"
 
 
