@@ -2,7 +2,10 @@
 
 Runs the simulator in its own process (so its CPU is not counted) and polls it over
 loopback through the real link, as the coordinator does, for the default entities and
-for every entity. Run with: .venv/bin/python scripts/benchmark.py [polls]
+for every entity: a unit on a modbus_connection connection, as Home Assistant's
+`modbus` opens it, behind our adapter. Setup time is what the config flow's part takes:
+finding the framing, then identifying the device. Run with:
+.venv/bin/python scripts/benchmark.py [polls]
 """
 
 from __future__ import annotations
@@ -17,23 +20,49 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from custom_components.zcs_azzurro.api.device import ModbusDevice  # noqa: E402
+from modbus_connection.tmodbus import ModbusConnection  # noqa: E402
+
+from custom_components.zcs_azzurro.api.device import ModbusDevice, identify  # noqa: E402
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled  # noqa: E402
 from custom_components.zcs_azzurro.api.profile.schema import Profile  # noqa: E402
 from custom_components.zcs_azzurro.api.transport.base import Link  # noqa: E402
-from custom_components.zcs_azzurro.api.transport.registry import (  # noqa: E402
+from custom_components.zcs_azzurro.api.transport.probe import find_framing  # noqa: E402
+from custom_components.zcs_azzurro.api.transport.unit import (  # noqa: E402
     Endpoint,
     LinkKind,
-    open_link,
+    UnitLink,
 )
+from custom_components.zcs_azzurro.const import PROBE_TIMEOUT, SETTINGS_EVERY  # noqa: E402
 
-# The simulator's --framing, and the link kind that speaks it.
+# The simulator's --framing, and the link kind that speaks it, in the order setup tries them.
 FRAMINGS = {"rtu": LinkKind.RTU_OVER_TCP, "tcp": LinkKind.MODBUS_TCP}
+
+
+def link_at(endpoint: Endpoint) -> Link:
+    """A link to unit 1 at the endpoint, on a connection of its own."""
+    connection = ModbusConnection(endpoint.params())
+    return UnitLink(connection.for_unit(1), 1, timeout=5, close=connection.close)
 
 
 def link_to(framing: str, port: int) -> Link:
     """A link to the simulator on loopback."""
-    return open_link(Endpoint(FRAMINGS[framing], "127.0.0.1", port), timeout=5)
+    return link_at(Endpoint(FRAMINGS[framing], "127.0.0.1", port))
+
+
+async def setup_time(framing: str, port: int) -> float:
+    """Seconds from nothing to an identified device, with the shipped probe timeout."""
+    start = time.perf_counter()
+    endpoints = [Endpoint(kind, "127.0.0.1", port) for kind in FRAMINGS.values()]
+    profiles = load_bundled()
+    found = await find_framing(
+        endpoints, 1, profiles[0].serial.spans[0].address, answer_within=PROBE_TIMEOUT
+    )
+    link = link_at(found)
+    profile, _ = await identify(link, 1, profiles)
+    await ModbusDevice(link, 1, profile).read(f.key for f in profile.identity)
+    await link.close()
+    assert found.kind is FRAMINGS[framing]
+    return time.perf_counter() - start
 
 
 def bounds(profile: Profile, keys: list[str]) -> tuple[int, int]:
@@ -74,16 +103,24 @@ async def measure(link: Link, profile: Profile, keys: list[str], polls: int) -> 
 async def report(ports: dict[str, int], polls: int) -> None:
     """Print one line per framing and set of entities."""
     (profile,) = load_bundled()
+    readings = [f.key for f, _ in profile.entities() if f.key not in profile.settings]
     sets = {
         "default entities": [f.key for f, shown in profile.entities() if shown.enabled],
         "every entity": [f.key for f, _ in profile.entities()],
+        # What most polls read: the settings come every SETTINGS_EVERY polls.
+        "default, readings": [
+            f.key for f, shown in profile.entities() if shown.enabled and f.key in readings
+        ],
+        "settings only": sorted(profile.settings),
     }
     print(f"{polls} polls each, simulator on loopback in another process")
     print(f"{'framing':<7} {'entities':<18} {'fields':>6} {'requests':>8} {'fewest':>6} "
           f"{'per run':>7} {'ms/poll':>8} {'p95 ms':>7} {'CPU ms':>7}")  # fmt: skip
+    per_poll: dict[str, float] = {}
     for framing, port in ports.items():
         for name, keys in sets.items():
             result = await measure(link_to(framing, port), profile, keys, polls)
+            per_poll[name] = result["requests"]
             assert result["failures"] == 0
             fewest, per_run = bounds(profile, keys)
             print(
@@ -91,6 +128,13 @@ async def report(ports: dict[str, int], polls: int) -> None:
                 f"{fewest:>6} {per_run:>7} {result['mean']:>8.2f} {result['p95']:>7.2f} "
                 f"{result['cpu']:>7.2f}"
             )
+    settings = per_poll["settings only"]
+    print(
+        f"with the controls, settings every {SETTINGS_EVERY} polls: "
+        f"{per_poll['default, readings']:.0f} requests on most polls, "
+        f"{per_poll['default entities']:.0f} on a settings poll, "
+        f"{per_poll['default, readings'] + settings / SETTINGS_EVERY:.1f} on average"
+    )
 
 
 async def report_refusals(port: int, refused: str) -> None:
@@ -135,6 +179,8 @@ def main(polls: int) -> None:
         processes.append(process)
         asyncio.run(report(ports, polls))
         asyncio.run(report_refusals(refusing, refused))
+        for framing, port in ports.items():
+            print(f"setup ({framing} stick): {asyncio.run(setup_time(framing, port)):.2f} s")
     finally:
         for process in processes:
             process.terminate()

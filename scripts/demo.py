@@ -224,14 +224,15 @@ async def add_integration(session: aiohttp.ClientSession, headers: dict[str, str
             return
     flows = f"{URL}/api/config/config_entries/flow"
     async with session.post(flows, json={"handler": DOMAIN}, headers=headers) as response:
-        menu = await response.json()
-    steps = ({"next_step_id": "eth"}, {"host": HOST, "port": SIM_PORT, "unit_id": 1})
-    result = menu
-    for step in steps:
-        async with session.post(
-            f"{flows}/{menu['flow_id']}", json=step, headers=headers
-        ) as response:
+        result = await response.json()
+    flow = f"{flows}/{result['flow_id']}"
+    # A menu (once there is more than one link) is a choice; the form is the stick's fields.
+    if result.get("type") == "menu":
+        async with session.post(flow, json={"next_step_id": "eth"}, headers=headers) as response:
             result = await response.json()
+    fields = {"host": HOST, "port": SIM_PORT, "unit_id": 1}
+    async with session.post(flow, json=fields, headers=headers) as response:
+        result = await response.json()
     if result.get("type") != "create_entry":
         raise SystemExit(f"the config flow did not create the entry: {result}")
     say(f"added {result['title']} through the config flow")

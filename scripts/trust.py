@@ -63,7 +63,7 @@ def _report(arguments: argparse.Namespace, tally: Tally) -> None:
     )
     clean = tally.polls - tally.corrupted_polls
     print(
-        f"requests: {tally.requests} ({tally.planned} a poll planned); confirmations: "
+        f"requests: {tally.requests} ({tally.planned} planned); confirmations: "
         f"{tally.extra_clean} on {clean} clean polls, {tally.extra_corrupted} on "
         f"{tally.corrupted_polls} damaged ones"
     )

@@ -70,6 +70,7 @@ class EthStick:
         self._codec = _CODECS[framing]
         self.faults = Faults()
         self.requests = 0
+        self.connections = 0  # accepted since start: how many clients it had to serve
         # Which answers the corrupt fault changes, and how: seeded, so a run can be repeated.
         self.random = random.Random(0)  # noqa: S311 (a simulated fault, not a secret)
         self.corrupted = 0
@@ -113,6 +114,7 @@ class EthStick:
         if handler is not None:
             self._handlers.add(handler)
         self._writers.add(writer)
+        self.connections += 1
         buffer = b""
         try:
             while chunk := await reader.read(512):
@@ -135,6 +137,8 @@ class EthStick:
 
     def _damage(self, pdu: bytes) -> bytes:
         """A read answer as the corrupt and crossed faults leave it (`corrupted` counts them)."""
+        if pdu[0] != READ_HOLDING:
+            return pdu
         last, self._last_read = self._last_read, pdu
         faults = self.faults
         # No draw unless the fault is on: a run's corruptions repeat with its seed.
@@ -174,8 +178,9 @@ class EthStick:
             reply_pdu = exception_pdu(pdu[0], faults.exception)
         else:
             reply_pdu = answer(self.device, pdu, self.functions)
-        if reply_pdu[0] == READ_HOLDING:
-            reply_pdu = self._damage(reply_pdu)
+        if faults.lose_write_answer and reply_pdu[0] == WRITE_MULTIPLE:
+            return False
+        reply_pdu = self._damage(reply_pdu)
         if faults.short and reply_pdu[0] == READ_HOLDING:
             reply_pdu = bytes([READ_HOLDING, reply_pdu[1] - 2]) + reply_pdu[2:-2]
         if faults.short and reply_pdu[0] == WRITE_MULTIPLE:

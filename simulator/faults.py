@@ -19,6 +19,7 @@ class Faults:
     wrong_unit: bool = False  # answer as if from another unit id
     short: bool = False  # answer one register short (a read's data, a write's echo), validly
     wrong_function: bool = False  # answer in a valid frame, but to another function
+    lose_write_answer: bool = False  # apply a write, then close the connection unanswered
     # Share of read answers (0..1) with one data byte changed at random, framed as valid
     # answers (RTU: with the CRC of the changed bytes), as a link without a checksum can.
     corrupt: float = 0.0

@@ -2,12 +2,59 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 # Modbus exception codes.
 ILLEGAL_FUNCTION = 0x01
 ILLEGAL_ADDRESS = 0x02
 ILLEGAL_VALUE = 0x03
+
+# What a commit register reads after a write (Modbus-G3 V1.38 section 5.3 note).
+COMMIT_OK = 0x0000
+COMMIT_IN_PROGRESS = 0x0001
+COMMIT_REFUSED = 0xFFFB
+
+
+@dataclass(frozen=True)
+class Group:
+    """Registers the device takes only in the runs `accepted` (first, last), in one request.
+
+    With `free`, any run inside the group is accepted. `commit` is the register whose 1
+    applies the group and which reads back the result; `limits` are the raw values each
+    register accepts (signed where the low end is negative).
+    """
+
+    first: int
+    last: int
+    accepted: tuple[tuple[int, int], ...] = ()
+    free: bool = False
+    commit: int | None = None
+    limits: Mapping[int, tuple[int, int]] = field(default_factory=dict)
+
+    def takes(self, first: int, last: int) -> bool:
+        """Whether a write of exactly these registers is one the device accepts."""
+        if self.free:
+            return self.first <= first and last <= self.last
+        return (first, last) in (self.accepted or ((self.first, self.last),))
+
+    def in_range(self, address: int, value: int) -> bool:
+        """Whether the register accepts the raw value."""
+        if (limits := self.limits.get(address)) is None:
+            return True
+        low, high = limits
+        signed = value - 0x10000 if low < 0 and value >= 0x8000 else value
+        return low <= signed <= high
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request the device answered or refused: function, first register, count, words written."""
+
+    function: int
+    address: int
+    count: int
+    words: tuple[int, ...] = ()
 
 
 class ModbusExceptionError(Exception):
@@ -27,18 +74,26 @@ class RegisterBank:
         blocks: Iterable[tuple[int, int]],
         *,
         max_read: int = 60,
-        writable: Iterable[tuple[int, int]] = (),
+        groups: Iterable[Group] = (),
     ) -> None:
-        """Blocks and writable ranges are (first, last) address pairs."""
+        """Blocks are (first, last) address pairs; only groups take writes."""
         self.blocks = list(blocks)
-        self.writable = list(writable)
+        self.groups = list(groups)
         self.max_read = max_read
         self.gaps: list[tuple[int, int]] = []
         self.values: dict[int, int] = {}
         self.pinned: set[int] = set()
+        # Every read and write request that reached the registers, for tests to check.
+        self.log: list[Request] = []
+        # What commit registers read after a write; anything but COMMIT_OK leaves it unapplied.
+        self.commit_result = COMMIT_OK
+        # How many reads after a write a commit register says "in progress" before the result.
+        self.commit_busy_reads = 0
+        self._busy: dict[int, int] = {}
 
     def read(self, address: int, count: int) -> list[int]:
         """The registers, or ModbusExceptionError as the device would answer."""
+        self.log.append(Request(0x03, address, count))
         if not 1 <= count <= 125:
             raise ModbusExceptionError(ILLEGAL_VALUE)
         last = address + count - 1
@@ -46,14 +101,42 @@ class RegisterBank:
             raise ModbusExceptionError(ILLEGAL_ADDRESS)
         if any(address <= b and a <= last for a, b in self.gaps):
             raise ModbusExceptionError(ILLEGAL_ADDRESS)
-        return [self.values.get(a, 0) for a in range(address, last + 1)]
+        words = [self.values.get(a, 0) for a in range(address, last + 1)]
+        for commit, reads in self._busy.items():
+            if reads and address <= commit <= last:
+                words[commit - address] = COMMIT_IN_PROGRESS
+                self._busy[commit] = reads - 1
+        return words
 
     def write(self, address: int, values: Sequence[int]) -> None:
-        """Take values written by a client, where the device allows writes."""
+        """Take a group written by a client, as the device does, or refuse it.
+
+        A write that splits a group or strays outside one is an illegal address; a value
+        out of range an illegal value. With a commit register, 1 applies the group and the
+        register then reads the result.
+        """
+        self.log.append(Request(0x10, address, len(values), tuple(values)))
         last = address + len(values) - 1
-        if not any(a <= address and last <= b for a, b in self.writable):
+        group = next((g for g in self.groups if g.takes(address, last)), None)
+        if group is None:
             raise ModbusExceptionError(ILLEGAL_ADDRESS)
-        self.values.update(zip(range(address, last + 1), values, strict=True))
+        written = dict(zip(range(address, last + 1), values, strict=True))
+        if not all(group.in_range(a, v) for a, v in written.items()):
+            raise ModbusExceptionError(ILLEGAL_VALUE)
+        if group.commit is not None:
+            # Only 1 (apply) is modelled; 2 (back to defaults) is refused as a bad value.
+            if written.pop(group.commit) != 1:
+                raise ModbusExceptionError(ILLEGAL_VALUE)
+            self.values[group.commit] = self.commit_result
+            self._busy[group.commit] = self.commit_busy_reads
+            if self.commit_result != COMMIT_OK:
+                return
+        # A pinned register holds its value, as firmware that ignores a setting does.
+        self.values.update((a, v) for a, v in written.items() if a not in self.pinned)
+        self.applied(group)
+
+    def applied(self, group: Group) -> None:
+        """A group was written; a device model acts on it here."""
 
     def set(self, address: int, values: Sequence[int]) -> None:
         """Update registers from the device's own state; pinned ones keep their value."""

@@ -7,11 +7,12 @@ import time
 from collections.abc import AsyncGenerator
 
 import pytest
+from modbus_connection.tmodbus import ModbusConnection
 
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.profile.schema import Profile
 from custom_components.zcs_azzurro.api.transport.base import Link
-from custom_components.zcs_azzurro.api.transport.registry import Endpoint, LinkKind, open_link
+from custom_components.zcs_azzurro.api.transport.unit import Endpoint, LinkKind, UnitLink
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
 
@@ -23,9 +24,18 @@ LINK_KINDS = {Framing.RTU: LinkKind.RTU_OVER_TCP, Framing.TCP: LinkKind.MODBUS_T
 
 
 def link_to(stick: EthStick, framing: Framing | None = None) -> Link:
-    """A link to the stick, in its framing unless told another."""
-    kind = LINK_KINDS[framing or stick.framing]
-    return open_link(Endpoint(kind, "127.0.0.1", stick.port), TEST_TIMEOUT)
+    """A link to the stick, in its framing unless told another.
+
+    On a connection of its own, as Home Assistant's `modbus` would open it (same backend,
+    same parameters), without Home Assistant; closing the link closes the connection.
+    """
+    return link_at(Endpoint(LINK_KINDS[framing or stick.framing], "127.0.0.1", stick.port))
+
+
+def link_at(endpoint: Endpoint, unit: int = 1) -> Link:
+    """A link to a unit at any endpoint, on a connection of its own."""
+    connection = ModbusConnection(endpoint.params())
+    return UnitLink(connection.for_unit(unit), unit, timeout=TEST_TIMEOUT, close=connection.close)
 
 
 class Clock:

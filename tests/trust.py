@@ -17,6 +17,7 @@ from custom_components.zcs_azzurro.api.profile.decoder import decode
 from custom_components.zcs_azzurro.api.profile.guard import CounterGuard
 from custom_components.zcs_azzurro.api.profile.schema import Field, FieldType, Profile, Value
 from custom_components.zcs_azzurro.api.transport.base import Link
+from custom_components.zcs_azzurro.const import SETTINGS_EVERY
 from simulator.devices.hyd_3ph import Hyd3ph, Plant
 from simulator.eth import EthStick
 from tests.conftest import Clock
@@ -48,7 +49,7 @@ class Tally:
     withheld_clean: Counter[str] = field(default_factory=Counter)
     withheld_corrupted: Counter[str] = field(default_factory=Counter)
     requests: int = 0
-    planned: int = 0  # requests a poll plans
+    planned: int = 0  # requests the polls planned (readings every poll, settings seldom)
     extra_clean: int = 0  # requests beyond the plan's: confirmations on clean polls
     extra_corrupted: int = 0
     examples: list[str] = field(default_factory=list)
@@ -103,6 +104,7 @@ async def run(
     """Poll `polls` times, `interval` s apart on the inverter's clock, and tally.
 
     A first poll (not counted) reads every value for the first time, as after a restart.
+    As the coordinator, polls read the settings among `keys` only every SETTINGS_EVERY polls.
     """
     inverter = stick.device
     assert isinstance(inverter, Hyd3ph)
@@ -110,16 +112,18 @@ async def run(
     assert isinstance(clock, Clock)
     device = ModbusDevice(link, 1, profile, clock=clock)
     guard = CounterGuard(profile.fields)
-    plan = device.plan(keys)
     guard.apply((await device.read(keys)).values, clock.now)
-    tally = Tally(planned=len(plan.requests))
+    readings = [key for key in keys if key not in profile.settings]
+    tally = Tally()
     for poll in range(polls):
         if steps:
             weather(poll, inverter.plant)
         clock.now += interval
         requests, corrupted = stick.requests, stick.corrupted
+        wanted = readings if (poll + 1) % SETTINGS_EVERY else keys
+        plan = device.plan(wanted)
         try:
-            reading = await device.read(keys)
+            reading = await device.read(wanted)
         except LinkError:
             tally.failed_polls += 1  # as the coordinator: every entity unavailable, none wrong
             continue
@@ -127,6 +131,7 @@ async def run(
         true = truth(profile, inverter, plan.fields)
         tally.polls += 1
         tally.requests += stick.requests - requests
+        tally.planned += len(plan.requests)
         extra = stick.requests - requests - len(plan.requests)
         if stick.corrupted > corrupted:
             tally.corrupted_polls += 1

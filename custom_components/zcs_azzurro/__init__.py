@@ -6,20 +6,24 @@ import logging
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady, HomeAssistantError
 
 from .api.device import ModbusDevice
-from .connection import endpoint_from, link_registry
+from .connection import async_get_link
 from .const import CONF_PROFILE, CONF_UNIT_ID, DOMAIN
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
 from .profiles import async_get_profile
 
 _LOGGER = logging.getLogger(__name__)
 
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
-
-CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
@@ -31,11 +35,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
             translation_key="profile_missing",
             translation_placeholders={"profile": entry.data[CONF_PROFILE]},
         )
-    lease = link_registry(hass).lease(endpoint_from(entry.data))
-    entry.async_on_unload(lease.close)
-    coordinator = ZcsCoordinator(
-        hass, entry, ModbusDevice(lease, entry.data[CONF_UNIT_ID], profile)
-    )
+    # On Home Assistant's shared connection to the device, let go when the entry unloads.
+    try:
+        link = async_get_link(hass, entry)
+    except HomeAssistantError as err:
+        # Another integration holds the device over other link settings; it may let go.
+        raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="link_in_use") from err
+    coordinator = ZcsCoordinator(hass, entry, ModbusDevice(link, entry.data[CONF_UNIT_ID], profile))
     try:
         await coordinator.async_config_entry_first_refresh()
     except ConfigEntryNotReady as err:
@@ -51,5 +57,5 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
-    """Remove the entities; the link is let go by the entry's unload callbacks."""
+    """Remove the entities; the shared connection lets go of the entry's unit itself."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

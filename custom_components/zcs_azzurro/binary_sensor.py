@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -68,9 +68,9 @@ class ZcsBinarySensor(ZcsEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool:
         """Whether any condition is active."""
-        return self.entity_description.is_on_fn(self.value)
+        return self.entity_description.is_on_fn(self.device_value)
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any]:
         """Which conditions are active."""
-        return self.entity_description.attributes_fn(self.value)
+        return self.entity_description.attributes_fn(self.device_value)

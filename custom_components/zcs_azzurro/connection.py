@@ -1,32 +1,96 @@
-"""The links Home Assistant holds: one registry per instance, endpoints from entry data."""
+"""Links from Home Assistant's shared Modbus connections, endpoints from entry data.
+
+Every integration on one device (core `sofar`, `solaredge_modbus`, ...) gets its units
+from `homeassistant.components.modbus`, on one connection per device: a stick or HUB that
+serves one client well is not fought over.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
+from homeassistant.components.modbus import async_get_temporary_unit, async_get_unit
+from homeassistant.components.modbus.connection import async_get_connection_info
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
-from homeassistant.util.hass_dict import HassKey
 
 from . import const
-from .api.transport.registry import Endpoint, LinkKind, LinkRegistry
+from .api.errors import NoResponseError
+from .api.transport.base import Link
+from .api.transport.probe import find_framing
+from .api.transport.unit import Endpoint, LinkKind, UnitLink
 
-_REGISTRY: HassKey[LinkRegistry] = HassKey(f"{const.DOMAIN}_links")
 # The wire formats each link of the config flow's menu may speak, the likeliest first.
 # ZCS's guide describes the ETH stick's frames as RTU over TCP, ZCS Austria's help desk as
 # Modbus TCP (research/modbus_maps.md section 1): setup keeps the one the stick answers.
 FRAMINGS = {const.LINK_ETH: (LinkKind.RTU_OVER_TCP, LinkKind.MODBUS_TCP)}
 
 
-def link_registry(hass: HomeAssistant) -> LinkRegistry:
-    """The registry every entry and config flow of this instance shares."""
-    if (registry := hass.data.get(_REGISTRY)) is None:
-        registry = hass.data[_REGISTRY] = LinkRegistry(const.REQUEST_TIMEOUT)
-    return registry
-
-
 def endpoint_from(data: Mapping[str, Any]) -> Endpoint:
     """Where an entry's (or a flow's) link goes, in the framing the device answered."""
     framing = data.get(const.CONF_FRAMING) or FRAMINGS[data[const.CONF_LINK]][0]
     return Endpoint(LinkKind(framing), data[CONF_HOST], data[CONF_PORT])
+
+
+def async_get_link(hass: HomeAssistant, entry: ConfigEntry) -> Link:
+    """The entry's link, held until the entry unloads."""
+    unit_id = entry.data[const.CONF_UNIT_ID]
+    unit = async_get_unit(hass, entry, endpoint_from(entry.data).params(), unit_id)
+    link = UnitLink(unit, unit_id, timeout=const.REQUEST_TIMEOUT)
+    entry.async_on_unload(link.close)
+    return link
+
+
+@asynccontextmanager
+async def async_temporary_link(hass: HomeAssistant, data: Mapping[str, Any]) -> AsyncIterator[Link]:
+    """A config flow's link, held for the context; an entry's connection stays up."""
+    unit_id = data[const.CONF_UNIT_ID]
+    params = endpoint_from(data).params()
+    async with async_get_temporary_unit(hass, params, unit_id) as unit:
+        link = UnitLink(unit, unit_id, timeout=const.REQUEST_TIMEOUT)
+        try:
+            yield link
+        finally:
+            await link.close()
+
+
+async def async_find_framing(
+    hass: HomeAssistant, data: Mapping[str, Any], address: int
+) -> LinkKind:
+    """The framing the device at the flow's host and port answers in.
+
+    A device Home Assistant already holds a connection to is asked nothing: that
+    connection's framing is the one that works, and a second client could upset it.
+    When no framing answers the short probe, the likeliest one is read with the full
+    timeout: the stick may just be busy (reporting to the cloud), or the inverter asleep.
+    """
+    endpoints = [
+        Endpoint(kind, data[CONF_HOST], data[CONF_PORT]) for kind in FRAMINGS[data[const.CONF_LINK]]
+    ]
+    in_use = {info.endpoint for info in async_get_connection_info(hass)}
+    for endpoint in endpoints:
+        if endpoint.params().endpoint in in_use:
+            return endpoint.kind
+    try:
+        found = await find_framing(
+            endpoints, data[const.CONF_UNIT_ID], address, answer_within=const.PROBE_TIMEOUT
+        )
+    except NoResponseError:
+        return endpoints[0].kind
+    return found.kind
+
+
+def connection_info(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any] | None:
+    """Whether the entry's shared connection is up, and which integrations hold it."""
+    endpoint = endpoint_from(entry.data).params().endpoint
+    for info in async_get_connection_info(hass):
+        if info.endpoint == endpoint:
+            holders = map(hass.config_entries.async_get_entry, info.units)
+            return {
+                "connected": info.connected,
+                "integrations": sorted({holder.domain for holder in holders if holder}),
+            }
+    return None

@@ -23,3 +23,13 @@ MAX_SCAN_INTERVAL: Final = 3600
 # Seconds to wait for a connection and for each answer. The ETH stick reports to the ZCS
 # cloud about once a minute and can hold a request for several seconds meanwhile.
 REQUEST_TIMEOUT: Final = 10.0
+# Seconds setup waits for an answer in each framing it tries, so a stick that speaks the
+# second one is found within a few seconds; what stays silent is then read with the above.
+PROBE_TIMEOUT: Final = 1.5
+
+# Settings change only when written: read on setup, after a write, then every this many polls.
+SETTINGS_EVERY: Final = 10
+# Seconds between two writes of a setting kept in the inverter's EEPROM (an option).
+CONF_WRITE_INTERVAL: Final = "write_interval"
+DEFAULT_WRITE_INTERVAL: Final = 10
+MAX_WRITE_INTERVAL: Final = 3600

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from homeassistant.components.sensor import SensorExtraStoredData
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import restore_state
@@ -18,12 +22,39 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .api.device import ModbusDevice, Reading
-from .api.errors import LinkError, NoResponseError
+from .api.errors import (
+    CommitError,
+    InvalidValueError,
+    LinkError,
+    NoResponseError,
+    ReadBackError,
+    TooSoonError,
+    WriteError,
+    WriteRefusedError,
+)
 from .api.profile.guard import CounterGuard
 from .api.profile.schema import Span, Value
-from .const import CONF_MODEL, DEFAULT_SCAN_INTERVAL, DOMAIN
+from .api.writer import Writer
+from .const import (
+    CONF_MODEL,
+    CONF_WRITE_INTERVAL,
+    DEFAULT_SCAN_INTERVAL,
+    DEFAULT_WRITE_INTERVAL,
+    DOMAIN,
+    SETTINGS_EVERY,
+)
 
 _LOGGER = logging.getLogger(__name__)
+
+# The message a user reads for each way a write fails, most specific first.
+WRITE_ERRORS: dict[type[Exception], str] = {
+    TooSoonError: "write_too_soon",
+    WriteRefusedError: "write_refused",
+    CommitError: "write_not_applied",
+    ReadBackError: "write_not_confirmed",
+    NoResponseError: "write_inverter_silent",
+    LinkError: "write_link_failed",
+}
 
 
 @dataclass
@@ -53,10 +84,19 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             ),
         )
         self.device = device
+        self.writer = Writer(
+            device, min_interval=entry.options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL)
+        )
+        # Polls and writes take turns: a write goes between polls, never into one.
+        self._turn = asyncio.Lock()
+        # Polls until the settings are read again; 0: on the next poll.
+        self._settings_in = 0
         self.serial: str = entry.unique_id or ""
         self.guard = CounterGuard(device.profile.fields)
         self.identity: dict[str, Value | None] | None = None
         self._first_keys: frozenset[str] = frozenset()
+        # Buttons listen too, under keys that are no field.
+        self._field_keys = frozenset(field.key for field in device.profile.fields)
         self._refused: tuple[Span, ...] = ()
         self._device_id = ""
 
@@ -102,27 +142,95 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
 
     def wanted_keys(self) -> frozenset[str]:
         """The fields the entities listening now show (before any listens: the enabled ones)."""
-        return frozenset(self.async_contexts()) or self._first_keys
+        listened = frozenset(self.async_contexts()) & self._field_keys
+        return listened or self._first_keys
+
+    def _this_poll(self) -> frozenset[str]:
+        """What this poll reads: settings only on setup, after a write, and every few polls."""
+        wanted = self.wanted_keys()
+        if self._settings_in > 0 and self.data is not None:
+            self._settings_in -= 1
+            return wanted - self.device.profile.settings
+        self._settings_in = SETTINGS_EVERY - 1
+        return wanted
 
     async def _async_update_data(self) -> Reading:
+        async with self._turn:
+            return await self._poll()
+
+    async def _poll(self) -> Reading:
+        keys = self._this_poll()
         try:
             if self.identity is None:
                 await self._read_identity()
-            reading = await self.device.read(self.wanted_keys())
+            reading = await self.device.read(keys)
         except NoResponseError as err:
+            self._settings_in = 0
             raise UpdateFailed(
                 translation_domain=DOMAIN, translation_key="inverter_silent"
             ) from err
         except LinkError as err:
+            self._settings_in = 0
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="link_failed",
                 translation_placeholders={"error": str(err)},
             ) from err
         self._note_refused(reading.refused)
-        return replace(
-            reading, values=self.guard.apply(reading.values, dt_util.utcnow().timestamp())
+        if self._settings_unsure(reading):
+            # Ask again next poll, rather than show it unavailable until their turn comes.
+            self._settings_in = 0
+        values = self.guard.apply(reading.values, dt_util.utcnow().timestamp())
+        if self.data is not None:
+            # Settings not read this time hold what they were last read as.
+            values = {key: self.data.values.get(key) for key in self.wanted_keys() - keys} | values
+        return replace(reading, values=values)
+
+    def _settings_unsure(self, reading: Reading) -> bool:
+        """Whether a setting read lacks a value the device may well hold.
+
+        Withheld (not said the same twice), or none where it had one: a damaged answer.
+        """
+        before = self.data.values if self.data is not None else {}
+        return any(
+            key in reading.withheld or (reading.values[key] is None and before.get(key) is not None)
+            for key in self.device.profile.settings & reading.values.keys()
         )
+
+    async def async_write(self, values: Mapping[str, Value]) -> None:
+        """Write settings of one group; then read what the device holds now."""
+        await self._async_write(self.writer.write(values))
+
+    async def async_set_clock(self, group: str) -> None:
+        """Set the device's clock to Home Assistant's local time."""
+        await self._async_write(self.writer.set_clock(group, dt_util.now()))
+
+    async def _async_write(self, write: Coroutine[Any, Any, object]) -> None:
+        """Run a write, then read what the device holds; say in the user's words what failed."""
+        try:
+            async with self._turn:
+                await write
+        except InvalidValueError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_value",
+                translation_placeholders={"value": str(err.value), "allowed": err.allowed},
+            ) from err
+        except (WriteError, LinkError) as err:
+            _LOGGER.debug("%s: write failed: %s", self.name, err)
+            await self._async_refresh_settings()
+            key = next(key for kind, key in WRITE_ERRORS.items() if isinstance(err, kind))
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key=key,
+                translation_placeholders=_details(err),
+            ) from err
+        await self._async_refresh_settings()
+
+    async def _async_refresh_settings(self) -> None:
+        """Poll now, settings included: entities show what the device holds, not what was asked."""
+        self._settings_in = 0
+        await self.async_refresh()
 
     async def _read_identity(self) -> None:
         """Read versions once; they go to the device registry."""
@@ -151,3 +259,14 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         elif self._refused and not refused:
             _LOGGER.info("%s reads all its registers again", self.name)
         self._refused = refused
+
+
+def _details(err: Exception) -> dict[str, str]:
+    """What the user's message names: how long to wait, or the code the device gave."""
+    if isinstance(err, TooSoonError):
+        return {"wait": f"{err.wait:.0f}"}
+    if isinstance(err, WriteRefusedError):
+        return {"code": f"{err.exception_code:#04x}"}
+    if isinstance(err, CommitError):
+        return {"code": f"{err.code:#06x}"}
+    return {}

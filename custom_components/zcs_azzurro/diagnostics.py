@@ -1,4 +1,4 @@
-"""Diagnostics: the link's counters and the last poll, raw and decoded; no secrets."""
+"""Diagnostics: the link's counters and connection, the last poll, raw and decoded; no secrets."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 
+from .connection import connection_info
 from .coordinator import ZcsConfigEntry
 
 # Where a device is and which one it is are the owner's business.
@@ -27,6 +28,7 @@ async def async_get_config_entry_diagnostics(
         poll = {
             "requests": [[f"{span.address:#06x}", span.count] for span in reading.requests],
             "refused": [[f"{span.address:#06x}", span.count] for span in reading.refused],
+            "withheld": sorted(reading.withheld),
             "registers": {f"{address:#06x}": value for address, value in reading.registers.items()},
             "values": reading.values,
         }
@@ -34,6 +36,8 @@ async def async_get_config_entry_diagnostics(
     # Link errors name the address they failed at.
     if link["last_error"]:
         link["last_error"] = link["last_error"].replace(entry.data[CONF_HOST], REDACTED)
+    # Home Assistant's connection to the device, which other integrations may share.
+    link["connection"] = connection_info(hass, entry)
     return async_redact_data(
         {
             "entry": {

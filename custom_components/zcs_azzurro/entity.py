@@ -24,12 +24,15 @@ class ZcsEntity(CoordinatorEntity[ZcsCoordinator]):
         self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, coordinator.serial)})
 
     @property
-    def value(self) -> Value | None:
-        """The field's value from the last poll; None if not read, failed or implausible."""
+    def device_value(self) -> Value | None:
+        """The field's value from the last poll; None if not read, failed or implausible.
+
+        (Not `value`: NumberEntity keeps that name for itself.)
+        """
         data = self.coordinator.data
         return data.values.get(self.entity_description.key) if data else None
 
     @property
     def available(self) -> bool:
         """A failed or implausible read is unavailable, never a 0."""
-        return super().available and self.value is not None
+        return super().available and self.device_value is not None

@@ -57,7 +57,7 @@ class ZcsSensor(ZcsEntity, SensorEntity):
     @property
     def native_value(self) -> StateType:
         """The decoded value (sensor fields decode to numbers or option names)."""
-        value = self.value
+        value = self.device_value
         return value if isinstance(value, int | float | str) else None
 
 

@@ -5,6 +5,11 @@ takes the surplus and covers the deficit within its limits, the grid the rest, s
 always balances. Counters integrate the flows and only grow; "today" ones restart at
 local midnight. Registers are written the way the inverter writes them (raw units,
 export and charge positive), independent of how the integration decodes them.
+
+The settings are written as the real unit takes them (research/modbus_maps.md 3.11-3.12,
+10): whole groups, commit registers that read back a result, ranges enforced; and the
+plant obeys them: storage mode (passive holds the grid set-point within the battery
+limits), export limit, output limit, depth of discharge, max charge SOC, remote off.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..registers import RegisterBank, ascii_registers, s16, u32
+from ..registers import Group, RegisterBank, ascii_registers, s16, u32
 
 # The documented parts of the G3 map's 64-address blocks (Modbus-G3 protocol V1.38, 5.1).
 BLOCKS = (
@@ -29,10 +34,63 @@ BLOCKS = (
     (0x0644, 0x066B),
     (0x0684, 0x06B3),
     (0x06C4, 0x06EF),
+    (0x1004, 0x103F),
+    (0x1044, 0x105B),
     (0x1104, 0x110D),
+    (0x1110, 0x1110),
+    (0x1184, 0x11A9),
 )
-# The remote-control block (read and write): volatile, used by HUBs and park controllers.
-WRITABLE = ((0x1104, 0x110D),)
+CLOCK = 0x1004
+BATTERY_COMMIT = 0x1053
+# The settings and the runs in which the unit takes them (research/modbus_maps.md 3.12).
+GROUPS = (
+    Group(
+        CLOCK,
+        0x100A,
+        commit=0x100A,
+        limits={0x1004: (0, 99), 0x1005: (1, 12), 0x1006: (1, 31), 0x1007: (0, 23)}
+        | {0x1008: (0, 59), 0x1009: (0, 59)},
+    ),
+    Group(0x1023, 0x1024, limits={0x1023: (0, 4), 0x1024: (-32768, 32767)}),
+    Group(0x1029, 0x102A, limits={0x1029: (0, 2)}),
+    # Integrations write 16 or 19 registers from 0x1044; the whole block is 24.
+    Group(
+        0x1044,
+        0x105B,
+        accepted=((0x1044, 0x1053), (0x1044, 0x1056), (0x1044, 0x105B)),
+        commit=BATTERY_COMMIT,
+        limits={0x104D: (1, 90), 0x104E: (1, 90), 0x1052: (5, 100), 0x105B: (60, 100)},
+    ),
+    # The remote-control block is in RAM; controllers write any run of it.
+    Group(
+        0x1104,
+        0x110D,
+        free=True,
+        limits={0x1104: (0, 1), 0x1106: (0, 1100), 0x1107: (0, 1000)}
+        | {0x1108: (-1000, 1000), 0x1109: (-100, 100)},
+    ),
+    Group(0x1110, 0x1110, limits={0x1110: (0, 7)}),
+    Group(0x1184, 0x1185, limits={0x1185: (0, 1)}),
+    # Passive set-points: six words, or the battery limits alone (evcc #12220).
+    Group(0x1187, 0x118C, accepted=((0x1187, 0x118C), (0x1189, 0x118C))),
+)
+# What the settings hold on a unit fresh from the installer. The battery block is the one a
+# real HYD showed (research 3.11), with a high-voltage tower's voltages and capacity.
+SETTINGS = {
+    0x1023: [0, 0],
+    0x1029: [0, 0],
+    # index, address, BMS, OVP, charge V, UVP, min discharge V, currents, DOD, EOD, Ah,
+    # rated V, LiFePO4, EPS buffer, commit; addresses 2-4, lead-acid, control bits, max SOC.
+    0x1044: [0, 0, 0, 4800, 4700, 3800, 4000, 2500, 2500, 90, 90, 24, 4320, 1, 10, 0]
+    + [0] * 7
+    + [100],
+    0x1104: [1, 0, 1000, 1000, 0, 0, 0, 0, 0, 0],
+    0x1110: [0],
+    0x1184: [0, 0, 0, 0, 0, 0, 0, 0, 0],
+}
+PASSIVE = 3
+STORAGE_MODE = 0x1110
+PASSIVE_SETPOINTS = 0x1187
 
 RUNNING_GRID_CONNECTED = 2
 _COUNTERS = ("pv", "load", "import", "export", "charge", "discharge")
@@ -55,6 +113,25 @@ AVERAGE_W = {
 }
 
 
+def _s32(high: int, low: int) -> int:
+    raw = high << 16 | low
+    return raw - (1 << 32) if raw & 0x80000000 else raw
+
+
+@dataclass
+class Settings:
+    """What the plant obeys; powers in W (battery + = charge, passive grid + = import)."""
+
+    on: bool = True
+    mode: int = 0
+    export_limit_w: float | None = None
+    output_limit_w: float | None = None
+    min_soc: float = 10.0
+    max_soc: float = 100.0
+    passive: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    standby: bool = False  # the battery idles (passive mode timed out, "force standby")
+
+
 @dataclass
 class Plant:
     """PV, house, battery and grid; powers in W (battery + = charge, grid + = export)."""
@@ -70,6 +147,7 @@ class Plant:
     battery_w: float = 0.0
     grid_w: float = 0.0
     sun: float = 0.0
+    settings: Settings = field(default_factory=Settings)
     # Steps a test can make: a load switched on (a kettle), the share of sun a cloud takes.
     extra_load_w: float = 0.0
     shade: float = 0.0
@@ -116,20 +194,51 @@ class Plant:
         self.pv_w = self.peak_pv_w * self.sun * clouds * (1 - self.shade)
         evening = 1500.0 if 18 <= hour < 21.5 else 0.0
         self.load_w = 380 + 220 * math.sin(now / 89) ** 2 + evening + self.extra_load_w
+        self._obey()
+        # The inverter warms with the PV power it really converts (after any curtailment).
         seconds = 0.0 if self._last is None else min(max(now - self._last, 0.0), 3600.0)
         if self.warmth is None:
             self.warmth = self.pv_w / 600
         else:
             self.warmth += (self.pv_w / 600 - self.warmth) * (1 - math.exp(-seconds / 600))
-        surplus = self.pv_w - self.load_w
-        if surplus >= 0:
-            self.battery_w = min(surplus, self.max_battery_w) if self.soc < 100 else 0.0
-        else:
-            self.battery_w = -min(-surplus, self.max_battery_w) if self.soc > 10 else 0.0
-        self.grid_w = surplus - self.battery_w
         if self._last is not None:
             self._integrate(seconds)
         self._last = now
+
+    def _obey(self) -> None:
+        """Battery and grid as the settings have them; PV curtailed to meet the limits."""
+        rules = self.settings
+        if not rules.on:
+            # Remote off: no output; the house draws from the grid.
+            self.pv_w = self.battery_w = 0.0
+            self.grid_w = -self.load_w
+            return
+        surplus = self.pv_w - self.load_w
+        battery = surplus
+        if rules.mode == PASSIVE:
+            grid, low, high = rules.passive
+            # The charge that leaves `grid` flowing in from the grid, within the limits.
+            battery = 0.0 if rules.standby else min(max(surplus + grid, low), high)
+        battery = min(max(battery, -self.max_battery_w), self.max_battery_w)
+        if (battery > 0 and self.soc >= rules.max_soc) or (
+            battery < 0 and self.soc <= rules.min_soc
+        ):
+            battery = 0.0
+        # AC output (PV less charge) and export (that less the house) are capped by
+        # curtailing PV, then by discharging less.
+        caps = [
+            limit + extra
+            for limit, extra in (
+                (rules.output_limit_w, battery),
+                (rules.export_limit_w, battery + self.load_w),
+            )
+            if limit is not None
+        ]
+        if caps:
+            self.pv_w = max(0.0, min(self.pv_w, *caps))
+            battery = max(battery, *(self.pv_w - cap + battery for cap in caps))
+        self.battery_w = battery
+        self.grid_w = self.pv_w - self.load_w - battery
 
     def _integrate(self, seconds: float) -> None:
         flows = {
@@ -160,8 +269,16 @@ class Hyd3ph(RegisterBank):
         clock: Callable[[], float] = time.time,
     ) -> None:
         """A 10 kW unit with one battery tower, on the wall clock unless told otherwise."""
-        super().__init__(BLOCKS, writable=WRITABLE)
+        super().__init__(BLOCKS, groups=GROUPS)
+        for address, values in SETTINGS.items():
+            self.set(address, values)
         self.clock = clock
+        # Seconds the inverter's own clock is ahead of the wall clock (set by writing it).
+        self.clock_offset = 0.0
+        # Passive mode: when set-points last came, what the mode was before, timed out idle.
+        self._passive_since = clock()
+        self._mode_before_passive = 0
+        self._standby = False
         self.plant = Plant.commissioned(clock())
         self.asleep = False
         self.identity = {
@@ -178,17 +295,24 @@ class Hyd3ph(RegisterBank):
         """Bring the registers up to the plant's state now."""
         now = self.clock()
         plant = self.plant
+        self._passive_timeout(now)
+        plant.settings = self._settings()
         plant.advance(now)
         for address, values in self.identity.items():
             self.set(address, values)
         self._system(now)
         self._grid()
-        self.set(0x0504, [0, 0, 0, 5000, 0, 0, 2300, 0, 0])
+        eps_volts = [2300, 2302, 2298]
+        self.set(0x0504, [0, 0, 0, 5000, 0, 0, eps_volts[0], 0, 0])
+        self.set(0x0512, [eps_volts[1]])
+        self.set(0x051A, [eps_volts[2]])
         volts = 620 + 60 * plant.sun if plant.pv_w > 0 else 0.0
         strings = (plant.pv_w * 0.56, plant.pv_w * 0.44)
         for index, watts in enumerate(strings):
             amps = watts / volts if volts else 0.0
             self.set(0x0584 + 3 * index, [round(volts * 10), s16(amps * 100), round(watts / 10)])
+        # The unit's own total (0.1 kW): coarser than the strings' sum, which is what it is.
+        self.set(0x05C4, [round(plant.pv_w / 100)])
         battery_v = 410 + 0.4 * plant.soc
         self.set(
             0x0604,
@@ -202,14 +326,65 @@ class Hyd3ph(RegisterBank):
                 312,
             ],
         )
+        # Totals over the battery inputs (one tower): power (0.1 kW, + charge), SOC, SOH,
+        # packs, capacity (Ah).
+        capacity_ah = round(plant.capacity_wh / battery_v)
+        self.set(0x0667, [s16(plant.battery_w / 100), round(plant.soc), 98, 1, capacity_ah])
         for index, name in enumerate(_COUNTERS):
             address = _COUNTER_BASE + 4 * index
             self.set(address, u32(plant.today_wh[name] / 10) + u32(plant.totals_wh[name] / 100))
 
+    def _settings(self) -> Settings:
+        """What the settings registers tell the plant."""
+        value = self.values.get
+        rated_w = self.identity[0x06ED][0] * 100
+        limit_enabled = value(0x1105, 0) & 1
+        return Settings(
+            on=value(0x1104, 1) == 1,
+            mode=value(STORAGE_MODE, 0),
+            standby=self._standby,
+            export_limit_w=value(0x1024, 0) * 100 if value(0x1023, 0) else None,
+            output_limit_w=rated_w * value(0x1106, 1000) / 1000 if limit_enabled else None,
+            min_soc=100.0 - value(0x104D, 90),
+            max_soc=float(value(0x105B, 100)),
+            passive=(
+                float(_s32(value(0x1187, 0), value(0x1188, 0))),
+                float(_s32(value(0x1189, 0), value(0x118A, 0))),
+                float(_s32(value(0x118B, 0), value(0x118C, 0))),
+            ),
+        )
+
+    def _passive_timeout(self, now: float) -> None:
+        """Passive mode without new set-points for the timeout (0x1184) takes its action."""
+        mode = self.values.get(STORAGE_MODE, 0)
+        if mode != PASSIVE:
+            self._mode_before_passive = mode
+            self._standby = False
+            return
+        timeout = self.values.get(0x1184, 0)
+        if timeout and now - self._passive_since > timeout:
+            if self.values.get(0x1185) == 1:
+                self.values[STORAGE_MODE] = self._mode_before_passive
+            else:
+                self._standby = True
+
+    def applied(self, group: Group) -> None:
+        """A written clock sets the inverter's time (the plant keeps the wall clock's).
+
+        Passive set-points, or the storage mode, written: the passive timeout starts again.
+        """
+        if group.first in (STORAGE_MODE, PASSIVE_SETPOINTS):
+            self._passive_since = self.clock()
+            self._standby = False
+        if group.first == CLOCK:
+            year, month, day, hour, minute, second = (self.values[CLOCK + i] for i in range(6))
+            wanted = time.mktime((2000 + year, month, day, hour, minute, second, 0, 0, -1))
+            self.clock_offset = wanted - self.clock()
+
     def _system(self, now: float) -> None:
         plant = self.plant
-        local = time.localtime(now)
-        self.set(0x0404, [RUNNING_GRID_CONNECTED])
+        local = time.localtime(now + self.clock_offset)
+        self.set(0x0404, [RUNNING_GRID_CONNECTED if plant.settings.on else 0])
         self.set(0x0418, [s16(21 + 3 * plant.sun), s16(20)])
         warmth = plant.warmth or 0.0
         self.set(0x041A, [s16(30 + warmth)])
@@ -217,29 +392,46 @@ class Hyd3ph(RegisterBank):
         minutes = self.plant.generation_minutes
         self.set(0x0426, [min(round(plant.today_wh["pv"] / 150), 1440), *u32(minutes)])
         self.set(0x042B, [2500])
-        self.set(
-            0x042C,
-            [
-                local.tm_year - 2000,
-                local.tm_mon,
-                local.tm_mday,
-                local.tm_hour,
-                local.tm_min,
-                local.tm_sec,
-            ],
-        )
+        clock = [
+            local.tm_year - 2000,
+            local.tm_mon,
+            local.tm_mday,
+            local.tm_hour,
+            local.tm_min,
+            local.tm_sec,
+        ]
+        self.set(0x042C, clock)
+        self.set(CLOCK, clock)
 
     def _grid(self) -> None:
         plant = self.plant
         output_w = plant.pv_w - plant.battery_w
         wobble = math.sin(plant.load_w / 37)
         self.set(0x0484, [5000 + round(3 * wobble), s16(output_w / 10), 0, s16(abs(output_w) / 10)])
-        self.set(0x0488, [s16(plant.grid_w / 10)])
-        for phase in range(3):
-            volts = 230.0 + wobble + phase * 0.4
+        # PCC: active power (0.01 kW), apparent (0.01 kVA), active again in 0.1 kW.
+        self.set(0x0488, [s16(plant.grid_w / 10), 0, round(abs(plant.grid_w) / 10)])
+        self.set(0x048B, [s16(plant.grid_w / 100)])
+        phases = [230.0 + wobble + phase * 0.4 for phase in range(3)]
+        for phase, volts in enumerate(phases):
             base = 0x048D + 11 * phase
             self.set(base, [round(volts * 10), round(abs(output_w) / 3 / volts * 100)])
             self.set(base + 2, [s16(output_w / 30), 0, 1000])
             self.set(base + 5, [round(abs(plant.grid_w) / 3 / volts * 100), s16(plant.grid_w / 30)])
         self.set(0x04AF, [round(plant.load_w / 10)])
+        # The split-phase view (L1, L2: voltage, output current and power, CT current, PCC
+        # power), as phases 1 and 2 of the three; then the line-to-line voltages.
+        for phase in range(2):
+            volts = phases[phase]
+            self.set(
+                0x04B0 + 5 * phase,
+                [
+                    round(volts * 10),
+                    round(abs(output_w) / 3 / volts * 100),
+                    s16(output_w / 30),
+                    round(abs(plant.grid_w) / 3 / volts * 100),
+                    s16(plant.grid_w / 30),
+                ],
+            )
+        line = [(phases[i] + phases[(i + 1) % 3]) / 2 * math.sqrt(3) for i in range(3)]
+        self.set(0x04BA, [round(volts * 10) for volts in line])
         self.set(0x04BD, [1000])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from custom_components.zcs_azzurro.api.device import (
@@ -160,7 +162,10 @@ async def test_a_refusal_of_fewer_polls_than_it_takes_to_learn_is_forgotten(
         assert await _read_soc(device)  # served again: the count starts over
 
 
-@pytest.mark.parametrize("code", [0x02, 0x06, 0x0A, 0x0B])
+# Busy (0x06) never reaches the device this way: the shared connection retries a busy answer
+# itself, with a growing wait, for up to a minute (see the test after this one). Device
+# failure (0x04) stands in for it: it takes the same path, any code but an illegal address.
+@pytest.mark.parametrize("code", [0x02, 0x04, 0x0A, 0x0B])
 async def test_a_burst_of_exceptions_across_the_board_teaches_nothing(
     link: Link, stick: EthStick, profile: Profile, code: int
 ) -> None:
@@ -168,7 +173,7 @@ async def test_a_burst_of_exceptions_across_the_board_teaches_nothing(
     device = ModbusDevice(link, 1, profile, clock=clock)
     keys = [field.key for field, shown in profile.entities() if shown.enabled]
     plan = device.plan(keys)
-    stick.faults.exception = code  # illegal address, busy, or a gateway's codes, for 40 s
+    stick.faults.exception = code  # illegal address, failure, or a gateway's codes, for 40 s
     while clock.now < 40:
         before = stick.requests
         reading = await device.read(keys)
@@ -184,6 +189,18 @@ async def test_a_burst_of_exceptions_across_the_board_teaches_nothing(
     assert None not in reading.values.values()
 
 
+async def test_a_short_busy_spell_is_waited_out_by_the_connection(
+    link: Link, stick: EthStick, profile: Profile
+) -> None:
+    device = ModbusDevice(link, 1, profile)
+    stick.faults.exception = 0x06
+    asyncio.get_running_loop().call_later(0.3, setattr, stick.faults, "exception", None)
+    reading = await device.read(["battery_soc"])
+    assert stick.requests > 1  # the busy answer, then the retry the connection made itself
+    assert reading.refused == ()
+    assert reading.values["battery_soc"] == 55
+
+
 async def test_a_device_failure_is_not_taken_for_missing_registers(
     link: Link, stick: EthStick, profile: Profile
 ) -> None:
@@ -197,17 +214,20 @@ async def test_a_device_failure_is_not_taken_for_missing_registers(
     assert reading.values["battery_soc"] == 55
 
 
-async def test_a_block_busy_poll_after_poll_while_the_rest_answers_teaches_nothing(
-    link: Link, inverter: Hyd3ph, profile: Profile, monkeypatch: pytest.MonkeyPatch
+# Not busy (0x06), which the shared connection retries for up to a minute per request; the
+# codes it passes on at once take the same path in the device.
+@pytest.mark.parametrize("code", [0x04, 0x0B])
+async def test_a_block_failing_poll_after_poll_while_the_rest_answers_teaches_nothing(
+    link: Link, inverter: Hyd3ph, profile: Profile, monkeypatch: pytest.MonkeyPatch, code: int
 ) -> None:
     read = inverter.read
 
-    def busy_battery(address: int, count: int) -> list[int]:
+    def failing_battery(address: int, count: int) -> list[int]:
         if address == 0x0608:
-            raise ModbusExceptionError(0x06)  # server busy: says nothing of the map
+            raise ModbusExceptionError(code)  # says nothing of the map
         return read(address, count)
 
-    monkeypatch.setattr(inverter, "read", busy_battery)
+    monkeypatch.setattr(inverter, "read", failing_battery)
     device = ModbusDevice(link, 1, profile)
     for _ in range(2 * LEARN_REFUSAL_AFTER):
         assert await _read_soc(device)

@@ -28,12 +28,27 @@ def test_a_full_poll_of_the_bundled_profile_takes_one_request_per_block(profile:
     every = [f.key for f in profile.fields]
     requests = _requests(profile, every)
     blocks = {profile.rules.block_of(span) for span in requests}
-    assert len(requests) == len(blocks) == 6
+    assert len(requests) == len(blocks) == 11
     assert _follows_the_rules(requests, profile.rules)
 
 
+def test_the_settings_take_one_request_per_block(profile: Profile) -> None:
+    requests = _requests(profile, sorted(profile.settings))
+    assert [(hex(span.address), span.count) for span in requests] == [
+        ("0x1023", 7),  # export limit mode and power, EPS mode
+        ("0x104d", 15),  # depth of discharge up to max charge SOC
+        ("0x1104", 3),  # remote on/off, power control word, output limit
+        ("0x1110", 1),  # storage mode
+        ("0x1184", 9),  # passive timeout, action and set-points
+    ]
+
+
 def test_the_default_entities_take_five(profile: Profile) -> None:
-    enabled = [field.key for field, shown in profile.entities() if shown.enabled]
+    enabled = [
+        field.key
+        for field, shown in profile.entities()
+        if shown.enabled and field.key not in profile.settings
+    ]
     requests = _requests(profile, enabled)
     assert [(hex(span.address), span.count) for span in requests] == [
         ("0x404", 58),  # state, faults, temperatures (fault words reach to 0x043d)

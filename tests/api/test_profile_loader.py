@@ -159,10 +159,10 @@ def test_the_bundled_profile_loads_and_cites_its_sources(profile: Profile) -> No
         ),
         (("count: 4}", "count: 11}"), 15, "identity[0].count", "exceeds max_registers"),
         (
-            ("platform: binary_sensor", "platform: switch"),
+            ("platform: binary_sensor", "platform: weather"),
             41,
             "fields[2].platform",
-            "sensor or binary_sensor",
+            "sensor or binary_sensor or number",
         ),
         (("enabled: false", "enabled: no-thanks"), 37, "fields[1].enabled", "true or false"),
         (("fields:\n", "fields: 3\nformer_fields:\n"), 17, "fields", "must be a list"),

@@ -1,4 +1,4 @@
-"""The stream links against the simulated ETH stick, over real loopback sockets.
+"""The Modbus link (our adapter over a modbus_connection unit) against the simulated stick.
 
 Every test runs for both framings the stick may speak: RTU over TCP and Modbus TCP.
 """
@@ -9,6 +9,8 @@ import asyncio
 import socket
 
 import pytest
+from modbus_connection import ModbusTimeoutError
+from modbus_connection.tmodbus import ModbusConnection
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.framer import FramerType
 
@@ -21,10 +23,10 @@ from custom_components.zcs_azzurro.api.errors import (
     NoResponseError,
 )
 from custom_components.zcs_azzurro.api.transport.base import Link
-from custom_components.zcs_azzurro.api.transport.stream import RtuOverTcpLink
+from custom_components.zcs_azzurro.api.transport.unit import Endpoint, LinkKind
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
-from tests.conftest import TEST_TIMEOUT, closed_port, link_to
+from tests.conftest import LINK_KINDS, TEST_TIMEOUT, closed_port, link_at, link_to
 
 
 @pytest.fixture(params=list(Framing))
@@ -92,10 +94,29 @@ async def test_a_slow_answer_within_the_timeout_is_fine(link: Link, stick: EthSt
     assert len(await link.read_holding_registers(1, 0x0404, 2)) == 2
 
 
+# Bytes that answer no pending request, which tmodbus throws away while it waits out the
+# timeout: they surface as no answer, not as a frame error (noted for upstream in README.md).
+DISCARDED = {
+    (Framing.RTU, "garbage"),  # and tmodbus logs a warning: "Discarding 28 byte(s) ..."
+    (Framing.RTU, "wrong_unit"),
+    (Framing.TCP, "garbage"),
+    (Framing.TCP, "bad_crc"),  # a wrong transaction id; tmodbus logs a warning for it
+}
+
+
+def discarded_by_the_library(request: pytest.FixtureRequest, framing: Framing, fault: str) -> None:
+    """Mark the cases the library answers with a timeout as failing, strictly."""
+    if (framing, fault) in DISCARDED:
+        request.applymarker(
+            pytest.mark.xfail(raises=NoResponseError, strict=True, reason="tmodbus waits")
+        )
+
+
 @pytest.mark.parametrize("fault", ["bad_crc", "garbage", "wrong_unit", "short", "wrong_function"])
 async def test_bytes_that_are_no_answer_are_a_frame_error(
-    link: Link, stick: EthStick, fault: str
+    link: Link, stick: EthStick, fault: str, framing: Framing, request: pytest.FixtureRequest
 ) -> None:
+    discarded_by_the_library(request, framing, fault)
     setattr(stick.faults, fault, True)
     with pytest.raises(FrameError):
         await link.read_holding_registers(1, 0x0404, 1)
@@ -135,7 +156,7 @@ async def test_a_reused_connection_fails_when_the_retry_fails_too(
 
 
 async def test_nothing_listening_is_a_connect_error(socket_enabled: None) -> None:
-    link = RtuOverTcpLink("127.0.0.1", await closed_port(), timeout=TEST_TIMEOUT)
+    link = link_at(Endpoint(LinkKind.RTU_OVER_TCP, "127.0.0.1", await closed_port()))
     with pytest.raises(ConnectError):
         await link.read_holding_registers(1, 0x0404, 1)
     assert link.stats.connects == 1
@@ -150,7 +171,7 @@ async def test_a_name_that_does_not_resolve_is_an_invalid_host(
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
-    link = RtuOverTcpLink("inverter.invalid", 8899, timeout=TEST_TIMEOUT)
+    link = link_at(Endpoint(LinkKind.RTU_OVER_TCP, "inverter.invalid", 8899))
     with pytest.raises(InvalidHostError, match=r"inverter\.invalid"):
         await link.read_holding_registers(1, 0x0404, 1)
 
@@ -166,8 +187,9 @@ async def test_writes_land_where_the_device_allows_them(link: Link, inverter: Hy
 
 @pytest.mark.parametrize("fault", ["short", "wrong_function", "bad_crc"])
 async def test_a_write_answered_wrongly_is_a_frame_error(
-    link: Link, stick: EthStick, fault: str
+    link: Link, stick: EthStick, fault: str, framing: Framing, request: pytest.FixtureRequest
 ) -> None:
+    discarded_by_the_library(request, framing, fault)
     setattr(stick.faults, fault, True)
     with pytest.raises(FrameError):
         await link.write_registers(1, 0x1105, [1, 500])
@@ -202,3 +224,56 @@ async def test_pymodbus_own_client_reads_the_simulator(stick: EthStick, inverter
     finally:
         client.close()
     assert inverter.read(0x1104, 2) == [1, 3]
+
+
+# What the library does on its own, behind no adapter of ours: each test fails while the
+# library behaves so, and starts passing (failing as a strict xfail) once it is fixed.
+
+
+@pytest.mark.parametrize("framing", [Framing.RTU])
+@pytest.mark.xfail(strict=True, reason="tmodbus takes a late RTU answer for the next one")
+async def test_library_never_takes_a_late_answer_for_the_next(
+    stick: EthStick, inverter: Hyd3ph
+) -> None:
+    inverter.pin(0x0404, [1111])
+    inverter.pin(0x0418, [2222])
+    connection = ModbusConnection(Endpoint(LinkKind.RTU_OVER_TCP, "127.0.0.1", stick.port).params())
+    unit = connection.for_unit(1)
+    unit.require_timeout(TEST_TIMEOUT)
+    stick.faults.delay = TEST_TIMEOUT * 2
+    with pytest.raises(ModbusTimeoutError):
+        await unit.read_holding_registers(0x0404, 1)
+    stick.faults.delay = 0
+    try:
+        assert await unit.read_holding_registers(0x0418, 1) == [2222]
+    finally:
+        await connection.close()
+
+
+@pytest.mark.xfail(strict=True, reason="modbus-connection keeps timeouts per unit id")
+async def test_library_keeps_the_timeout_each_holder_of_a_unit_asks_for(stick: EthStick) -> None:
+    connection = ModbusConnection(
+        Endpoint(LINK_KINDS[stick.framing], "127.0.0.1", stick.port).params()
+    )
+    patient, hasty = connection.for_unit(1), connection.for_unit(1)
+    patient.require_timeout(TEST_TIMEOUT * 3)  # an entry, polling a slow stick
+    hasty.require_timeout(TEST_TIMEOUT)  # a flow, probing the same unit
+    stick.faults.delay = TEST_TIMEOUT * 2
+    try:
+        assert len(await patient.read_holding_registers(0x0404, 1)) == 1
+    finally:
+        await connection.close()
+
+
+async def test_single_writes_and_input_reads_reach_the_device_as_their_own_functions(
+    link: Link,
+) -> None:
+    # The ETH stick passes on 0x06 (the inverter refuses half of a write group) and not 0x04:
+    # each answer names the function that was sent, so both went out as themselves.
+    with pytest.raises(DeviceError) as single:
+        await link.write_register(1, 0x1024, 10)
+    assert (single.value.function_code, single.value.exception_code) == (0x06, 0x02)
+    with pytest.raises(DeviceError) as inputs:
+        await link.read_input_registers(1, 0x0404, 1)
+    assert (inputs.value.function_code, inputs.value.exception_code) == (0x04, 0x01)
+    assert link.stats.failures == 0

@@ -13,6 +13,7 @@ import pytest
 
 from custom_components.zcs_azzurro.api.profile.schema import Profile
 from custom_components.zcs_azzurro.api.transport.base import Link
+from custom_components.zcs_azzurro.const import SETTINGS_EVERY
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
 from tests.conftest import local_time
@@ -68,7 +69,9 @@ async def test_a_plant_moving_at_speed_is_published_whole(
     assert tally.withheld_clean == {}
     # Read twice on clean polls: counters that moved, and real steps beyond a check's step.
     assert tally.extra_clean <= tally.polls // 5
-    assert tally.requests == 5 * 120 + tally.extra_clean
+    # Five requests for the readings every poll, five more for the settings every tenth.
+    assert tally.planned == 5 * 120 + 5 * (120 // SETTINGS_EVERY)
+    assert tally.requests == tally.planned + tally.extra_clean
 
 
 async def test_the_weather_moves_the_plant(inverter: Hyd3ph) -> None:

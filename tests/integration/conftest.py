@@ -31,6 +31,7 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 def short_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     """Links wait a fraction of a second, not ten, for the simulator's answers."""
     monkeypatch.setattr(const, "REQUEST_TIMEOUT", TEST_TIMEOUT)
+    monkeypatch.setattr(const, "PROBE_TIMEOUT", TEST_TIMEOUT)
 
 
 @pytest.fixture

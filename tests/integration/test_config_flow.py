@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import AsyncGenerator, Generator
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
 import pytest
+from aiohttp import web
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.zcs_azzurro import config_flow
 from custom_components.zcs_azzurro.config_flow import valid_host
 from custom_components.zcs_azzurro.const import CONF_UNIT_ID, DOMAIN
 from simulator.devices.hyd_3ph import Hyd3ph
@@ -37,16 +41,25 @@ def _form(host: str, port: int, unit: int = 1) -> dict[str, Any]:
 
 
 async def _eth_form(hass: HomeAssistant) -> dict[str, Any]:
+    # A menu of one choice is a click for nothing: the first step is the stick's form.
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["eth"]
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "eth"}
-    )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "eth"
     assert result["errors"] == {}
     return result
+
+
+async def test_the_menu_shows_once_there_is_a_second_way_to_connect(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(config_flow, "MENU", ["eth", "wifi"])
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["eth", "wifi"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "eth"}
+    )
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "eth")
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
@@ -59,7 +72,8 @@ async def test_the_eth_stick_is_found_and_identified(
         form["flow_id"], _form(" 127.0.0.1 ", stick.port)
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == MODEL
+    # The serial's tail tells two inverters of one model apart.
+    assert result["title"] == f"{MODEL} (00017)"
     # Whichever framing the stick speaks, it is found, and kept for the entry.
     assert result["data"] == entry_data(stick.port, framing=LINK_KINDS[framing].value)
     assert result["result"].unique_id == SERIAL
@@ -113,41 +127,62 @@ def _drops(inverter: Hyd3ph, stick: EthStick) -> None:
     stick.faults.drop = True
 
 
+def _resets(inverter: Hyd3ph, stick: EthStick) -> None:
+    stick.faults.reset = True
+
+
+def _frozen(inverter: Hyd3ph, stick: EthStick) -> None:
+    stick.faults.silent = True
+
+
+def _wrong_unit(inverter: Hyd3ph, stick: EthStick) -> None:
+    stick.unit = 2
+
+
 @pytest.mark.usefixtures("mock_setup_entry")
 @pytest.mark.parametrize(
-    ("breakage", "errors", "placeholder"),
+    ("breakage", "error", "serial"),
     [
-        (_asleep, {"base": "inverter_silent"}, None),
-        (_not_modbus, {"base": "not_zcs"}, None),
-        (_no_such_registers, {"base": "not_zcs"}, None),
-        (_sofar, {"base": "not_zcs"}, None),
-        (_unsupported, {"base": "unsupported_model"}, ("serial", "ZM2ES060M2H00017")),
-        (_drops, {"base": "cannot_connect"}, ("error", "closed by the peer")),
+        # Connected, and no answer comes through the stick: all the flow can know is that.
+        (_asleep, "no_answer", ""),
+        (_frozen, "no_answer", ""),
+        (_wrong_unit, "no_answer", ""),
+        # Something took the connection, then closed or reset it, or sent no Modbus.
+        (_drops, "not_modbus", ""),
+        (_resets, "not_modbus", ""),
+        (_not_modbus, "not_modbus", ""),
+        # A Modbus device, but no ZCS serial number where ZCS keeps it.
+        (_no_such_registers, "not_zcs", ""),
+        (_sofar, "not_zcs", ""),
+        (_unsupported, "unsupported_model", "ZM2ES060M2H00017"),
     ],
 )
 async def test_what_answers_at_the_address_is_named_and_the_user_can_retry(
     hass: HomeAssistant,
     stick: EthStick,
     inverter: Hyd3ph,
+    caplog: pytest.LogCaptureFixture,
     breakage: Any,
-    errors: dict[str, str],
-    placeholder: tuple[str, str] | None,
+    error: str,
+    serial: str,
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="custom_components.zcs_azzurro.config_flow")
     breakage(inverter, stick)
     form = await _eth_form(hass)
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"], _form("127.0.0.1", stick.port)
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == errors
-    if placeholder:
-        name, text = placeholder
-        assert text in result["description_placeholders"][name]
+    assert result["errors"] == {"base": error}
+    # The words are ours; the only placeholder is the serial number the message names.
+    assert result["description_placeholders"] == {"serial": serial}
+    assert f"Probing 127.0.0.1 port {stick.port}: " in caplog.text  # the details, for debug
     # Put right, the same form goes on to create the entry.
     inverter.unpin(0x0445, 8)
     inverter.refresh()
     inverter.asleep = False
-    stick.faults.garbage = stick.faults.drop = False
+    stick.unit = 1
+    stick.faults.garbage = stick.faults.drop = stick.faults.reset = stick.faults.silent = False
     stick.faults.exception = None
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"], _form("127.0.0.1", stick.port)
@@ -162,7 +197,55 @@ async def test_nothing_listening_is_cannot_connect(hass: HomeAssistant, stick: E
         form["flow_id"], _form("127.0.0.1", await closed_port())
     )
     assert result["errors"] == {"base": "cannot_connect"}
-    assert "127.0.0.1" in result["description_placeholders"]["error"]
+    assert result["description_placeholders"] == {"serial": ""}
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], _form("127.0.0.1", stick.port)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.fixture
+async def web_server(socket_enabled: None) -> AsyncGenerator[int]:
+    """A web server on a loopback port: what a user may find at a wrong port."""
+    runner = web.AppRunner(web.Application())
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port: int = runner.addresses[0][1]
+    yield port
+    await runner.cleanup()
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_a_web_server_at_the_port_is_not_modbus(hass: HomeAssistant, web_server: int) -> None:
+    form = await _eth_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], _form("127.0.0.1", web_server)
+    )
+    assert result["errors"] == {"base": "not_modbus"}
+    assert result["description_placeholders"] == {"serial": ""}
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize(
+    ("port", "unit", "errors"),
+    [
+        (8899, 300, {CONF_UNIT_ID: "unit_id_range"}),
+        (8899, 0, {CONF_UNIT_ID: "unit_id_range"}),
+        (8899, 1.5, {CONF_UNIT_ID: "unit_id_range"}),
+        (0, 1, {CONF_PORT: "port_range"}),
+        (70000, 248, {CONF_PORT: "port_range", CONF_UNIT_ID: "unit_id_range"}),
+    ],
+)
+async def test_numbers_out_of_range_get_our_words_and_nothing_is_tried(
+    hass: HomeAssistant, stick: EthStick, port: int, unit: float, errors: dict[str, str]
+) -> None:
+    form = await _eth_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: float(port), CONF_UNIT_ID: unit}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    assert stick.requests == 0
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"], _form("127.0.0.1", stick.port)
     )
@@ -225,6 +308,32 @@ async def other_stick(socket_enabled: None) -> AsyncGenerator[EthStick]:
     await front.stop()
 
 
+async def test_two_inverters_of_one_model_are_told_apart_by_name(
+    hass: HomeAssistant, stick: EthStick
+) -> None:
+    twin = EthStick(Hyd3ph(serial="ZP1ES010M2H00018"))
+    await twin.start()
+    try:
+        for port in (stick.port, twin.port):
+            form = await _eth_form(hass)
+            result = await hass.config_entries.flow.async_configure(
+                form["flow_id"], _form("127.0.0.1", port)
+            )
+            assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done(wait_background_tasks=True)
+        devices = {device.name for device in dr.async_get(hass).devices}
+        assert devices == {f"{MODEL} (00017)", f"{MODEL} (00018)"}
+        # Entity ids and names carry the tail too, not a "_2".
+        for tail in ("00017", "00018"):
+            shown = hass.states.get(f"sensor.3ph_hyd10000_zss_{tail}_grid_power")
+            assert shown is not None
+            assert shown.attributes["friendly_name"] == f"{MODEL} ({tail}) Grid power"
+    finally:
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            assert await hass.config_entries.async_unload(entry.entry_id)
+        await twin.stop()
+
+
 async def test_reconfigure_moves_the_entry_to_a_new_address(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, inverter: Hyd3ph
 ) -> None:
@@ -266,6 +375,19 @@ async def test_reconfigure_refuses_a_different_inverter(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_device"
     assert loaded_entry.data[CONF_PORT] == stick.port
+
+
+@pytest.mark.parametrize("seconds", [4.0, 3601.0, 12.5])
+async def test_a_scan_interval_out_of_range_is_refused_in_words(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, seconds: float
+) -> None:
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: seconds}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_SCAN_INTERVAL: "scan_interval_range"}
+    assert loaded_entry.options == {}
 
 
 async def test_options_set_the_scan_interval(

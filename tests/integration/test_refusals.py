@@ -19,7 +19,10 @@ def _unavailable(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
     return [s.entity_id for s in shown if s is None or s.state == STATE_UNAVAILABLE]
 
 
-@pytest.mark.parametrize("code", [0x02, 0x06])
+# Illegal address and device failure. Busy (0x06) is retried by the shared connection itself
+# (a growing wait, up to a minute a request): a busy spell stalls a poll rather than failing
+# it; tests/api/test_device.py shows a short one waited out.
+@pytest.mark.parametrize("code", [0x02, 0x04])
 async def test_a_burst_of_exceptions_leaves_nothing_unavailable_once_it_ends(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, stick: EthStick, code: int
 ) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import restore_state
@@ -15,12 +14,15 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     mock_restore_cache_with_extra_data,
 )
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.zcs_azzurro.api.device import LEARN_REFUSAL_AFTER, RETRY_REFUSED_AFTER
 from custom_components.zcs_azzurro.api.profile.schema import Profile
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
 from simulator.registers import s16, u32
+from tests.conftest import Clock
 
 from .conftest import entity_id, poll, state
 
@@ -123,7 +125,8 @@ async def test_names_are_translated_and_rare_entities_are_disabled(
     entries = er.async_entries_for_config_entry(registry, loaded_entry.entry_id)
     disabled = {entry.unique_id.split("_", 1)[1] for entry in entries if entry.disabled_by}
     assert disabled == {field.key for field, shown in profile.entities() if not shown.enabled}
-    assert len(entries) == len(list(profile.entities())) == 63
+    # One entity per field, and the button that sets the clock.
+    assert len(entries) == len(list(profile.entities())) + 1 == 80
     assert (
         registry.async_get(entity_id(hass, "heatsink_temperature")).entity_category == "diagnostic"
     )
@@ -256,8 +259,11 @@ async def test_a_block_the_device_refuses_leaves_only_its_entities_unavailable(
     inverter: Hyd3ph,
     stick: EthStick,
     caplog: pytest.LogCaptureFixture,
-    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The device's own clock, not a frozen time.monotonic: the link paces RTU frames by it.
+    clock = Clock(0.0)
+    monkeypatch.setattr(loaded_entry.runtime_data.coordinator.device, "_clock", clock)
     inverter.gaps.append((0x0584, 0x05B3))
     for _ in range(LEARN_REFUSAL_AFTER):  # refused poll after poll: the firmware's, not a glitch
         await poll(hass)
@@ -275,7 +281,7 @@ async def test_a_block_the_device_refuses_leaves_only_its_entities_unavailable(
     await poll(hass)
     assert state(hass, "pv_power").state == STATE_UNAVAILABLE
     # Asked for again an hour on: the device serves them now, without a reload.
-    freezer.tick(RETRY_REFUSED_AFTER)
+    clock.now += RETRY_REFUSED_AFTER
     await poll(hass)
     assert state(hass, "pv_power").state != STATE_UNAVAILABLE
     assert any("reads all its registers again" in r.getMessage() for r in caplog.records)
@@ -315,3 +321,75 @@ async def test_an_entity_the_user_enables_is_read_from_the_first_poll_on(
     before = stick.requests
     await poll(hass)
     assert stick.requests - before == 6  # the EPS block joins the poll
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots as Home Assistant's own tests take them: no ids or times that change."""
+    # phcc's fixture of this name loses to syrupy's own here.
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_every_entity_as_registered_and_shown(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    # Names, classes, units, display precision and states of every entity, pinned.
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    registry = er.async_get(hass)
+    entries = sorted(
+        er.async_entries_for_config_entry(registry, config_entry.entry_id),
+        key=lambda entry: entry.entity_id,
+    )
+    for entry in entries:
+        assert entry == snapshot(name=f"{entry.entity_id}-entry")
+        assert hass.states.get(entry.entity_id) == snapshot(name=f"{entry.entity_id}-state")
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_precision_follows_each_registers_resolution(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, profile: Profile
+) -> None:
+    registry = er.async_get(hass)
+
+    def precision(key: str) -> int | None:
+        entry = registry.async_get(entity_id(hass, key))
+        assert entry is not None
+        shown: int | None = entry.options.get("sensor", {}).get("suggested_display_precision")
+        return shown
+
+    # Whole degrees, 0.1 V, 0.01 Hz, 10 W, 0.01 kWh, the sum of two 10 W registers.
+    expected = {
+        "heatsink_temperature": 0,
+        "battery_voltage": 1,
+        "grid_frequency": 2,
+        "grid_power": 0,
+        "pv_power": 0,
+        "pv_energy_total": 1,
+        "pv_energy_today": 2,
+        "power_factor": 3,
+        "battery_cycles": 0,
+        "running_state": None,
+    }
+    assert {key: precision(key) for key in expected} == expected
+    # Every numeric field has one, an enum none.
+    for field, shown in profile.entities(Platform.SENSOR):
+        assert (shown.precision is None) == bool(field.options), field.key
+    # A temperature the inverter gives in whole degrees shows none.
+    assert state(hass, "heatsink_temperature").state.isdigit()
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_counters_that_reset_daily_and_cycles_have_fitting_classes(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    generation = state(hass, "generation_time_today").attributes
+    assert generation["state_class"] == "total_increasing"
+    assert generation[ATTR_UNIT_OF_MEASUREMENT] == "min"
+    cycles = state(hass, "battery_cycles").attributes
+    assert cycles["state_class"] == "total_increasing"
+    assert cycles[ATTR_UNIT_OF_MEASUREMENT] == "cycles"

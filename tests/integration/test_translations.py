@@ -7,7 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from custom_components.zcs_azzurro.api.profile.schema import Profile
+from custom_components.zcs_azzurro.api.profile.schema import GroupKind, Profile
+from custom_components.zcs_azzurro.config_flow import ETH_SCHEMA, OPTIONS_SCHEMA, RANGES
+from custom_components.zcs_azzurro.coordinator import WRITE_ERRORS
 
 COMPONENT = Path(__file__).parents[2] / "custom_components" / "zcs_azzurro"
 
@@ -43,8 +45,12 @@ def test_every_entity_state_and_icon_of_the_profile_is_translated(profile: Profi
             assert field.key in names, (language, field.key)
             if field.options:
                 assert set(names[field.key]["state"]) == set(field.options.values())
+        for group in profile.groups:
+            if group.kind is GroupKind.CLOCK:
+                assert group.key in entity["button"], (language, group.key)
     icons = _load("icons.json")["entity"]
     known = {(f.presentation.platform, f.key) for f in profile.fields if f.presentation}
+    known |= {("button", group.key) for group in profile.groups if group.kind is GroupKind.CLOCK}
     assert {(p, key) for p, keys in icons.items() for key in keys} <= known
 
 
@@ -53,12 +59,63 @@ def test_every_translation_key_the_code_raises_or_shows_exists() -> None:
     code = "\n".join(path.read_text() for path in COMPONENT.glob("*.py"))
     raised = set(re.findall(r'translation_key="([a-z_]+)"', code))
     assert raised
-    assert raised <= set(strings["exceptions"])
+    assert raised | set(WRITE_ERRORS.values()) <= set(strings["exceptions"])
     flow = (COMPONENT / "config_flow.py").read_text()
     # Form errors are (field, key) pairs in the probe's table, or {"base": key}.
     pairs = re.findall(r'\((?:"base"|CONF_HOST), "(\w+)"\)|\{"base": "(\w+)"\}', flow)
     errors = {first or second for first, second in pairs}
-    assert errors == set(strings["config"]["error"])
+    # A number out of range is its field's error: "<field>_range".
+    ranged = {f"{key}_range" for key in map(str, ETH_SCHEMA.schema) if key in RANGES}
+    assert errors | ranged == set(strings["config"]["error"])
+    assert {f"{key}_range" for key in map(str, OPTIONS_SCHEMA.schema)} == set(
+        strings["options"]["error"]
+    )
     reasons = set(re.findall(r'reason="(\w+)"', flow))
     assert reasons == {"wrong_device", "reconfigure_successful"}
     assert reasons <= set(strings["config"]["abort"])
+
+
+def test_dc_quantities_have_the_dc_icon_and_the_running_state_its_own(profile: Profile) -> None:
+    icons = _load("icons.json")["entity"]["sensor"]
+    dc = {
+        field.key
+        for field, shown in profile.entities("sensor")
+        if shown.device_class in {"voltage", "current"} and field.key.startswith(("pv", "battery"))
+    }
+    assert len(dc) == 8
+    assert {icons[key]["default"] for key in dc} == {"mdi:current-dc"}
+    running = icons["running_state"]
+    its_own = {running["default"], *running["state"].values()}
+    elsewhere = {
+        icon
+        for key, entry in icons.items()
+        if key != "running_state"
+        for icon in (entry["default"], *entry.get("state", {}).values())
+    }
+    assert not its_own & elsewhere
+
+
+def test_every_number_field_states_its_range_where_it_is_asked_and_when_it_is_wrong() -> None:
+    for language in ("en", "it"):
+        strings = _load(f"translations/{language}.json")
+        forms = [
+            (strings["config"]["step"]["eth"], strings["config"]["error"]),
+            (strings["config"]["step"]["reconfigure"], strings["config"]["error"]),
+            (strings["options"]["step"]["init"], strings["options"]["error"]),
+        ]
+        for step, errors in forms:
+            for key in step["data"]:
+                if key not in RANGES:
+                    continue
+                low, high = RANGES[key]
+                for text in (step["data_description"][key], errors[f"{key}_range"]):
+                    assert re.search(rf"\b{low}\b.*\b{high}\b", text), (language, key, text)
+
+
+def test_flow_errors_hold_no_placeholder_for_exception_text() -> None:
+    # The flow fills in only the serial number; an exception's text goes to the debug log.
+    for language in ("en", "it"):
+        strings = _load(f"translations/{language}.json")
+        for section in ("config", "options"):
+            for key, text in strings[section]["error"].items():
+                assert set(re.findall(r"\{(\w+)\}", text)) <= {"serial"}, (language, key)

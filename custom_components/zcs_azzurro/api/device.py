@@ -36,13 +36,15 @@ RETRY_REFUSED_AFTER = 3600.0
 class Reading:
     """What one read gave: values, raw registers, requests sent, and runs refused.
 
-    Fields in a refused run have no value.
+    Fields in a refused run have no value; nor have those `withheld`, which failed a check
+    and were not said the same twice (the device may well hold a value for them).
     """
 
     values: dict[str, Value | None]
     registers: dict[int, int]
     requests: tuple[Span, ...]
     refused: tuple[Span, ...]
+    withheld: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -180,12 +182,13 @@ class ModbusDevice:
             else:
                 self._refused_now(_cover(batch), poll, suspect=bool(poll.answered))
         self._learn(poll)
-        values = await self._checked(plan, poll)
+        values, withheld = await self._checked(plan, poll)
         return Reading(
             {fld.key: values[fld.key] for fld in plan.fields},
             poll.registers,
             tuple(poll.requests),
             tuple(sorted(poll.refused, key=lambda span: span.address)),
+            frozenset(withheld & {fld.key for fld in plan.fields}),
         )
 
     def _decode(
@@ -201,8 +204,8 @@ class ModbusDevice:
                 values[fld.key] = decode(fld, registers)
         return values
 
-    async def _checked(self, plan: Plan, poll: _Poll) -> dict[str, Value | None]:
-        """The values, checked; what fails a check is read again, once, in the same poll.
+    async def _checked(self, plan: Plan, poll: _Poll) -> tuple[dict[str, Value | None], set[str]]:
+        """The values, checked, and the keys withheld; what fails is read again, once.
 
         What the device says twice is its word (a real step, or a plant the checks fit
         loosely); an answer that fails and that it did not repeat is not published.
@@ -211,7 +214,7 @@ class ModbusDevice:
         first = self._decode(plan.checked, poll.registers, set())
         if not (failures := self.checks.failures(first, now)):
             self.checks.accept(first, now)
-            return first
+            return first, set()
         before = dict(poll.registers)
         await self._read_again({key for failure in failures for key in failure.keys}, poll)
         second = self._decode(plan.checked, poll.registers, set())
@@ -238,7 +241,7 @@ class ModbusDevice:
         } | {key for failure in failed for key in failure.keys}
         values = self._decode(plan.checked, poll.registers, unpublished)
         self.checks.accept(values, now)
-        return values
+        return values, unpublished
 
     async def _read_again(self, keys: set[str], poll: _Poll) -> None:
         """Read once more each request that read these fields; a refusal drops its registers.

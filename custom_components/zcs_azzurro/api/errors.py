@@ -75,3 +75,65 @@ class ProfileError(ZcsError):
         self.source = source
         self.line = line
         self.field = field
+
+
+class WriteError(ZcsError):
+    """A setting was not written, or not as asked; `group` names the write group."""
+
+    def __init__(self, group: str, message: str) -> None:
+        """Say which group, and what went wrong."""
+        super().__init__(f"{group}: {message}")
+        self.group = group
+
+
+class InvalidValueError(WriteError):
+    """A value the profile does not allow for the field; nothing was sent.
+
+    `allowed` says what the field takes, as text for people (a range and step, or options).
+    """
+
+    def __init__(self, group: str, key: str, value: object, allowed: str) -> None:
+        """Keep the field, the value refused and what is allowed."""
+        super().__init__(group, f"{key} takes {allowed}, not {value!r}")
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+
+
+class WriteRefusedError(WriteError):
+    """The device answered the write with a Modbus exception; nothing changed."""
+
+    def __init__(self, group: str, function_code: int, exception_code: int) -> None:
+        """Keep the codes the device answered with."""
+        super().__init__(
+            group, f"refused with exception {exception_code:#04x} to function {function_code:#04x}"
+        )
+        self.function_code = function_code
+        self.exception_code = exception_code
+
+
+class CommitError(WriteError):
+    """The group's commit register reads a result code that means the write failed."""
+
+    def __init__(self, group: str, code: int) -> None:
+        """Keep the result code."""
+        super().__init__(group, f"commit result code {code:#06x}")
+        self.code = code
+
+
+class ReadBackError(WriteError):
+    """The device took the write, but reading the group back shows other values."""
+
+    def __init__(self, group: str, keys: tuple[str, ...]) -> None:
+        """Keep the fields whose value differs from what was written."""
+        super().__init__(group, f"reads back other values for {', '.join(keys)}")
+        self.keys = keys
+
+
+class TooSoonError(WriteError):
+    """The group lives in EEPROM and was written less than the minimum interval ago."""
+
+    def __init__(self, group: str, wait: float) -> None:
+        """Keep how long until the group may be written again (s)."""
+        super().__init__(group, f"written too recently; try again in {wait:.0f} s")
+        self.wait = wait

@@ -139,7 +139,9 @@ class Checks:
         for key in self._history:
             if (value := values.get(key)) is not None:
                 self._last[key] = (value, now)
-        self._shown = {key for key, value in values.items() if value is not None}
+        # Per key: a setting read every tenth poll was still shown in the polls between.
+        self._shown |= {key for key, value in values.items() if value is not None}
+        self._shown -= {key for key, value in values.items() if value is None}
 
     def _fails(self, check: Check, values: Mapping[str, Value | None], now: float) -> str | None:
         if check.kind is CheckKind.CONFIRM:

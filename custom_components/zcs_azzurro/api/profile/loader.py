@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeIs
 
@@ -19,16 +19,25 @@ from .schema import (
     CounterKind,
     Field,
     FieldType,
+    GroupKind,
     Presentation,
     Profile,
     ReadRules,
     Span,
     WordOrder,
+    Writable,
+    WriteGroup,
 )
 
 BUNDLED = Path(__file__).parent.parent / "profiles"
 
-PLATFORMS = ("sensor", "binary_sensor")
+PLATFORMS = ("sensor", "binary_sensor", "number", "select", "switch")
+# Platforms whose entities set a value: their fields must say how they are written.
+CONTROLS = ("number", "select", "switch")
+# What a switch's options are named: the code written to turn it off and on.
+SWITCH_OPTIONS = {"off", "on"}
+# The most registers one write-multiple request (0x10) can carry.
+MAX_WRITE = 123
 STATE_CLASSES = ("measurement", "total", "total_increasing")
 CATEGORIES = ("diagnostic", "config")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -220,7 +229,6 @@ _SCALE = _Check("a non-zero number", lambda v: float(v) if isinstance(v, _NUMBER
 _POSITIVE = _Check(
     "a positive number", lambda v: float(v) if isinstance(v, _NUMBER) and v > 0 else None
 )
-_DIGITS = _Check("0..6", lambda v: v if type(v) is int and 0 <= v <= 6 else None)
 _BOOL = _Check("true or false", lambda v: v if isinstance(v, bool) else None)
 _TEXTS = _Check("a list of text", _texts)
 _KEYS = _Check("a list of two or more field keys", _keys)
@@ -228,6 +236,18 @@ _SPANS = _Check("a list of [first address, last address]", _spans)
 _PARTS = _Check("a list of [address, count]", _parts)
 _RANGE = _Check("[lowest, highest]", _range)
 _OPTIONS = _Check("a mapping of code to lower_case_name", _options)
+_WRITE_COUNT = _Check(
+    f"a register count 1..{MAX_WRITE}",
+    lambda v: v if type(v) is int and 1 <= v <= MAX_WRITE else None,
+)
+_PAIR = _Check(
+    "[address, value]",
+    lambda v: (
+        (v[0], v[1])
+        if isinstance(v, list) and len(v) == 2 and all(_is_address(x) for x in v)
+        else None
+    ),
+)
 
 
 def _field(node: _Node, *, shown: bool) -> Field:
@@ -266,9 +286,46 @@ def _field(node: _Node, *, shown: bool) -> Field:
         sum_of=sum_of,
         counter=counter,
         presentation=_presentation(node) if shown else None,
+        write=_writable(node, field_type, options),
     )
     node.done()
     return result
+
+
+def _writable(node: _Node, kind: FieldType, options: Mapping[int, str] | None) -> Writable | None:
+    """How the field is written, if it is; its group is found by address later."""
+    if "write" not in node.mapping:
+        return None
+    if kind not in WIDTHS:
+        raise node.error("write", "only u16, s16, u32 and s32 fields can be written")
+    write = node.child("write")
+    low_high = write.optional("range", _RANGE)
+    step = write.optional("step", _POSITIVE)
+    write.done()
+    if (low_high is None) == (options is None):
+        raise node.error("write", "needs a range (and step), or options, and not both")
+    if low_high is not None and step is None:
+        raise node.error("write", "a range needs a step")
+    return Writable(group="", range=low_high, step=step)
+
+
+def _group(node: _Node) -> WriteGroup:
+    registers = node.get("registers", _Check("[first address, last address]", _span))
+    commit = node.optional("commit", _PAIR)
+    kind = GroupKind(node.get("kind", _one_of(tuple(GroupKind)), GroupKind.SETTINGS))
+    group = WriteGroup(
+        key=node.get("key", _KEY_CHECK),
+        span=registers,
+        commit=commit,
+        volatile=node.get("volatile", _BOOL, False),
+        kind=kind,
+    )
+    node.done()
+    if commit is not None and not registers.address <= commit[0] <= registers.end:
+        raise node.error("commit", "the commit register must lie in the group")
+    if kind is GroupKind.CLOCK and (registers.count != 7 or commit is None):
+        raise node.error("kind", "a clock group is 6 registers (Y M D h m s) and a commit register")
+    return group
 
 
 def _presentation(node: _Node) -> Presentation:
@@ -277,10 +334,94 @@ def _presentation(node: _Node) -> Presentation:
         device_class=node.optional("device_class", _KEY_CHECK),
         state_class=node.optional("state_class", _one_of(STATE_CLASSES)),
         unit=node.optional("unit", _TEXT),
-        precision=node.optional("precision", _DIGITS),
         enabled=node.get("enabled", _BOOL, True),
         category=node.optional("category", _one_of(CATEGORIES)),
     )
+
+
+def _decimals(scale: float) -> int:
+    """The decimals one count of a register scaled so shows: 0.1 V one, 10 W none."""
+    step = abs(scale)
+    return next((digits for digits in range(7) if round(step, digits) == step), 6)
+
+
+def _with_precision(fld: Field, known: Mapping[str, Field]) -> Field:
+    """The field, shown with as many decimals as its register's resolution has.
+
+    A sum is as fine as its finest part; text, bits and options have no decimals.
+    """
+    if fld.presentation is None or fld.options or fld.type not in (*WIDTHS, FieldType.SUM):
+        return fld
+    scales = [known[part].scale for part in fld.sum_of] or [fld.scale]
+    precision = max(map(_decimals, scales))
+    return replace(fld, presentation=replace(fld.presentation, precision=precision))
+
+
+def _check_control(item: _Node, fld: Field) -> None:
+    """A control's platform and the way its field is written agree."""
+    shown = fld.presentation
+    platform = shown.platform if shown else None
+    if platform in CONTROLS and fld.write is None:
+        raise item.error("write", f"a {platform} must say how it is written")
+    if fld.write is None:
+        return
+    if platform not in CONTROLS:
+        raise item.error("platform", f"a writable field is shown as one of {', '.join(CONTROLS)}")
+    if platform == "number" and fld.write.range is None:
+        raise item.error("write", "a number needs a range")
+    if platform != "number" and fld.write.range is not None:
+        raise item.error("write", f"a {platform} is written by its options, not a range")
+    if platform == "switch" and set((fld.options or {}).values()) != SWITCH_OPTIONS:
+        raise item.error("options", "a switch has two options, off and on")
+
+
+def _writes(
+    root: _Node, rules: ReadRules, fields: list[tuple[_Node, Field]]
+) -> tuple[tuple[WriteGroup, ...], list[Field]]:
+    """The write groups, and the fields with the group each belongs to."""
+    groups: list[tuple[_Node, WriteGroup]] = []
+    if "writes" in root.mapping:
+        writes = root.child("writes")
+        limit = writes.get("max_registers", _WRITE_COUNT)
+        groups = [(item, _group(item)) for item in writes.items("groups")]
+        writes.done()
+        _check_groups(rules, limit, groups)
+    placed = []
+    for item, fld in fields:
+        _check_control(item, fld)
+        placed.append(_placed(item, fld, [group for _, group in groups]))
+    return tuple(group for _, group in groups), placed
+
+
+def _check_groups(rules: ReadRules, limit: int, groups: list[tuple[_Node, WriteGroup]]) -> None:
+    """Groups are read back after a write, so one read request must cover each; none overlap."""
+    seen: dict[str, WriteGroup] = {}
+    for item, group in groups:
+        span = group.span
+        if group.key in seen:
+            raise item.error("key", f"{group.key} is used twice")
+        if span.count > limit:
+            raise item.error("registers", f"{span.count} registers exceed max_registers ({limit})")
+        if span.count > rules.max_registers or rules.block_of(span) is None:
+            raise item.error("registers", "cannot be read back in one request (reads.blocks)")
+        if rules.in_gap(span):
+            raise item.error("registers", "touches a gap")
+        for other in seen.values():
+            if span.overlaps(other.span):
+                raise item.error("registers", f"overlaps group {other.key}")
+        seen[group.key] = group
+
+
+def _placed(item: _Node, fld: Field, groups: list[WriteGroup]) -> Field:
+    """The field with the group it is written in (it must lie in one, off its commit register)."""
+    if fld.write is None:
+        return fld
+    group = next((g for g in groups if all(s.within(g.span) for s in fld.spans)), None)
+    if group is None:
+        raise item.error("write", f"{fld.key} lies outside every write group")
+    if group.commit is not None and any(s.address <= group.commit[0] <= s.end for s in fld.spans):
+        raise item.error("address", f"{fld.key} is the commit register of {group.key}")
+    return replace(fld, write=replace(fld.write, group=group.key))
 
 
 def _check_fields(node: _Node, rules: ReadRules, fields: list[tuple[_Node, Field]]) -> None:
@@ -391,6 +532,8 @@ def load_profile(path: Path) -> Profile:
     identity = [(item, _field(item, shown=False)) for item in root.items("identity")]
     fields = [(item, _field(item, shown=True)) for item in root.items("fields")]
     _check_fields(root, rules, identity + fields)
+    known = {fld.key: fld for _, fld in fields}
+    groups, placed = _writes(root, rules, fields)
     profile = Profile(
         id=root.get("id", _KEY_CHECK),
         name=root.get("name", _TEXT),
@@ -400,7 +543,8 @@ def load_profile(path: Path) -> Profile:
         serial_prefixes=prefixes,
         rules=rules,
         identity=tuple(fld for _, fld in identity),
-        fields=tuple(fld for _, fld in fields),
+        fields=tuple(_with_precision(fld, known) for fld in placed),
+        groups=groups,
         checks=_checks(root, {fld.key: fld for _, fld in identity + fields}),
     )
     root.done()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 type Value = int | float | str | tuple[int, ...]
 
@@ -76,9 +77,41 @@ class Presentation:
     device_class: str | None = None
     state_class: str | None = None
     unit: str | None = None
+    # Decimals shown: the register's resolution (set by the loader from the scale).
     precision: int | None = None
     enabled: bool = True
     category: str | None = None
+
+
+class GroupKind(StrEnum):
+    """What a write group holds."""
+
+    SETTINGS = "settings"  # fields a user sets, written with the others as read
+    CLOCK = "clock"  # the device's clock: year - 2000, month, day, hour, minute, second
+
+
+@dataclass(frozen=True)
+class WriteGroup:
+    """Registers the device takes only together, in one write-multiple request.
+
+    `commit` is the register, and the value written to it, that applies the group; reading
+    it gives the result of the last write. A volatile group lives in RAM, not EEPROM.
+    """
+
+    key: str
+    span: Span
+    commit: tuple[int, int] | None = None
+    volatile: bool = False
+    kind: GroupKind = GroupKind.SETTINGS
+
+
+@dataclass(frozen=True)
+class Writable:
+    """What may be written to a field: a range and step (numbers) or its options."""
+
+    group: str
+    range: tuple[float, float] | None = None
+    step: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,6 +128,7 @@ class Field:
     sum_of: tuple[str, ...] = ()
     counter: Counter | None = None
     presentation: Presentation | None = None
+    write: Writable | None = None
 
 
 class CheckKind(StrEnum):
@@ -166,6 +200,7 @@ class Profile:
     rules: ReadRules
     identity: tuple[Field, ...]
     fields: tuple[Field, ...]
+    groups: tuple[WriteGroup, ...] = ()
     checks: tuple[Check, ...] = ()
     _by_key: dict[str, Field] = field(init=False, repr=False)
 
@@ -176,6 +211,19 @@ class Profile:
     def field(self, key: str) -> Field:
         """The field with this key."""
         return self._by_key[key]
+
+    def group(self, key: str) -> WriteGroup:
+        """The write group with this key."""
+        return next(group for group in self.groups if group.key == key)
+
+    def members(self, group: WriteGroup) -> tuple[Field, ...]:
+        """The writable fields of a group."""
+        return tuple(f for f in self.fields if f.write is not None and f.write.group == group.key)
+
+    @cached_property
+    def settings(self) -> frozenset[str]:
+        """The keys of writable fields: they change only when written, so are read seldom."""
+        return frozenset(f.key for f in self.fields if f.write is not None)
 
     def entities(self, platform: str | None = None) -> Iterator[tuple[Field, Presentation]]:
         """The fields Home Assistant shows (on one platform, if named), with how it shows them."""

@@ -17,14 +17,35 @@ class LinkStats:
     last_error: str | None = None
 
 
+# Modbus function codes, as links name what they can carry.
+READ_HOLDING = 0x03
+READ_INPUT = 0x04
+WRITE_SINGLE = 0x06
+WRITE_MULTIPLE = 0x10
+ALL_FUNCTIONS = frozenset({READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE})
+
+
 class Link(ABC):
-    """Modbus register access to the units behind one endpoint."""
+    """Modbus register access to the units behind one endpoint.
+
+    What a link cannot carry (FC 0x04 on the HUB, say) it leaves out of `functions`, and
+    callers check there before they send: a request the wire refuses is never sent.
+    """
 
     stats: LinkStats
+    functions: frozenset[int] = ALL_FUNCTIONS
 
     @abstractmethod
     async def read_holding_registers(self, unit: int, address: int, count: int) -> list[int]:
         """Read `count` holding registers (function 0x03) from `address`."""
+
+    @abstractmethod
+    async def read_input_registers(self, unit: int, address: int, count: int) -> list[int]:
+        """Read `count` input registers (function 0x04) from `address`."""
+
+    @abstractmethod
+    async def write_register(self, unit: int, address: int, value: int) -> None:
+        """Write one holding register (function 0x06)."""
 
     @abstractmethod
     async def write_registers(self, unit: int, address: int, values: Sequence[int]) -> None:

@@ -1,0 +1,189 @@
+"""Modbus through a `modbus_connection` unit: the shared connection's requests, our errors.
+
+Home Assistant hands out units on connections shared between integrations (one per
+device, requests serialised and paced). This adapter keeps the `Link` interface the
+device layer reads through, and says what went wrong in this package's terms.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NoReturn
+
+from modbus_connection import (
+    ModbusConnectionError,
+    ModbusError,
+    ModbusExceptionError,
+    ModbusSerialParams,
+    ModbusTcpParams,
+    ModbusTimeoutError,
+    ModbusUnit,
+)
+
+from ..errors import (
+    ConnectError,
+    ConnectionLostError,
+    DeviceError,
+    FrameError,
+    InvalidHostError,
+    LinkError,
+    NoResponseError,
+)
+from .base import READ_HOLDING, READ_INPUT, WRITE_MULTIPLE, WRITE_SINGLE, Link, LinkStats
+
+# The line speed Home Assistant's `modbus` gives RTU carried over a socket: params equal
+# to its own spelling of that link, so another integration on the stick shares it.
+_SOCKET_BAUDRATE = 115200
+
+
+class LinkKind(StrEnum):
+    """The wire formats, one per kind of endpoint (stored in config entries)."""
+
+    RTU_OVER_TCP = "rtu_over_tcp"
+    MODBUS_TCP = "modbus_tcp"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a link goes, in which framing."""
+
+    kind: LinkKind
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        """Host and port, as users write them."""
+        return f"{self.host}:{self.port}"
+
+    def params(self) -> ModbusTcpParams | ModbusSerialParams:
+        """The connection parameters `modbus_connection` opens this endpoint with.
+
+        RTU over TCP is a serial framing on a socket transport, which is how
+        `modbus_connection` (and Home Assistant's `modbus`) spell it.
+        """
+        if self.kind is LinkKind.MODBUS_TCP:
+            return ModbusTcpParams(host=self.host, port=self.port)
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return ModbusSerialParams(
+            device=f"socket://{host}:{self.port}", framer="rtu", baudrate=_SOCKET_BAUDRATE
+        )
+
+
+class UnitLink(Link):
+    """A `Link` over one unit of a shared `modbus_connection` connection."""
+
+    def __init__(
+        self,
+        unit: ModbusUnit,
+        unit_id: int,
+        *,
+        timeout: float,
+        close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Wrap `unit` (bound to `unit_id`); `close` closes its connection, if this owns it."""
+        self.unit = unit
+        self.unit_id = unit_id
+        self.stats = LinkStats()
+        self._close = close
+        # Drops of the connection: what tells a connection lost from one never made.
+        self._losses = 0
+        # The connection waits as long as its most patient unit asks.
+        unit.require_timeout(timeout)
+        self._unsubscribe: Callable[[], None] | None = unit.on_connection_lost(self._lost)
+
+    async def read_holding_registers(self, unit: int, address: int, count: int) -> list[int]:
+        """Read `count` holding registers (the backend checks the answer holds that many)."""
+        return await self._call(
+            unit, READ_HOLDING, lambda: self.unit.read_holding_registers(address, count)
+        )
+
+    async def read_input_registers(self, unit: int, address: int, count: int) -> list[int]:
+        """Read `count` input registers (the backend checks the answer holds that many)."""
+        return await self._call(
+            unit, READ_INPUT, lambda: self.unit.read_input_registers(address, count)
+        )
+
+    async def write_register(self, unit: int, address: int, value: int) -> None:
+        """Write one register with function 0x06."""
+        await self._call(unit, WRITE_SINGLE, lambda: self.unit.write_register(address, value))
+
+    async def write_registers(self, unit: int, address: int, values: Sequence[int]) -> None:
+        """Write registers with function 0x10."""
+        await self._call(
+            unit, WRITE_MULTIPLE, lambda: self.unit.write_registers(address, list(values))
+        )
+
+    async def close(self) -> None:
+        """Let go of the unit; close its connection if this link owns it."""
+        if (unsubscribe := self._unsubscribe) is not None:
+            self._unsubscribe = None
+            unsubscribe()
+        if (close := self._close) is not None:
+            self._close = None
+            await close()
+
+    def _lost(self) -> None:
+        self._losses += 1
+
+    async def _call[T](self, unit: int, function: int, request: Callable[[], Awaitable[T]]) -> T:
+        if unit != self.unit_id:
+            raise ValueError(f"link bound to unit {self.unit_id}, asked for unit {unit}")
+        self.stats.requests += 1
+        reused = self.unit.connected
+        try:
+            try:
+                return await self._attempt(request, reused=reused)
+            except ConnectionLostError:
+                if not reused:
+                    raise
+                # A connection that sat idle may have been closed by the stick: one fresh try.
+                return await self._attempt(request, reused=False)
+        except ModbusExceptionError as err:
+            raise DeviceError(function, int(err.exception_code or 0)) from err
+        except LinkError as err:
+            await self._fail(err)
+
+    async def _attempt[T](self, request: Callable[[], Awaitable[T]], *, reused: bool) -> T:
+        if not reused:
+            self.stats.connects += 1
+        losses = self._losses
+        try:
+            return await request()
+        except ModbusExceptionError:
+            raise
+        except ModbusTimeoutError as err:
+            if not self.unit.connected and not reused:
+                raise ConnectError(str(err)) from err
+            raise NoResponseError(str(err)) from err
+        except ModbusConnectionError as err:
+            if reused or self._losses != losses:
+                raise ConnectionLostError(str(err)) from err
+            if _caused_by(err, socket.gaierror):
+                raise InvalidHostError(str(err)) from err
+            raise ConnectError(str(err)) from err
+        except ModbusError as err:
+            raise FrameError(str(err)) from err
+
+    async def _fail(self, err: LinkError) -> NoReturn:
+        self.stats.failures += 1
+        self.stats.last_error = f"{type(err).__name__}: {err}"
+        if isinstance(err, NoResponseError | FrameError):
+            # RTU frames carry no transaction id: a late answer on this connection could be
+            # taken for the next request's (and Modbus TCP logs one as unexpected). A fresh
+            # connection cannot hold one.
+            with suppress(ModbusError):
+                await self.unit.disconnect()
+        raise err
+
+
+def _caused_by(err: BaseException, kind: type[BaseException]) -> bool:
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, kind):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False

@@ -1,0 +1,155 @@
+"""Settings written as the device needs them, checked before and after.
+
+A write checks every value against the profile before anything is sent, reads the
+group, sends nothing if the device already holds what is asked, writes the whole group
+in one write-multiple request (the other fields as read), and reads it back: the commit
+register's result code and every field must say the write took. Groups in EEPROM (about
+100,000 write cycles) are not rewritten within a minimum interval; RAM ones are exempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from .device import ModbusDevice
+from .errors import CommitError, DeviceError, ReadBackError, TooSoonError, WriteRefusedError
+from .profile.encoder import encode
+from .profile.schema import Field, GroupKind, Value, WriteGroup
+
+# What a commit register reads when the last write was applied (Modbus-G3 V1.38 5.3).
+COMMIT_OK = 0x0000
+COMMIT_IN_PROGRESS = 0x0001
+# How often, and how many seconds apart, a group is read again while its commit is in progress.
+BUSY_READS = 5
+BUSY_WAIT = 0.5
+# Seconds between writes of a group kept in EEPROM, unless told otherwise.
+DEFAULT_MIN_INTERVAL = 10.0
+
+
+class Writer:
+    """Writes one device's settings, one write at a time."""
+
+    def __init__(
+        self,
+        device: ModbusDevice,
+        *,
+        min_interval: float = DEFAULT_MIN_INTERVAL,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """`clock` (seconds, for the EEPROM interval) defaults to time.monotonic."""
+        self.device = device
+        self.min_interval = min_interval
+        self.busy_wait = BUSY_WAIT
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._written: dict[str, float] = {}
+
+    async def write(self, values: Mapping[str, Value]) -> bool:
+        """Set fields of one write group; whether anything was sent (False: already so).
+
+        Raises InvalidValueError before sending anything, TooSoonError for an EEPROM
+        group written within the interval, WriteRefusedError, CommitError or ReadBackError
+        when the device does not take it, and the link's errors when it cannot be reached.
+        """
+        profile = self.device.profile
+        fields = [profile.field(key) for key in values]
+        groups = {fld.write.group for fld in fields if fld.write is not None}
+        if len(groups) != 1 or any(fld.write is None for fld in fields):
+            raise ValueError(f"{', '.join(values)}: not the writable fields of one group")
+        group = profile.group(groups.pop())
+        # Every value is checked before the link is touched.
+        wanted = {fld.key: encode(fld, values[fld.key]) for fld in fields}
+        async with self._lock:
+            words = await self._read(group)
+            current = list(words)
+            for fld in fields:
+                _place(words, group, fld, wanted[fld.key])
+            if words == current:
+                return False
+            await self._send(group, words)
+            after = await self._read_applied(group)
+            wrong = tuple(
+                key
+                for key, part in wanted.items()
+                if _part(after, group, profile.field(key)) != part
+            )
+            if wrong:
+                raise ReadBackError(group.key, wrong)
+        return True
+
+    async def set_clock(self, group_key: str, when: datetime) -> None:
+        """Set the device's clock to `when` (its local time), through its clock group."""
+        group = self.device.profile.group(group_key)
+        if group.kind is not GroupKind.CLOCK:
+            raise ValueError(f"{group_key} is not a clock group")
+        words = [when.year - 2000, when.month, when.day, when.hour, when.minute, when.second, 0]
+        async with self._lock:
+            await self._send(group, words)
+            # The clock runs on, so only the commit's result says whether it took.
+            await self._read_applied(group)
+
+    async def _read(self, group: WriteGroup) -> list[int]:
+        """The group's registers, in one request."""
+        span = group.span
+        try:
+            return await self.device.link.read_holding_registers(
+                self.device.unit, span.address, span.count
+            )
+        except DeviceError as err:
+            # Firmware that does not serve the group: it cannot be written either.
+            raise WriteRefusedError(group.key, err.function_code, err.exception_code) from err
+
+    async def _read_applied(self, group: WriteGroup) -> list[int]:
+        """The group once its commit (if it has one) is no longer in progress; checked."""
+        words = await self._read(group)
+        for _ in range(BUSY_READS):
+            if _commit_code(group, words) != COMMIT_IN_PROGRESS:
+                break
+            await asyncio.sleep(self.busy_wait)
+            words = await self._read(group)
+        if (code := _commit_code(group, words)) not in (None, COMMIT_OK):
+            raise CommitError(group.key, code)
+        return words
+
+    async def _send(self, group: WriteGroup, words: list[int]) -> None:
+        """Write the group whole, with its commit value."""
+        if not group.volatile:
+            now = self._now()
+            if (last := self._written.get(group.key)) is not None and (
+                wait := last + self.min_interval - now
+            ) > 0:
+                raise TooSoonError(group.key, wait)
+        if group.commit is not None:
+            words[group.commit[0] - group.span.address] = group.commit[1]
+        try:
+            await self.device.link.write_registers(self.device.unit, group.span.address, words)
+        except DeviceError as err:
+            raise WriteRefusedError(group.key, err.function_code, err.exception_code) from err
+        finally:
+            # Counted as written even when the answer got lost: the EEPROM may have been.
+            self._written[group.key] = self._now()
+
+    def _now(self) -> float:
+        return self._clock() if self._clock else time.monotonic()
+
+
+def _commit_code(group: WriteGroup, words: list[int]) -> int | None:
+    """What the group's commit register reads: the result of the last write."""
+    return None if group.commit is None else words[group.commit[0] - group.span.address]
+
+
+def _offset(group: WriteGroup, fld: Field) -> int:
+    return fld.spans[0].address - group.span.address
+
+
+def _part(words: list[int], group: WriteGroup, fld: Field) -> list[int]:
+    start = _offset(group, fld)
+    return words[start : start + fld.spans[0].count]
+
+
+def _place(words: list[int], group: WriteGroup, fld: Field, part: list[int]) -> None:
+    start = _offset(group, fld)
+    words[start : start + len(part)] = part
