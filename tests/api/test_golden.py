@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
 from custom_components.zcs_azzurro.api.device import ModbusDevice, identify
 from custom_components.zcs_azzurro.api.errors import NoResponseError, NotZcsDeviceError
-from custom_components.zcs_azzurro.api.profile.loader import load_bundled
+from custom_components.zcs_azzurro.api.profile.loader import load_bundled, load_user
 from custom_components.zcs_azzurro.api.profile.schema import Profile, Value
 from custom_components.zcs_azzurro.api.transport.base import Link
 from simulator.devices.chint import Ddsu666, Dtsu666
@@ -446,3 +447,46 @@ def test_requests_per_poll(
     assert (len(readings.requests), len(every.requests)) == counts
     blocks = {profile.rules.block_of(run) for run in readings.runs}
     assert len(readings.requests) >= len(blocks)
+
+
+async def test_a_value_read_again_is_read_with_the_function_it_was_read_with(
+    socket_enabled: None, tmp_path: Path
+) -> None:
+    # A user's profile confirming a setting the legacy map keeps in input registers: the
+    # second read, which confirms a changed value, is an input-register read too.
+    (tmp_path / "my_es.yaml").write_text(
+        """\
+id: my_es
+name: My ES
+manufacturer: ZCS Azzurro
+model: My ES
+sources: ["research/modbus_maps.md 5.2"]
+match: {serial_prefixes: [ZE1E]}
+reads:
+  max_registers: 100
+  blocks: [[0x0200, 0x0255]]
+  input_blocks: [[0x10B0, 0x10BC], [0x2000, 0x200B]]
+identity:
+  - {key: serial, type: str, address: 0x2002, count: 6}
+fields:
+  - {key: capacity, name: Capacity, type: u16, address: 0x10B1, platform: sensor, unit: Ah}
+checks:
+  - {kind: confirm, fields: [capacity]}
+""",
+        encoding="utf-8",
+    )
+    (profile,), _ = load_user(tmp_path)
+    device = HydEs(clock=Clock(local_time(13)))
+    stick = EthStick(device)
+    await stick.start()
+    link = link_to(stick)
+    try:
+        reader = ModbusDevice(link, 1, profile)
+        assert (await reader.read(["capacity"])).values == {"capacity": 50}
+        device.inputs[0x10B1] = 100
+        device.log.clear()
+        assert (await reader.read(["capacity"])).values == {"capacity": 100}
+        assert [(r.function, r.address) for r in device.log] == [(0x04, 0x10B1), (0x04, 0x10B1)]
+    finally:
+        await link.close()
+        await stick.stop()
