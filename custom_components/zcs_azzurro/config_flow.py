@@ -360,6 +360,8 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
         self._discovered: Logger | None = None
         # The device identified, while the user looks at its profile (choose_profile).
         self._detected = _Probe()
+        # Where a device that did not answer is (choose_profile), while its model is asked.
+        self._asleep: dict[str, Any] = {}
 
     async def _async_found(self, probe: _Probe, choose: bool) -> ConfigFlowResult:
         """The device is identified: create the entry, or show the profile to change it."""
@@ -370,6 +372,22 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             return await self.async_step_profile()
         title = _title(probe.data[CONF_MODEL], probe.serial)
         return self.async_create_entry(title=title, data=probe.data)
+
+    async def async_step_asleep(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Nothing answered behind the stick: the user names the model.
+
+        The entry identifies the device when it wakes; until then its setup is retried.
+        """
+        profiles = [p for p in await async_get_profiles(self.hass) if p.serial_prefixes]
+        if user_input is not None:
+            profile = next(p for p in profiles if p.id == user_input[CONF_PROFILE])
+            data = {**self._asleep, CONF_PROFILE: profile.id, CONF_MODEL: profile.name}
+            return self.async_create_entry(title=profile.name, data=data)
+        options = [SelectOptionDict(value=p.id, label=p.name) for p in profiles]
+        schema = vol.Schema(
+            {vol.Required(CONF_PROFILE): SelectSelector(SelectSelectorConfig(options=options))}
+        )
+        return self.async_show_form(step_id="asleep", data_schema=schema)
 
     async def async_step_profile(
         self, user_input: dict[str, Any] | None = None
@@ -432,8 +450,13 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
         probe = _Probe()
         if user_input is not None:
             probe = await _async_check(self.hass, user_input)
+            choose = user_input.get(CONF_CHOOSE_PROFILE, False)
             if not probe.errors:
-                return await self._async_found(probe, user_input.get(CONF_CHOOSE_PROFILE, False))
+                return await self._async_found(probe, choose)
+            if choose and probe.errors == {"base": "no_answer"}:
+                # The stick answers, the inverter does not (asleep): its model is asked.
+                self._asleep = _link_data(LINK_ETH, user_input)
+                return await self.async_step_asleep()
         return self.async_show_form(
             step_id=LINK_ETH,
             data_schema=self.add_suggested_values_to_schema(ETH_SETUP_SCHEMA, user_input),
