@@ -11,13 +11,13 @@ import os
 import signal
 from pathlib import Path
 
-from . import portal
+from . import portal, system
 from .devices import DEVICES
 from .devices.hyd_3ph import Hyd3ph
 from .eth import EthStick, Framing
 from .faults import add_flags, from_flags
 
-LINKS = {"eth": EthStick, "portal": portal.SimulatedPortal}
+LINKS = {"eth": EthStick, "portal": portal.SimulatedPortal, "system": system.SimulatedSystem}
 # Seconds between writes of the counters to the --memory file.
 MEMORY_INTERVAL = 5.0
 
@@ -54,6 +54,7 @@ def _arguments() -> argparse.Namespace:
     )
     add_flags(parser)
     portal.add_arguments(parser)
+    system.add_arguments(parser)
     return parser.parse_args()
 
 
@@ -77,9 +78,11 @@ def _device(arguments: argparse.Namespace) -> Hyd3ph:
 
 async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
     memory: Path | None = arguments.memory
-    front: EthStick | portal.SimulatedPortal
+    front: EthStick | portal.SimulatedPortal | system.SimulatedSystem
     if arguments.link == "portal":
         front = portal.from_arguments(arguments, device.clock)
+    elif arguments.link == "system":
+        front = system.from_arguments(arguments, device.clock)
     else:
         front = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
         front.faults = from_flags(arguments)
