@@ -10,10 +10,11 @@ from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady, Home
 
 from .api.device import ModbusDevice
 from .connection import async_get_link
-from .const import CONF_LINK, CONF_PROFILE, CONF_UNIT_ID, DOMAIN, LINK_PORTAL
+from .const import CONF_LINK, CONF_PROFILE, CONF_UNIT_ID, DOMAIN, LINK_PORTAL, LINK_SYSTEM
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
 from .portal import async_setup_portal_entry
 from .profiles import async_get_profile
+from .system import async_setup_system_entry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ PLATFORMS = [
 
 
 # Entries whose source is a cloud, not a link: each sets itself up.
-CLOUD_SETUPS = {LINK_PORTAL: async_setup_portal_entry}
+CLOUD_SETUPS = {LINK_PORTAL: async_setup_portal_entry, LINK_SYSTEM: async_setup_system_entry}
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:

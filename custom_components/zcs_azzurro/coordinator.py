@@ -8,7 +8,7 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from homeassistant.components.sensor import SensorExtraStoredData
 from homeassistant.config_entries import ConfigEntry
@@ -64,6 +64,14 @@ WRITE_ERRORS: dict[type[Exception], str] = {
 }
 
 
+class RegisterWrites(Protocol):
+    """Register writes that go another way than the device's link (a cloud's API)."""
+
+    async def write_registers(self, address: int, values: list[int]) -> dict[str, Any]:
+        """Write words from `address`; what the write's answer said (translated errors)."""
+        ...
+
+
 @dataclass
 class ZcsRuntimeData:
     """What a loaded entry holds."""
@@ -113,6 +121,8 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._field_keys = frozenset(field.key for field in device.profile.fields)
         self._refused: tuple[Span, ...] = ()
         self._device_id = ""
+        # Set by an entry whose registers are written through a cloud (the System's webhook).
+        self.register_writes: RegisterWrites | None = None
 
     @property
     def writer(self) -> Writer:
@@ -220,6 +230,23 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
     async def async_write(self, values: Mapping[str, Value]) -> None:
         """Write settings of one group; then read what the device holds now."""
         await self._async_write(self.writer.write(values))
+
+    async def async_write_registers(self, address: int, values: list[int]) -> dict[str, Any]:
+        """Write raw registers from `address`: the one entry point of the register actions.
+
+        A local device's go through its link; a cloud entry's through its API (the System's
+        answer comes back at its webhook). Either way a poll follows, settings included.
+        """
+        if self.register_writes is not None:
+            try:
+                return await self.register_writes.write_registers(address, list(values))
+            finally:
+                await self._async_refresh_settings()
+        if not isinstance(self.device, ModbusDevice):
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="no_writes")
+        device = self.device
+        await self._async_write(device.link.write_registers(device.unit, address, list(values)))
+        return {"register": address, "values": list(values)}
 
     async def async_set_clock(self, group: str) -> None:
         """Set the device's clock to Home Assistant's local time."""

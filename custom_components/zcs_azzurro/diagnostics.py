@@ -6,13 +6,13 @@ from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
-from homeassistant.const import CONF_API_KEY, CONF_HOST, CONF_URL
+from homeassistant.const import CONF_API_KEY, CONF_HOST, CONF_TOKEN, CONF_URL, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 
 from .api.cloud.portal_source import PortalSource
 from .api.device import ModbusDevice
 from .connection import connection_info
-from .const import CONF_CLIENT_CODE, CONF_THING_KEY
+from .const import CONF_CLIENT_CODE, CONF_PLANT_ID, CONF_THING_KEY
 from .coordinator import ZcsConfigEntry
 
 # Where a device is and which one it is are the owner's business; credentials are secret.
@@ -24,6 +24,10 @@ TO_REDACT = {
     CONF_CLIENT_CODE,
     CONF_THING_KEY,
     CONF_URL,
+    CONF_TOKEN,
+    CONF_PLANT_ID,
+    # Anyone who knows it can post to the System entry's webhook.
+    CONF_WEBHOOK_ID,
 }
 
 

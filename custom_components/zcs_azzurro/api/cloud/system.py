@@ -46,8 +46,6 @@ class SystemOfflineError(SystemApiError):
 class SystemWriteRefusedError(SystemApiError):
     """The API refused the write request; `code` is the error it named."""
 
-    reason = "system_write_refused"
-
     def __init__(self, code: str) -> None:
         """Keep the API's error code (no secret in it)."""
         super().__init__(code)
@@ -56,8 +54,6 @@ class SystemWriteRefusedError(SystemApiError):
 
 class SystemLoggerError(SystemWriteRefusedError):
     """The device is behind a logger that takes no writes (not ZSM-WIFI-USB/ETH-USB)."""
-
-    reason = "system_write_logger"
 
 
 def _number(value: object) -> Number | None:
