@@ -28,6 +28,7 @@ from homeassistant.util import dt as dt_util
 from .api.device import ModbusDevice, Reading
 from .api.errors import (
     CommitError,
+    DeviceError,
     InvalidValueError,
     LinkError,
     NoResponseError,
@@ -244,9 +245,17 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 await self._async_refresh_settings()
         if not isinstance(self.device, ModbusDevice):
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key="no_writes")
-        device = self.device
-        await self._async_write(device.link.write_registers(device.unit, address, list(values)))
+        await self._async_write(self._write_words(self.device, address, list(values)))
         return {"register": address, "values": list(values)}
+
+    @staticmethod
+    async def _write_words(device: ModbusDevice, address: int, values: list[int]) -> None:
+        try:
+            await device.link.write_registers(device.unit, address, values)
+        except DeviceError as err:
+            raise WriteRefusedError(
+                f"{address:#06x}", err.function_code, err.exception_code
+            ) from err
 
     async def async_set_clock(self, group: str) -> None:
         """Set the device's clock to Home Assistant's local time."""
