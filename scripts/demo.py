@@ -22,12 +22,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from custom_components.zcs_azzurro.backfill import statistic_id
 from scripts import demo_energy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +43,53 @@ SIM_PORT = 18899
 URL = f"http://{HOST}:{HA_PORT}"
 CLIENT_ID = f"{URL}/"
 DOMAIN = "zcs_azzurro"
+# The simulated inverter's serial number, and the Portal credentials the simulator accepts.
+SERIAL = "ZP1ES010M2H00017"
+
+
+@dataclass(frozen=True)
+class DemoLink:
+    """How the demo reaches the simulated device over one link."""
+
+    simulator: tuple[str, ...]  # the simulator's flags for this link's front end
+    step: str  # the config flow's step for it
+    fields: Callable[[], dict[str, Any]]  # what the user types into that step
+    # A cloud backfills its history into external statistics: the Energy dashboard shows
+    # those, so that past days are there too; a local link's counters are its entities.
+    statistics: bool = False
+
+    def energy(self, entities: dict[str, str]) -> dict[str, str]:
+        """What the Energy dashboard shows, by field key: entities, or the cloud's history."""
+        if not self.statistics:
+            return entities
+        return entities | {key: statistic_id(SERIAL, key) for key in demo_energy.COUNTERS}
+
+    def recorded_since(self, started: float) -> tuple[float, str]:
+        """Where the counters' statistics start, and their period.
+
+        A cloud's history is backfilled hourly, days back; an entity's statistics start in
+        the five minutes the demo started in.
+        """
+        return (started - 8 * 86400, "hour") if self.statistics else (started - 300, "5minute")
+
+
+# Each link the demo can show: `scripts/demo --link NAME`.
+LINKS = {
+    "eth": DemoLink(
+        ("--link", "eth"), "eth", lambda: {"host": HOST, "port": SIM_PORT, "unit_id": 1}
+    ),
+    "portal": DemoLink(
+        ("--link", "portal"),
+        "portal",
+        lambda: {
+            "api_key": "simulated-key",
+            "client_code": "simulated-client",
+            "thing_key": SERIAL,
+            "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
+        },
+        statistics=True,
+    ),
+}
 # Written when missing, never rewritten: the user's to edit.
 CONFIGURATION = """\
 # Written by scripts/demo because it was missing; yours to edit: the demo never rewrites it.
@@ -317,7 +367,9 @@ async def confirm_loopback_http(session: aiohttp.ClientSession, token: str) -> N
     write_demo_configuration(http=False)
 
 
-async def add_integration(session: aiohttp.ClientSession, headers: dict[str, str]) -> str:
+async def add_integration(
+    session: aiohttp.ClientSession, headers: dict[str, str], link: DemoLink
+) -> str:
     """The config flow, step by step, as the frontend drives it; returns the entry's id."""
     async with session.get(
         f"{URL}/api/config/config_entries/entry", params={"domain": DOMAIN}, headers=headers
@@ -331,10 +383,11 @@ async def add_integration(session: aiohttp.ClientSession, headers: dict[str, str
     flow = f"{flows}/{result['flow_id']}"
     # A menu (once there is more than one link) is a choice; the form is the stick's fields.
     if result.get("type") == "menu":
-        async with session.post(flow, json={"next_step_id": "eth"}, headers=headers) as response:
+        async with session.post(
+            flow, json={"next_step_id": link.step}, headers=headers
+        ) as response:
             result = await response.json()
-    fields = {"host": HOST, "port": SIM_PORT, "unit_id": 1}
-    async with session.post(flow, json=fields, headers=headers) as response:
+    async with session.post(flow, json=link.fields(), headers=headers) as response:
         result = await response.json()
     if result.get("type") != "create_entry":
         raise SystemExit(f"the config flow did not create the entry: {result}")
@@ -389,7 +442,7 @@ async def set_up_energy(
     (current,) = await answers(session, token, {"type": "energy/get_prefs"})
     if current.get("success") and current["result"]["energy_sources"]:
         return  # set up by an earlier run, or by the user: theirs to keep
-    if missing := [key for key in demo_energy.KEYS if key not in entities]:
+    if missing := [key for key in demo_energy.COUNTERS if key not in entities]:
         say(f"energy: not set up, the inverter has no enabled entity for {', '.join(missing)}")
         return
     _, core = await websocket(
@@ -409,7 +462,11 @@ async def set_up_energy(
 
 
 async def check_energy(
-    session: aiohttp.ClientSession, token: str, entities: dict[str, str], since: float
+    session: aiohttp.ClientSession,
+    token: str,
+    entities: dict[str, str],
+    since: float,
+    period: str = "5minute",
 ) -> bool:
     """Whether the Energy dashboard uses our entities and the recorder keeps their statistics.
 
@@ -423,10 +480,9 @@ async def check_energy(
     counters = [entities[key] for key in demo_energy.COUNTERS]
     request = {
         "type": "recorder/statistics_during_period",
-        # From the five minutes the demo started in: the first statistics are theirs.
-        "start_time": datetime.fromtimestamp(since - 300, UTC).isoformat(),
+        "start_time": datetime.fromtimestamp(since, UTC).isoformat(),
         "statistic_ids": counters,
-        "period": "5minute",
+        "period": period,
         "types": ["sum", "state"],
     }
     deadline = time.monotonic() + 6 * 60
@@ -469,6 +525,12 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
         "`.venv/bin/python -m simulator --help` lists them.",
     )
     parser.add_argument(
+        "--link",
+        choices=sorted(LINKS),
+        default="eth",
+        help="how Home Assistant reaches the simulated inverter (default: the ETH stick)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="stop once the check after `ready:` is done; exit status 0 if it passed",
@@ -476,15 +538,27 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_known_args()
 
 
-async def run(check_only: bool, simulator_flags: list[str]) -> None:
+def ensure_link(name: str) -> None:
+    """One .demo serves one link: the entry it set up is that link's."""
+    marker = DEMO / "link"
+    if marker.exists() and (chosen := marker.read_text().strip()) != name:
+        raise SystemExit(
+            f".demo was set up with --link {chosen}: delete .demo to show --link {name}"
+        )
+    marker.write_text(name)
+
+
+async def run(name: str, check_only: bool, simulator_flags: list[str]) -> None:
     """Set everything up, report ready, check the Energy dashboard, serve until cancelled."""
+    link = LINKS[name]
     ensure_ports_free()
     started = time.time()
     DEMO.mkdir(exist_ok=True)
+    ensure_link(name)
     ensure_packages()
     ensure_config()
     simulator = await start(
-        "simulator", sys.executable, "-m", "simulator", "--device", "hyd-3ph", "--link", "eth",
+        "simulator", sys.executable, "-m", "simulator", "--device", "hyd-3ph", *link.simulator,
         "--port", str(SIM_PORT), "--memory", str(DEMO / "inverter.json"), *simulator_flags,
     )  # fmt: skip
     hass = None
@@ -509,15 +583,17 @@ async def run(check_only: bool, simulator_flags: list[str]) -> None:
             credentials, access = await sign_in(session)
             await confirm_loopback_http(session, access)
             headers = {"Authorization": f"Bearer {access}"}
-            entry_id = await add_integration(session, headers)
+            entry_id = await add_integration(session, headers, link)
             entities = await our_entities(session, access, entry_id)
             count = await wait_for_values(session, headers, entities)
+            if link.statistics:
+                entities.update((key, statistic_id(SERIAL, key)) for key in demo_energy.COUNTERS)
             await set_up_energy(session, access, entities)
             await wait_until_running(session, headers)
             say(f"user: {credentials['username']}  password: {credentials['password']}")
             say(f"token: {TOKEN.relative_to(ROOT)}  ({count} entities with values)")
             say(f"ready: {URL}")
-            passed = await check_energy(session, access, entities, started)
+            passed = await check_energy(session, access, entities, *link.recorded_since(started))
             if check_only:
                 raise SystemExit(0 if passed else 1)
             await asyncio.Event().wait()  # until Ctrl-C cancels this task
@@ -541,7 +617,7 @@ async def main() -> None:
         loop.add_signal_handler(signum, this.cancel)
     options, simulator_flags = arguments()
     with contextlib.suppress(asyncio.CancelledError):
-        await run(options.check, simulator_flags)
+        await run(options.link, options.check, simulator_flags)
 
 
 if __name__ == "__main__":
