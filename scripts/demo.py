@@ -57,6 +57,8 @@ class DemoLink:
     # A cloud backfills its history into external statistics: the Energy dashboard shows
     # those, so that past days are there too; a local link's counters are its entities.
     statistics: bool = False
+    # ZCS's servers post results to Home Assistant: it needs an external URL (loopback here).
+    external_url: bool = False
 
     def energy(self, entities: dict[str, str]) -> dict[str, str]:
         """What the Energy dashboard shows, by field key: entities, or the cloud's history."""
@@ -88,6 +90,20 @@ LINKS = {
             "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
         },
         statistics=True,
+    ),
+    # Writes are answered at the entry's webhook: Home Assistant's external URL is set to
+    # its loopback address before the entry is added, so the simulator can post to it.
+    "system": DemoLink(
+        ("--link", "system"),
+        "system",
+        lambda: {
+            "token": "simulated-token",
+            "plant_id": "PLANT-1",
+            "thing_key": SERIAL,
+            "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
+        },
+        statistics=True,
+        external_url=True,
     ),
 }
 # Written when missing, never rewritten: the user's to edit.
@@ -583,6 +599,10 @@ async def run(name: str, check_only: bool, simulator_flags: list[str]) -> None:
             credentials, access = await sign_in(session)
             await confirm_loopback_http(session, access)
             headers = {"Authorization": f"Bearer {access}"}
+            if link.external_url:
+                await websocket(
+                    session, access, {"type": "config/core/update", "external_url": URL}
+                )
             entry_id = await add_integration(session, headers, link)
             entities = await our_entities(session, access, entry_id)
             count = await wait_for_values(session, headers, entities)
