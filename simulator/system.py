@@ -92,6 +92,8 @@ class SimulatedSystem:
         self.faults = SystemFaults()
         self.alarms: list[int] = []
         self.writes: list[Write] = []
+        # Set when a write has been taken (tests wait on it).
+        self.written = asyncio.Event()
         # The registers written (and confirmed by a callback), as the inverter holds them.
         self.registers: dict[int, int] = {}
         # The plant and its samples: the simulated Portal's recorder, not served.
@@ -205,6 +207,7 @@ class SimulatedSystem:
             return _refuse("BAD_REQUEST")
         write = Write(self.device, register, values, url, request_id)
         self.writes.append(write)
+        self.written.set()
         if not self.faults.callback_never:
             task = asyncio.get_running_loop().create_task(self._send_callback(write))
             self._tasks.add(task)

@@ -340,6 +340,8 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a ZCS device over one of its links."""
 
     VERSION = 1
+    # A System entry's webhook id, made when its form is first shown.
+    _webhook_id: str | None = None
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask how the device is connected; while there is one way only, take it."""
@@ -403,8 +405,7 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_system(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """The Azzurro System: token, plant id and inverter serial; writes answer at a webhook."""
         # Made once per flow, so that the address shown is the one the entry will have.
-        self._webhook_id = getattr(self, "_webhook_id", None) or webhook.async_generate_id()
-        webhook_id = self._webhook_id
+        webhook_id = self._webhook_id = self._webhook_id or webhook.async_generate_id()
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {CONF_LINK: LINK_SYSTEM, **_portal_data(user_input)}

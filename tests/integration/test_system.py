@@ -6,6 +6,7 @@ webhook on Home Assistant's own HTTP server (the test client's port is its exter
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -61,8 +62,8 @@ def system_entry(system: SimulatedSystem, **data: Any) -> MockConfigEntry:
 
 @pytest.fixture(autouse=True)
 def short_write_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A write waits a second for its callback, not minutes (the simulator sends in 10 ms)."""
-    monkeypatch.setattr(const, "SYSTEM_WRITE_TIMEOUT", 1.0)
+    """A write waits half a second for its callback, not minutes (the simulator sends in 10 ms)."""
+    monkeypatch.setattr(const, "SYSTEM_WRITE_TIMEOUT", 0.5)
 
 
 @pytest.fixture
@@ -286,6 +287,19 @@ async def test_unload_stops_taking_callbacks(
     # The webhook is gone: Home Assistant answers 200 to unknown webhooks, and nobody hears.
     response = await http.post(f"/api/webhook/{WEBHOOK_ID}", json=unmatched)
     assert response.status == 200
+
+
+async def test_a_write_waiting_when_the_entry_unloads_ends_as_timed_out(
+    hass: HomeAssistant, system: SimulatedSystem, system_loaded: MockConfigEntry
+) -> None:
+    system.faults.callback_never = True
+    coordinator = system_loaded.runtime_data.coordinator
+    write = asyncio.create_task(coordinator.async_write_registers(REGISTER, [1]))
+    await asyncio.wait_for(system.written.wait(), 5)
+    await hass.config_entries.async_unload(system_loaded.entry_id)
+    with pytest.raises(HomeAssistantError) as caught:
+        await write
+    assert caught.value.translation_key == "system_write_timeout"
 
 
 async def test_diagnostics_and_logs_hold_no_secret(
