@@ -40,7 +40,7 @@ from .api.errors import (
 from .api.profile.guard import CounterGuard
 from .api.profile.schema import Span, Value
 from .api.source import Source, SourceAuthError, SourceError
-from .api.writer import Writer
+from .api.writer import Writer, clock_words
 from .const import (
     CONF_MODEL,
     CONF_THING_KEY,
@@ -259,6 +259,10 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
 
     async def async_set_clock(self, group: str) -> None:
         """Set the device's clock to Home Assistant's local time."""
+        if self.register_writes is not None:
+            clock = self.device.profile.group(group)
+            await self.async_write_registers(clock.span.address, clock_words(clock, dt_util.now()))
+            return
         await self._async_write(self.writer.set_clock(group, dt_util.now()))
 
     async def _async_write(self, write: Coroutine[Any, Any, object]) -> None:

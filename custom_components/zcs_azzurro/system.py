@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,16 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from .api.cloud import system_wire
 from .api.cloud.portal_source import PortalSource
 from .api.cloud.system import SystemClient
+from .api.profile.schema import GroupKind
 from .const import CONF_FIELDS, CONF_PLANT_ID, CONF_THING_KEY, DOMAIN
 from .coordinator import ZcsConfigEntry, ZcsCoordinator
 from .portal import async_get_portal_map, async_setup_cloud_entry
+from .profiles import async_get_profile
 from .webhook import WebhookWrites
 
 SYSTEM_FIELDS = Path(__file__).parent / "api" / "cloud" / "system_fields.yaml"
+# The profile whose clock group the System's "Set clock" button writes.
+CLOCK_PROFILE = "zcs_3ph_hyd_zss"
 
 
 def system_client(hass: HomeAssistant, data: Mapping[str, Any]) -> SystemClient:
@@ -42,6 +47,11 @@ async def async_setup_system_entry(
 ) -> bool:
     """Poll the System for the entry's inverter; take write callbacks at the entry's webhook."""
     system_map = (await async_get_portal_map(hass, SYSTEM_FIELDS)).narrowed(entry.data[CONF_FIELDS])
+    # The inverter's clock, set through the API: its registers are the local profile's
+    # (the System writes the inverter's own Modbus registers).
+    local = await async_get_profile(hass, CLOCK_PROFILE)
+    clocks = tuple(g for g in local.groups if g.kind is GroupKind.CLOCK) if local else ()
+    system_map = replace(system_map, profile=replace(system_map.profile, groups=clocks))
     client = system_client(hass, entry.data)
     device = entry.data[CONF_THING_KEY]
     coordinator = ZcsCoordinator(hass, entry, PortalSource(client, device, system_map))

@@ -14,13 +14,20 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_SCAN_INTERVAL, CONF_TOKEN, CONF_URL, CONF_WEBHOOK_ID
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    CONF_SCAN_INTERVAL,
+    CONF_TOKEN,
+    CONF_URL,
+    CONF_WEBHOOK_ID,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.zcs_azzurro import const
@@ -109,7 +116,8 @@ async def test_the_inverter_and_its_sensors(
     assert float(shown(hass, "battery_soc")) == latest["batterySoC"]
     assert shown(hass, "alarm", "binary_sensor") == "off"
     entities = er.async_entries_for_config_entry(er.async_get(hass), system_loaded.entry_id)
-    assert len(entities) == len(SYSTEM_FIELDS)
+    # One entity per field, and the button that sets the inverter's clock.
+    assert len(entities) == len(SYSTEM_FIELDS) + 1
     (device,) = dr.async_entries_for_config_entry(dr.async_get(hass), system_loaded.entry_id)
     assert (device.serial_number, device.model) == (system.device, "Azzurro System")
     assert not ir.async_get(hass).async_get_issue(
@@ -161,6 +169,22 @@ async def test_a_write_completes_through_the_webhook(
     assert event.data["success"] is True
     assert event.data["register"] == REGISTER
     assert event.data["error"] is None
+
+
+async def test_the_clock_button_sets_the_inverter_s_clock_through_the_webhook(
+    hass: HomeAssistant, system: SimulatedSystem, system_loaded: MockConfigEntry
+) -> None:
+    events = async_capture_events(hass, EVENT_WRITE_RESULT)
+    unique_id = f"system_{system.device}_set_clock"
+    button = er.async_get(hass).async_get_entity_id("button", const.DOMAIN, unique_id)
+    assert button is not None
+    await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: button}, blocking=True)
+    now = dt_util.now()
+    (write,) = system.writes
+    assert write.register == 0x1004
+    assert write.values[:3] == [now.year - 2000, now.month, now.day]
+    assert write.values[6] == 1  # the commit that applies the clock
+    assert [e.data["success"] for e in events] == [True]
 
 
 async def test_a_write_without_callback_times_out_and_a_late_one_is_refused(
