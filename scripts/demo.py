@@ -521,6 +521,40 @@ async def check_energy(
     return False
 
 
+async def check_link(
+    session: aiohttp.ClientSession,
+    token: str,
+    link: DemoLink,
+    entities: dict[str, str],
+    started: float,
+) -> bool:
+    """The Energy dashboard's check; for a cloud with writes, a write through its webhook."""
+    passed = await check_energy(session, token, entities, *link.recorded_since(started))
+    if link.external_url:
+        headers = {"Authorization": f"Bearer {token}"}
+        passed = await check_webhook_write(session, headers, entities) and passed
+    return passed
+
+
+async def check_webhook_write(
+    session: aiohttp.ClientSession, headers: dict[str, str], entities: dict[str, str]
+) -> bool:
+    """Press Set clock: the write goes through the simulated cloud and ends at the webhook.
+
+    The action returns once the simulator has posted the result to Home Assistant's
+    webhook (or fails when none comes in time).
+    """
+    press = {"entity_id": entities["set_clock"]}
+    async with session.post(
+        f"{URL}/api/services/button/press", json=press, headers=headers
+    ) as response:
+        if response.status != 200:
+            say(f"check: the clock write did not complete ({response.status})")
+            return False
+    say("check: Set clock completed through the webhook")
+    return True
+
+
 async def wait_until_running(session: aiohttp.ClientSession, headers: dict[str, str]) -> None:
     """Until Home Assistant has finished starting: stopped before, it may not save its state."""
     for _ in range(240):
@@ -613,7 +647,7 @@ async def run(name: str, check_only: bool, simulator_flags: list[str]) -> None:
             say(f"user: {credentials['username']}  password: {credentials['password']}")
             say(f"token: {TOKEN.relative_to(ROOT)}  ({count} entities with values)")
             say(f"ready: {URL}")
-            passed = await check_energy(session, access, entities, *link.recorded_since(started))
+            passed = await check_link(session, access, link, entities, started)
             if check_only:
                 raise SystemExit(0 if passed else 1)
             await asyncio.Event().wait()  # until Ctrl-C cancels this task
