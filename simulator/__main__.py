@@ -16,8 +16,14 @@ from .devices import DEVICES
 from .devices.hyd_3ph import Hyd3ph
 from .eth import EthStick, Framing
 from .faults import add_flags, from_flags
+from .wifi import DEFAULT_LOGGER_SERIAL, WifiStick
 
-LINKS = {"eth": EthStick, "portal": portal.SimulatedPortal, "system": system.SimulatedSystem}
+LINKS = {
+    "eth": EthStick,
+    "portal": portal.SimulatedPortal,
+    "system": system.SimulatedSystem,
+    "wifi": WifiStick,
+}
 # Seconds between writes of the counters to the --memory file.
 MEMORY_INTERVAL = 5.0
 
@@ -34,6 +40,24 @@ def _arguments() -> argparse.Namespace:
         choices=[framing.value for framing in Framing],
         default=Framing.RTU.value,
         help="rtu: RTU frames over TCP; tcp: Modbus TCP (MBAP)",
+    )
+    parser.add_argument(
+        "--logger-serial",
+        type=int,
+        default=DEFAULT_LOGGER_SERIAL,
+        help="wifi: the logger's serial number, as on its label",
+    )
+    parser.add_argument(
+        "--scan-port",
+        type=int,
+        help="wifi: answer LAN scans on this UDP port of --host (48899 on a real stick)",
+    )
+    parser.add_argument(
+        "--heartbeat",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wifi: send a heartbeat frame this often on each connection, as loggers do",
     )
     parser.add_argument(
         "--refuse",
@@ -84,7 +108,11 @@ async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
     elif arguments.link == "system":
         front = system.from_arguments(arguments, device.clock)
     else:
-        front = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
+        if arguments.link == "wifi":
+            front = WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)
+            front.heartbeat_interval = arguments.heartbeat
+        else:
+            front = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
         front.faults = from_flags(arguments)
     try:
         await front.start(arguments.host, arguments.port)
@@ -97,6 +125,9 @@ async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
             f"simulator: cannot listen on {where}: {os.strerror(err.errno or 0)}"
         ) from None
     print(f"listening {arguments.link} {arguments.host}:{front.port}", flush=True)
+    if isinstance(front, WifiStick) and arguments.scan_port is not None:
+        scan_port = await front.start_scan_answer(arguments.host, arguments.scan_port)
+        print(f"answering scans {arguments.host}:{scan_port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
