@@ -90,7 +90,8 @@ class SimulatedSystem:
         self.logger = logger
         self.callback_delay = callback_delay
         self.faults = SystemFaults()
-        self.alarms: list[int] = []
+        # The active alarm codes; None: the device has no alarms (the call is refused).
+        self.alarms: list[int] | None = []
         self.writes: list[Write] = []
         # Set when a write has been taken (tests wait on it).
         self.written = asyncio.Event()
@@ -169,6 +170,8 @@ class SimulatedSystem:
         return _answer(data)
 
     async def _alarms(self, body: dict[str, Any]) -> web.StreamResponse:
+        if self.alarms is None:
+            return _refuse("NO_ALARMS")
         return _answer({wire.ALARMS: list(self.alarms)})
 
     def _window(self, body: dict[str, Any]) -> list[tuple[float, dict[str, float | int]]] | None:
@@ -188,7 +191,10 @@ class SimulatedSystem:
         if (window := self._window(body)) is None:
             return _refuse("SPAN_TOO_LONG")
         return _answer(
-            {wire.TIMES: [iso(t) for t, _ in window], wire.ALARMS: [self.alarms for _ in window]}
+            {
+                wire.TIMES: [iso(t) for t, _ in window],
+                wire.ALARMS: [self.alarms or [] for _ in window],
+            }
         )
 
     async def _write(self, body: dict[str, Any]) -> web.StreamResponse:

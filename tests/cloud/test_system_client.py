@@ -46,6 +46,10 @@ async def test_realtime_with_alarms_and_the_logger(
     assert client.logger == "ZSM-WIFI-USB"
     plain = await client.realtime(system.device)
     assert plain.alarms is None
+    system.alarms = None
+    without = await client.realtime(system.device, alarms=True)
+    assert without.alarms is None
+    assert without.values
 
 
 async def test_each_failure_is_told_apart(

@@ -101,7 +101,11 @@ class SystemClient:
             self.logger = logger
         codes = None
         if alarms:
-            answer = await self._call(wire.PATH_ALARMS, wire.read_request(self.plant, device))
+            try:
+                answer = await self._call(wire.PATH_ALARMS, wire.read_request(self.plant, device))
+            except SystemOfflineError:
+                # A device without alarms (a meter, as on the Portal) has no alarm sensor.
+                answer = {}
             codes = _codes(answer.get(wire.ALARMS))
         return Realtime(values, parse_time(data.get(wire.LAST_UPDATE)), codes)
 
