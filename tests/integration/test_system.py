@@ -353,3 +353,5 @@ async def test_diagnostics_and_logs_hold_no_secret(
         assert secret not in repr(diagnostics)
     assert WEBHOOK_ID not in ours
     assert diagnostics["portal"]["fields"] == SYSTEM_FIELDS
+    assert diagnostics["portal"]["logger"] == "ZSM-WIFI-USB"
+    assert diagnostics["portal"]["writes_enabled"] is True
