@@ -118,7 +118,8 @@ async def test_reauth_and_reconfigure_take_a_new_token(
 ) -> None:
     entry = system_entry(system)
     entry.add_to_hass(hass)
-    sibling = system_entry(system)
+    # Each entry has a webhook of its own.
+    sibling = system_entry(system, webhook_id="sibling-webhook")
     sibling.add_to_hass(hass)
     hass.config_entries.async_update_entry(sibling, unique_id="system_ZP1ES010M2H99998")
     # ZCS issues a new token: the entry's is refused from now on.
