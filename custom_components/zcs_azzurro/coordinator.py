@@ -28,7 +28,10 @@ from homeassistant.util import dt as dt_util
 from .api.device import ModbusDevice, Reading
 from .api.errors import (
     CommitError,
+    ConnectError,
+    ConnectionLostError,
     DeviceError,
+    FrameError,
     InvalidValueError,
     LinkError,
     NoResponseError,
@@ -62,6 +65,15 @@ WRITE_ERRORS: dict[type[Exception], str] = {
     ReadBackError: "write_not_confirmed",
     NoResponseError: "write_inverter_silent",
     LinkError: "write_link_failed",
+}
+
+# What a failed poll tells the user, by what went wrong; the error's own text goes to the
+# debug log (it names addresses and library internals).
+POLL_ERRORS: dict[type[LinkError], str] = {
+    ConnectError: "link_unreachable",
+    ConnectionLostError: "link_dropped",
+    FrameError: "link_garbled",
+    LinkError: "link_failed",
 }
 
 
@@ -203,11 +215,9 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             ) from err
         except LinkError as err:
             self._settings_in = 0
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="link_failed",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            _LOGGER.debug("%s: poll failed: %r", self.name, err)
+            key = next(key for kind, key in POLL_ERRORS.items() if isinstance(err, kind))
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key=key) from err
         except SourceAuthError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key=err.reason
