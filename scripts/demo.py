@@ -66,6 +66,8 @@ class DemoLink:
     # A cloud backfills its history into external statistics: the Energy dashboard shows
     # those, so that past days are there too; a local link's counters are its entities.
     statistics: bool = False
+    # ZCS's servers post results to Home Assistant: it needs an external URL (loopback here).
+    external_url: bool = False
     # What Home Assistant's environment adds (where the WiFi scan goes).
     environment: Mapping[str, str] = field(default_factory=dict)
 
@@ -99,6 +101,20 @@ LINKS = {
             "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
         },
         statistics=True,
+    ),
+    # Writes are answered at the entry's webhook: Home Assistant's external URL is set to
+    # its loopback address before the entry is added, so the simulator can post to it.
+    "system": DemoLink(
+        ("--link", "system"),
+        "system",
+        lambda: {
+            "token": "simulated-token",
+            "plant_id": "PLANT-1",
+            "thing_key": SERIAL,
+            "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
+        },
+        statistics=True,
+        external_url=True,
     ),
     # The scan finds the stick; the user picks it by the logger serial on its label.
     "wifi": DemoLink(
@@ -530,6 +546,40 @@ async def check_energy(
     return False
 
 
+async def check_link(
+    session: aiohttp.ClientSession,
+    token: str,
+    link: DemoLink,
+    entities: dict[str, str],
+    started: float,
+) -> bool:
+    """The Energy dashboard's check; for a cloud with writes, a write through its webhook."""
+    passed = await check_energy(session, token, entities, *link.recorded_since(started))
+    if link.external_url:
+        headers = {"Authorization": f"Bearer {token}"}
+        passed = await check_webhook_write(session, headers, entities) and passed
+    return passed
+
+
+async def check_webhook_write(
+    session: aiohttp.ClientSession, headers: dict[str, str], entities: dict[str, str]
+) -> bool:
+    """Press Set clock: the write goes through the simulated cloud and ends at the webhook.
+
+    The action returns once the simulator has posted the result to Home Assistant's
+    webhook (or fails when none comes in time).
+    """
+    press = {"entity_id": entities["set_clock"]}
+    async with session.post(
+        f"{URL}/api/services/button/press", json=press, headers=headers
+    ) as response:
+        if response.status != 200:
+            say(f"check: the clock write did not complete ({response.status})")
+            return False
+    say("check: Set clock completed through the webhook")
+    return True
+
+
 async def wait_until_running(session: aiohttp.ClientSession, headers: dict[str, str]) -> None:
     """Until Home Assistant has finished starting: stopped before, it may not save its state."""
     for _ in range(240):
@@ -618,6 +668,10 @@ async def run(name: str, device: str, check_only: bool, simulator_flags: list[st
             credentials, access = await sign_in(session)
             await confirm_loopback_http(session, access)
             headers = {"Authorization": f"Bearer {access}"}
+            if link.external_url:
+                await websocket(
+                    session, access, {"type": "config/core/update", "external_url": URL}
+                )
             entry_id = await add_integration(session, headers, link)
             entities = await our_entities(session, access, entry_id)
             count = await wait_for_values(session, headers, entities)
@@ -628,7 +682,7 @@ async def run(name: str, device: str, check_only: bool, simulator_flags: list[st
             say(f"user: {credentials['username']}  password: {credentials['password']}")
             say(f"token: {TOKEN.relative_to(ROOT)}  ({count} entities with values)")
             say(f"ready: {URL}")
-            passed = await check_energy(session, access, entities, *link.recorded_since(started))
+            passed = await check_link(session, access, link, entities, started)
             if check_only:
                 raise SystemExit(0 if passed else 1)
             await asyncio.Event().wait()  # until Ctrl-C cancels this task

@@ -11,13 +11,18 @@ import os
 import signal
 from pathlib import Path
 
-from . import portal
+from . import portal, system
 from .devices import DEVICES, Model
 from .eth import EthStick, Framing
 from .faults import add_flags, from_flags
 from .wifi import DEFAULT_LOGGER_SERIAL, WifiStick
 
-LINKS = {"eth": EthStick, "portal": portal.SimulatedPortal, "wifi": WifiStick}
+LINKS = {
+    "eth": EthStick,
+    "portal": portal.SimulatedPortal,
+    "system": system.SimulatedSystem,
+    "wifi": WifiStick,
+}
 # Seconds between writes of the counters to the --memory file.
 MEMORY_INTERVAL = 5.0
 
@@ -72,6 +77,7 @@ def _arguments() -> argparse.Namespace:
     )
     add_flags(parser)
     portal.add_arguments(parser)
+    system.add_arguments(parser)
     return parser.parse_args()
 
 
@@ -95,9 +101,11 @@ def _device(arguments: argparse.Namespace) -> Model:
 
 async def _run(arguments: argparse.Namespace, device: Model) -> None:
     memory: Path | None = arguments.memory
-    front: EthStick | portal.SimulatedPortal
+    front: EthStick | portal.SimulatedPortal | system.SimulatedSystem
     if arguments.link == "portal":
         front = portal.from_arguments(arguments, device.clock)
+    elif arguments.link == "system":
+        front = system.from_arguments(arguments, device.clock)
     else:
         if arguments.link == "wifi":
             front = WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)

@@ -20,12 +20,14 @@ from .const import (
     CONF_UNIT_ID,
     DOMAIN,
     LINK_PORTAL,
+    LINK_SYSTEM,
     LINK_WIFI,
 )
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
 from .discovery import async_scan_while_loaded
 from .portal import async_setup_portal_entry
 from .profiles import async_load, async_report
+from .system import async_setup_system_entry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ PLATFORMS = [
 
 
 # Entries whose source is a cloud, not a link: each sets itself up.
-CLOUD_SETUPS = {LINK_PORTAL: async_setup_portal_entry}
+CLOUD_SETUPS = {LINK_PORTAL: async_setup_portal_entry, LINK_SYSTEM: async_setup_system_entry}
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.profile.schema import GroupKind, Profile
 from custom_components.zcs_azzurro.config_flow import (
-    _PORTAL_ERRORS,
+    CLOUDS,
     ETH_SCHEMA,
     OPTIONS_SCHEMA,
     PORTAL_OPTIONS_SCHEMA,
@@ -79,13 +79,17 @@ def test_every_translation_key_the_code_raises_or_shows_exists() -> None:
     code = "\n".join(path.read_text() for path in COMPONENT.glob("*.py"))
     raised = set(re.findall(r'translation_key="([a-z_]+)"', code))
     assert raised
+    # Repair issues are translated under "issues", everything raised under "exceptions".
+    raised -= set(strings["issues"])
     assert raised | set(WRITE_ERRORS.values()) <= set(strings["exceptions"])
     flow = (COMPONENT / "config_flow.py").read_text()
     # Form errors are (field, key) pairs in the probe's table, or {"base": key}.
     pairs = re.findall(
         r'\((?:"base"|CONF_HOST), "(\w+)"\)|\{(?:"base"|CONF_THING_KEY): "(\w+)"\}', flow
     )
-    errors = {first or second for first, second in pairs} | set(_PORTAL_ERRORS.values())
+    errors = {first or second for first, second in pairs} | {
+        key for cloud in CLOUDS.values() for key in cloud.errors.values()
+    }
     # A number out of range is its field's error: "<field>_range".
     ranged = {
         f"{key}_range"
