@@ -16,19 +16,24 @@ import asyncio
 import contextlib
 import importlib.util
 import json
+import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from custom_components.zcs_azzurro.backfill import statistic_id
 from scripts import demo_energy
+from simulator.wifi import DEFAULT_LOGGER_SERIAL
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / ".demo"
@@ -40,6 +45,89 @@ SIM_PORT = 18899
 URL = f"http://{HOST}:{HA_PORT}"
 CLIENT_ID = f"{URL}/"
 DOMAIN = "zcs_azzurro"
+# The simulated inverter's serial number, and the Portal credentials the simulator accepts.
+SERIAL = "ZP1ES010M2H00017"
+# The simulated WiFi stick answers scans on this UDP port of loopback, where Home
+# Assistant's scan goes in the demo (told by the environment): never the LAN.
+SCAN_PORT = 48899
+# The simulated devices the setup finds by their serial number (scripts/demo --device).
+DETECTED = ("hyd-3ph", "hyd-1ph", "ktl-v3", "hyd-es", "tl-v3")
+# Where each keeps its counters across runs (the first demo's file keeps its name).
+MEMORY = {"hyd-3ph": "inverter.json"}
+
+
+@dataclass(frozen=True)
+class DemoLink:
+    """How the demo reaches the simulated device over one link."""
+
+    simulator: tuple[str, ...]  # the simulator's flags for this link's front end
+    step: str  # the config flow's step for it
+    fields: Callable[[], dict[str, Any]]  # what the user types into that step
+    # A cloud backfills its history into external statistics: the Energy dashboard shows
+    # those, so that past days are there too; a local link's counters are its entities.
+    statistics: bool = False
+    # ZCS's servers post results to Home Assistant: it needs an external URL (loopback here).
+    external_url: bool = False
+    # What Home Assistant's environment adds (where the WiFi scan goes).
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+    def energy(self, entities: dict[str, str]) -> dict[str, str]:
+        """What the Energy dashboard shows, by field key: entities, or the cloud's history."""
+        if not self.statistics:
+            return entities
+        return entities | {key: statistic_id(SERIAL, key) for key in demo_energy.COUNTERS}
+
+    def recorded_since(self, started: float) -> tuple[float, str]:
+        """Where the counters' statistics start, and their period.
+
+        A cloud's history is backfilled hourly, days back; an entity's statistics start in
+        the five minutes the demo started in.
+        """
+        return (started - 8 * 86400, "hour") if self.statistics else (started - 300, "5minute")
+
+
+# Each link the demo can show: `scripts/demo --link NAME`.
+LINKS = {
+    "eth": DemoLink(
+        ("--link", "eth"), "eth", lambda: {"host": HOST, "port": SIM_PORT, "unit_id": 1}
+    ),
+    "portal": DemoLink(
+        ("--link", "portal"),
+        "portal",
+        lambda: {
+            "api_key": "simulated-key",
+            "client_code": "simulated-client",
+            "thing_key": SERIAL,
+            "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
+        },
+        statistics=True,
+    ),
+    # Writes are answered at the entry's webhook: Home Assistant's external URL is set to
+    # its loopback address before the entry is added, so the simulator can post to it.
+    "system": DemoLink(
+        ("--link", "system"),
+        "system",
+        lambda: {
+            "token": "simulated-token",
+            "plant_id": "PLANT-1",
+            "thing_key": SERIAL,
+            "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
+        },
+        statistics=True,
+        external_url=True,
+    ),
+    # The scan finds the stick; the user picks it by the logger serial on its label.
+    "wifi": DemoLink(
+        ("--link", "wifi", "--scan-port", str(SCAN_PORT)),
+        "wifi",
+        lambda: {"stick": str(DEFAULT_LOGGER_SERIAL)},
+        environment={
+            "ZCS_AZZURRO_SCAN_ADDRESS": HOST,
+            "ZCS_AZZURRO_SCAN_PORT": str(SCAN_PORT),
+            "ZCS_AZZURRO_WIFI_PORT": str(SIM_PORT),
+        },
+    ),
+}
 # Written when missing, never rewritten: the user's to edit.
 CONFIGURATION = """\
 # Written by scripts/demo because it was missing; yours to edit: the demo never rewrites it.
@@ -171,12 +259,15 @@ def skip_online_onboarding() -> None:
         )  # fmt: skip
 
 
-async def start(name: str, *command: str, log: Path | None = None) -> asyncio.subprocess.Process:
+async def start(
+    name: str, *command: str, log: Path | None = None, environment: Mapping[str, str] = {}
+) -> asyncio.subprocess.Process:
     """A child process in its own session, so Ctrl-C reaches only this script."""
     out = log.open("ab") if log else asyncio.subprocess.PIPE
     return await asyncio.create_subprocess_exec(
-        *command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-    )
+        *command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, **environment},
+    )  # fmt: skip
 
 
 async def wait_for_http(session: aiohttp.ClientSession, hass: asyncio.subprocess.Process) -> None:
@@ -317,7 +408,9 @@ async def confirm_loopback_http(session: aiohttp.ClientSession, token: str) -> N
     write_demo_configuration(http=False)
 
 
-async def add_integration(session: aiohttp.ClientSession, headers: dict[str, str]) -> str:
+async def add_integration(
+    session: aiohttp.ClientSession, headers: dict[str, str], link: DemoLink
+) -> str:
     """The config flow, step by step, as the frontend drives it; returns the entry's id."""
     async with session.get(
         f"{URL}/api/config/config_entries/entry", params={"domain": DOMAIN}, headers=headers
@@ -331,10 +424,11 @@ async def add_integration(session: aiohttp.ClientSession, headers: dict[str, str
     flow = f"{flows}/{result['flow_id']}"
     # A menu (once there is more than one link) is a choice; the form is the stick's fields.
     if result.get("type") == "menu":
-        async with session.post(flow, json={"next_step_id": "eth"}, headers=headers) as response:
+        async with session.post(
+            flow, json={"next_step_id": link.step}, headers=headers
+        ) as response:
             result = await response.json()
-    fields = {"host": HOST, "port": SIM_PORT, "unit_id": 1}
-    async with session.post(flow, json=fields, headers=headers) as response:
+    async with session.post(flow, json=link.fields(), headers=headers) as response:
         result = await response.json()
     if result.get("type") != "create_entry":
         raise SystemExit(f"the config flow did not create the entry: {result}")
@@ -389,7 +483,7 @@ async def set_up_energy(
     (current,) = await answers(session, token, {"type": "energy/get_prefs"})
     if current.get("success") and current["result"]["energy_sources"]:
         return  # set up by an earlier run, or by the user: theirs to keep
-    if missing := [key for key in demo_energy.KEYS if key not in entities]:
+    if missing := [key for key in demo_energy.COUNTERS if key not in entities]:
         say(f"energy: not set up, the inverter has no enabled entity for {', '.join(missing)}")
         return
     _, core = await websocket(
@@ -409,7 +503,11 @@ async def set_up_energy(
 
 
 async def check_energy(
-    session: aiohttp.ClientSession, token: str, entities: dict[str, str], since: float
+    session: aiohttp.ClientSession,
+    token: str,
+    entities: dict[str, str],
+    since: float,
+    period: str = "5minute",
 ) -> bool:
     """Whether the Energy dashboard uses our entities and the recorder keeps their statistics.
 
@@ -423,10 +521,9 @@ async def check_energy(
     counters = [entities[key] for key in demo_energy.COUNTERS]
     request = {
         "type": "recorder/statistics_during_period",
-        # From the five minutes the demo started in: the first statistics are theirs.
-        "start_time": datetime.fromtimestamp(since - 300, UTC).isoformat(),
+        "start_time": datetime.fromtimestamp(since, UTC).isoformat(),
         "statistic_ids": counters,
-        "period": "5minute",
+        "period": period,
         "types": ["sum", "state"],
     }
     deadline = time.monotonic() + 6 * 60
@@ -449,6 +546,40 @@ async def check_energy(
     return False
 
 
+async def check_link(
+    session: aiohttp.ClientSession,
+    token: str,
+    link: DemoLink,
+    entities: dict[str, str],
+    started: float,
+) -> bool:
+    """The Energy dashboard's check; for a cloud with writes, a write through its webhook."""
+    passed = await check_energy(session, token, entities, *link.recorded_since(started))
+    if link.external_url:
+        headers = {"Authorization": f"Bearer {token}"}
+        passed = await check_webhook_write(session, headers, entities) and passed
+    return passed
+
+
+async def check_webhook_write(
+    session: aiohttp.ClientSession, headers: dict[str, str], entities: dict[str, str]
+) -> bool:
+    """Press Set clock: the write goes through the simulated cloud and ends at the webhook.
+
+    The action returns once the simulator has posted the result to Home Assistant's
+    webhook (or fails when none comes in time).
+    """
+    press = {"entity_id": entities["set_clock"]}
+    async with session.post(
+        f"{URL}/api/services/button/press", json=press, headers=headers
+    ) as response:
+        if response.status != 200:
+            say(f"check: the clock write did not complete ({response.status})")
+            return False
+    say("check: Set clock completed through the webhook")
+    return True
+
+
 async def wait_until_running(session: aiohttp.ClientSession, headers: dict[str, str]) -> None:
     """Until Home Assistant has finished starting: stopped before, it may not save its state."""
     for _ in range(240):
@@ -469,6 +600,18 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
         "`.venv/bin/python -m simulator --help` lists them.",
     )
     parser.add_argument(
+        "--link",
+        choices=sorted(LINKS),
+        default="eth",
+        help="how Home Assistant reaches the simulated inverter (default: the ETH stick)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=sorted(DETECTED),
+        default="hyd-3ph",
+        help="the simulated device (the meters have no serial number: the setup cannot find them)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="stop once the check after `ready:` is done; exit status 0 if it passed",
@@ -476,16 +619,32 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_known_args()
 
 
-async def run(check_only: bool, simulator_flags: list[str]) -> None:
+def ensure_link(name: str, device: str) -> None:
+    """One .demo serves one link and one device: the entry it set up is theirs."""
+    chosen = {"link": name, "device": device}
+    for flag, value in chosen.items():
+        marker = DEMO / flag
+        if marker.exists() and (before := marker.read_text().strip()) != value:
+            raise SystemExit(
+                f".demo was set up with --{flag} {before}: delete .demo to show --{flag} {value}"
+            )
+    for flag, value in chosen.items():
+        (DEMO / flag).write_text(value)
+
+
+async def run(name: str, device: str, check_only: bool, simulator_flags: list[str]) -> None:
     """Set everything up, report ready, check the Energy dashboard, serve until cancelled."""
+    link = LINKS[name]
     ensure_ports_free()
     started = time.time()
     DEMO.mkdir(exist_ok=True)
+    ensure_link(name, device)
     ensure_packages()
     ensure_config()
     simulator = await start(
-        "simulator", sys.executable, "-m", "simulator", "--device", "hyd-3ph", "--link", "eth",
-        "--port", str(SIM_PORT), "--memory", str(DEMO / "inverter.json"), *simulator_flags,
+        "simulator", sys.executable, "-m", "simulator", "--device", device, *link.simulator,
+        "--port", str(SIM_PORT), "--memory", str(DEMO / MEMORY.get(device, f"{device}.json")),
+        *simulator_flags,
     )  # fmt: skip
     hass = None
     try:
@@ -502,22 +661,28 @@ async def run(check_only: bool, simulator_flags: list[str]) -> None:
         # except these: ensure_packages() put other versions of them in place.
         hass = await start(
             "hass", hass_bin, "-c", str(CONFIG), "--skip-pip-packages", "pymicro-vad,pyspeex-noise",
-            log=DEMO / "hass.log",
+            log=DEMO / "hass.log", environment=link.environment,
         )  # fmt: skip
         async with aiohttp.ClientSession() as session:
             await wait_for_http(session, hass)
             credentials, access = await sign_in(session)
             await confirm_loopback_http(session, access)
             headers = {"Authorization": f"Bearer {access}"}
-            entry_id = await add_integration(session, headers)
+            if link.external_url:
+                await websocket(
+                    session, access, {"type": "config/core/update", "external_url": URL}
+                )
+            entry_id = await add_integration(session, headers, link)
             entities = await our_entities(session, access, entry_id)
             count = await wait_for_values(session, headers, entities)
+            if link.statistics:
+                entities.update((key, statistic_id(SERIAL, key)) for key in demo_energy.COUNTERS)
             await set_up_energy(session, access, entities)
             await wait_until_running(session, headers)
             say(f"user: {credentials['username']}  password: {credentials['password']}")
             say(f"token: {TOKEN.relative_to(ROOT)}  ({count} entities with values)")
             say(f"ready: {URL}")
-            passed = await check_energy(session, access, entities, started)
+            passed = await check_link(session, access, link, entities, started)
             if check_only:
                 raise SystemExit(0 if passed else 1)
             await asyncio.Event().wait()  # until Ctrl-C cancels this task
@@ -541,7 +706,7 @@ async def main() -> None:
         loop.add_signal_handler(signum, this.cancel)
     options, simulator_flags = arguments()
     with contextlib.suppress(asyncio.CancelledError):
-        await run(options.check, simulator_flags)
+        await run(options.link, options.device, options.check, simulator_flags)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,18 @@ import os
 import signal
 from pathlib import Path
 
-from . import portal
-from .devices import DEVICES
-from .devices.hyd_3ph import Hyd3ph
+from . import portal, system
+from .devices import DEVICES, Model
 from .eth import EthStick, Framing
 from .faults import add_flags, from_flags
+from .wifi import DEFAULT_LOGGER_SERIAL, WifiStick
 
-LINKS = {"eth": EthStick, "portal": portal.SimulatedPortal}
+LINKS = {
+    "eth": EthStick,
+    "portal": portal.SimulatedPortal,
+    "system": system.SimulatedSystem,
+    "wifi": WifiStick,
+}
 # Seconds between writes of the counters to the --memory file.
 MEMORY_INTERVAL = 5.0
 
@@ -34,6 +39,24 @@ def _arguments() -> argparse.Namespace:
         choices=[framing.value for framing in Framing],
         default=Framing.RTU.value,
         help="rtu: RTU frames over TCP; tcp: Modbus TCP (MBAP)",
+    )
+    parser.add_argument(
+        "--logger-serial",
+        type=int,
+        default=DEFAULT_LOGGER_SERIAL,
+        help="wifi: the logger's serial number, as on its label",
+    )
+    parser.add_argument(
+        "--scan-port",
+        type=int,
+        help="wifi: answer LAN scans on this UDP port of --host (48899 on a real stick)",
+    )
+    parser.add_argument(
+        "--heartbeat",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wifi: send a heartbeat frame this often on each connection, as loggers do",
     )
     parser.add_argument(
         "--refuse",
@@ -54,6 +77,7 @@ def _arguments() -> argparse.Namespace:
     )
     add_flags(parser)
     portal.add_arguments(parser)
+    system.add_arguments(parser)
     return parser.parse_args()
 
 
@@ -65,7 +89,7 @@ def _span(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"not FIRST-LAST: {text}") from None
 
 
-def _device(arguments: argparse.Namespace) -> Hyd3ph:
+def _device(arguments: argparse.Namespace) -> Model:
     device = DEVICES[arguments.device]()
     device.gaps.extend(arguments.refuse)
     device.asleep = arguments.asleep
@@ -75,13 +99,19 @@ def _device(arguments: argparse.Namespace) -> Hyd3ph:
     return device
 
 
-async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
+async def _run(arguments: argparse.Namespace, device: Model) -> None:
     memory: Path | None = arguments.memory
-    front: EthStick | portal.SimulatedPortal
+    front: EthStick | portal.SimulatedPortal | system.SimulatedSystem
     if arguments.link == "portal":
         front = portal.from_arguments(arguments, device.clock)
+    elif arguments.link == "system":
+        front = system.from_arguments(arguments, device.clock)
     else:
-        front = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
+        if arguments.link == "wifi":
+            front = WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)
+            front.heartbeat_interval = arguments.heartbeat
+        else:
+            front = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
         front.faults = from_flags(arguments)
     try:
         await front.start(arguments.host, arguments.port)
@@ -94,6 +124,9 @@ async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
             f"simulator: cannot listen on {where}: {os.strerror(err.errno or 0)}"
         ) from None
     print(f"listening {arguments.link} {arguments.host}:{front.port}", flush=True)
+    if isinstance(front, WifiStick) and arguments.scan_port is not None:
+        scan_port = await front.start_scan_answer(arguments.host, arguments.scan_port)
+        print(f"answering scans {arguments.host}:{scan_port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -107,7 +140,7 @@ async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
     await front.stop()
 
 
-def _remember(device: Hyd3ph, memory: Path) -> None:
+def _remember(device: Model, memory: Path) -> None:
     device.refresh()
     written = memory.with_suffix(".tmp")
     written.write_text(json.dumps(device.plant.memory()))

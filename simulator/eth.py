@@ -18,6 +18,7 @@ from typing import NamedTuple
 from .faults import Faults
 from .modbus import (
     READ_HOLDING,
+    READ_INPUT,
     WRITE_MULTIPLE,
     WRITE_SINGLE,
     Device,
@@ -60,7 +61,9 @@ _CODECS = {
 class EthStick:
     """Listens on TCP; every frame for its unit goes to the device, faults permitting."""
 
-    functions = frozenset({READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE})
+    # A logger stick passes on reads of both kinds and writes (the legacy HYD ES map needs
+    # input registers, 0x04); a device that does not serve one answers so itself.
+    functions = frozenset({READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE})
 
     def __init__(self, device: Device, *, unit: int = 1, framing: Framing = Framing.RTU) -> None:
         """Nothing listens until start()."""
@@ -71,6 +74,10 @@ class EthStick:
         self.faults = Faults()
         self.requests = 0
         self.connections = 0  # accepted since start: how many clients it had to serve
+        # Which answers the corrupt fault changes, and how: seeded, so a run can be repeated.
+        self.random = random.Random(0)  # noqa: S311 (a simulated fault, not a secret)
+        self.corrupted = 0
+        self._last_read: bytes | None = None
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._handlers: set[asyncio.Task[None]] = set()
@@ -131,6 +138,28 @@ class EthStick:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
+    def _damage(self, pdu: bytes) -> bytes:
+        """A read answer as the corrupt and crossed faults leave it (`corrupted` counts them)."""
+        if pdu[0] != READ_HOLDING:
+            return pdu
+        last, self._last_read = self._last_read, pdu
+        faults = self.faults
+        # No draw unless the fault is on: a run's corruptions repeat with its seed.
+        if (
+            faults.crossed
+            and last is not None
+            and len(last) == len(pdu)
+            and self.random.random() < faults.crossed
+        ):
+            self.corrupted += last != pdu
+            return last
+        if self.random.random() < faults.corrupt:
+            self.corrupted += 1
+            damaged = bytearray(pdu)
+            damaged[self.random.randrange(2, len(pdu))] ^= self.random.randrange(1, 256)
+            return bytes(damaged)
+        return pdu
+
     async def _handle(self, frame: bytes, writer: asyncio.StreamWriter) -> bool:
         """Answer one request frame; False closes the connection."""
         self.requests += 1
@@ -154,6 +183,7 @@ class EthStick:
             reply_pdu = answer(self.device, pdu, self.functions)
         if faults.lose_write_answer and reply_pdu[0] == WRITE_MULTIPLE:
             return False
+        reply_pdu = self._damage(reply_pdu)
         if faults.short and reply_pdu[0] == READ_HOLDING:
             reply_pdu = bytes([READ_HOLDING, reply_pdu[1] - 2]) + reply_pdu[2:-2]
         if faults.short and reply_pdu[0] == WRITE_MULTIPLE:

@@ -1,5 +1,6 @@
 """Constants of the ZCS Azzurro integration."""
 
+import os
 from typing import Final
 
 DOMAIN: Final = "zcs_azzurro"
@@ -12,8 +13,21 @@ CONF_FRAMING: Final = "framing"
 
 # The links the config flow offers; each is one step of its menu.
 LINK_ETH: Final = "eth"
+LINK_WIFI: Final = "wifi"
 
 DEFAULT_ETH_PORT: Final = 8899
+# The Solarman logger's serial (on the WiFi stick's label), which every V5 frame names.
+CONF_LOGGER_SERIAL: Final = "logger_serial"
+
+# Where the scan for WiFi sticks goes: the LAN's broadcast address, port 48899; and the
+# port a stick it finds is asked on (8899 on every stick). The environment variables let a
+# test bench or the demo point them at a simulator on one host (127.0.0.1).
+SCAN_ADDRESS: Final = os.environ.get("ZCS_AZZURRO_SCAN_ADDRESS", "255.255.255.255")
+SCAN_PORT: Final = int(os.environ.get("ZCS_AZZURRO_SCAN_PORT", "48899"))
+DEFAULT_WIFI_PORT: Final = int(os.environ.get("ZCS_AZZURRO_WIFI_PORT", "8899"))
+# Seconds a scan listens for answers, and minutes between background scans.
+SCAN_WAIT: Final = 2.0
+SCAN_EVERY_MINUTES: Final = 15
 DEFAULT_UNIT_ID: Final = 1
 
 DEFAULT_SCAN_INTERVAL: Final = 30
@@ -49,3 +63,14 @@ DEFAULT_BACKFILL_DAYS: Final = 7
 MAX_BACKFILL_DAYS: Final = 60
 # After failed polls the next waits twice as long each time, up to this (s).
 MAX_BACKOFF: Final = 1800
+
+# The Azzurro System (ZCS's cloud for plant owners): a token, the plant and its inverter.
+# The inverter's serial is kept under CONF_THING_KEY, as the Portal's, so the device, the
+# diagnostics and the backfill treat both clouds alike.
+LINK_SYSTEM: Final = "system"
+CONF_PLANT_ID: Final = "plant_id"
+SYSTEM_MODEL: Final = "Azzurro System"
+# Seconds a register write waits for ZCS to POST its result to the entry's webhook.
+SYSTEM_WRITE_TIMEOUT: Final = 120.0
+# The largest callback body taken (bytes); ZCS's is a few hundred.
+MAX_CALLBACK_BYTES: Final = 4096

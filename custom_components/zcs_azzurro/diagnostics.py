@@ -6,24 +6,31 @@ from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
-from homeassistant.const import CONF_API_KEY, CONF_HOST, CONF_URL
+from homeassistant.const import CONF_API_KEY, CONF_HOST, CONF_TOKEN, CONF_URL, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 
 from .api.cloud.portal_source import PortalSource
+from .api.cloud.system import SystemClient
 from .api.device import ModbusDevice
 from .connection import connection_info
-from .const import CONF_CLIENT_CODE, CONF_THING_KEY
+from .const import CONF_CLIENT_CODE, CONF_LOGGER_SERIAL, CONF_PLANT_ID, CONF_THING_KEY
 from .coordinator import ZcsConfigEntry
+from .webhook import WebhookWrites
 
 # Where a device is and which one it is are the owner's business; credentials are secret.
 TO_REDACT = {
     CONF_HOST,
+    CONF_LOGGER_SERIAL,
     "serial",
     "unique_id",
     CONF_API_KEY,
     CONF_CLIENT_CODE,
     CONF_THING_KEY,
     CONF_URL,
+    CONF_TOKEN,
+    CONF_PLANT_ID,
+    # Anyone who knows it can post to the System entry's webhook.
+    CONF_WEBHOOK_ID,
 }
 
 
@@ -39,6 +46,7 @@ async def async_get_config_entry_diagnostics(
         poll = {
             "requests": [[f"{span.address:#06x}", span.count] for span in reading.requests],
             "refused": [[f"{span.address:#06x}", span.count] for span in reading.refused],
+            "withheld": sorted(reading.withheld),
             "registers": {f"{address:#06x}": value for address, value in reading.registers.items()},
             "values": reading.values,
         }
@@ -50,9 +58,17 @@ async def async_get_config_entry_diagnostics(
             link["last_error"] = link["last_error"].replace(entry.data[CONF_HOST], REDACTED)
         # Home Assistant's connection to the device, which other integrations may share.
         link["connection"] = connection_info(hass, entry)
-    portal = None
+    portal: dict[str, Any] | None = None
     if isinstance(device, PortalSource):
-        portal = {"last_update": device.last_update, "fields": sorted(device.map.names.values())}
+        portal = {
+            "last_update": device.last_update,
+            "fields": sorted(device.map.names.values()),
+        }
+        if isinstance(device.client, SystemClient):
+            # The logger decides whether writes can work; no external URL turns them off.
+            writes = coordinator.register_writes
+            portal["logger"] = device.client.logger
+            portal["writes_enabled"] = isinstance(writes, WebhookWrites) and bool(writes.url)
     return async_redact_data(
         {
             "entry": {

@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..registers import Group, RegisterBank, ascii_registers, s16, u32
 
@@ -148,6 +148,11 @@ class Plant:
     grid_w: float = 0.0
     sun: float = 0.0
     settings: Settings = field(default_factory=Settings)
+    # Steps a test can make: a load switched on (a kettle), the share of sun a cloud takes.
+    extra_load_w: float = 0.0
+    shade: float = 0.0
+    # How much PV load has warmed the inverter (°C); it follows in minutes, not at once.
+    warmth: float | None = None
     today_wh: dict[str, float] = field(default_factory=lambda: dict.fromkeys(_COUNTERS, 0.0))
     _last: float | None = None
     _day: int | None = None
@@ -186,12 +191,18 @@ class Plant:
         hour = local.tm_hour + local.tm_min / 60 + local.tm_sec / 3600
         self.sun = max(0.0, math.sin(math.pi * (hour - 6.5) / 13))
         clouds = 0.85 + 0.15 * math.sin(now / 173)
-        self.pv_w = self.peak_pv_w * self.sun * clouds
+        self.pv_w = self.peak_pv_w * self.sun * clouds * (1 - self.shade)
         evening = 1500.0 if 18 <= hour < 21.5 else 0.0
-        self.load_w = 380 + 220 * math.sin(now / 89) ** 2 + evening
+        self.load_w = 380 + 220 * math.sin(now / 89) ** 2 + evening + self.extra_load_w
         self._obey()
+        # The inverter warms with the PV power it really converts (after any curtailment).
+        seconds = 0.0 if self._last is None else min(max(now - self._last, 0.0), 3600.0)
+        if self.warmth is None:
+            self.warmth = self.pv_w / 600
+        else:
+            self.warmth += (self.pv_w / 600 - self.warmth) * (1 - math.exp(-seconds / 600))
         if self._last is not None:
-            self._integrate(min(max(now - self._last, 0.0), 3600.0))
+            self._integrate(seconds)
         self._last = now
 
     def _obey(self) -> None:
@@ -248,7 +259,15 @@ class Plant:
 
 
 class Hyd3ph(RegisterBank):
-    """The inverter: its registers, refreshed from the plant before every answer."""
+    """The inverter: its registers, refreshed from the plant before every answer.
+
+    The other G3 models differ in the blocks they serve, the settings they take and their
+    phases; they say so in these class attributes.
+    """
+
+    MAP_BLOCKS: ClassVar[tuple[tuple[int, int], ...]] = BLOCKS
+    MAP_GROUPS: ClassVar[tuple[Group, ...]] = GROUPS
+    PHASES: ClassVar[int] = 3
 
     def __init__(
         self,
@@ -258,7 +277,7 @@ class Hyd3ph(RegisterBank):
         clock: Callable[[], float] = time.time,
     ) -> None:
         """A 10 kW unit with one battery tower, on the wall clock unless told otherwise."""
-        super().__init__(BLOCKS, groups=GROUPS)
+        super().__init__(self.MAP_BLOCKS, groups=self.MAP_GROUPS)
         for address, values in SETTINGS.items():
             self.set(address, values)
         self.clock = clock
@@ -268,7 +287,7 @@ class Hyd3ph(RegisterBank):
         self._passive_since = clock()
         self._mode_before_passive = 0
         self._standby = False
-        self.plant = Plant.commissioned(clock())
+        self.plant = self.new_plant(clock())
         self.asleep = False
         self.identity = {
             0x0445: ascii_registers(serial, 8),
@@ -279,6 +298,10 @@ class Hyd3ph(RegisterBank):
             0x06ED: [rated_w // 100],
         }
         self.refresh()
+
+    def new_plant(self, now: float) -> Plant:
+        """The plant behind this model (a 9 kWp roof and a 10 kWh tower here)."""
+        return Plant.commissioned(now)
 
     def refresh(self) -> None:
         """Bring the registers up to the plant's state now."""
@@ -291,10 +314,10 @@ class Hyd3ph(RegisterBank):
             self.set(address, values)
         self._system(now)
         self._grid()
-        eps_volts = [2300, 2302, 2298]
+        eps_volts = [2300, 2302, 2298][: self.PHASES]
         self.set(0x0504, [0, 0, 0, 5000, 0, 0, eps_volts[0], 0, 0])
-        self.set(0x0512, [eps_volts[1]])
-        self.set(0x051A, [eps_volts[2]])
+        for phase, eps_v in enumerate(eps_volts[1:], start=1):
+            self.set(0x050A + 8 * phase, [eps_v])
         volts = 620 + 60 * plant.sun if plant.pv_w > 0 else 0.0
         strings = (plant.pv_w * 0.56, plant.pv_w * 0.44)
         for index, watts in enumerate(strings):
@@ -375,8 +398,9 @@ class Hyd3ph(RegisterBank):
         local = time.localtime(now + self.clock_offset)
         self.set(0x0404, [RUNNING_GRID_CONNECTED if plant.settings.on else 0])
         self.set(0x0418, [s16(21 + 3 * plant.sun), s16(20)])
-        self.set(0x041A, [s16(30 + plant.pv_w / 600)])
-        self.set(0x0420, [s16(33 + plant.pv_w / 500)])
+        warmth = plant.warmth or 0.0
+        self.set(0x041A, [s16(30 + warmth)])
+        self.set(0x0420, [s16(33 + 1.2 * warmth)])
         minutes = self.plant.generation_minutes
         self.set(0x0426, [min(round(plant.today_wh["pv"] / 150), 1440), *u32(minutes)])
         self.set(0x042B, [2500])
@@ -399,13 +423,19 @@ class Hyd3ph(RegisterBank):
         # PCC: active power (0.01 kW), apparent (0.01 kVA), active again in 0.1 kW.
         self.set(0x0488, [s16(plant.grid_w / 10), 0, round(abs(plant.grid_w) / 10)])
         self.set(0x048B, [s16(plant.grid_w / 100)])
-        phases = [230.0 + wobble + phase * 0.4 for phase in range(3)]
+        # Each phase carries its share; a single-phase unit leaves S and T at 0.
+        share = self.PHASES
+        phases = [230.0 + wobble + phase * 0.4 for phase in range(share)]
         for phase, volts in enumerate(phases):
             base = 0x048D + 11 * phase
-            self.set(base, [round(volts * 10), round(abs(output_w) / 3 / volts * 100)])
-            self.set(base + 2, [s16(output_w / 30), 0, 1000])
-            self.set(base + 5, [round(abs(plant.grid_w) / 3 / volts * 100), s16(plant.grid_w / 30)])
+            self.set(base, [round(volts * 10), round(abs(output_w) / share / volts * 100)])
+            self.set(base + 2, [s16(output_w / 10 / share), 0, 1000])
+            grid_amps = round(abs(plant.grid_w) / share / volts * 100)
+            self.set(base + 5, [grid_amps, s16(plant.grid_w / 10 / share)])
         self.set(0x04AF, [round(plant.load_w / 10)])
+        self.set(0x04BD, [1000])
+        if share == 1:
+            return
         # The split-phase view (L1, L2: voltage, output current and power, CT current, PCC
         # power), as phases 1 and 2 of the three; then the line-to-line voltages.
         for phase in range(2):
@@ -422,4 +452,3 @@ class Hyd3ph(RegisterBank):
             )
         line = [(phases[i] + phases[(i + 1) % 3]) / 2 * math.sqrt(3) for i in range(3)]
         self.set(0x04BA, [round(volts * 10) for volts in line])
-        self.set(0x04BD, [1000])
