@@ -58,6 +58,7 @@ MODBUS_TYPES = {
     FieldType.U32: "uint32",
     FieldType.S32: "int32",
     FieldType.STR: "string",
+    FieldType.F32: "float32",
 }
 
 
@@ -108,7 +109,7 @@ def modbus_yaml(profile: Profile, keys: list[str], port: int, hub_type: str) -> 
                 "unique_id": f"bench_{key}_{number}",
                 "address": span.address,
                 "device_address": 1,
-                "input_type": "holding",
+                "input_type": "input" if profile.rules.is_input(span) else "holding",
                 "scan_interval": IDLE,
             }
             if field.type is FieldType.BITS or field.options is not None:
@@ -243,11 +244,10 @@ def _entities(hass: HomeAssistant) -> list[Entity]:
 
 
 def _all_shown(hass: HomeAssistant, count: int) -> bool:
-    """Whether all `count` entities of the hub show a reading."""
+    """Whether all `count` entities of the hub have read once (a reading, or unavailable)."""
     entities = _entities(hass)
     return len(entities) == count and all(
-        (state := hass.states.get(e.entity_id)) is not None
-        and state.state not in ("unknown", "unavailable")
+        (state := hass.states.get(e.entity_id)) is not None and state.state != "unknown"
         for e in entities
     )
 
@@ -278,35 +278,43 @@ def table(rows: list[list[str]]) -> str:
     return "\n".join("| " + " | ".join(line) + " |" for line in lines)
 
 
-async def run(polls: int, latency: tuple[str, ...]) -> None:
-    """Every profile on every local link: ours (same entities, then shipped defaults), core."""
+async def run(polls: int, latency: tuple[str, ...], profiles: set[str], links: set[str]) -> None:
+    """Each profile on each local link: ours (same entities as core, then shipped defaults)."""
     rows, ratios = [], []
     for profile in load_bundled():
+        if profile.id not in PROFILES or (profiles and profile.id not in profiles):
+            continue
         device = PROFILES[profile.id][0]
         same = readings(profile)
         default = [f.key for f, shown in profile.entities() if shown.enabled]
         for link in LOCAL_LINKS:
+            if links and link.name not in links:
+                continue
             arguments = ("--device", device, *link.simulator, *latency)
+            name = f"{link.name} {profile.id}"
             with simulator(*arguments) as ours_port, simulator(*arguments) as core_port:
                 async with home_assistant() as hass:
-                    # First: `modbus` takes its YAML only when it is set up, and ours needs it.
-                    core = await core_modbus(
-                        hass, profile, link.modbus_type, port=core_port, keys=same, polls=polls
-                    )
+                    core = None
+                    if link.modbus_type is not None:
+                        # First: `modbus` takes its YAML only when set up, and ours needs it.
+                        core = await core_modbus(
+                            hass, profile, link.modbus_type, port=core_port, keys=same, polls=polls
+                        )
                     mine = await ours(hass, link, profile, port=ours_port, keys=same, polls=polls)
                     shipped = await ours(
                         hass, link, profile, port=ours_port, keys=default, polls=polls
                     )
-            name = f"{link.name} {profile.id}"
-            rows += [mine.row(name, "zcs_azzurro"), core.row(name, "core modbus"),
-                     shipped.row(name, "zcs_azzurro, all default")]  # fmt: skip
-            ratios.append(
-                f"{name}: ours / core modbus, same {mine.entities} entities: requests "
-                f"{statistics.fmean(mine.requests) / statistics.fmean(core.requests):.2f}, "
-                f"CPU {statistics.median(mine.cpu) / statistics.median(core.cpu):.2f}, "
-                f"wall {statistics.median(mine.wall) / statistics.median(core.wall):.2f}, "
-                f"unchanged writes {mine.unchanged} vs {core.unchanged}"
-            )
+            rows.append(mine.row(name, "zcs_azzurro"))
+            if core is not None:
+                rows.append(core.row(name, "core modbus"))
+                ratios.append(
+                    f"{name}: ours / core modbus, same {core.entities} readings: requests "
+                    f"{statistics.fmean(mine.requests) / statistics.fmean(core.requests):.2f}, "
+                    f"CPU {statistics.median(mine.cpu) / statistics.median(core.cpu):.2f}, "
+                    f"wall {statistics.median(mine.wall) / statistics.median(core.wall):.2f}, "
+                    f"unchanged writes {mine.unchanged} vs {core.unchanged}"
+                )
+            rows.append(shipped.row(name, "zcs_azzurro, all default"))
     print(f"{polls} polls each; requests/h at one poll every {INTERVAL} s; medians per poll")
     print(table(rows))
     print("\n".join(ratios))
@@ -318,9 +326,14 @@ def main() -> None:
     parser.add_argument("--polls", type=int, default=50)
     parser.add_argument("--delay", default="0.05", help="simulator: seconds before each answer")
     parser.add_argument("--jitter", default="0.1", help="simulator: up to this much more")
+    parser.add_argument(
+        "--profile", action="append", default=[], help="these (by id; default zcs_3ph_hyd_zss)"
+    )
+    parser.add_argument("--link", action="append", default=[], help="only these (by name)")
     arguments = parser.parse_args()
     latency = ("--delay", arguments.delay, "--jitter", arguments.jitter)
-    asyncio.run(run(arguments.polls, latency))
+    profiles = set(arguments.profile or ["zcs_3ph_hyd_zss"])
+    asyncio.run(run(arguments.polls, latency, profiles, set(arguments.link)))
 
 
 if __name__ == "__main__":

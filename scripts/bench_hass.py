@@ -43,6 +43,7 @@ from pytest_homeassistant_custom_component.common import (  # noqa: E402
 
 from custom_components.zcs_azzurro import const  # noqa: E402
 from custom_components.zcs_azzurro.api.transport.unit import LinkKind  # noqa: E402
+from simulator.wifi import DEFAULT_LOGGER_SERIAL  # noqa: E402
 
 SERIAL = "ZP1ES010M2H00017"
 
@@ -54,7 +55,7 @@ class LocalLink:
     name: str
     simulator: tuple[str, ...]  # the arguments of `python -m simulator` for its front end
     data: dict[str, Any]  # what the config flow stores, beside host, port, unit, profile
-    modbus_type: str  # the `type:` of a core `modbus` hub on the same wire
+    modbus_type: str | None  # the `type:` of a core `modbus` hub on the same wire, if any
 
 
 LOCAL_LINKS = (
@@ -70,10 +71,24 @@ LOCAL_LINKS = (
         {const.CONF_LINK: const.LINK_ETH, const.CONF_FRAMING: LinkKind.MODBUS_TCP.value},
         "tcp",
     ),
+    # Core `modbus` speaks no Solarman V5: this link has no side by side.
+    LocalLink(
+        "wifi",
+        ("--link", "wifi"),
+        {const.CONF_LINK: const.LINK_WIFI, const.CONF_LOGGER_SERIAL: DEFAULT_LOGGER_SERIAL},
+        None,
+    ),
 )
 
 # Each bundled profile, the simulated device that holds its map, and the model it reports.
-PROFILES = {"zcs_3ph_hyd_zss": ("hyd-3ph", "3PH HYD10000 ZSS")}
+PROFILES = {
+    "zcs_3ph_hyd_zss": ("hyd-3ph", "3PH HYD10000 ZSS"),
+    "zcs_1ph_hyd_zss_hp": ("hyd-1ph", "1PH HYD6000 ZSS HP"),
+    "zcs_3ph_ktl_v3": ("ktl-v3", "3PH 20KTL-V3"),
+    "zcs_hyd_es": ("hyd-es", "HYD ES / 3000SP"),
+    "zcs_1ph_tl_v3": ("tl-v3", "1PH TL-V3"),
+}
+# Not yet here: the Chint meters (core `modbus` never showed all their readings in a minute).
 
 
 def local_entry(link: LocalLink, profile: str, port: int, **options: Any) -> MockConfigEntry:

@@ -42,6 +42,7 @@ from scripts.bench_hass import LOCAL_LINKS, LocalLink, home_assistant, local_ent
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
 from simulator.portal import SimulatedPortal
+from simulator.wifi import WifiStick
 
 # Links wait this long for an answer in the soak; a delay fault answers after twice that.
 TIMEOUT = 0.05
@@ -100,7 +101,15 @@ def eth_faults(stick: EthStick) -> dict[str, Callable[[bool], None]]:
         if active:
             stick.drop_clients()
 
-    return {
+    v5 = {}
+    if isinstance(stick, WifiStick):
+        wifi = stick
+
+        def v5_flag(name: str) -> Callable[[bool], None]:
+            return lambda active: setattr(wifi, name, active)
+
+        v5 = {name: v5_flag(name) for name in ("wrong_sequence", "bad_checksum", "bad_rtu_crc")}
+    return v5 | {
         "silent": flag("silent"),
         "delay": flag("delay", 2 * TIMEOUT),
         "drop": flag("drop"),
@@ -135,7 +144,11 @@ def register_truth(device: Hyd3ph, profile: Profile) -> dict[str, Value | None]:
 async def eth_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
     """The ETH stick in this process, on a loopback port."""
     device = Hyd3ph(clock=clock)
-    stick = EthStick(device, framing=Framing(link.simulator[link.simulator.index("--framing") + 1]))
+    if link.data[const.CONF_LINK] == const.LINK_WIFI:
+        stick: EthStick = WifiStick(device)
+    else:
+        framing = Framing(link.simulator[link.simulator.index("--framing") + 1])
+        stick = EthStick(device, framing=framing)
     await stick.start()
     entry = local_entry(
         link, profile.id, stick.port, **{CONF_SCAN_INTERVAL: const.MAX_SCAN_INTERVAL}
@@ -322,7 +335,14 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
                     and s.attributes.get("state_class") == "total_increasing"
                 }
                 while tally.polls < polls and time.monotonic() - started < seconds:
-                    if fault is None and recovering is None and rng.random() < FAULT_CHANCE:
+                    # None starts so late that it could not end, and be recovered, in the run.
+                    late = tally.polls >= polls - LONGEST - 1
+                    if (
+                        fault is None
+                        and recovering is None
+                        and not late
+                        and rng.random() < FAULT_CHANCE
+                    ):
                         fault = rng.choice(sorted(front.faults))
                         left = rng.randint(1, LONGEST)
                         front.faults[fault](active=True)

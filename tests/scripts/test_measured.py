@@ -22,7 +22,9 @@ def _start(*arguments: str) -> subprocess.Popen[str]:
 def test_bench_and_soak_short() -> None:
     """Side by side, ours asks less and rewrites nothing; the soak loses nothing."""
     # Both at once: each waits on its own simulator and Home Assistant most of the time.
-    bench = _start("scripts.bench", "--polls", "2", "--delay", "0", "--jitter", "0")
+    bench = _start(
+        "scripts.bench", "--polls", "2", "--delay", "0", "--jitter", "0", "--link", "eth-tcp"
+    )
     soak = _start("scripts.soak", "--polls", "150", "--seconds", "20", "--seed", "3")
     bench_out, bench_err = bench.communicate(timeout=120)
     soak_out, soak_err = soak.communicate(timeout=120)
@@ -32,7 +34,7 @@ def test_bench_and_soak_short() -> None:
         for line in bench_out.splitlines()
         if line.startswith("| eth")
     ]
-    assert len(rows) == 6  # two links, three rows each
+    assert len(rows) == 3  # ours, core, ours with every default entity
     for ours, core, _ in zip(rows[::3], rows[1::3], rows[2::3], strict=True):
         assert (ours[1], core[1]) == ("zcs_azzurro", "core modbus")
         assert float(ours[3]) < float(core[3]) / 4  # requests per poll
@@ -40,6 +42,6 @@ def test_bench_and_soak_short() -> None:
         assert float(core[8]) > 0
     assert soak.returncode == 0, soak_out + soak_err
     lines = soak_out.splitlines()
-    assert [line.split(":")[0] for line in lines] == ["eth-rtu", "eth-tcp", "portal"]
+    assert [line.split(":")[0] for line in lines] == ["eth-rtu", "eth-tcp", "wifi", "portal"]
     for line in lines:
         assert "wrong values 0, decreases 0, exceptions 0" in line
