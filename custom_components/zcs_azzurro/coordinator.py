@@ -126,6 +126,8 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._turn = asyncio.Lock()
         # Polls until the settings are read again; 0: on the next poll.
         self._settings_in = 0
+        # Settings that have been read with a value at least once.
+        self._had_value: set[str] = set()
         self.serial: str = entry.unique_id or ""
         self.guard = CounterGuard(device.profile.fields)
         self.identity: dict[str, Value | None] | None = None
@@ -246,11 +248,15 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
 
         Withheld (not said the same twice), or none where it had one: a damaged answer.
         """
-        before = self.data.values if self.data is not None else {}
-        return any(
-            key in reading.withheld or (reading.values[key] is None and before.get(key) is not None)
-            for key in self.device.profile.settings & reading.values.keys()
+        read = self.device.profile.settings & reading.values.keys()
+        unsure = any(
+            key in reading.withheld or (reading.values[key] is None and key in self._had_value)
+            for key in read
         )
+        # Remembered beyond the last poll: a failure lasting two settings reads (scripts/soak)
+        # left the controls unavailable until the next settings poll.
+        self._had_value |= {key for key in read if reading.values[key] is not None}
+        return unsure
 
     async def async_write(self, values: Mapping[str, Value]) -> None:
         """Write settings of one group; then read what the device holds now."""
