@@ -47,12 +47,13 @@ from simulator.wifi import WifiStick
 # Links wait this long for an answer in the soak; a delay fault answers after twice that.
 TIMEOUT = 0.05
 # Log lines a fault may cause, from its start to its recovery: ours (the failure, the
-# recovery), and a library's warning a poll at most (tmodbus resynchronising after a bad CRC).
+# recovery), and a library's warnings, two a poll at most (tmodbus resynchronising after a bad
+# CRC, or noting a connection reset).
 OURS = "custom_components.zcs_azzurro"
 # Chance that a fault starts on a poll with none, and how many polls it lasts at most.
 FAULT_CHANCE = 0.03
 LONGEST = 3
-MAX_LINES = 2 + LONGEST
+MAX_LINES = 2 + 2 * LONGEST
 START = datetime(2026, 6, 20, 4, 0, tzinfo=UTC).timestamp()
 
 
