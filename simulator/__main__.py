@@ -1,4 +1,9 @@
-"""Run a simulated device: python -m simulator --device hyd-3ph --link eth --port 18899."""
+"""Run a simulated device: python -m simulator --device hyd-3ph --link eth --port 18899.
+
+--link hub listens on --port and the two ports after it (the HUB's inverter, meter and EV
+charger lines; inverters at --unit and the next unit id); --link power-magic on --port;
+--link rs485 --pty on a pseudo-terminal whose path it prints.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,52 @@ import asyncio
 import contextlib
 import json
 import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from .devices import DEVICES
 from .devices.hyd_3ph import Hyd3ph
 from .eth import EthStick, Framing
+from .hub import Hub
+from .power_magic import PowerMagic
+from .rs485 import Rs485Bus
 
-LINKS = {"eth": EthStick}
+# How each link's front end is made from the device and the arguments.
+LINKS: dict[str, Callable[[Hyd3ph, argparse.Namespace], Front]] = {
+    "eth": lambda device, a: EthStick(device, unit=a.unit, framing=Framing(a.framing)),
+    "hub": lambda device, a: Hub(
+        {"inverters": {a.unit: device, a.unit + 1: _twin(device)}}, pacing=a.pacing
+    ),
+    "power-magic": lambda device, a: PowerMagic(device, unit=a.unit),
+    "rs485": lambda device, a: Rs485Bus({a.unit: device}),
+}
+
+
+class Front(Protocol):
+    """What every front end does: start where told, stop."""
+
+    async def start(self, host: str, port: int) -> None:
+        """Start serving."""
+
+    async def stop(self) -> None:
+        """Stop serving."""
+
+
+def _twin(device: Hyd3ph) -> Hyd3ph:
+    """A second inverter on the HUB's line, told apart by its serial."""
+    return Hyd3ph(serial="ZP1ES010M2H00018", clock=device.clock)
+
+
+def _where(front: Front, arguments: argparse.Namespace) -> str:
+    if isinstance(front, Rs485Bus):
+        return front.path
+    if isinstance(front, Hub):
+        return ", ".join(f"{arguments.host}:{line.port}" for line in front.lines.values())
+    assert isinstance(front, EthStick)
+    return f"{arguments.host}:{front.port}"
+
+
 # Seconds between writes of the counters to the --memory file.
 MEMORY_INTERVAL = 5.0
 
@@ -30,6 +74,17 @@ def _arguments() -> argparse.Namespace:
         choices=[framing.value for framing in Framing],
         default=Framing.RTU.value,
         help="rtu: RTU frames over TCP; tcp: Modbus TCP (MBAP)",
+    )
+    parser.add_argument(
+        "--pty",
+        action="store_true",
+        help="rs485: serve on a pseudo-terminal (the only way here) and print its path",
+    )
+    parser.add_argument(
+        "--pacing",
+        type=float,
+        default=3.0,
+        help="hub: seconds it needs between two requests (earlier ones are held back)",
     )
     parser.add_argument(
         "--refuse",
@@ -67,9 +122,9 @@ def _device(arguments: argparse.Namespace) -> Hyd3ph:
 
 async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
     memory: Path | None = arguments.memory
-    front = LINKS[arguments.link](device, unit=arguments.unit, framing=Framing(arguments.framing))
+    front = LINKS[arguments.link](device, arguments)
     await front.start(arguments.host, arguments.port)
-    print(f"listening {arguments.link} {arguments.host}:{front.port}", flush=True)
+    print(f"listening {arguments.link} {_where(front, arguments)}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

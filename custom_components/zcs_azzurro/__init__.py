@@ -9,7 +9,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady, HomeAssistantError
 
 from .api.device import ModbusDevice
-from .connection import async_get_link
+from .connection import async_get_link, function_codes, needed_functions
 from .const import CONF_PROFILE, CONF_UNIT_ID, DOMAIN
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
 from .profiles import async_get_profile
@@ -41,6 +41,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     except HomeAssistantError as err:
         # Another integration holds the device over other link settings; it may let go.
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="link_in_use") from err
+    if missing := needed_functions(profile) - link.functions:
+        # Never sent: the link would refuse it (the HUB carries 0x03 and 0x10 only).
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="link_cannot_carry",
+            translation_placeholders={"functions": function_codes(missing)},
+        )
     coordinator = ZcsCoordinator(hass, entry, ModbusDevice(link, entry.data[CONF_UNIT_ID], profile))
     try:
         await coordinator.async_config_entry_first_refresh()

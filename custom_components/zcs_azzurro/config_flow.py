@@ -16,12 +16,16 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
-from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SCAN_INTERVAL
+from homeassistant.const import CONF_DEVICE, CONF_HOST, CONF_PORT, CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    SerialPortSelector,
     TextSelector,
 )
 
@@ -36,23 +40,45 @@ from .api.errors import (
     UnsupportedModelError,
 )
 from .api.profile.schema import Profile
-from .connection import async_find_framing, async_temporary_link
+from .connection import (
+    LINKS,
+    async_find_framing,
+    async_temporary_link,
+    endpoint_from,
+    function_codes,
+    needed_functions,
+)
 from .const import (
+    BAUDRATES,
+    CONF_BAUDRATE,
+    CONF_BYTESIZE,
     CONF_FRAMING,
+    CONF_LINE,
     CONF_LINK,
     CONF_MODEL,
+    CONF_PACING,
+    CONF_PARITY,
     CONF_PROFILE,
+    CONF_STOPBITS,
     CONF_UNIT_ID,
     CONF_WRITE_INTERVAL,
     DEFAULT_ETH_PORT,
+    DEFAULT_HUB_PACING,
+    DEFAULT_POWER_MAGIC_PORT,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_UNIT_ID,
     DEFAULT_WRITE_INTERVAL,
     DOMAIN,
+    HUB_LINES,
     LINK_ETH,
+    LINK_HUB,
+    LINK_POWER_MAGIC,
+    LINK_RS485,
+    MAX_HUB_PACING,
     MAX_SCAN_INTERVAL,
     MAX_WRITE_INTERVAL,
     MIN_SCAN_INTERVAL,
+    PARITIES,
 )
 from .profiles import async_get_profiles
 
@@ -60,11 +86,6 @@ _LOGGER = logging.getLogger(__name__)
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
 
-
-# The links the first step offers, each a step of this flow. Every entry is one device (a
-# stick's inverter, one device behind a HUB port, one cloud serial): the manifest's
-# integration_type is "device".
-MENU = [LINK_ETH]
 
 # The whole numbers the forms ask for, and the range of each (the field's hint states it).
 RANGES: dict[str, tuple[int, int]] = {
@@ -84,6 +105,10 @@ def _box(unit: str | None = None) -> NumberSelector:
     return NumberSelector(config)
 
 
+# Numbers that may have decimals (the HUB's pacing: tenths of a second).
+DECIMAL_RANGES: dict[str, tuple[float, float]] = {CONF_PACING: (0, MAX_HUB_PACING)}
+
+
 def _out_of_range(user_input: Mapping[str, Any]) -> dict[str, str]:
     """The form errors of numbers that are not whole or not in their field's range."""
     return {
@@ -91,13 +116,45 @@ def _out_of_range(user_input: Mapping[str, Any]) -> dict[str, str]:
         for key, (low, high) in RANGES.items()
         if key in user_input
         and not (float(user_input[key]).is_integer() and low <= user_input[key] <= high)
+    } | {
+        key: f"{key}_range"
+        for key, (low, high) in DECIMAL_RANGES.items()
+        if key in user_input and not low <= user_input[key] <= high
     }
 
 
-ETH_SCHEMA = vol.Schema(
+def _choice(options: list[str], translation_key: str | None = None) -> SelectSelector:
+    config = SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
+    if translation_key:
+        config["translation_key"] = translation_key
+    return SelectSelector(config)
+
+
+def _tcp_schema(port: int) -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_HOST): TextSelector(),
+            vol.Required(CONF_PORT, default=port): _box(),
+            vol.Required(CONF_UNIT_ID, default=DEFAULT_UNIT_ID): _box(),
+        }
+    )
+
+
+ETH_SCHEMA = _tcp_schema(DEFAULT_ETH_PORT)
+HUB_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_HOST): TextSelector(),
-        vol.Required(CONF_PORT, default=DEFAULT_ETH_PORT): _box(),
+        vol.Required(CONF_LINE, default=next(iter(HUB_LINES))): _choice(list(HUB_LINES), "line"),
+        vol.Required(CONF_UNIT_ID, default=DEFAULT_UNIT_ID): _box(),
+    }
+)
+RS485_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_DEVICE): SerialPortSelector(),
+        vol.Required(CONF_BAUDRATE, default="9600"): _choice([str(b) for b in BAUDRATES]),
+        vol.Required(CONF_PARITY, default="none"): _choice(list(PARITIES), "parity"),
+        vol.Required(CONF_STOPBITS, default="1"): _choice(["1", "2"]),
+        vol.Required(CONF_BYTESIZE, default="8"): _choice(["7", "8"]),
         vol.Required(CONF_UNIT_ID, default=DEFAULT_UNIT_ID): _box(),
     }
 )
@@ -106,6 +163,10 @@ OPTIONS_SCHEMA = vol.Schema(
         vol.Required(CONF_SCAN_INTERVAL): _box("s"),
         vol.Optional(CONF_WRITE_INTERVAL): _box("s"),
     }
+)
+# The HUB's gap between requests, in tenths of a second.
+PACING_BOX = NumberSelector(
+    NumberSelectorConfig(step=0.1, mode=NumberSelectorMode.BOX, unit_of_measurement="s")
 )
 
 
@@ -119,14 +180,67 @@ def valid_host(host: str) -> bool:
     return True
 
 
-def _eth_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+def _tcp_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     # Number selectors hand back floats.
     return {
-        CONF_LINK: LINK_ETH,
         CONF_HOST: str(user_input[CONF_HOST]).strip(),
         CONF_PORT: int(user_input[CONF_PORT]),
         CONF_UNIT_ID: int(user_input[CONF_UNIT_ID]),
     }
+
+
+def _hub_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    line = user_input[CONF_LINE]
+    return _tcp_data({**user_input, CONF_PORT: HUB_LINES[line]}) | {CONF_LINE: line}
+
+
+def _rs485_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        CONF_DEVICE: str(user_input[CONF_DEVICE]).strip(),
+        CONF_BAUDRATE: int(user_input[CONF_BAUDRATE]),
+        CONF_PARITY: user_input[CONF_PARITY],
+        CONF_STOPBITS: int(user_input[CONF_STOPBITS]),
+        CONF_BYTESIZE: int(user_input[CONF_BYTESIZE]),
+        CONF_UNIT_ID: int(user_input[CONF_UNIT_ID]),
+    }
+
+
+def _rs485_form(data: Mapping[str, Any]) -> dict[str, Any]:
+    # Select selectors take their options as text.
+    numbers = (CONF_BAUDRATE, CONF_STOPBITS, CONF_BYTESIZE)
+    return {key: str(value) if key in numbers else value for key, value in data.items()}
+
+
+@dataclass(frozen=True)
+class LinkForm:
+    """One choice of the menu as the flow sees it (what it speaks is `connection.LINKS`)."""
+
+    schema: vol.Schema
+    # The form's answers as entry data.
+    data: Callable[[Mapping[str, Any]], dict[str, Any]] = _tcp_data
+    # Entry data as the form's answers (for reconfigure).
+    form: Callable[[Mapping[str, Any]], dict[str, Any]] = dict
+    # Errors worded for this link, in place of the stick's.
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+
+_DEVICE_ERRORS = {"cannot_connect": "device_cannot_connect", "no_answer": "device_no_answer"}
+
+# The links the first step offers, each a step of this flow. Every entry is one device (a
+# stick's inverter, one device behind a HUB port, one unit on a bus): the manifest's
+# integration_type is "device".
+LINK_FORMS = {
+    LINK_ETH: LinkForm(ETH_SCHEMA),
+    LINK_HUB: LinkForm(HUB_SCHEMA, _hub_data, errors=_DEVICE_ERRORS),
+    LINK_POWER_MAGIC: LinkForm(_tcp_schema(DEFAULT_POWER_MAGIC_PORT), errors=_DEVICE_ERRORS),
+    LINK_RS485: LinkForm(
+        RS485_SCHEMA,
+        _rs485_data,
+        _rs485_form,
+        {"cannot_connect": "serial_cannot_open", "no_answer": "serial_no_answer"},
+    ),
+}
+MENU = list(LINK_FORMS)
 
 
 # What each failure to reach or identify the device tells the user: (form field, error).
@@ -173,26 +287,32 @@ async def _async_identify(
 
 async def _async_probe(hass: HomeAssistant, data: dict[str, Any]) -> _Probe:
     """Connect, identify the device and read its model; errors are translation keys."""
-    if not valid_host(data[CONF_HOST]):
+    if CONF_HOST in data and not valid_host(data[CONF_HOST]):
         return _Probe(errors={CONF_HOST: "invalid_host"})
+    where = endpoint_from(data)
     try:
         data, profile, serial, identity = await _async_identify(hass, data)
     except tuple(_PROBE_ERRORS) as err:
-        _LOGGER.debug("Probing %s port %s: %r", data[CONF_HOST], data[CONF_PORT], err)
+        _LOGGER.debug("Probing %s: %r", where, err)
         field_name, key = _PROBE_ERRORS[type(err)]
+        key = LINK_FORMS[data[CONF_LINK]].errors.get(key, key)
         return _Probe(errors={field_name: key}, placeholders={"serial": getattr(err, "serial", "")})
     except Exception:
-        _LOGGER.exception("Unexpected error while probing %s", data[CONF_HOST])
+        _LOGGER.exception("Unexpected error while probing %s", where)
         return _Probe(errors={"base": "unknown"})
+    if missing := needed_functions(profile) - LINKS[data[CONF_LINK]].functions:
+        # Refused here rather than sent: the link would answer them with an exception.
+        placeholders = {"functions": function_codes(missing), "model": profile.name}
+        return _Probe(errors={"base": "link_cannot_carry"}, placeholders=placeholders)
     model = profile.model_name(identity.values)
     return _Probe(serial, {**data, CONF_PROFILE: profile.id, CONF_MODEL: model})
 
 
-async def _async_check(hass: HomeAssistant, user_input: Mapping[str, Any]) -> _Probe:
+async def _async_check(hass: HomeAssistant, link: str, user_input: Mapping[str, Any]) -> _Probe:
     """The form's numbers in range, then the device they point at."""
     if errors := _out_of_range(user_input):
         return _Probe(errors=errors)
-    return await _async_probe(hass, _eth_data(user_input))
+    return await _async_probe(hass, {CONF_LINK: link} | LINK_FORMS[link].data(user_input))
 
 
 def _title(model: str, serial: str) -> str:
@@ -214,17 +334,38 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_eth(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """A ZSM-ETH-USB stick: host, port and the inverter's unit id."""
+        return await self._async_link_step(LINK_ETH, user_input)
+
+    async def async_step_hub(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """An Azzurro HUB: host, the line the device is on, and its unit id."""
+        return await self._async_link_step(LINK_HUB, user_input)
+
+    async def async_step_power_magic(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A Power Magic: Modbus TCP, host, port and unit id."""
+        return await self._async_link_step(LINK_POWER_MAGIC, user_input)
+
+    async def async_step_rs485(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A unit on an RS485 bus: the serial port, its settings and the unit id."""
+        return await self._async_link_step(LINK_RS485, user_input)
+
+    async def _async_link_step(
+        self, link: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Ask where the device is on this link; identify it; make the entry."""
         probe = _Probe()
         if user_input is not None:
-            probe = await _async_check(self.hass, user_input)
+            probe = await _async_check(self.hass, link, user_input)
             if not probe.errors:
                 await self.async_set_unique_id(probe.serial)
                 self._abort_if_unique_id_configured()
                 title = _title(probe.data[CONF_MODEL], probe.serial)
-                return self.async_create_entry(title=title, data=probe.data)
+                options = {CONF_PACING: DEFAULT_HUB_PACING} if LINKS[link].paced else {}
+                return self.async_create_entry(title=title, data=probe.data, options=options)
         return self.async_show_form(
-            step_id=LINK_ETH,
-            data_schema=self.add_suggested_values_to_schema(ETH_SCHEMA, user_input),
+            step_id=link,
+            data_schema=self.add_suggested_values_to_schema(LINK_FORMS[link].schema, user_input),
             errors=probe.errors,
             description_placeholders=probe.placeholders,
         )
@@ -234,9 +375,10 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Point the entry at a new address; it must still be the same device."""
         entry = self._get_reconfigure_entry()
+        link = LINK_FORMS[entry.data[CONF_LINK]]
         probe = _Probe()
         if user_input is not None:
-            probe = await _async_check(self.hass, user_input)
+            probe = await _async_check(self.hass, entry.data[CONF_LINK], user_input)
             if not probe.errors:
                 await self.async_set_unique_id(probe.serial)
                 self._abort_if_unique_id_mismatch(reason="wrong_device")
@@ -245,7 +387,9 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=self.add_suggested_values_to_schema(ETH_SCHEMA, user_input or entry.data),
+            data_schema=self.add_suggested_values_to_schema(
+                link.schema, user_input or link.form(entry.data)
+            ),
             errors=probe.errors,
             description_placeholders=probe.placeholders,
         )
@@ -265,14 +409,21 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
         """Ask for the intervals."""
         errors: dict[str, str] = {}
         if user_input is not None and not (errors := _out_of_range(user_input)):
-            return self.async_create_entry(data={k: int(v) for k, v in user_input.items()})
+            return self.async_create_entry(
+                data={k: v if k in DECIMAL_RANGES else int(v) for k, v in user_input.items()}
+            )
         options = self.config_entry.options
         current = {
             CONF_SCAN_INTERVAL: options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL),
             CONF_WRITE_INTERVAL: options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL),
         }
+        schema = OPTIONS_SCHEMA
+        if LINKS[self.config_entry.data[CONF_LINK]].paced:
+            # The HUB's gap between requests; its own setting must match.
+            schema = schema.extend({vol.Required(CONF_PACING): PACING_BOX})
+            current[CONF_PACING] = options.get(CONF_PACING, DEFAULT_HUB_PACING)
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, user_input or current),
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or current),
             errors=errors,
         )

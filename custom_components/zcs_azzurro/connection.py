@@ -9,67 +9,136 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.modbus import async_get_temporary_unit, async_get_unit
 from homeassistant.components.modbus.connection import async_get_connection_info
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.const import CONF_DEVICE, CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 
 from . import const
 from .api.errors import NoResponseError
-from .api.transport.base import Link
+from .api.profile.schema import Profile
+from .api.transport.base import (
+    ALL_FUNCTIONS,
+    READ_HOLDING,
+    WRITE_MULTIPLE,
+    WRITE_SINGLE,
+    Link,
+)
 from .api.transport.probe import find_framing
-from .api.transport.unit import Endpoint, LinkKind, UnitLink
+from .api.transport.unit import Endpoint, LinkKind, SerialLine, UnitLink
+from .pacing import async_hold_pacing
 
-# The wire formats each link of the config flow's menu may speak, the likeliest first.
-# ZCS's guide describes the ETH stick's frames as RTU over TCP, ZCS Austria's help desk as
-# Modbus TCP (research/modbus_maps.md section 1): setup keeps the one the stick answers.
-FRAMINGS = {const.LINK_ETH: (LinkKind.RTU_OVER_TCP, LinkKind.MODBUS_TCP)}
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """What one link of the config flow's menu speaks, and what it can carry."""
+
+    # The wire formats it may speak, the likeliest first.
+    framings: tuple[LinkKind, ...]
+    # The function codes it carries; a profile that needs another is refused at setup.
+    functions: frozenset[int] = ALL_FUNCTIONS
+    # Whether requests need a gap between them (the entry's pacing option).
+    paced: bool = False
+
+
+LINKS = {
+    # ZCS's guide describes the ETH stick's frames as RTU over TCP, ZCS Austria's help desk
+    # as Modbus TCP (research/modbus_maps.md section 1): setup keeps the one it answers.
+    const.LINK_ETH: LinkSpec((LinkKind.RTU_OVER_TCP, LinkKind.MODBUS_TCP)),
+    # The HUB passes on reads of holding registers and group writes, nothing else.
+    const.LINK_HUB: LinkSpec(
+        (LinkKind.MODBUS_TCP,), frozenset({READ_HOLDING, WRITE_MULTIPLE}), paced=True
+    ),
+    const.LINK_POWER_MAGIC: LinkSpec(
+        (LinkKind.MODBUS_TCP,), frozenset({READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE})
+    ),
+    const.LINK_RS485: LinkSpec((LinkKind.RTU_SERIAL,)),
+}
+
+
+def needed_functions(profile: Profile) -> frozenset[int]:
+    """The function codes polling and writing this profile's device sends.
+
+    Reads are of holding registers; writes go as whole groups in one write-multiple.
+    """
+    return frozenset({READ_HOLDING} | ({WRITE_MULTIPLE} if profile.groups else set()))
+
+
+def function_codes(functions: frozenset[int]) -> str:
+    """Function codes as people who read Modbus maps write them: 0x04, 0x06."""
+    return ", ".join(f"{code:#04x}" for code in sorted(functions))
 
 
 def endpoint_from(data: Mapping[str, Any]) -> Endpoint:
     """Where an entry's (or a flow's) link goes, in the framing the device answered."""
-    framing = data.get(const.CONF_FRAMING) or FRAMINGS[data[const.CONF_LINK]][0]
-    return Endpoint(LinkKind(framing), data[CONF_HOST], data[CONF_PORT])
+    kind = LinkKind(data.get(const.CONF_FRAMING) or LINKS[data[const.CONF_LINK]].framings[0])
+    if kind is LinkKind.RTU_SERIAL:
+        line = SerialLine(
+            baudrate=data[const.CONF_BAUDRATE],
+            bytesize=data[const.CONF_BYTESIZE],
+            parity=const.PARITIES[data[const.CONF_PARITY]],
+            stopbits=data[const.CONF_STOPBITS],
+        )
+        return Endpoint(kind, data[CONF_DEVICE], line=line)
+    return Endpoint(kind, data[CONF_HOST], data[CONF_PORT])
+
+
+def _link(unit: Any, data: Mapping[str, Any]) -> UnitLink:
+    functions = LINKS[data[const.CONF_LINK]].functions
+    return UnitLink(
+        unit, data[const.CONF_UNIT_ID], timeout=const.REQUEST_TIMEOUT, functions=functions
+    )
 
 
 def async_get_link(hass: HomeAssistant, entry: ConfigEntry) -> Link:
     """The entry's link, held until the entry unloads."""
-    unit_id = entry.data[const.CONF_UNIT_ID]
-    unit = async_get_unit(hass, entry, endpoint_from(entry.data).params(), unit_id)
-    link = UnitLink(unit, unit_id, timeout=const.REQUEST_TIMEOUT)
+    endpoint = endpoint_from(entry.data)
+    unit = async_get_unit(hass, entry, endpoint.params(), entry.data[const.CONF_UNIT_ID])
+    link = _link(unit, entry.data)
     entry.async_on_unload(link.close)
+    if LINKS[entry.data[const.CONF_LINK]].paced:
+        pacing = entry.options.get(const.CONF_PACING, const.DEFAULT_HUB_PACING)
+        entry.async_on_unload(async_hold_pacing(hass, endpoint, unit, pacing))
     return link
 
 
 @asynccontextmanager
 async def async_temporary_link(hass: HomeAssistant, data: Mapping[str, Any]) -> AsyncIterator[Link]:
     """A config flow's link, held for the context; an entry's connection stays up."""
-    unit_id = data[const.CONF_UNIT_ID]
-    params = endpoint_from(data).params()
-    async with async_get_temporary_unit(hass, params, unit_id) as unit:
-        link = UnitLink(unit, unit_id, timeout=const.REQUEST_TIMEOUT)
+    endpoint = endpoint_from(data)
+    async with async_get_temporary_unit(hass, endpoint.params(), data[const.CONF_UNIT_ID]) as unit:
+        link = _link(unit, data)
+        release = None
+        if LINKS[data[const.CONF_LINK]].paced:
+            # The flow keeps the HUB's pacing too: its default until the entry has its own.
+            release = async_hold_pacing(hass, endpoint, unit, const.DEFAULT_HUB_PACING)
         try:
             yield link
         finally:
+            if release is not None:
+                release()
             await link.close()
 
 
 async def async_find_framing(
     hass: HomeAssistant, data: Mapping[str, Any], address: int
 ) -> LinkKind:
-    """The framing the device at the flow's host and port answers in.
+    """The framing the device at the flow's endpoint answers in.
 
-    A device Home Assistant already holds a connection to is asked nothing: that
-    connection's framing is the one that works, and a second client could upset it.
-    When no framing answers the short probe, the likeliest one is read with the full
-    timeout: the stick may just be busy (reporting to the cloud), or the inverter asleep.
+    A link that speaks one framing is asked nothing here. A device Home Assistant already
+    holds a connection to is asked nothing either: that connection's framing is the one
+    that works, and a second client could upset it. When no framing answers the short
+    probe, the likeliest one is read with the full timeout: the stick may just be busy
+    (reporting to the cloud), or the inverter asleep.
     """
-    endpoints = [
-        Endpoint(kind, data[CONF_HOST], data[CONF_PORT]) for kind in FRAMINGS[data[const.CONF_LINK]]
-    ]
+    framings = LINKS[data[const.CONF_LINK]].framings
+    if len(framings) == 1:
+        return framings[0]
+    endpoints = [endpoint_from({**data, const.CONF_FRAMING: kind.value}) for kind in framings]
     in_use = {info.endpoint for info in async_get_connection_info(hass)}
     for endpoint in endpoints:
         if endpoint.params().endpoint in in_use:

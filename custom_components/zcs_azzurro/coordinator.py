@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -17,6 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers import restore_state
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -35,7 +37,9 @@ from .api.errors import (
 from .api.profile.guard import CounterGuard
 from .api.profile.schema import Span, Value
 from .api.writer import Writer
+from .connection import LINKS, endpoint_from
 from .const import (
+    CONF_LINK,
     CONF_MODEL,
     CONF_WRITE_INTERVAL,
     DEFAULT_SCAN_INTERVAL,
@@ -43,6 +47,7 @@ from .const import (
     DOMAIN,
     SETTINGS_EVERY,
 )
+from .pacing import PortWatch
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -99,6 +104,16 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._field_keys = frozenset(field.key for field in device.profile.fields)
         self._refused: tuple[Span, ...] = ()
         self._device_id = ""
+        # A paced port (the HUB's) is shared: its budget and its other clients are watched.
+        self.watch: PortWatch | None = None
+        if LINKS[entry.data[CONF_LINK]].paced and self.update_interval:
+            self.watch = PortWatch(
+                hass, entry.entry_id, entry.title, endpoint_from(entry.data), self.update_interval
+            )
+            entry.async_on_unload(self.watch.release)
+        self._overrun_said = False
+        self._overrun_issue = f"poll_overrun_{entry.entry_id}"
+        entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, self._overrun_issue))
 
     def unique_id(self, key: str) -> str:
         """The unique id of the entity that shows the field with this key."""
@@ -155,8 +170,44 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         return wanted
 
     async def _async_update_data(self) -> Reading:
-        async with self._turn:
-            return await self._poll()
+        started = time.monotonic()
+        try:
+            async with self._turn:
+                return await self._poll()
+        finally:
+            self._after_poll(time.monotonic() - started)
+
+    def _after_poll(self, took: float) -> None:
+        """Polls never overlap: one that outlasts the interval delays the next; say so once.
+
+        The first poll reads identity and settings too, so it is not held against the interval.
+        """
+        if self.watch is not None:
+            self.update_interval = self.watch.polled(self._demand(), self.device.link.stats.losses)
+        interval = self.update_interval.total_seconds() if self.update_interval else 0
+        if self.data is None or took <= interval or self._overrun_said:
+            return
+        self._overrun_said = True
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._overrun_issue,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="poll_overrun",
+            translation_placeholders={
+                "title": self.config_entry.title,
+                "took": f"{took:.1f}",
+                "interval": f"{interval:.0f}",
+            },
+        )
+
+    def _demand(self) -> float:
+        """Requests per poll on average: readings every poll, settings every few polls."""
+        wanted = self.wanted_keys()
+        every = len(self.device.plan(wanted - self.device.profile.settings).requests)
+        full = len(self.device.plan(wanted).requests)
+        return every + (full - every) / SETTINGS_EVERY
 
     async def _poll(self) -> Reading:
         keys = self._this_poll()

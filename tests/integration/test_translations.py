@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from custom_components.zcs_azzurro.api.profile.schema import GroupKind, Profile
-from custom_components.zcs_azzurro.config_flow import ETH_SCHEMA, OPTIONS_SCHEMA, RANGES
+from custom_components.zcs_azzurro.config_flow import (
+    DECIMAL_RANGES,
+    ETH_SCHEMA,
+    LINK_FORMS,
+    OPTIONS_SCHEMA,
+    RANGES,
+)
 from custom_components.zcs_azzurro.coordinator import WRITE_ERRORS
 
 COMPONENT = Path(__file__).parents[2] / "custom_components" / "zcs_azzurro"
@@ -59,17 +65,21 @@ def test_every_translation_key_the_code_raises_or_shows_exists() -> None:
     code = "\n".join(path.read_text() for path in COMPONENT.glob("*.py"))
     raised = set(re.findall(r'translation_key="([a-z_]+)"', code))
     assert raised
-    assert raised | set(WRITE_ERRORS.values()) <= set(strings["exceptions"])
+    # Raised as exceptions, or shown as repair issues.
+    assert raised | set(WRITE_ERRORS.values()) <= set(strings["exceptions"]) | set(
+        strings["issues"]
+    )
     flow = (COMPONENT / "config_flow.py").read_text()
     # Form errors are (field, key) pairs in the probe's table, or {"base": key}.
     pairs = re.findall(r'\((?:"base"|CONF_HOST), "(\w+)"\)|\{"base": "(\w+)"\}', flow)
     errors = {first or second for first, second in pairs}
+    # Links word some errors their own way.
+    errors |= {key for form in LINK_FORMS.values() for key in form.errors.values()}
     # A number out of range is its field's error: "<field>_range".
     ranged = {f"{key}_range" for key in map(str, ETH_SCHEMA.schema) if key in RANGES}
     assert errors | ranged == set(strings["config"]["error"])
-    assert {f"{key}_range" for key in map(str, OPTIONS_SCHEMA.schema)} == set(
-        strings["options"]["error"]
-    )
+    options = {*map(str, OPTIONS_SCHEMA.schema), *DECIMAL_RANGES}
+    assert {f"{key}_range" for key in options} == set(strings["options"]["error"])
     reasons = set(re.findall(r'reason="(\w+)"', flow))
     assert reasons == {"wrong_device", "reconfigure_successful"}
     assert reasons <= set(strings["config"]["abort"])
@@ -113,9 +123,13 @@ def test_every_number_field_states_its_range_where_it_is_asked_and_when_it_is_wr
 
 
 def test_flow_errors_hold_no_placeholder_for_exception_text() -> None:
-    # The flow fills in only the serial number; an exception's text goes to the debug log.
+    # The flow fills in the serial number, the model and function codes a link cannot carry;
+    # an exception's text goes to the debug log.
     for language in ("en", "it"):
         strings = _load(f"translations/{language}.json")
         for section in ("config", "options"):
             for key, text in strings[section]["error"].items():
-                assert set(re.findall(r"\{(\w+)\}", text)) <= {"serial"}, (language, key)
+                assert set(re.findall(r"\{(\w+)\}", text)) <= {"serial", "model", "functions"}, (
+                    language,
+                    key,
+                )
