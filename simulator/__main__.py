@@ -10,28 +10,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import json
+import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from . import portal
 from .devices import DEVICES
 from .devices.hyd_3ph import Hyd3ph
 from .eth import EthStick, Framing
+from .faults import add_flags, from_flags
 from .hub import Hub
 from .power_magic import PowerMagic
 from .rs485 import Rs485Bus
-
-# How each link's front end is made from the device and the arguments.
-LINKS: dict[str, Callable[[Hyd3ph, argparse.Namespace], Front]] = {
-    "eth": lambda device, a: EthStick(device, unit=a.unit, framing=Framing(a.framing)),
-    "hub": lambda device, a: Hub(
-        {"inverters": {a.unit: device, a.unit + 1: _twin(device)}}, pacing=a.pacing
-    ),
-    "power-magic": lambda device, a: PowerMagic(device, unit=a.unit),
-    "rs485": lambda device, a: Rs485Bus({a.unit: device}),
-}
 
 
 class Front(Protocol):
@@ -44,9 +38,27 @@ class Front(Protocol):
         """Stop serving."""
 
 
+def _eth(device: Hyd3ph, arguments: argparse.Namespace) -> EthStick:
+    stick = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
+    stick.faults = from_flags(arguments)
+    return stick
+
+
 def _twin(device: Hyd3ph) -> Hyd3ph:
     """A second inverter on the HUB's line, told apart by its serial."""
     return Hyd3ph(serial="ZP1ES010M2H00018", clock=device.clock)
+
+
+# How each link's front end is made from the device and the arguments.
+LINKS: dict[str, Callable[[Hyd3ph, argparse.Namespace], Front]] = {
+    "eth": _eth,
+    "portal": lambda device, a: portal.from_arguments(a, device.clock),
+    "hub": lambda device, a: Hub(
+        {"inverters": {a.unit: device, a.unit + 1: _twin(device)}}, pacing=a.pacing
+    ),
+    "power-magic": lambda device, a: PowerMagic(device, unit=a.unit),
+    "rs485": lambda device, a: Rs485Bus({a.unit: device}),
+}
 
 
 def _where(front: Front, arguments: argparse.Namespace) -> str:
@@ -54,7 +66,7 @@ def _where(front: Front, arguments: argparse.Namespace) -> str:
         return front.path
     if isinstance(front, Hub):
         return ", ".join(f"{arguments.host}:{line.port}" for line in front.lines.values())
-    assert isinstance(front, EthStick)
+    assert isinstance(front, EthStick | portal.SimulatedPortal)
     return f"{arguments.host}:{front.port}"
 
 
@@ -100,6 +112,11 @@ def _arguments() -> argparse.Namespace:
         metavar="FILE",
         help="keep the counters here across runs, as the inverter keeps them through a restart",
     )
+    parser.add_argument(
+        "--asleep", action="store_true", help="the inverter sleeps: the stick is awake but silent"
+    )
+    add_flags(parser)
+    portal.add_arguments(parser)
     return parser.parse_args()
 
 
@@ -114,6 +131,7 @@ def _span(text: str) -> tuple[int, int]:
 def _device(arguments: argparse.Namespace) -> Hyd3ph:
     device = DEVICES[arguments.device]()
     device.gaps.extend(arguments.refuse)
+    device.asleep = arguments.asleep
     if arguments.memory is not None and arguments.memory.exists():
         device.plant.recall(json.loads(arguments.memory.read_text()))
         device.refresh()
@@ -123,7 +141,16 @@ def _device(arguments: argparse.Namespace) -> Hyd3ph:
 async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
     memory: Path | None = arguments.memory
     front = LINKS[arguments.link](device, arguments)
-    await front.start(arguments.host, arguments.port)
+    try:
+        await front.start(arguments.host, arguments.port)
+    except OSError as err:
+        # One line for the person running it, not a traceback.
+        where = f"{arguments.host}:{arguments.port}"
+        if err.errno == errno.EADDRINUSE:
+            raise SystemExit(f"simulator: {where} is in use (another simulator?)") from None
+        raise SystemExit(
+            f"simulator: cannot listen on {where}: {os.strerror(err.errno or 0)}"
+        ) from None
     print(f"listening {arguments.link} {_where(front, arguments)}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

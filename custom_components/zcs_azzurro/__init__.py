@@ -1,4 +1,4 @@
-"""ZCS Azzurro for Home Assistant: ZCS inverters and batteries over their local links."""
+"""ZCS Azzurro for Home Assistant: ZCS inverters and batteries, local links and cloud."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady, Home
 
 from .api.device import ModbusDevice
 from .connection import async_get_link, function_codes, needed_functions
-from .const import CONF_PROFILE, CONF_UNIT_ID, DOMAIN
+from .const import CONF_LINK, CONF_PROFILE, CONF_UNIT_ID, DOMAIN, LINK_PORTAL
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
+from .portal import async_setup_portal_entry
 from .profiles import async_get_profile
 
 _LOGGER = logging.getLogger(__name__)
@@ -26,8 +27,14 @@ PLATFORMS = [
 ]
 
 
+# Entries whose source is a cloud, not a link: each sets itself up.
+CLOUD_SETUPS = {LINK_PORTAL: async_setup_portal_entry}
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     """Hold the entry's link, poll once, and add the entities."""
+    if (setup := CLOUD_SETUPS.get(entry.data[CONF_LINK])) is not None:
+        return await setup(hass, entry, PLATFORMS)
     profile = await async_get_profile(hass, entry.data[CONF_PROFILE])
     if profile is None:
         raise ConfigEntryError(

@@ -16,8 +16,16 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
-from homeassistant.const import CONF_DEVICE, CONF_HOST, CONF_PORT, CONF_SCAN_INTERVAL
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_DEVICE,
+    CONF_HOST,
+    CONF_PORT,
+    CONF_SCAN_INTERVAL,
+    CONF_URL,
+)
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -27,8 +35,12 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
     SerialPortSelector,
     TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
 )
 
+from .api.cloud.portal import ENDPOINT, PortalAuthError, PortalError, PortalOfflineError
+from .api.cloud.portal_source import ALARM_KEY
 from .api.device import ModbusDevice, Reading, identify
 from .api.errors import (
     ConnectError,
@@ -50,8 +62,11 @@ from .connection import (
 )
 from .const import (
     BAUDRATES,
+    CONF_BACKFILL_DAYS,
     CONF_BAUDRATE,
     CONF_BYTESIZE,
+    CONF_CLIENT_CODE,
+    CONF_FIELDS,
     CONF_FRAMING,
     CONF_LINE,
     CONF_LINK,
@@ -60,10 +75,13 @@ from .const import (
     CONF_PARITY,
     CONF_PROFILE,
     CONF_STOPBITS,
+    CONF_THING_KEY,
     CONF_UNIT_ID,
     CONF_WRITE_INTERVAL,
+    DEFAULT_BACKFILL_DAYS,
     DEFAULT_ETH_PORT,
     DEFAULT_HUB_PACING,
+    DEFAULT_PORTAL_SCAN_INTERVAL,
     DEFAULT_POWER_MAGIC_PORT,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_UNIT_ID,
@@ -72,14 +90,19 @@ from .const import (
     HUB_LINES,
     LINK_ETH,
     LINK_HUB,
+    LINK_PORTAL,
     LINK_POWER_MAGIC,
     LINK_RS485,
+    MAX_BACKFILL_DAYS,
     MAX_HUB_PACING,
     MAX_SCAN_INTERVAL,
     MAX_WRITE_INTERVAL,
+    MIN_PORTAL_SCAN_INTERVAL,
     MIN_SCAN_INTERVAL,
     PARITIES,
+    PORTAL_MODEL,
 )
+from .portal import async_get_portal_map, portal_client
 from .profiles import async_get_profiles
 
 _LOGGER = logging.getLogger(__name__)
@@ -93,7 +116,10 @@ RANGES: dict[str, tuple[int, int]] = {
     CONF_UNIT_ID: (1, 247),
     CONF_SCAN_INTERVAL: (MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL),
     CONF_WRITE_INTERVAL: (0, MAX_WRITE_INTERVAL),
+    CONF_BACKFILL_DAYS: (1, MAX_BACKFILL_DAYS),
 }
+# The Portal updates every few minutes: polling it faster gains nothing.
+PORTAL_RANGES = {**RANGES, CONF_SCAN_INTERVAL: (MIN_PORTAL_SCAN_INTERVAL, MAX_SCAN_INTERVAL)}
 
 
 def _box(unit: str | None = None) -> NumberSelector:
@@ -109,11 +135,13 @@ def _box(unit: str | None = None) -> NumberSelector:
 DECIMAL_RANGES: dict[str, tuple[float, float]] = {CONF_PACING: (0, MAX_HUB_PACING)}
 
 
-def _out_of_range(user_input: Mapping[str, Any]) -> dict[str, str]:
+def _out_of_range(
+    user_input: Mapping[str, Any], ranges: Mapping[str, tuple[int, int]] = RANGES
+) -> dict[str, str]:
     """The form errors of numbers that are not whole or not in their field's range."""
     return {
         key: f"{key}_range"
-        for key, (low, high) in RANGES.items()
+        for key, (low, high) in ranges.items()
         if key in user_input
         and not (float(user_input[key]).is_integer() and low <= user_input[key] <= high)
     } | {
@@ -156,6 +184,27 @@ RS485_SCHEMA = vol.Schema(
         vol.Required(CONF_STOPBITS, default="1"): _choice(["1", "2"]),
         vol.Required(CONF_BYTESIZE, default="8"): _choice(["7", "8"]),
         vol.Required(CONF_UNIT_ID, default=DEFAULT_UNIT_ID): _box(),
+    }
+)
+_SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+PORTAL_CREDENTIALS = vol.Schema(
+    {vol.Required(CONF_API_KEY): _SECRET, vol.Required(CONF_CLIENT_CODE): _SECRET}
+)
+# Folded away: another address of the Portal (a test server, a proxy).
+ADVANCED = "advanced"
+PORTAL_SCHEMA = PORTAL_CREDENTIALS.extend(
+    {
+        vol.Required(CONF_THING_KEY): TextSelector(),
+        vol.Required(ADVANCED): section(
+            vol.Schema({vol.Required(CONF_URL, default=ENDPOINT): TextSelector()}),
+            {"collapsed": True},
+        ),
+    }
+)
+PORTAL_OPTIONS_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_SCAN_INTERVAL): _box("s"),
+        vol.Required(CONF_BACKFILL_DAYS): _box("d"),
     }
 )
 OPTIONS_SCHEMA = vol.Schema(
@@ -240,7 +289,9 @@ LINK_FORMS = {
         {"cannot_connect": "serial_cannot_open", "no_answer": "serial_no_answer"},
     ),
 }
-MENU = list(LINK_FORMS)
+# Several devices of one Portal account are several entries: each its own device, options
+# and removal, as for the local links; the form offers the account's credentials again.
+MENU = [*LINK_FORMS, LINK_PORTAL]
 
 
 # What each failure to reach or identify the device tells the user: (form field, error).
@@ -315,6 +366,41 @@ async def _async_check(hass: HomeAssistant, link: str, user_input: Mapping[str, 
     return await _async_probe(hass, {CONF_LINK: link} | LINK_FORMS[link].data(user_input))
 
 
+# What each failure of the Portal tells the user, most specific first.
+_PORTAL_ERRORS: dict[type[Exception], str] = {
+    PortalAuthError: "invalid_auth",
+    PortalOfflineError: "device_offline",
+    PortalError: "portal_unreachable",
+}
+
+
+async def _async_check_portal(
+    hass: HomeAssistant, data: Mapping[str, Any]
+) -> tuple[dict[str, str], list[str]]:
+    """Ask the Portal for the device: form errors, or the fields it answers."""
+    if not data[CONF_THING_KEY]:
+        return {CONF_THING_KEY: "invalid_thing_key"}, []
+    try:
+        answer = await portal_client(hass, data).realtime(data[CONF_THING_KEY], alarms=True)
+    except PortalError as err:
+        # The client's message names no secret; the details stay in the debug log.
+        _LOGGER.debug("Asking the Azzurro Portal for %s: %r", data[CONF_THING_KEY], err)
+        key = next(key for kind, key in _PORTAL_ERRORS.items() if isinstance(err, kind))
+        return {"base": key}, []
+    except Exception:
+        _LOGGER.exception("Unexpected error while asking the Azzurro Portal")
+        return {"base": "unknown"}, []
+    portal_map = await async_get_portal_map(hass)
+    names = [*answer.values, *([portal_map.names[ALARM_KEY]] if answer.alarms is not None else [])]
+    return {}, sorted(names)
+
+
+def _portal_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The form's text, trimmed (users paste serials with a space before them), unfolded."""
+    flat = {**user_input, **user_input.get(ADVANCED, {})}
+    return {key: str(value).strip() for key, value in flat.items() if key != ADVANCED}
+
+
 def _title(model: str, serial: str) -> str:
     """The entry's and device's name: the model, and the serial's tail to tell two apart."""
     return f"{model} ({serial[-5:]})"
@@ -370,11 +456,71 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=probe.placeholders,
         )
 
+    async def async_step_portal(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The Azzurro Portal: key, client code (both from ZCS) and the device's serial."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {CONF_LINK: LINK_PORTAL, **_portal_data(user_input)}
+            if data.get(CONF_URL) == ENDPOINT:
+                # Kept only when changed: the real address may move with a new release.
+                del data[CONF_URL]
+            errors, fields = await _async_check_portal(self.hass, data)
+            if not errors:
+                await self.async_set_unique_id(f"{LINK_PORTAL}_{data[CONF_THING_KEY]}")
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(
+                    title=_title(PORTAL_MODEL, data[CONF_THING_KEY]),
+                    data={**data, CONF_FIELDS: fields, CONF_MODEL: PORTAL_MODEL},
+                    options={
+                        CONF_SCAN_INTERVAL: DEFAULT_PORTAL_SCAN_INTERVAL,
+                        CONF_BACKFILL_DAYS: DEFAULT_BACKFILL_DAYS,
+                    },
+                )
+        # Another device of an account already set up: its credentials, typed once.
+        known = next(
+            (
+                {key: entry.data[key] for key in (CONF_API_KEY, CONF_CLIENT_CODE)}
+                for entry in self._async_current_entries(include_ignore=False)
+                if entry.data.get(CONF_LINK) == LINK_PORTAL
+            ),
+            {},
+        )
+        return self.async_show_form(
+            step_id=LINK_PORTAL,
+            data_schema=self.add_suggested_values_to_schema(PORTAL_SCHEMA, user_input or known),
+            errors=errors,
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The Portal refused the entry's key or client code."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the key and client code again; the device must still answer to them."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, **_portal_data(user_input)}
+            errors, _ = await _async_check_portal(self.hass, data)
+            if not errors:
+                self._async_share_credentials(entry, data)
+                return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=PORTAL_CREDENTIALS,
+            errors=errors,
+            description_placeholders={"name": entry.title},
+        )
+
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Point the entry at a new address; it must still be the same device."""
         entry = self._get_reconfigure_entry()
+        if entry.data[CONF_LINK] == LINK_PORTAL:
+            return await self.async_step_reconfigure_portal(user_input)
         link = LINK_FORMS[entry.data[CONF_LINK]]
         probe = _Probe()
         if user_input is not None:
@@ -394,6 +540,42 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=probe.placeholders,
         )
 
+    async def async_step_reconfigure_portal(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """New credentials for a Portal entry (the device is its serial: it stays)."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, **_portal_data(user_input)}
+            errors, _ = await _async_check_portal(self.hass, data)
+            if not errors:
+                self._async_share_credentials(entry, data)
+                return self.async_update_reload_and_abort(
+                    entry, data=data, reason="reconfigure_successful"
+                )
+        return self.async_show_form(
+            step_id="reconfigure_portal", data_schema=PORTAL_CREDENTIALS, errors=errors
+        )
+
+    @callback
+    def _async_share_credentials(self, entry: ConfigEntry, data: Mapping[str, Any]) -> None:
+        """The account's other devices take the new credentials too (and their reauth ends).
+
+        They are entries of one account: asking for the same new client code once per
+        device would be a chore, and each would fail until asked.
+        """
+        old = (entry.data[CONF_API_KEY], entry.data[CONF_CLIENT_CODE])
+        new = {CONF_API_KEY: data[CONF_API_KEY], CONF_CLIENT_CODE: data[CONF_CLIENT_CODE]}
+        for other in self._async_current_entries(include_ignore=False):
+            if (
+                other.entry_id != entry.entry_id
+                and other.data.get(CONF_LINK) == LINK_PORTAL
+                and (other.data[CONF_API_KEY], other.data[CONF_CLIENT_CODE]) == old
+            ):
+                self.hass.config_entries.async_update_entry(other, data={**other.data, **new})
+                self.hass.config_entries.async_schedule_reload(other.entry_id)
+
     @staticmethod
     @callback
     @override
@@ -407,6 +589,8 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the intervals."""
+        if self.config_entry.data[CONF_LINK] == LINK_PORTAL:
+            return await self.async_step_portal(user_input)
         errors: dict[str, str] = {}
         if user_input is not None and not (errors := _out_of_range(user_input)):
             return self.async_create_entry(
@@ -425,5 +609,27 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(schema, user_input or current),
+            errors=errors,
+        )
+
+    async def async_step_portal(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A Portal entry: how often to poll, and how many days the backfill reaches back."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _out_of_range(user_input, PORTAL_RANGES)
+            if not errors:
+                return self.async_create_entry(data={k: int(v) for k, v in user_input.items()})
+            if CONF_SCAN_INTERVAL in errors:
+                errors[CONF_SCAN_INTERVAL] = "portal_scan_interval_range"
+        options = self.config_entry.options
+        current = {
+            CONF_SCAN_INTERVAL: options.get(CONF_SCAN_INTERVAL, DEFAULT_PORTAL_SCAN_INTERVAL),
+            CONF_BACKFILL_DAYS: options.get(CONF_BACKFILL_DAYS, DEFAULT_BACKFILL_DAYS),
+        }
+        return self.async_show_form(
+            step_id="portal",
+            data_schema=self.add_suggested_values_to_schema(
+                PORTAL_OPTIONS_SCHEMA, user_input or current
+            ),
             errors=errors,
         )

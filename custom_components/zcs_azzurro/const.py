@@ -54,3 +54,19 @@ SETTINGS_EVERY: Final = 10
 CONF_WRITE_INTERVAL: Final = "write_interval"
 DEFAULT_WRITE_INTERVAL: Final = 10
 MAX_WRITE_INTERVAL: Final = 3600
+
+# The Azzurro Portal (ZCS's cloud): one entry per device (thing key), credentials shared.
+LINK_PORTAL: Final = "portal"
+CONF_CLIENT_CODE: Final = "client_code"
+CONF_THING_KEY: Final = "thing_key"
+# The Portal's fields the device answered when the entry was made: they become entities.
+CONF_FIELDS: Final = "fields"
+CONF_BACKFILL_DAYS: Final = "backfill_days"
+PORTAL_MODEL: Final = "Azzurro Portal"
+# The service updates about every 5 minutes; asking more often than a minute gains nothing.
+DEFAULT_PORTAL_SCAN_INTERVAL: Final = 300
+MIN_PORTAL_SCAN_INTERVAL: Final = 60
+DEFAULT_BACKFILL_DAYS: Final = 7
+MAX_BACKFILL_DAYS: Final = 60
+# After failed polls the next waits twice as long each time, up to this (s).
+MAX_BACKOFF: Final = 1800

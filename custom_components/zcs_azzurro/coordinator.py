@@ -15,7 +15,11 @@ from homeassistant.components.sensor import SensorExtraStoredData
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    HomeAssistantError,
+    ServiceValidationError,
+)
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
@@ -36,15 +40,18 @@ from .api.errors import (
 )
 from .api.profile.guard import CounterGuard
 from .api.profile.schema import Span, Value
+from .api.source import Source, SourceAuthError, SourceError
 from .api.writer import Writer
 from .connection import LINKS, endpoint_from
 from .const import (
     CONF_LINK,
     CONF_MODEL,
+    CONF_THING_KEY,
     CONF_WRITE_INTERVAL,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_WRITE_INTERVAL,
     DOMAIN,
+    MAX_BACKOFF,
     SETTINGS_EVERY,
 )
 from .pacing import PortWatch
@@ -73,11 +80,11 @@ type ZcsConfigEntry = ConfigEntry[ZcsRuntimeData]
 
 
 class ZcsCoordinator(DataUpdateCoordinator[Reading]):
-    """Polls one device through its profile."""
+    """Polls one source (a local device, or a cloud's view of one) through its profile."""
 
     config_entry: ZcsConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: ZcsConfigEntry, device: ModbusDevice) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ZcsConfigEntry, device: Source) -> None:
         """Poll at the entry's scan interval."""
         super().__init__(
             hass,
@@ -89,9 +96,16 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             ),
         )
         self.device = device
-        self.writer = Writer(
-            device, min_interval=entry.options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL)
+        # Only a local device takes writes: a cloud's profile has no settings.
+        self._writer = (
+            Writer(
+                device, min_interval=entry.options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL)
+            )
+            if isinstance(device, ModbusDevice)
+            else None
         )
+        # Failed polls in a row of a source that asks for backoff (a cloud).
+        self._failures = 0
         # Polls and writes take turns: a write goes between polls, never into one.
         self._turn = asyncio.Lock()
         # Polls until the settings are read again; 0: on the next poll.
@@ -106,7 +120,8 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._device_id = ""
         # A paced port (the HUB's) is shared: its budget and its other clients are watched.
         self.watch: PortWatch | None = None
-        if LINKS[entry.data[CONF_LINK]].paced and self.update_interval:
+        spec = LINKS.get(entry.data[CONF_LINK])
+        if spec is not None and spec.paced and self.update_interval:
             self.watch = PortWatch(
                 hass, entry.entry_id, entry.title, endpoint_from(entry.data), self.update_interval
             )
@@ -114,6 +129,13 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._overrun_said = False
         self._overrun_issue = f"poll_overrun_{entry.entry_id}"
         entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, self._overrun_issue))
+
+    @property
+    def writer(self) -> Writer:
+        """What writes the device's settings."""
+        if self._writer is None:
+            raise TypeError(f"{self.name} takes no writes")
+        return self._writer
 
     def unique_id(self, key: str) -> str:
         """The unique id of the entity that shows the field with this key."""
@@ -135,7 +157,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 manufacturer=profile.manufacturer,
                 model=self.config_entry.data[CONF_MODEL],
                 name=self.config_entry.title,
-                serial_number=self.serial,
+                serial_number=self.config_entry.data.get(CONF_THING_KEY, self.serial),
             )
             .id
         )
@@ -182,8 +204,9 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
 
         The first poll reads identity and settings too, so it is not held against the interval.
         """
-        if self.watch is not None:
-            self.update_interval = self.watch.polled(self._demand(), self.device.link.stats.losses)
+        if self.watch is not None and isinstance(self.device, ModbusDevice):
+            demand = _demand(self.device, self.wanted_keys())
+            self.update_interval = self.watch.polled(demand, self.device.link.stats.losses)
         interval = self.update_interval.total_seconds() if self.update_interval else 0
         if self.data is None or took <= interval or self._overrun_said:
             return
@@ -201,13 +224,6 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 "interval": f"{interval:.0f}",
             },
         )
-
-    def _demand(self) -> float:
-        """Requests per poll on average: readings every poll, settings every few polls."""
-        wanted = self.wanted_keys()
-        every = len(self.device.plan(wanted - self.device.profile.settings).requests)
-        full = len(self.device.plan(wanted).requests)
-        return every + (full - every) / SETTINGS_EVERY
 
     async def _poll(self) -> Reading:
         keys = self._this_poll()
@@ -227,6 +243,19 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 translation_key="link_failed",
                 translation_placeholders={"error": str(err)},
             ) from err
+        except SourceAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key=err.reason
+            ) from err
+        except SourceError as err:
+            # A cloud in trouble is asked again later and later, not every poll.
+            interval = self.update_interval.total_seconds() if self.update_interval else 0.0
+            wait = min(interval * 2**self._failures, MAX_BACKOFF)
+            self._failures += 1
+            raise UpdateFailed(
+                translation_domain=DOMAIN, translation_key=err.reason, retry_after=wait
+            ) from err
+        self._failures = 0
         self._note_refused(reading.refused)
         values = self.guard.apply(reading.values, dt_util.utcnow().timestamp())
         if self.data is not None:
@@ -307,3 +336,10 @@ def _details(err: Exception) -> dict[str, str]:
     if isinstance(err, CommitError):
         return {"code": f"{err.code:#06x}"}
     return {}
+
+
+def _demand(device: ModbusDevice, wanted: frozenset[str]) -> float:
+    """Requests per poll on average: readings every poll, settings every few polls."""
+    every = len(device.plan(wanted - device.profile.settings).requests)
+    full = len(device.plan(wanted).requests)
+    return every + (full - every) / SETTINGS_EVERY

@@ -9,10 +9,12 @@ from typing import Any
 
 from custom_components.zcs_azzurro.api.profile.schema import GroupKind, Profile
 from custom_components.zcs_azzurro.config_flow import (
+    _PORTAL_ERRORS,
     DECIMAL_RANGES,
     ETH_SCHEMA,
     LINK_FORMS,
     OPTIONS_SCHEMA,
+    PORTAL_OPTIONS_SCHEMA,
     RANGES,
 )
 from custom_components.zcs_azzurro.coordinator import WRITE_ERRORS
@@ -71,17 +73,22 @@ def test_every_translation_key_the_code_raises_or_shows_exists() -> None:
     )
     flow = (COMPONENT / "config_flow.py").read_text()
     # Form errors are (field, key) pairs in the probe's table, or {"base": key}.
-    pairs = re.findall(r'\((?:"base"|CONF_HOST), "(\w+)"\)|\{"base": "(\w+)"\}', flow)
-    errors = {first or second for first, second in pairs}
+    pairs = re.findall(
+        r'\((?:"base"|CONF_HOST), "(\w+)"\)|\{(?:"base"|CONF_THING_KEY): "(\w+)"\}', flow
+    )
+    errors = {first or second for first, second in pairs} | set(_PORTAL_ERRORS.values())
     # Links word some errors their own way.
     errors |= {key for form in LINK_FORMS.values() for key in form.errors.values()}
     # A number out of range is its field's error: "<field>_range".
     ranged = {f"{key}_range" for key in map(str, ETH_SCHEMA.schema) if key in RANGES}
     assert errors | ranged == set(strings["config"]["error"])
-    options = {*map(str, OPTIONS_SCHEMA.schema), *DECIMAL_RANGES}
-    assert {f"{key}_range" for key in options} == set(strings["options"]["error"])
+    options = {f"{key}_range" for key in [*map(str, OPTIONS_SCHEMA.schema), *DECIMAL_RANGES]}
+    options |= {f"{key}_range" for key in map(str, PORTAL_OPTIONS_SCHEMA.schema)}
+    options |= {"portal_scan_interval_range"}
+    assert options == set(strings["options"]["error"])
     reasons = set(re.findall(r'reason="(\w+)"', flow))
     assert reasons == {"wrong_device", "reconfigure_successful"}
+    assert "reauth_successful" in strings["config"]["abort"]
     assert reasons <= set(strings["config"]["abort"])
 
 
