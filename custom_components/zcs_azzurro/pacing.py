@@ -74,6 +74,9 @@ def async_hold_pacing(
 def _space(port: _Port) -> None:
     for unit, _ in port.gaps.values():
         unit.set_message_spacing(port.gap)
+        # A new connection knows nothing of the last request on the one before it (the
+        # flow's, or one the HUB dropped): its first request waits the gap out too.
+        unit.require_connect_delay(port.gap or None)
 
 
 @dataclass
