@@ -40,6 +40,23 @@ SIM_PORT = 18899
 URL = f"http://{HOST}:{HA_PORT}"
 CLIENT_ID = f"{URL}/"
 DOMAIN = "zcs_azzurro"
+# The Azzurro HUB's inverter line, where the flow looks for it (its other lines follow).
+HUB_PORT = 55400
+# The simulator's flags for each link (--link), and the config flow's step and fields once
+# the simulator has said where it listens ("127.0.0.1:18899", or a pty's path for RS485).
+# The simulated Power Magic serves the inverter model (its map is ZCS's to give), so its
+# entry runs on the inverter's profile.
+LINKS: dict[str, tuple[list[str], str, Any]] = {
+    "eth": (["--port", str(SIM_PORT)], "eth", lambda where: {"port": SIM_PORT}),
+    "hub": (["--port", str(HUB_PORT)], "hub", lambda where: {"line": "inverters"}),
+    "power-magic": (["--port", str(SIM_PORT)], "power_magic", lambda where: {"port": SIM_PORT}),
+    "rs485": (
+        ["--pty"],
+        "rs485",
+        lambda where: {"device": where, "baudrate": "9600", "parity": "none", "stopbits": "1",
+                       "bytesize": "8"},
+    ),
+}  # fmt: skip
 # Written when missing, never rewritten: the user's to edit.
 CONFIGURATION = """\
 # Written by scripts/demo because it was missing; yours to edit: the demo never rewrites it.
@@ -317,7 +334,9 @@ async def confirm_loopback_http(session: aiohttp.ClientSession, token: str) -> N
     write_demo_configuration(http=False)
 
 
-async def add_integration(session: aiohttp.ClientSession, headers: dict[str, str]) -> str:
+async def add_integration(
+    session: aiohttp.ClientSession, headers: dict[str, str], link: str, where: str
+) -> str:
     """The config flow, step by step, as the frontend drives it; returns the entry's id."""
     async with session.get(
         f"{URL}/api/config/config_entries/entry", params={"domain": DOMAIN}, headers=headers
@@ -329,11 +348,12 @@ async def add_integration(session: aiohttp.ClientSession, headers: dict[str, str
     async with session.post(flows, json={"handler": DOMAIN}, headers=headers) as response:
         result = await response.json()
     flow = f"{flows}/{result['flow_id']}"
-    # A menu (once there is more than one link) is a choice; the form is the stick's fields.
+    # A menu (once there is more than one link) is a choice; the form is the link's fields.
+    _, step, form = LINKS[link]
     if result.get("type") == "menu":
-        async with session.post(flow, json={"next_step_id": "eth"}, headers=headers) as response:
+        async with session.post(flow, json={"next_step_id": step}, headers=headers) as response:
             result = await response.json()
-    fields = {"host": HOST, "port": SIM_PORT, "unit_id": 1}
+    fields = {"unit_id": 1, **({} if link == "rs485" else {"host": HOST}), **form(where)}
     async with session.post(flow, json=fields, headers=headers) as response:
         result = await response.json()
     if result.get("type") != "create_entry":
@@ -469,6 +489,13 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
         "`.venv/bin/python -m simulator --help` lists them.",
     )
     parser.add_argument(
+        "--link",
+        choices=list(LINKS),
+        default="eth",
+        help="how Home Assistant reaches the simulated device (a second run keeps the entry "
+        "the first made: remove .demo/config to switch)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="stop once the check after `ready:` is done; exit status 0 if it passed",
@@ -476,7 +503,7 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_known_args()
 
 
-async def run(check_only: bool, simulator_flags: list[str]) -> None:
+async def run(check_only: bool, link: str, simulator_flags: list[str]) -> None:
     """Set everything up, report ready, check the Energy dashboard, serve until cancelled."""
     ensure_ports_free()
     started = time.time()
@@ -484,8 +511,8 @@ async def run(check_only: bool, simulator_flags: list[str]) -> None:
     ensure_packages()
     ensure_config()
     simulator = await start(
-        "simulator", sys.executable, "-m", "simulator", "--device", "hyd-3ph", "--link", "eth",
-        "--port", str(SIM_PORT), "--memory", str(DEMO / "inverter.json"), *simulator_flags,
+        "simulator", sys.executable, "-m", "simulator", "--device", "hyd-3ph", "--link", link,
+        *LINKS[link][0], "--memory", str(DEMO / "inverter.json"), *simulator_flags,
     )  # fmt: skip
     hass = None
     try:
@@ -509,7 +536,8 @@ async def run(check_only: bool, simulator_flags: list[str]) -> None:
             credentials, access = await sign_in(session)
             await confirm_loopback_http(session, access)
             headers = {"Authorization": f"Bearer {access}"}
-            entry_id = await add_integration(session, headers)
+            where = line.split(" ", 2)[2].split(",")[0]
+            entry_id = await add_integration(session, headers, link, where)
             entities = await our_entities(session, access, entry_id)
             count = await wait_for_values(session, headers, entities)
             await set_up_energy(session, access, entities)
@@ -541,7 +569,7 @@ async def main() -> None:
         loop.add_signal_handler(signum, this.cancel)
     options, simulator_flags = arguments()
     with contextlib.suppress(asyncio.CancelledError):
-        await run(options.check, simulator_flags)
+        await run(options.check, options.link, simulator_flags)
 
 
 if __name__ == "__main__":
