@@ -11,7 +11,13 @@ from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady, Home
 from .api.device import ModbusDevice
 from .connection import async_get_link, function_codes, needed_functions
 from .const import CONF_LINK, CONF_PROFILE, CONF_UNIT_ID, DOMAIN, LINK_PORTAL
-from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
+from .coordinator import (
+    SILENT_DEVICE,
+    SILENT_STICK,
+    ZcsConfigEntry,
+    ZcsCoordinator,
+    ZcsRuntimeData,
+)
 from .portal import async_setup_portal_entry
 from .profiles import async_get_profile
 
@@ -61,7 +67,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     except ConfigEntryNotReady as err:
         # The stick answers but the inverter does not (asleep, or switched off): set up
         # anyway with unavailable entities; they come back on the first poll it answers.
-        if err.translation_key != "inverter_silent":
+        if err.translation_key not in (SILENT_STICK, SILENT_DEVICE):
             raise
         # The coordinator logs no failure of a first refresh; say it once here.
         _LOGGER.info("%s does not answer; its entities are unavailable until it does", entry.title)

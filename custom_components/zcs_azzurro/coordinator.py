@@ -51,6 +51,7 @@ from .const import (
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_WRITE_INTERVAL,
     DOMAIN,
+    LINK_ETH,
     MAX_BACKOFF,
     SETTINGS_EVERY,
 )
@@ -67,6 +68,11 @@ WRITE_ERRORS: dict[type[Exception], str] = {
     NoResponseError: "write_inverter_silent",
     LinkError: "write_link_failed",
 }
+
+
+# Why a poll got no answer, in the user's words: the device asleep, off, or not there.
+SILENT_STICK = "inverter_silent"
+SILENT_DEVICE = "device_silent"
 
 
 @dataclass
@@ -127,6 +133,8 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             )
             entry.async_on_unload(self.watch.release)
         self._overrun_said = False
+        # Through a stick, the stick answers for a silent inverter; elsewhere, nothing does.
+        self._silent = SILENT_STICK if entry.data[CONF_LINK] == LINK_ETH else SILENT_DEVICE
         self._overrun_issue = f"poll_overrun_{entry.entry_id}"
         entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, self._overrun_issue))
 
@@ -233,9 +241,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             reading = await self.device.read(keys)
         except NoResponseError as err:
             self._settings_in = 0
-            raise UpdateFailed(
-                translation_domain=DOMAIN, translation_key="inverter_silent"
-            ) from err
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key=self._silent) from err
         except LinkError as err:
             self._settings_in = 0
             raise UpdateFailed(

@@ -12,6 +12,7 @@ from homeassistant.const import CONF_DEVICE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.update_coordinator import UpdateFailed
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.zcs_azzurro import const
@@ -144,6 +145,10 @@ async def test_the_bus_falling_silent_makes_entities_unavailable_until_it_answer
     bus.faults.silent = True  # a wire comes loose
     await poll(hass)
     assert soc(hass, SERIAL) == "unavailable"
+    # In words for a bus, not a stick's.
+    failure = entry.runtime_data.coordinator.last_exception
+    assert isinstance(failure, UpdateFailed)
+    assert failure.translation_key == "device_silent"
     bus.faults.silent = False
     await poll(hass)
     assert soc(hass, SERIAL) == "55"

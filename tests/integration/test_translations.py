@@ -116,7 +116,7 @@ def test_every_number_field_states_its_range_where_it_is_asked_and_when_it_is_wr
     for language in ("en", "it"):
         strings = _load(f"translations/{language}.json")
         forms = [
-            (strings["config"]["step"]["eth"], strings["config"]["error"]),
+            *((strings["config"]["step"][link], strings["config"]["error"]) for link in LINK_FORMS),
             (strings["config"]["step"]["reconfigure"], strings["config"]["error"]),
             (strings["options"]["step"]["init"], strings["options"]["error"]),
         ]
