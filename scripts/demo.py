@@ -22,12 +22,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from custom_components.zcs_azzurro.backfill import statistic_id
 from scripts import demo_energy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,23 +43,82 @@ SIM_PORT = 18899
 URL = f"http://{HOST}:{HA_PORT}"
 CLIENT_ID = f"{URL}/"
 DOMAIN = "zcs_azzurro"
-# The Azzurro HUB's inverter line, where the flow looks for it (its other lines follow).
-HUB_PORT = 55400
-# The simulator's flags for each link (--link), and the config flow's step and fields once
-# the simulator has said where it listens ("127.0.0.1:18899", or a pty's path for RS485).
-# The simulated Power Magic serves the inverter model (its map is ZCS's to give), so its
-# entry runs on the inverter's profile.
-LINKS: dict[str, tuple[list[str], str, Any]] = {
-    "eth": (["--port", str(SIM_PORT)], "eth", lambda where: {"port": SIM_PORT}),
-    "hub": (["--port", str(HUB_PORT)], "hub", lambda where: {"line": "inverters"}),
-    "power-magic": (["--port", str(SIM_PORT)], "power_magic", lambda where: {"port": SIM_PORT}),
-    "rs485": (
-        ["--pty"],
-        "rs485",
-        lambda where: {"device": where, "baudrate": "9600", "parity": "none", "stopbits": "1",
-                       "bytesize": "8"},
+# The simulated inverter's serial number, and the Portal credentials the simulator accepts.
+SERIAL = "ZP1ES010M2H00017"
+
+
+@dataclass(frozen=True)
+class DemoLink:
+    """How the demo reaches the simulated device over one link."""
+
+    simulator: tuple[str, ...]  # the simulator's flags for this link's front end
+    step: str  # the config flow's step for it
+    # What the user types into that step, given where the simulator says it listens
+    # ("127.0.0.1:18899", or the path of an RS485 bus's pseudo-terminal).
+    fields: Callable[[str], dict[str, Any]]
+    # A cloud backfills its history into external statistics: the Energy dashboard shows
+    # those, so that past days are there too; a local link's counters are its entities.
+    statistics: bool = False
+    port: int = SIM_PORT  # where the simulator listens (the HUB: its inverter line)
+
+    def energy(self, entities: dict[str, str]) -> dict[str, str]:
+        """What the Energy dashboard shows, by field key: entities, or the cloud's history."""
+        if not self.statistics:
+            return entities
+        return entities | {key: statistic_id(SERIAL, key) for key in demo_energy.COUNTERS}
+
+    def recorded_since(self, started: float) -> tuple[float, str]:
+        """Where the counters' statistics start, and their period.
+
+        A cloud's history is backfilled hourly, days back; an entity's statistics start in
+        the five minutes the demo started in.
+        """
+        return (started - 8 * 86400, "hour") if self.statistics else (started - 300, "5minute")
+
+
+# Each link the demo can show: `scripts/demo --link NAME`.
+LINKS = {
+    "eth": DemoLink(
+        ("--link", "eth"), "eth", lambda where: {"host": HOST, "port": SIM_PORT, "unit_id": 1}
     ),
-}  # fmt: skip
+    "portal": DemoLink(
+        ("--link", "portal"),
+        "portal",
+        lambda where: {
+            "api_key": "simulated-key",
+            "client_code": "simulated-client",
+            "thing_key": SERIAL,
+            "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
+        },
+        statistics=True,
+    ),
+    # The HUB's three lines on 55400-55402, with its 3 s pause: setup takes about a minute.
+    "hub": DemoLink(
+        ("--link", "hub"),
+        "hub",
+        lambda where: {"host": HOST, "line": "inverters", "unit_id": 1},
+        port=55400,
+    ),
+    # The Power Magic's map is ZCS's to give: the simulated one serves the inverter's
+    # registers, so its entry runs on the inverter's profile.
+    "power-magic": DemoLink(
+        ("--link", "power-magic"),
+        "power_magic",
+        lambda where: {"host": HOST, "port": SIM_PORT, "unit_id": 1},
+    ),
+    "rs485": DemoLink(
+        ("--link", "rs485", "--pty"),
+        "rs485",
+        lambda where: {
+            "device": where,
+            "baudrate": "9600",
+            "parity": "none",
+            "stopbits": "1",
+            "bytesize": "8",
+            "unit_id": 1,
+        },
+    ),
+}
 # Written when missing, never rewritten: the user's to edit.
 CONFIGURATION = """\
 # Written by scripts/demo because it was missing; yours to edit: the demo never rewrites it.
@@ -335,7 +397,7 @@ async def confirm_loopback_http(session: aiohttp.ClientSession, token: str) -> N
 
 
 async def add_integration(
-    session: aiohttp.ClientSession, headers: dict[str, str], link: str, where: str
+    session: aiohttp.ClientSession, headers: dict[str, str], link: DemoLink, where: str
 ) -> str:
     """The config flow, step by step, as the frontend drives it; returns the entry's id."""
     async with session.get(
@@ -348,13 +410,13 @@ async def add_integration(
     async with session.post(flows, json={"handler": DOMAIN}, headers=headers) as response:
         result = await response.json()
     flow = f"{flows}/{result['flow_id']}"
-    # A menu (once there is more than one link) is a choice; the form is the link's fields.
-    _, step, form = LINKS[link]
+    # A menu (once there is more than one link) is a choice; the form is the stick's fields.
     if result.get("type") == "menu":
-        async with session.post(flow, json={"next_step_id": step}, headers=headers) as response:
+        async with session.post(
+            flow, json={"next_step_id": link.step}, headers=headers
+        ) as response:
             result = await response.json()
-    fields = {"unit_id": 1, **({} if link == "rs485" else {"host": HOST}), **form(where)}
-    async with session.post(flow, json=fields, headers=headers) as response:
+    async with session.post(flow, json=link.fields(where), headers=headers) as response:
         result = await response.json()
     if result.get("type") != "create_entry":
         raise SystemExit(f"the config flow did not create the entry: {result}")
@@ -409,7 +471,7 @@ async def set_up_energy(
     (current,) = await answers(session, token, {"type": "energy/get_prefs"})
     if current.get("success") and current["result"]["energy_sources"]:
         return  # set up by an earlier run, or by the user: theirs to keep
-    if missing := [key for key in demo_energy.KEYS if key not in entities]:
+    if missing := [key for key in demo_energy.COUNTERS if key not in entities]:
         say(f"energy: not set up, the inverter has no enabled entity for {', '.join(missing)}")
         return
     _, core = await websocket(
@@ -429,7 +491,11 @@ async def set_up_energy(
 
 
 async def check_energy(
-    session: aiohttp.ClientSession, token: str, entities: dict[str, str], since: float
+    session: aiohttp.ClientSession,
+    token: str,
+    entities: dict[str, str],
+    since: float,
+    period: str = "5minute",
 ) -> bool:
     """Whether the Energy dashboard uses our entities and the recorder keeps their statistics.
 
@@ -443,10 +509,9 @@ async def check_energy(
     counters = [entities[key] for key in demo_energy.COUNTERS]
     request = {
         "type": "recorder/statistics_during_period",
-        # From the five minutes the demo started in: the first statistics are theirs.
-        "start_time": datetime.fromtimestamp(since - 300, UTC).isoformat(),
+        "start_time": datetime.fromtimestamp(since, UTC).isoformat(),
         "statistic_ids": counters,
-        "period": "5minute",
+        "period": period,
         "types": ["sum", "state"],
     }
     deadline = time.monotonic() + 6 * 60
@@ -490,10 +555,9 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
     )
     parser.add_argument(
         "--link",
-        choices=list(LINKS),
+        choices=sorted(LINKS),
         default="eth",
-        help="how Home Assistant reaches the simulated device (a second run keeps the entry "
-        "the first made: remove .demo/config to switch)",
+        help="how Home Assistant reaches the simulated inverter (default: the ETH stick)",
     )
     parser.add_argument(
         "--check",
@@ -503,16 +567,28 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_known_args()
 
 
-async def run(check_only: bool, link: str, simulator_flags: list[str]) -> None:
+def ensure_link(name: str) -> None:
+    """One .demo serves one link: the entry it set up is that link's."""
+    marker = DEMO / "link"
+    if marker.exists() and (chosen := marker.read_text().strip()) != name:
+        raise SystemExit(
+            f".demo was set up with --link {chosen}: delete .demo to show --link {name}"
+        )
+    marker.write_text(name)
+
+
+async def run(name: str, check_only: bool, simulator_flags: list[str]) -> None:
     """Set everything up, report ready, check the Energy dashboard, serve until cancelled."""
+    link = LINKS[name]
     ensure_ports_free()
     started = time.time()
     DEMO.mkdir(exist_ok=True)
+    ensure_link(name)
     ensure_packages()
     ensure_config()
     simulator = await start(
-        "simulator", sys.executable, "-m", "simulator", "--device", "hyd-3ph", "--link", link,
-        *LINKS[link][0], "--memory", str(DEMO / "inverter.json"), *simulator_flags,
+        "simulator", sys.executable, "-m", "simulator", "--device", "hyd-3ph", *link.simulator,
+        "--port", str(link.port), "--memory", str(DEMO / "inverter.json"), *simulator_flags,
     )  # fmt: skip
     hass = None
     try:
@@ -536,16 +612,19 @@ async def run(check_only: bool, link: str, simulator_flags: list[str]) -> None:
             credentials, access = await sign_in(session)
             await confirm_loopback_http(session, access)
             headers = {"Authorization": f"Bearer {access}"}
+            # "listening rs485 /dev/pts/3": where the device is, as the user would find it.
             where = line.split(" ", 2)[2].split(",")[0]
             entry_id = await add_integration(session, headers, link, where)
             entities = await our_entities(session, access, entry_id)
             count = await wait_for_values(session, headers, entities)
+            if link.statistics:
+                entities.update((key, statistic_id(SERIAL, key)) for key in demo_energy.COUNTERS)
             await set_up_energy(session, access, entities)
             await wait_until_running(session, headers)
             say(f"user: {credentials['username']}  password: {credentials['password']}")
             say(f"token: {TOKEN.relative_to(ROOT)}  ({count} entities with values)")
             say(f"ready: {URL}")
-            passed = await check_energy(session, access, entities, started)
+            passed = await check_energy(session, access, entities, *link.recorded_since(started))
             if check_only:
                 raise SystemExit(0 if passed else 1)
             await asyncio.Event().wait()  # until Ctrl-C cancels this task
@@ -569,7 +648,7 @@ async def main() -> None:
         loop.add_signal_handler(signum, this.cancel)
     options, simulator_flags = arguments()
     with contextlib.suppress(asyncio.CancelledError):
-        await run(options.check, options.link, simulator_flags)
+        await run(options.link, options.check, simulator_flags)
 
 
 if __name__ == "__main__":

@@ -52,28 +52,38 @@ def entities_by_key(
 
 
 def preferences(entity: Mapping[str, str]) -> dict[str, Any]:
-    """The Energy preferences (energy/save_prefs) for one inverter's entities."""
+    """The Energy preferences (energy/save_prefs) for one inverter's entities.
+
+    The counters are needed; power and state of charge are added where the source has them
+    (a cloud may report no grid or battery power).
+    """
+
+    def rate(key: str) -> dict[str, Any]:
+        return {"power_config": {"stat_rate": entity[key]}} if key in entity else {}
+
+    solar_rate = {"stat_rate": entity[PV_POWER]} if PV_POWER in entity else {}
+    soc = {"stat_soc": entity[BATTERY_SOC]} if BATTERY_SOC in entity else {}
     return {
         "energy_sources": [
             {
                 "type": "grid",
                 "stat_energy_from": entity[GRID_IMPORT],
                 "stat_energy_to": entity[GRID_EXPORT],
-                "power_config": {"stat_rate": entity[GRID_POWER]},
+                **rate(GRID_POWER),
                 "cost_adjustment_day": 0,
             },
             {
                 "type": "solar",
                 "stat_energy_from": entity[PV_ENERGY],
-                "stat_rate": entity[PV_POWER],
+                **solar_rate,
                 "config_entry_solar_forecast": None,
             },
             {
                 "type": "battery",
                 "stat_energy_from": entity[BATTERY_DISCHARGE],
                 "stat_energy_to": entity[BATTERY_CHARGE],
-                "power_config": {"stat_rate": entity[BATTERY_POWER]},
-                "stat_soc": entity[BATTERY_SOC],
+                **rate(BATTERY_POWER),
+                **soc,
             },
         ],
         "device_consumption": [],
