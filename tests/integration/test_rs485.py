@@ -152,3 +152,31 @@ async def test_the_bus_falling_silent_makes_entities_unavailable_until_it_answer
     bus.faults.silent = False
     await poll(hass)
     assert soc(hass, SERIAL) == "55"
+
+
+async def test_reconfigure_offers_the_line_settings_and_keeps_the_same_inverter(
+    hass: HomeAssistant, bus: Rs485Bus
+) -> None:
+    entry = rs485_entry(bus.path, 1, SERIAL)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    result = await entry.start_reconfigure_flow(hass)
+    schema = result["data_schema"]
+    assert schema is not None
+    # The form shows what the entry holds, as its selects take it (text).
+    suggested = {str(key): key.description["suggested_value"] for key in schema.schema}
+    assert suggested == {**rs485_form(bus.path), const.CONF_UNIT_ID: 1}
+    # Unit 2 is another inverter: refused, nothing changed.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], rs485_form(bus.path, 2)
+    )
+    assert result["reason"] == "wrong_device"
+    assert entry.data[const.CONF_UNIT_ID] == 1
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], rs485_form(bus.path, 1, baudrate="9600")
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert soc(hass, SERIAL) == "55"
