@@ -32,7 +32,11 @@ from custom_components.zcs_azzurro.api.transport.unit import (  # noqa: E402
     LinkKind,
     UnitLink,
 )
-from custom_components.zcs_azzurro.const import PROBE_TIMEOUT, SETTINGS_EVERY  # noqa: E402
+from custom_components.zcs_azzurro.const import (  # noqa: E402
+    PROBE_TIMEOUT,
+    SETTINGS_EVERY,
+    SLOW_EVERY,
+)
 
 # The simulator's --framing, and the link kind that speaks it, in the order setup tries them.
 FRAMINGS = {"rtu": LinkKind.RTU_OVER_TCP, "tcp": LinkKind.MODBUS_TCP}
@@ -162,13 +166,15 @@ async def report_hub(port: int, pacing: float) -> None:
     (profile,) = load_bundled()
     default = [f.key for f, shown in profile.entities() if shown.enabled]
     readings = [key for key in default if key not in profile.settings]
+    counters = {f.key for f in profile.fields if f.counter}
+    powers = [key for key in readings if key not in counters]
     connection = ModbusConnection(Endpoint(LinkKind.MODBUS_TCP, "127.0.0.1", port).params())
     unit = connection.for_unit(1)
     unit.set_message_spacing(pacing)
     link = UnitLink(unit, 1, timeout=5, close=connection.close)
     device = ModbusDevice(link, 1, profile)
-    counts = {}
-    for name, keys in (("readings", readings), ("full", default)):
+    counts: dict[str, int] = {}
+    for name, keys in (("powers", powers), ("readings", readings), ("full", default)):
         await asyncio.sleep(pacing)  # the next poll starts long after the last request
         before = link.stats.requests
         start = time.perf_counter()
@@ -181,12 +187,17 @@ async def report_hub(port: int, pacing: float) -> None:
             f"({expected:.2f} s of pauses)"
         )
     await link.close()
-    average = counts["readings"] + (counts["full"] - counts["readings"]) / SETTINGS_EVERY
+    average = (
+        counts["powers"]
+        + (counts["readings"] - counts["powers"]) / SLOW_EVERY
+        + (counts["full"] - counts["readings"]) / SETTINGS_EVERY
+    )
     for name, count in counts.items():
         print(f"HUB at 3 s: {name} poll {count} requests, {(count - 1) * 3:.0f} s")
     print(
         f"HUB at 3 s, 30 s interval: budget 10 requests; one inverter needs {average:.1f} on "
-        f"average (settings every {SETTINGS_EVERY} polls): {int(10 // average)} fit per port"
+        f"average (counters every {SLOW_EVERY} polls, settings every {SETTINGS_EVERY}): "
+        f"{int(10 // average)} fit per port"
     )
 
 

@@ -50,6 +50,8 @@ PROBE_TIMEOUT: Final = 1.5
 
 # Settings change only when written: read on setup, after a write, then every this many polls.
 SETTINGS_EVERY: Final = 10
+# On a paced port (the HUB's) the energy counters are read every this many polls.
+SLOW_EVERY: Final = 5
 # Seconds between two writes of a setting kept in the inverter's EEPROM (an option).
 CONF_WRITE_INTERVAL: Final = "write_interval"
 DEFAULT_WRITE_INTERVAL: Final = 10

@@ -54,6 +54,7 @@ from .const import (
     LINK_ETH,
     MAX_BACKOFF,
     SETTINGS_EVERY,
+    SLOW_EVERY,
 )
 from .pacing import PortWatch
 
@@ -132,6 +133,13 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 hass, entry.entry_id, entry.title, endpoint_from(entry.data), self.update_interval
             )
             entry.async_on_unload(self.watch.release)
+        # The fields a paced port reads every SLOW_EVERY polls, and the polls until it does.
+        self._slow = (
+            frozenset(f.key for f in device.profile.fields if f.counter)
+            if self.watch is not None
+            else frozenset()
+        )
+        self._slow_in = 0
         self._overrun_said = False
         # Through a stick, the stick answers for a silent inverter; elsewhere, nothing does.
         self._silent = SILENT_STICK if entry.data[CONF_LINK] == LINK_ETH else SILENT_DEVICE
@@ -191,8 +199,17 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         return listened or self._first_keys
 
     def _this_poll(self) -> frozenset[str]:
-        """What this poll reads: settings only on setup, after a write, and every few polls."""
+        """What this poll reads: settings only on setup, after a write, and every few polls.
+
+        On a paced port the energy counters too are read every few polls (they change
+        slowly next to the powers), so that more devices fit the port's request budget.
+        """
         wanted = self.wanted_keys()
+        if self._slow_in > 0 and self.data is not None:
+            self._slow_in -= 1
+            wanted -= self._slow
+        elif self._slow:
+            self._slow_in = SLOW_EVERY - 1
         if self._settings_in > 0 and self.data is not None:
             self._settings_in -= 1
             return wanted - self.device.profile.settings
@@ -213,7 +230,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         The first poll reads identity and settings too, so it is not held against the interval.
         """
         if self.watch is not None and isinstance(self.device, ModbusDevice):
-            demand = _demand(self.device, self.wanted_keys())
+            demand = _demand(self.device, self.wanted_keys(), self._slow)
             self.update_interval = self.watch.polled(demand, self.device.link.stats.losses)
         interval = self.update_interval.total_seconds() if self.update_interval else 0
         if self.data is None or took <= interval or self._overrun_said:
@@ -240,10 +257,10 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 await self._read_identity()
             reading = await self.device.read(keys)
         except NoResponseError as err:
-            self._settings_in = 0
+            self._settings_in = self._slow_in = 0
             raise UpdateFailed(translation_domain=DOMAIN, translation_key=self._silent) from err
         except LinkError as err:
-            self._settings_in = 0
+            self._settings_in = self._slow_in = 0
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="link_failed",
@@ -344,8 +361,13 @@ def _details(err: Exception) -> dict[str, str]:
     return {}
 
 
-def _demand(device: ModbusDevice, wanted: frozenset[str]) -> float:
-    """Requests per poll on average: readings every poll, settings every few polls."""
-    every = len(device.plan(wanted - device.profile.settings).requests)
-    full = len(device.plan(wanted).requests)
-    return every + (full - every) / SETTINGS_EVERY
+def _demand(device: ModbusDevice, wanted: frozenset[str], slow: frozenset[str]) -> float:
+    """Requests per poll on average: powers every poll, counters and settings every few."""
+    readings = wanted - device.profile.settings
+
+    def requests(keys: frozenset[str]) -> int:
+        return len(device.plan(keys).requests)
+
+    every = requests(readings - slow)
+    counters = requests(readings) - every
+    return every + counters / SLOW_EVERY + (requests(wanted) - every - counters) / SETTINGS_EVERY

@@ -130,7 +130,7 @@ async def test_two_entries_on_one_port_share_one_connection_with_the_pause_held(
     for _ in range(8):
         await poll(hass)  # both inverters' polls fall due together
         assert soc(hass, SERIALS[1]) == soc(hass, SERIALS[2]) == "55"
-    assert inverters.requests - before >= 8 * 2 * 5
+    assert inverters.requests - before >= 8 * 2 * 4  # four requests a poll at least
     # One connection per HUB port, however many entries are behind it.
     assert (inverters.connections, meters.connections) == (1, 1)
     assert len(async_get_connection_info(hass)) == 2
@@ -288,3 +288,24 @@ async def test_a_poll_longer_than_the_interval_is_said_once(
     assert found.translation_placeholders["interval"] == "0"
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     assert ir.async_get(hass).async_get_issue(const.DOMAIN, issue) is None
+
+
+async def test_on_a_hub_port_powers_are_read_every_poll_counters_every_fifth(
+    hass: HomeAssistant, hub: Hub
+) -> None:
+    line = hub.lines["inverters"]
+    await set_up(hass, hub_entry(line, 1, SERIALS[1]))
+    energy = er.async_get(hass).async_get_entity_id(
+        "sensor", const.DOMAIN, f"{SERIALS[1]}_pv_energy_total"
+    )
+    per_poll = []
+    for _ in range(10):
+        before = line.requests
+        await poll(hass)
+        per_poll.append(line.requests - before)
+        shown = hass.states.get(energy or "")
+        assert shown is not None
+        assert shown.state not in ("unknown", "unavailable")  # held between its reads
+    # Powers, state and battery in 4 requests; the energy block every fifth poll; the
+    # settings (5 more) with it on the tenth.
+    assert per_poll == [4, 4, 4, 4, 5, 4, 4, 4, 4, 10]
