@@ -16,14 +16,15 @@ import asyncio
 import contextlib
 import importlib.util
 import json
+import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ import aiohttp
 
 from custom_components.zcs_azzurro.backfill import statistic_id
 from scripts import demo_energy
+from simulator.wifi import DEFAULT_LOGGER_SERIAL
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / ".demo"
@@ -45,6 +47,9 @@ CLIENT_ID = f"{URL}/"
 DOMAIN = "zcs_azzurro"
 # The simulated inverter's serial number, and the Portal credentials the simulator accepts.
 SERIAL = "ZP1ES010M2H00017"
+# The simulated WiFi stick answers scans on this UDP port of loopback, where Home
+# Assistant's scan goes in the demo (told by the environment): never the LAN.
+SCAN_PORT = 48899
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,8 @@ class DemoLink:
     # those, so that past days are there too; a local link's counters are its entities.
     statistics: bool = False
     port: int = SIM_PORT  # where the simulator listens (the HUB: its inverter line)
+    # What Home Assistant's environment adds (where the WiFi scan goes).
+    environment: Mapping[str, str] = field(default_factory=dict)
 
     def energy(self, entities: dict[str, str]) -> dict[str, str]:
         """What the Energy dashboard shows, by field key: entities, or the cloud's history."""
@@ -91,6 +98,17 @@ LINKS = {
             "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
         },
         statistics=True,
+    ),
+    # The scan finds the stick; the user picks it by the logger serial on its label.
+    "wifi": DemoLink(
+        ("--link", "wifi", "--scan-port", str(SCAN_PORT)),
+        "wifi",
+        lambda where: {"stick": str(DEFAULT_LOGGER_SERIAL)},
+        environment={
+            "ZCS_AZZURRO_SCAN_ADDRESS": HOST,
+            "ZCS_AZZURRO_SCAN_PORT": str(SCAN_PORT),
+            "ZCS_AZZURRO_WIFI_PORT": str(SIM_PORT),
+        },
     ),
     # The HUB's three lines on 55400-55402, with its 3 s pause: setup takes about a minute.
     "hub": DemoLink(
@@ -250,12 +268,15 @@ def skip_online_onboarding() -> None:
         )  # fmt: skip
 
 
-async def start(name: str, *command: str, log: Path | None = None) -> asyncio.subprocess.Process:
+async def start(
+    name: str, *command: str, log: Path | None = None, environment: Mapping[str, str] = {}
+) -> asyncio.subprocess.Process:
     """A child process in its own session, so Ctrl-C reaches only this script."""
     out = log.open("ab") if log else asyncio.subprocess.PIPE
     return await asyncio.create_subprocess_exec(
-        *command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-    )
+        *command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, **environment},
+    )  # fmt: skip
 
 
 async def wait_for_http(session: aiohttp.ClientSession, hass: asyncio.subprocess.Process) -> None:
@@ -605,7 +626,7 @@ async def run(name: str, check_only: bool, simulator_flags: list[str]) -> None:
         # except these: ensure_packages() put other versions of them in place.
         hass = await start(
             "hass", hass_bin, "-c", str(CONFIG), "--skip-pip-packages", "pymicro-vad,pyspeex-noise",
-            log=DEMO / "hass.log",
+            log=DEMO / "hass.log", environment=link.environment,
         )  # fmt: skip
         async with aiohttp.ClientSession() as session:
             await wait_for_http(session, hass)

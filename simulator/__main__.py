@@ -26,6 +26,7 @@ from .faults import add_flags, from_flags
 from .hub import Hub
 from .power_magic import PowerMagic
 from .rs485 import Rs485Bus
+from .wifi import DEFAULT_LOGGER_SERIAL, WifiStick
 
 
 class Front(Protocol):
@@ -44,6 +45,13 @@ def _eth(device: Hyd3ph, arguments: argparse.Namespace) -> EthStick:
     return stick
 
 
+def _wifi(device: Hyd3ph, arguments: argparse.Namespace) -> WifiStick:
+    stick = WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)
+    stick.heartbeat_interval = arguments.heartbeat
+    stick.faults = from_flags(arguments)
+    return stick
+
+
 def _twin(device: Hyd3ph) -> Hyd3ph:
     """A second inverter on the HUB's line, told apart by its serial."""
     return Hyd3ph(serial="ZP1ES010M2H00018", clock=device.clock)
@@ -53,6 +61,7 @@ def _twin(device: Hyd3ph) -> Hyd3ph:
 LINKS: dict[str, Callable[[Hyd3ph, argparse.Namespace], Front]] = {
     "eth": _eth,
     "portal": lambda device, a: portal.from_arguments(a, device.clock),
+    "wifi": _wifi,
     "hub": lambda device, a: Hub(
         {"inverters": {a.unit: device, a.unit + 1: _twin(device)}}, pacing=a.pacing
     ),
@@ -66,7 +75,7 @@ def _where(front: Front, arguments: argparse.Namespace) -> str:
         return front.path
     if isinstance(front, Hub):
         return ", ".join(f"{arguments.host}:{line.port}" for line in front.lines.values())
-    assert isinstance(front, EthStick | portal.SimulatedPortal)
+    assert isinstance(front, EthStick | WifiStick | portal.SimulatedPortal)
     return f"{arguments.host}:{front.port}"
 
 
@@ -97,6 +106,24 @@ def _arguments() -> argparse.Namespace:
         type=float,
         default=3.0,
         help="hub: seconds it needs between two requests (earlier ones are held back)",
+    )
+    parser.add_argument(
+        "--logger-serial",
+        type=int,
+        default=DEFAULT_LOGGER_SERIAL,
+        help="wifi: the logger's serial number, as on its label",
+    )
+    parser.add_argument(
+        "--scan-port",
+        type=int,
+        help="wifi: answer LAN scans on this UDP port of --host (48899 on a real stick)",
+    )
+    parser.add_argument(
+        "--heartbeat",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wifi: send a heartbeat frame this often on each connection, as loggers do",
     )
     parser.add_argument(
         "--refuse",
@@ -152,6 +179,9 @@ async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
             f"simulator: cannot listen on {where}: {os.strerror(err.errno or 0)}"
         ) from None
     print(f"listening {arguments.link} {_where(front, arguments)}", flush=True)
+    if isinstance(front, WifiStick) and arguments.scan_port is not None:
+        scan_port = await front.start_scan_answer(arguments.host, arguments.scan_port)
+        print(f"answering scans {arguments.host}:{scan_port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -10,7 +10,7 @@ from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady, Home
 
 from .api.device import ModbusDevice
 from .connection import async_get_link, function_codes, needed_functions
-from .const import CONF_LINK, CONF_PROFILE, CONF_UNIT_ID, DOMAIN, LINK_PORTAL
+from .const import CONF_LINK, CONF_PROFILE, CONF_UNIT_ID, DOMAIN, LINK_PORTAL, LINK_WIFI
 from .coordinator import (
     SILENT_DEVICE,
     SILENT_STICK,
@@ -18,6 +18,7 @@ from .coordinator import (
     ZcsCoordinator,
     ZcsRuntimeData,
 )
+from .discovery import async_scan_while_loaded
 from .portal import async_setup_portal_entry
 from .profiles import async_get_profile
 
@@ -48,6 +49,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
             translation_key="profile_missing",
             translation_placeholders={"profile": entry.data[CONF_PROFILE]},
         )
+    if entry.data[CONF_LINK] == LINK_WIFI:
+        # New sticks are offered, and this one followed should it move (before the first
+        # poll: a stick at a new address is what keeps that poll from answering).
+        async_scan_while_loaded(hass, entry)
     # On Home Assistant's shared connection to the device, let go when the entry unloads.
     try:
         link = async_get_link(hass, entry)

@@ -11,6 +11,7 @@ from typing import Any, override
 
 import voluptuous as vol
 from homeassistant.config_entries import (
+    SOURCE_IGNORE,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
@@ -20,6 +21,7 @@ from homeassistant.const import (
     CONF_API_KEY,
     CONF_DEVICE,
     CONF_HOST,
+    CONF_MAC,
     CONF_PORT,
     CONF_SCAN_INTERVAL,
     CONF_URL,
@@ -30,6 +32,7 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -39,9 +42,11 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
+from . import const
 from .api.cloud.portal import ENDPOINT, PortalAuthError, PortalError, PortalOfflineError
 from .api.cloud.portal_source import ALARM_KEY
 from .api.device import ModbusDevice, Reading, identify
+from .api.discovery import MAX_LOGGER_SERIAL, Logger
 from .api.errors import (
     ConnectError,
     ConnectionLostError,
@@ -50,13 +55,13 @@ from .api.errors import (
     NoResponseError,
     NotZcsDeviceError,
     UnsupportedModelError,
+    WrongLoggerError,
 )
 from .api.profile.schema import Profile
 from .connection import (
     LINKS,
     async_find_framing,
     async_temporary_link,
-    endpoint_from,
     function_codes,
     needed_functions,
 )
@@ -70,6 +75,7 @@ from .const import (
     CONF_FRAMING,
     CONF_LINE,
     CONF_LINK,
+    CONF_LOGGER_SERIAL,
     CONF_MODEL,
     CONF_PACING,
     CONF_PARITY,
@@ -93,6 +99,7 @@ from .const import (
     LINK_PORTAL,
     LINK_POWER_MAGIC,
     LINK_RS485,
+    LINK_WIFI,
     MAX_BACKFILL_DAYS,
     MAX_HUB_PACING,
     MAX_SCAN_INTERVAL,
@@ -102,6 +109,7 @@ from .const import (
     PARITIES,
     PORTAL_MODEL,
 )
+from .discovery import async_scan
 from .portal import async_get_portal_map, portal_client
 from .profiles import async_get_profiles
 
@@ -117,6 +125,7 @@ RANGES: dict[str, tuple[int, int]] = {
     CONF_SCAN_INTERVAL: (MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL),
     CONF_WRITE_INTERVAL: (0, MAX_WRITE_INTERVAL),
     CONF_BACKFILL_DAYS: (1, MAX_BACKFILL_DAYS),
+    CONF_LOGGER_SERIAL: (1, MAX_LOGGER_SERIAL),
 }
 # The Portal updates every few minutes: polling it faster gains nothing.
 PORTAL_RANGES = {**RANGES, CONF_SCAN_INTERVAL: (MIN_PORTAL_SCAN_INTERVAL, MAX_SCAN_INTERVAL)}
@@ -186,6 +195,19 @@ RS485_SCHEMA = vol.Schema(
         vol.Required(CONF_UNIT_ID, default=DEFAULT_UNIT_ID): _box(),
     }
 )
+# The WiFi stick by hand: on another subnet, or one whose firmware ignores the scan
+# (pysolarmanv5 #72). The serial is the logger's, on its label; the inverter's is read.
+WIFI_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_HOST): TextSelector(),
+        vol.Required(CONF_LOGGER_SERIAL): _box(),
+        vol.Required(CONF_PORT, default=const.DEFAULT_WIFI_PORT): _box(),
+        vol.Required(CONF_UNIT_ID, default=DEFAULT_UNIT_ID): _box(),
+    }
+)
+# The pick list's choice for a stick the scan did not find.
+STICK = "stick"
+MANUAL = "manual"
 _SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 PORTAL_CREDENTIALS = vol.Schema(
     {vol.Required(CONF_API_KEY): _SECRET, vol.Required(CONF_CLIENT_CODE): _SECRET}
@@ -238,6 +260,21 @@ def _tcp_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _wifi_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    return _tcp_data(user_input) | {CONF_LOGGER_SERIAL: int(user_input[CONF_LOGGER_SERIAL])}
+
+
+def _found_data(logger: Logger) -> dict[str, Any]:
+    """A stick the scan found, on the port every stick listens on, inverter at unit 1."""
+    return {
+        CONF_LINK: LINK_WIFI,
+        CONF_HOST: logger.host,
+        CONF_PORT: const.DEFAULT_WIFI_PORT,
+        CONF_UNIT_ID: DEFAULT_UNIT_ID,
+        CONF_LOGGER_SERIAL: logger.serial,
+    }
+
+
 def _hub_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     line = user_input[CONF_LINE]
     return _tcp_data({**user_input, CONF_PORT: HUB_LINES[line]}) | {CONF_LINE: line}
@@ -280,6 +317,8 @@ _DEVICE_ERRORS = {"cannot_connect": "device_cannot_connect", "no_answer": "devic
 # integration_type is "device".
 LINK_FORMS = {
     LINK_ETH: LinkForm(ETH_SCHEMA),
+    # Found by a scan first; this is its form by hand (and for reconfigure).
+    LINK_WIFI: LinkForm(WIFI_SCHEMA, _wifi_data),
     LINK_HUB: LinkForm(HUB_SCHEMA, _hub_data, errors=_DEVICE_ERRORS),
     LINK_POWER_MAGIC: LinkForm(_tcp_schema(DEFAULT_POWER_MAGIC_PORT), errors=_DEVICE_ERRORS),
     LINK_RS485: LinkForm(
@@ -306,6 +345,8 @@ _PROBE_ERRORS: dict[type[Exception], tuple[str, str]] = {
     FrameError: ("base", "not_modbus"),
     # Connected, but no answer came through: inverter asleep or off, wrong unit, frozen stick.
     NoResponseError: ("base", "no_answer"),
+    # A Solarman logger answered under another serial than the one given.
+    WrongLoggerError: ("base", "wrong_logger_serial"),
     NotZcsDeviceError: ("base", "not_zcs"),
     UnsupportedModelError: ("base", "unsupported_model"),
 }
@@ -327,8 +368,10 @@ async def _async_identify(
     """The device's profile, serial and identity, in the framing it answers."""
     profiles = await async_get_profiles(hass)
     unit = data[CONF_UNIT_ID]
-    framing = await async_find_framing(hass, data, profiles[0].serial.spans[0].address)
-    attempt = {**data, CONF_FRAMING: framing.value}
+    attempt = data
+    if LINKS[data[CONF_LINK]].framings:
+        framing = await async_find_framing(hass, data, profiles[0].serial.spans[0].address)
+        attempt = {**data, CONF_FRAMING: framing.value}
     # Through Home Assistant's shared connection: an entry already using this stick keeps it.
     async with async_temporary_link(hass, attempt) as link:
         profile, serial = await identify(link, unit, profiles)
@@ -340,14 +383,17 @@ async def _async_probe(hass: HomeAssistant, data: dict[str, Any]) -> _Probe:
     """Connect, identify the device and read its model; errors are translation keys."""
     if CONF_HOST in data and not valid_host(data[CONF_HOST]):
         return _Probe(errors={CONF_HOST: "invalid_host"})
-    where = endpoint_from(data)
+    where = data.get(CONF_DEVICE) or f"{data[CONF_HOST]}:{data[CONF_PORT]}"
     try:
         data, profile, serial, identity = await _async_identify(hass, data)
     except tuple(_PROBE_ERRORS) as err:
         _LOGGER.debug("Probing %s: %r", where, err)
         field_name, key = _PROBE_ERRORS[type(err)]
         key = LINK_FORMS[data[CONF_LINK]].errors.get(key, key)
-        return _Probe(errors={field_name: key}, placeholders={"serial": getattr(err, "serial", "")})
+        placeholders = {"serial": getattr(err, "serial", "")}
+        if isinstance(err, WrongLoggerError):
+            placeholders["logger"] = str(err.answered)
+        return _Probe(errors={field_name: key}, placeholders=placeholders)
     except Exception:
         _LOGGER.exception("Unexpected error while probing %s", where)
         return _Probe(errors={"base": "unknown"})
@@ -411,6 +457,12 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
 
+    def __init__(self) -> None:
+        """Nothing scanned yet."""
+        # The sticks the scan found that no entry uses, by serial (as the pick list has it).
+        self._found: dict[str, Logger] = {}
+        self._discovered: Logger | None = None
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask how the device is connected; while there is one way only, take it."""
         if len(MENU) == 1:
@@ -454,6 +506,119 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=self.add_suggested_values_to_schema(LINK_FORMS[link].schema, user_input),
             errors=probe.errors,
             description_placeholders=probe.placeholders,
+        )
+
+    async def async_step_wifi(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A ZSM-WIFI-USB stick: scan the LAN, then pick one that answered, or enter one."""
+        probe = _Probe()
+        if user_input is None:
+            used = self._logger_serials()
+            loggers = await async_scan(self.hass)
+            self._found = {str(f.serial): f for f in loggers if f.serial not in used}
+            if not self._found:
+                return await self.async_step_wifi_manual(nothing_found=True)
+        elif user_input[STICK] == MANUAL:
+            return await self.async_step_wifi_manual()
+        else:
+            probe = await _async_probe(self.hass, _found_data(self._found[user_input[STICK]]))
+            if not probe.errors:
+                return await self._async_create_local(probe)
+        options = [
+            SelectOptionDict(value=serial, label=f"{serial} ({found.host}, MAC {found.mac})")
+            for serial, found in self._found.items()
+        ]
+        options.append(SelectOptionDict(value=MANUAL, label=MANUAL))
+        schema = vol.Schema(
+            {
+                vol.Required(STICK): SelectSelector(
+                    SelectSelectorConfig(options=options, translation_key=STICK)
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id=LINK_WIFI,
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            errors=probe.errors,
+            description_placeholders=probe.placeholders,
+        )
+
+    async def async_step_wifi_manual(
+        self, user_input: dict[str, Any] | None = None, *, nothing_found: bool = False
+    ) -> ConfigFlowResult:
+        """The stick's address and the logger serial on its label, typed in."""
+        probe = _Probe(errors={"base": "no_stick_found"} if nothing_found else {})
+        if user_input is not None:
+            probe = await _async_check(self.hass, LINK_WIFI, user_input)
+            if not probe.errors:
+                return await self._async_create_local(probe)
+        return self.async_show_form(
+            step_id="wifi_manual",
+            data_schema=self.add_suggested_values_to_schema(WIFI_SCHEMA, user_input),
+            errors=probe.errors,
+            description_placeholders={"logger": "", "serial": "", **probe.placeholders},
+        )
+
+    async def async_step_integration_discovery(
+        self, discovery_info: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """A stick the background scan found: follow it to a new address, or offer it."""
+        logger = Logger(
+            discovery_info[CONF_HOST],
+            discovery_info[CONF_MAC],
+            discovery_info[CONF_LOGGER_SERIAL],
+        )
+        # Entries are the inverter's; the stick is known by the logger serial they keep.
+        for entry in self._async_current_entries(include_ignore=False):
+            if entry.data.get(CONF_LOGGER_SERIAL) == logger.serial:
+                if entry.data[CONF_HOST] == logger.host:
+                    return self.async_abort(reason="already_configured")
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_HOST: logger.host}, reason="already_configured"
+                )
+        # Until the inverter is read, the flow is the stick's (so "ignore" sticks to it).
+        await self.async_set_unique_id(f"{LINK_WIFI}_{logger.serial}")
+        self._abort_if_unique_id_configured()
+        self._discovered = logger
+        self.context["title_placeholders"] = {"serial": str(logger.serial)}
+        return await self.async_step_wifi_confirm()
+
+    async def async_step_wifi_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Set up the discovered stick's inverter."""
+        assert self._discovered is not None
+        probe = _Probe()
+        if user_input is not None:
+            probe = await _async_probe(self.hass, _found_data(self._discovered))
+            if not probe.errors:
+                return await self._async_create_local(probe)
+        self._set_confirm_only()
+        return self.async_show_form(
+            step_id="wifi_confirm",
+            errors=probe.errors,
+            description_placeholders={
+                "logger": str(self._discovered.serial),
+                "host": self._discovered.host,
+                **probe.placeholders,
+            },
+        )
+
+    def _logger_serials(self) -> set[int]:
+        """The loggers entries use, and those the user chose to ignore."""
+        serials = set()
+        for entry in self._async_current_entries(include_ignore=True):
+            if entry.source == SOURCE_IGNORE and (entry.unique_id or "").startswith(LINK_WIFI):
+                serials.add(int((entry.unique_id or "").removeprefix(f"{LINK_WIFI}_")))
+            elif CONF_LOGGER_SERIAL in entry.data:
+                serials.add(entry.data[CONF_LOGGER_SERIAL])
+        return serials
+
+    async def _async_create_local(self, probe: _Probe) -> ConfigFlowResult:
+        """The entry of an identified inverter, unless one exists."""
+        await self.async_set_unique_id(probe.serial, raise_on_progress=False)
+        self._abort_if_unique_id_configured()
+        return self.async_create_entry(
+            title=_title(probe.data[CONF_MODEL], probe.serial), data=probe.data
         )
 
     async def async_step_portal(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -519,7 +684,8 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Point the entry at a new address; it must still be the same device."""
         entry = self._get_reconfigure_entry()
-        if entry.data[CONF_LINK] == LINK_PORTAL:
+        link = entry.data[CONF_LINK]
+        if link == LINK_PORTAL:
             return await self.async_step_reconfigure_portal(user_input)
         link = LINK_FORMS[entry.data[CONF_LINK]]
         probe = _Probe()
@@ -532,13 +698,20 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
                     entry, data=probe.data, reason="reconfigure_successful"
                 )
         return self.async_show_form(
-            step_id="reconfigure",
+            # The WiFi stick's form has a step of its own (its logger serial).
+            step_id="reconfigure_wifi" if entry.data[CONF_LINK] == LINK_WIFI else "reconfigure",
             data_schema=self.add_suggested_values_to_schema(
                 link.schema, user_input or link.form(entry.data)
             ),
             errors=probe.errors,
             description_placeholders=probe.placeholders,
         )
+
+    async def async_step_reconfigure_wifi(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A WiFi entry's form: its own fields (the logger serial), the same checks."""
+        return await self.async_step_reconfigure(user_input)
 
     async def async_step_reconfigure_portal(
         self, user_input: dict[str, Any] | None = None

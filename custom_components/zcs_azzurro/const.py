@@ -1,5 +1,6 @@
 """Constants of the ZCS Azzurro integration."""
 
+import os
 from typing import Final, Literal
 
 DOMAIN: Final = "zcs_azzurro"
@@ -15,8 +16,21 @@ LINK_ETH: Final = "eth"
 LINK_HUB: Final = "hub"
 LINK_POWER_MAGIC: Final = "power_magic"
 LINK_RS485: Final = "rs485"
+LINK_WIFI: Final = "wifi"
 
 DEFAULT_ETH_PORT: Final = 8899
+# The Solarman logger's serial (on the WiFi stick's label), which every V5 frame names.
+CONF_LOGGER_SERIAL: Final = "logger_serial"
+
+# Where the scan for WiFi sticks goes: the LAN's broadcast address, port 48899; and the
+# port a stick it finds is asked on (8899 on every stick). The environment variables let a
+# test bench or the demo point them at a simulator on one host (127.0.0.1).
+SCAN_ADDRESS: Final = os.environ.get("ZCS_AZZURRO_SCAN_ADDRESS", "255.255.255.255")
+SCAN_PORT: Final = int(os.environ.get("ZCS_AZZURRO_SCAN_PORT", "48899"))
+DEFAULT_WIFI_PORT: Final = int(os.environ.get("ZCS_AZZURRO_WIFI_PORT", "8899"))
+# Seconds a scan listens for answers, and minutes between background scans.
+SCAN_WAIT: Final = 2.0
+SCAN_EVERY_MINUTES: Final = 15
 DEFAULT_UNIT_ID: Final = 1
 DEFAULT_POWER_MAGIC_PORT: Final = 502
 

@@ -12,12 +12,13 @@ from homeassistant.core import HomeAssistant
 from .api.cloud.portal_source import PortalSource
 from .api.device import ModbusDevice
 from .connection import connection_info
-from .const import CONF_CLIENT_CODE, CONF_THING_KEY
+from .const import CONF_CLIENT_CODE, CONF_LOGGER_SERIAL, CONF_THING_KEY
 from .coordinator import ZcsConfigEntry
 
 # Where a device is and which one it is are the owner's business; credentials are secret.
 TO_REDACT = {
     CONF_HOST,
+    CONF_LOGGER_SERIAL,
     "serial",
     "unique_id",
     CONF_API_KEY,

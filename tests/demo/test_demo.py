@@ -59,3 +59,12 @@ def test_a_taken_port_stops_the_demo_with_one_line(
             demo.ensure_ports_free()
     monkeypatch.setattr(demo, "SIM_PORT", port)  # both free now
     demo.ensure_ports_free()
+
+
+def test_the_wifi_demo_scans_loopback_only() -> None:
+    wifi = demo.LINKS["wifi"]
+    assert wifi.environment["ZCS_AZZURRO_SCAN_ADDRESS"] == "127.0.0.1"
+    assert wifi.environment["ZCS_AZZURRO_SCAN_PORT"] == str(demo.SCAN_PORT)
+    # The simulator answers scans where Home Assistant sends them, and listens where it asks.
+    assert wifi.simulator[-2:] == ("--scan-port", str(demo.SCAN_PORT))
+    assert wifi.environment["ZCS_AZZURRO_WIFI_PORT"] == str(demo.SIM_PORT)

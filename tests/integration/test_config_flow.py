@@ -60,7 +60,7 @@ async def _eth_form(hass: HomeAssistant) -> dict[str, Any]:
 async def test_the_menu_offers_every_local_link(hass: HomeAssistant) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["eth", "hub", "power_magic", "rs485", "portal"]
+    assert result["menu_options"] == ["eth", "wifi", "hub", "power_magic", "rs485", "portal"]
 
 
 async def test_a_menu_of_one_choice_opens_on_its_form(

@@ -16,6 +16,7 @@ from custom_components.zcs_azzurro.config_flow import (
     OPTIONS_SCHEMA,
     PORTAL_OPTIONS_SCHEMA,
     RANGES,
+    WIFI_SCHEMA,
 )
 from custom_components.zcs_azzurro.coordinator import WRITE_ERRORS
 
@@ -80,14 +81,19 @@ def test_every_translation_key_the_code_raises_or_shows_exists() -> None:
     # Links word some errors their own way.
     errors |= {key for form in LINK_FORMS.values() for key in form.errors.values()}
     # A number out of range is its field's error: "<field>_range".
-    ranged = {f"{key}_range" for key in map(str, ETH_SCHEMA.schema) if key in RANGES}
+    ranged = {
+        f"{key}_range"
+        for schema in (ETH_SCHEMA, WIFI_SCHEMA)
+        for key in map(str, schema.schema)
+        if key in RANGES
+    }
     assert errors | ranged == set(strings["config"]["error"])
     options = {f"{key}_range" for key in [*map(str, OPTIONS_SCHEMA.schema), *DECIMAL_RANGES]}
     options |= {f"{key}_range" for key in map(str, PORTAL_OPTIONS_SCHEMA.schema)}
     options |= {"portal_scan_interval_range"}
     assert options == set(strings["options"]["error"])
     reasons = set(re.findall(r'reason="(\w+)"', flow))
-    assert reasons == {"wrong_device", "reconfigure_successful"}
+    assert reasons == {"wrong_device", "reconfigure_successful", "already_configured"}
     assert "reauth_successful" in strings["config"]["abort"]
     assert reasons <= set(strings["config"]["abort"])
 
@@ -118,6 +124,8 @@ def test_every_number_field_states_its_range_where_it_is_asked_and_when_it_is_wr
         forms = [
             *((strings["config"]["step"][link], strings["config"]["error"]) for link in LINK_FORMS),
             (strings["config"]["step"]["reconfigure"], strings["config"]["error"]),
+            (strings["config"]["step"]["wifi_manual"], strings["config"]["error"]),
+            (strings["config"]["step"]["reconfigure_wifi"], strings["config"]["error"]),
             (strings["options"]["step"]["init"], strings["options"]["error"]),
         ]
         for step, errors in forms:
@@ -130,13 +138,16 @@ def test_every_number_field_states_its_range_where_it_is_asked_and_when_it_is_wr
 
 
 def test_flow_errors_hold_no_placeholder_for_exception_text() -> None:
-    # The flow fills in the serial number, the model and function codes a link cannot carry;
+    # The flow fills in serial numbers (the inverter's; the logger's it answered with), the
+    # model and the function codes a link cannot carry;
     # an exception's text goes to the debug log.
     for language in ("en", "it"):
         strings = _load(f"translations/{language}.json")
         for section in ("config", "options"):
             for key, text in strings[section]["error"].items():
-                assert set(re.findall(r"\{(\w+)\}", text)) <= {"serial", "model", "functions"}, (
-                    language,
-                    key,
-                )
+                assert set(re.findall(r"\{(\w+)\}", text)) <= {
+                    "serial",
+                    "logger",
+                    "model",
+                    "functions",
+                }, (language, key)
