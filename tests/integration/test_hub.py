@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 from datetime import timedelta
 from unittest.mock import patch
 
 import pytest
 from homeassistant.components.modbus.connection import async_get_connection_info
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -17,7 +19,7 @@ from homeassistant.helpers import issue_registry as ir
 from modbus_connection.tmodbus import ModbusConnection
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.zcs_azzurro import const
+from custom_components.zcs_azzurro import connection, const
 from custom_components.zcs_azzurro.api.errors import DeviceError
 from custom_components.zcs_azzurro.api.transport.unit import Endpoint, LinkKind
 from custom_components.zcs_azzurro.coordinator import ZcsCoordinator
@@ -309,3 +311,29 @@ async def test_on_a_hub_port_powers_are_read_every_poll_counters_every_fifth(
     # Powers, state and battery in 4 requests; the energy block every fifth poll; the
     # settings (5 more) with it on the tenth.
     assert per_poll == [4, 4, 4, 4, 5, 4, 4, 4, 4, 10]
+
+
+async def test_a_profile_needing_a_function_the_link_lacks_is_refused_before_any_request(
+    hass: HomeAssistant, hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Today's profiles read with 0x03 and write with 0x10; a line that carried reads only
+    # stands in for a profile that needs 0x04 on the HUB: the same rule refuses both.
+    reads_only = replace(connection.LINKS[const.LINK_HUB], functions=frozenset({0x03}))
+    monkeypatch.setitem(connection.LINKS, const.LINK_HUB, reads_only)
+    form = await link_form(hass, const.LINK_HUB)
+    answers = {CONF_HOST: "127.0.0.1", const.CONF_LINE: "inverters", const.CONF_UNIT_ID: 1.0}
+    result = await hass.config_entries.flow.async_configure(form["flow_id"], answers)
+    assert result["errors"] == {"base": "link_cannot_carry"}
+    assert result["description_placeholders"] == {
+        "functions": "0x10",
+        "model": "3PH HYD 5-20 ZSS",
+    }
+    line = hub.lines["inverters"]
+    entry = hub_entry(line, 1, SERIALS[1])
+    entry.add_to_hass(hass)
+    before = line.requests
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry.reason is not None
+    assert "0x10" in entry.reason
+    assert line.requests == before  # nothing was sent
