@@ -50,6 +50,10 @@ SERIAL = "ZP1ES010M2H00017"
 # The simulated WiFi stick answers scans on this UDP port of loopback, where Home
 # Assistant's scan goes in the demo (told by the environment): never the LAN.
 SCAN_PORT = 48899
+# The simulated devices the setup finds by their serial number (scripts/demo --device).
+DETECTED = ("hyd-3ph", "hyd-1ph", "ktl-v3", "hyd-es", "tl-v3")
+# Where each keeps its counters across runs (the first demo's file keeps its name).
+MEMORY = {"hyd-3ph": "inverter.json"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class DemoLink:
     # those, so that past days are there too; a local link's counters are its entities.
     statistics: bool = False
     port: int = SIM_PORT  # where the simulator listens (the HUB: its inverter line)
+    # ZCS's servers post results to Home Assistant: it needs an external URL (loopback here).
+    external_url: bool = False
     # What Home Assistant's environment adds (where the WiFi scan goes).
     environment: Mapping[str, str] = field(default_factory=dict)
 
@@ -98,6 +104,20 @@ LINKS = {
             "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
         },
         statistics=True,
+    ),
+    # Writes are answered at the entry's webhook: Home Assistant's external URL is set to
+    # its loopback address before the entry is added, so the simulator can post to it.
+    "system": DemoLink(
+        ("--link", "system"),
+        "system",
+        lambda where: {
+            "token": "simulated-token",
+            "plant_id": "PLANT-1",
+            "thing_key": SERIAL,
+            "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
+        },
+        statistics=True,
+        external_url=True,
     ),
     # The scan finds the stick; the user picks it by the logger serial on its label.
     "wifi": DemoLink(
@@ -555,6 +575,40 @@ async def check_energy(
     return False
 
 
+async def check_link(
+    session: aiohttp.ClientSession,
+    token: str,
+    link: DemoLink,
+    entities: dict[str, str],
+    started: float,
+) -> bool:
+    """The Energy dashboard's check; for a cloud with writes, a write through its webhook."""
+    passed = await check_energy(session, token, entities, *link.recorded_since(started))
+    if link.external_url:
+        headers = {"Authorization": f"Bearer {token}"}
+        passed = await check_webhook_write(session, headers, entities) and passed
+    return passed
+
+
+async def check_webhook_write(
+    session: aiohttp.ClientSession, headers: dict[str, str], entities: dict[str, str]
+) -> bool:
+    """Press Set clock: the write goes through the simulated cloud and ends at the webhook.
+
+    The action returns once the simulator has posted the result to Home Assistant's
+    webhook (or fails when none comes in time).
+    """
+    press = {"entity_id": entities["set_clock"]}
+    async with session.post(
+        f"{URL}/api/services/button/press", json=press, headers=headers
+    ) as response:
+        if response.status != 200:
+            say(f"check: the clock write did not complete ({response.status})")
+            return False
+    say("check: Set clock completed through the webhook")
+    return True
+
+
 async def wait_until_running(session: aiohttp.ClientSession, headers: dict[str, str]) -> None:
     """Until Home Assistant has finished starting: stopped before, it may not save its state."""
     for _ in range(240):
@@ -581,6 +635,12 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
         help="how Home Assistant reaches the simulated inverter (default: the ETH stick)",
     )
     parser.add_argument(
+        "--device",
+        choices=sorted(DETECTED),
+        default="hyd-3ph",
+        help="the simulated device (the meters have no serial number: the setup cannot find them)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="stop once the check after `ready:` is done; exit status 0 if it passed",
@@ -588,28 +648,32 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_known_args()
 
 
-def ensure_link(name: str) -> None:
-    """One .demo serves one link: the entry it set up is that link's."""
-    marker = DEMO / "link"
-    if marker.exists() and (chosen := marker.read_text().strip()) != name:
-        raise SystemExit(
-            f".demo was set up with --link {chosen}: delete .demo to show --link {name}"
-        )
-    marker.write_text(name)
+def ensure_link(name: str, device: str) -> None:
+    """One .demo serves one link and one device: the entry it set up is theirs."""
+    chosen = {"link": name, "device": device}
+    for flag, value in chosen.items():
+        marker = DEMO / flag
+        if marker.exists() and (before := marker.read_text().strip()) != value:
+            raise SystemExit(
+                f".demo was set up with --{flag} {before}: delete .demo to show --{flag} {value}"
+            )
+    for flag, value in chosen.items():
+        (DEMO / flag).write_text(value)
 
 
-async def run(name: str, check_only: bool, simulator_flags: list[str]) -> None:
+async def run(name: str, device: str, check_only: bool, simulator_flags: list[str]) -> None:
     """Set everything up, report ready, check the Energy dashboard, serve until cancelled."""
     link = LINKS[name]
     ensure_ports_free()
     started = time.time()
     DEMO.mkdir(exist_ok=True)
-    ensure_link(name)
+    ensure_link(name, device)
     ensure_packages()
     ensure_config()
     simulator = await start(
-        "simulator", sys.executable, "-m", "simulator", "--device", "hyd-3ph", *link.simulator,
-        "--port", str(link.port), "--memory", str(DEMO / "inverter.json"), *simulator_flags,
+        "simulator", sys.executable, "-m", "simulator", "--device", device, *link.simulator,
+        "--port", str(link.port), "--memory", str(DEMO / MEMORY.get(device, f"{device}.json")),
+        *simulator_flags,
     )  # fmt: skip
     hass = None
     try:
@@ -633,9 +697,12 @@ async def run(name: str, check_only: bool, simulator_flags: list[str]) -> None:
             credentials, access = await sign_in(session)
             await confirm_loopback_http(session, access)
             headers = {"Authorization": f"Bearer {access}"}
+            if link.external_url:
+                await websocket(
+                    session, access, {"type": "config/core/update", "external_url": URL}
+                )
             # "listening rs485 /dev/pts/3": where the device is, as the user would find it.
-            where = line.split(" ", 2)[2].split(",")[0]
-            entry_id = await add_integration(session, headers, link, where)
+            entry_id = await add_integration(session, headers, link, line.split(" ")[2].strip(","))
             entities = await our_entities(session, access, entry_id)
             count = await wait_for_values(session, headers, entities)
             if link.statistics:
@@ -645,7 +712,7 @@ async def run(name: str, check_only: bool, simulator_flags: list[str]) -> None:
             say(f"user: {credentials['username']}  password: {credentials['password']}")
             say(f"token: {TOKEN.relative_to(ROOT)}  ({count} entities with values)")
             say(f"ready: {URL}")
-            passed = await check_energy(session, access, entities, *link.recorded_since(started))
+            passed = await check_link(session, access, link, entities, started)
             if check_only:
                 raise SystemExit(0 if passed else 1)
             await asyncio.Event().wait()  # until Ctrl-C cancels this task
@@ -669,7 +736,7 @@ async def main() -> None:
         loop.add_signal_handler(signum, this.cancel)
     options, simulator_flags = arguments()
     with contextlib.suppress(asyncio.CancelledError):
-        await run(options.link, options.check, simulator_flags)
+        await run(options.link, options.device, options.check, simulator_flags)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from . import portal
-from .devices import DEVICES
+from . import portal, system
+from .devices import DEVICES, Model
+from .devices.chint import Dtsu666
 from .devices.hyd_3ph import Hyd3ph
 from .eth import EthStick, Framing
 from .faults import add_flags, from_flags
 from .hub import Hub
+from .modbus import Device
 from .power_magic import PowerMagic
 from .rs485 import Rs485Bus
 from .wifi import DEFAULT_LOGGER_SERIAL, WifiStick
@@ -39,32 +41,36 @@ class Front(Protocol):
         """Stop serving."""
 
 
-def _eth(device: Hyd3ph, arguments: argparse.Namespace) -> EthStick:
+def _eth(device: Model, arguments: argparse.Namespace) -> EthStick:
     stick = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
     stick.faults = from_flags(arguments)
     return stick
 
 
-def _wifi(device: Hyd3ph, arguments: argparse.Namespace) -> WifiStick:
+def _wifi(device: Model, arguments: argparse.Namespace) -> WifiStick:
     stick = WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)
     stick.heartbeat_interval = arguments.heartbeat
     stick.faults = from_flags(arguments)
     return stick
 
 
-def _twin(device: Hyd3ph) -> Hyd3ph:
-    """A second inverter on the HUB's line, told apart by its serial."""
-    return Hyd3ph(serial="ZP1ES010M2H00018", clock=device.clock)
+def _hub(device: Model, arguments: argparse.Namespace) -> Hub:
+    """The HUB: the device at --unit and a 3PH HYD ZSS after it, a DTSU666 meter at unit 1."""
+    twin = Hyd3ph(serial="ZP1ES010M2H00018", clock=device.clock)
+    lines: dict[str, dict[int, Device]] = {
+        "inverters": {arguments.unit: device, arguments.unit + 1: twin},
+        "meters": {1: Dtsu666(clock=device.clock)},
+    }
+    return Hub(lines, pacing=arguments.pacing)
 
 
 # How each link's front end is made from the device and the arguments.
-LINKS: dict[str, Callable[[Hyd3ph, argparse.Namespace], Front]] = {
+LINKS: dict[str, Callable[[Model, argparse.Namespace], Front]] = {
     "eth": _eth,
     "portal": lambda device, a: portal.from_arguments(a, device.clock),
+    "system": lambda device, a: system.from_arguments(a, device.clock),
     "wifi": _wifi,
-    "hub": lambda device, a: Hub(
-        {"inverters": {a.unit: device, a.unit + 1: _twin(device)}}, pacing=a.pacing
-    ),
+    "hub": _hub,
     "power-magic": lambda device, a: PowerMagic(device, unit=a.unit),
     "rs485": lambda device, a: Rs485Bus({a.unit: device}),
 }
@@ -75,7 +81,7 @@ def _where(front: Front, arguments: argparse.Namespace) -> str:
         return front.path
     if isinstance(front, Hub):
         return ", ".join(f"{arguments.host}:{line.port}" for line in front.lines.values())
-    assert isinstance(front, EthStick | WifiStick | portal.SimulatedPortal)
+    assert isinstance(front, EthStick | WifiStick | portal.SimulatedPortal | system.SimulatedSystem)
     return f"{arguments.host}:{front.port}"
 
 
@@ -144,6 +150,7 @@ def _arguments() -> argparse.Namespace:
     )
     add_flags(parser)
     portal.add_arguments(parser)
+    system.add_arguments(parser)
     return parser.parse_args()
 
 
@@ -155,7 +162,7 @@ def _span(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"not FIRST-LAST: {text}") from None
 
 
-def _device(arguments: argparse.Namespace) -> Hyd3ph:
+def _device(arguments: argparse.Namespace) -> Model:
     device = DEVICES[arguments.device]()
     device.gaps.extend(arguments.refuse)
     device.asleep = arguments.asleep
@@ -165,7 +172,7 @@ def _device(arguments: argparse.Namespace) -> Hyd3ph:
     return device
 
 
-async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
+async def _run(arguments: argparse.Namespace, device: Model) -> None:
     memory: Path | None = arguments.memory
     front = LINKS[arguments.link](device, arguments)
     try:
@@ -195,7 +202,7 @@ async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
     await front.stop()
 
 
-def _remember(device: Hyd3ph, memory: Path) -> None:
+def _remember(device: Model, memory: Path) -> None:
     device.refresh()
     written = memory.with_suffix(".tmp")
     written.write_text(json.dumps(device.plant.memory()))

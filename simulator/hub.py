@@ -30,6 +30,10 @@ class _Nobody:
         """Never asked: an asleep device is not."""
         raise NotImplementedError
 
+    def read_input(self, address: int, count: int) -> list[int]:
+        """Never asked: an asleep device is not."""
+        raise NotImplementedError
+
     def write(self, address: int, values: list[int]) -> None:
         """Never asked: an asleep device is not."""
         raise NotImplementedError

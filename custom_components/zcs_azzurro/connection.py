@@ -25,6 +25,7 @@ from .api.profile.schema import Profile
 from .api.transport.base import (
     ALL_FUNCTIONS,
     READ_HOLDING,
+    READ_INPUT,
     WRITE_MULTIPLE,
     WRITE_SINGLE,
     Link,
@@ -71,9 +72,11 @@ LINKS = {
 def needed_functions(profile: Profile) -> frozenset[int]:
     """The function codes polling and writing this profile's device sends.
 
-    Reads are of holding registers; writes go as whole groups in one write-multiple.
+    Reads are of holding registers, and of input registers where the profile has input
+    blocks; writes go as whole groups in one write-multiple.
     """
-    return frozenset({READ_HOLDING} | ({WRITE_MULTIPLE} if profile.groups else set()))
+    reads = {READ_HOLDING} | ({READ_INPUT} if profile.rules.input_blocks else set())
+    return frozenset(reads | ({WRITE_MULTIPLE} if profile.groups else set()))
 
 
 def function_codes(functions: frozenset[int]) -> str:

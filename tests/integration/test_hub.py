@@ -21,6 +21,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.zcs_azzurro import connection, const
 from custom_components.zcs_azzurro.api.errors import DeviceError
+from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.transport.unit import Endpoint, LinkKind
 from custom_components.zcs_azzurro.coordinator import ZcsCoordinator
 from custom_components.zcs_azzurro.pacing import MAX_BACKOFF, PortWatch, async_hold_pacing
@@ -337,3 +338,10 @@ async def test_a_profile_needing_a_function_the_link_lacks_is_refused_before_any
     assert entry.reason is not None
     assert "0x10" in entry.reason
     assert line.requests == before  # nothing was sent
+
+
+def test_a_profile_with_input_blocks_needs_0x04_which_the_hub_does_not_carry() -> None:
+    profiles = {profile.id: profile for profile in load_bundled()}
+    hub = connection.LINKS[const.LINK_HUB].functions
+    assert connection.needed_functions(profiles["zcs_1ph_tl_v3"]) - hub == {0x04}
+    assert connection.needed_functions(profiles["zcs_3ph_hyd_zss"]) <= hub

@@ -6,6 +6,7 @@ profile (tests/profiles/test_power_magic.yaml) against the simulator's Power Mag
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncGenerator
 from pathlib import Path
 
@@ -16,9 +17,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.zcs_azzurro import config_flow, const, profiles
-from custom_components.zcs_azzurro.api.profile.loader import load_bundled, load_profile
-from custom_components.zcs_azzurro.api.profile.schema import Profile
+from custom_components.zcs_azzurro import const, profiles
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.power_magic import PowerMagic
 from tests.conftest import Clock, closed_port, local_time
@@ -31,17 +30,11 @@ TEST_PROFILE = Path(__file__).parents[1] / "profiles" / "test_power_magic.yaml"
 
 
 @pytest.fixture(autouse=True)
-def user_profile(monkeypatch: pytest.MonkeyPatch) -> Profile:
-    """The bundled profiles and the test profile, as a user's own would be offered."""
-    test_profile = load_profile(TEST_PROFILE)
-    every = (*load_bundled(), test_profile)
-
-    async def get_profiles(hass: HomeAssistant) -> tuple[Profile, ...]:
-        return every
-
-    monkeypatch.setattr(profiles, "async_get_profiles", get_profiles)
-    monkeypatch.setattr(config_flow, "async_get_profiles", get_profiles)
-    return test_profile
+def user_profile(hass: HomeAssistant) -> None:
+    """The test profile in the user's profiles folder, where a Power Magic's would go."""
+    folder = profiles.user_directory(hass)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(TEST_PROFILE, folder / TEST_PROFILE.name)
 
 
 @pytest.fixture
