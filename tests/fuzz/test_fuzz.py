@@ -97,7 +97,7 @@ def test_any_registers_decode_to_a_value_or_none(profile: Profile, data: st.Data
 
 
 @FAST
-@given(kind=st.sampled_from(list(LinkKind)), received=st.binary(max_size=40))
+@given(kind=st.sampled_from(list(_FRAMERS)), received=st.binary(max_size=40))
 def test_any_bytes_back_from_a_probe(kind: LinkKind, received: bytes) -> None:
     """Whatever a probed port sends back: framed, not yet, or a FrameError."""
     framer = FRAMER_NAME_TO_CLASS[_FRAMERS[kind]](DecodePDU(is_server=False))
