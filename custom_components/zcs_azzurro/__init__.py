@@ -7,12 +7,15 @@ import logging
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady, HomeAssistantError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
 
 from .api.device import ModbusDevice
 from .connection import async_get_link
 from .const import CONF_PROFILE, CONF_UNIT_ID, DOMAIN
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
 from .profiles import async_get_profile
+from .services import async_setup_services
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -24,6 +27,15 @@ PLATFORMS = [
     Platform.SENSOR,
     Platform.SWITCH,
 ]
+
+# Set up from the UI only; async_setup is here for the actions.
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the register actions, once for every entry."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:

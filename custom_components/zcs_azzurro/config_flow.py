@@ -19,6 +19,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -38,6 +39,7 @@ from .api.errors import (
 from .api.profile.schema import Profile
 from .connection import async_find_framing, async_temporary_link
 from .const import (
+    CONF_ALLOW_RAW_WRITES,
     CONF_FRAMING,
     CONF_LINK,
     CONF_MODEL,
@@ -105,6 +107,7 @@ OPTIONS_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_SCAN_INTERVAL): _box("s"),
         vol.Optional(CONF_WRITE_INTERVAL): _box("s"),
+        vol.Optional(CONF_ALLOW_RAW_WRITES): BooleanSelector(),
     }
 )
 
@@ -259,17 +262,21 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class ZcsOptionsFlow(OptionsFlowWithReload):
-    """Options: the scan interval, and how often an EEPROM setting may be written."""
+    """Options: the scan interval, how often an EEPROM setting may be written, raw writes."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the intervals."""
         errors: dict[str, str] = {}
         if user_input is not None and not (errors := _out_of_range(user_input)):
-            return self.async_create_entry(data={k: int(v) for k, v in user_input.items()})
+            # Number selectors hand back floats; the switch a bool.
+            return self.async_create_entry(
+                data={k: v if isinstance(v, bool) else int(v) for k, v in user_input.items()}
+            )
         options = self.config_entry.options
         current = {
             CONF_SCAN_INTERVAL: options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL),
             CONF_WRITE_INTERVAL: options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL),
+            CONF_ALLOW_RAW_WRITES: options.get(CONF_ALLOW_RAW_WRITES, False),
         }
         return self.async_show_form(
             step_id="init",

@@ -33,3 +33,9 @@ SETTINGS_EVERY: Final = 10
 CONF_WRITE_INTERVAL: Final = "write_interval"
 DEFAULT_WRITE_INTERVAL: Final = 10
 MAX_WRITE_INTERVAL: Final = 3600
+# Whether the register actions may write registers the profile does not declare writable
+# (an option, off by default; admin users only).
+CONF_ALLOW_RAW_WRITES: Final = "allow_raw_writes"
+
+# Fired after each register action that wrote: entry id, first address, words written.
+EVENT_REGISTER_WRITTEN: Final = f"{DOMAIN}_register_written"
