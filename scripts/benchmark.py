@@ -32,10 +32,18 @@ from custom_components.zcs_azzurro.api.transport.unit import (  # noqa: E402
     LinkKind,
     UnitLink,
 )
+from custom_components.zcs_azzurro.api.transport.v5 import (  # noqa: E402
+    V5Endpoint,
+    V5Link,
+    V5Registry,
+)
 from custom_components.zcs_azzurro.const import PROBE_TIMEOUT, SETTINGS_EVERY  # noqa: E402
 
 # The simulator's --framing, and the link kind that speaks it, in the order setup tries them.
 FRAMINGS = {"rtu": LinkKind.RTU_OVER_TCP, "tcp": LinkKind.MODBUS_TCP}
+# The WiFi stick (Solarman V5) row, and the logger serial its simulator is started with.
+V5 = "v5"
+LOGGER_SERIAL = 2712345678
 
 
 def link_at(endpoint: Endpoint) -> Link:
@@ -46,7 +54,20 @@ def link_at(endpoint: Endpoint) -> Link:
 
 def link_to(framing: str, port: int) -> Link:
     """A link to the simulator on loopback."""
+    if framing == V5:
+        return V5Link(V5Registry(), V5Endpoint("127.0.0.1", port, LOGGER_SERIAL), 1, timeout=5)
     return link_at(Endpoint(FRAMINGS[framing], "127.0.0.1", port))
+
+
+async def v5_setup_time(port: int) -> float:
+    """Seconds from nothing to a device identified through the WiFi stick (no framing to find)."""
+    start = time.perf_counter()
+    profiles = load_bundled()
+    link = link_to(V5, port)
+    profile, _ = await identify(link, 1, profiles)
+    await ModbusDevice(link, 1, profile).read(f.key for f in profile.identity)
+    await link.close()
+    return time.perf_counter() - start
 
 
 async def setup_time(framing: str, port: int) -> float:
@@ -166,7 +187,7 @@ def simulator(*arguments: str) -> tuple[subprocess.Popen[str], int]:
 
 
 def main(polls: int) -> None:
-    """Start simulators (one per framing, one with refusing firmware), measure, stop them."""
+    """Start simulators (one per framing, the WiFi stick, one refusing), measure, stop them."""
     # Reserved addresses inside the grid block that the default poll's request spans.
     refused = "0x0496-0x0497"
     processes = []
@@ -175,12 +196,16 @@ def main(polls: int) -> None:
         for framing in FRAMINGS:
             process, ports[framing] = simulator("--framing", framing)
             processes.append(process)
+        process, ports[V5] = simulator("--link", "wifi", "--logger-serial", str(LOGGER_SERIAL))
+        processes.append(process)
         process, refusing = simulator("--refuse", refused)
         processes.append(process)
         asyncio.run(report(ports, polls))
         asyncio.run(report_refusals(refusing, refused))
-        for framing, port in ports.items():
-            print(f"setup ({framing} stick): {asyncio.run(setup_time(framing, port)):.2f} s")
+        for framing in FRAMINGS:
+            setup = asyncio.run(setup_time(framing, ports[framing]))
+            print(f"setup ({framing} stick): {setup:.2f} s")
+        print(f"setup (v5, WiFi stick): {asyncio.run(v5_setup_time(ports[V5])):.2f} s")
     finally:
         for process in processes:
             process.terminate()

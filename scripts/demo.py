@@ -1,46 +1,137 @@
 """The demo: a real Home Assistant set up against the simulated inverter, as a user would.
 
-Run through scripts/demo. It starts the simulator and `hass -c .demo/config`, onboards a
-demo user over Home Assistant's REST API, adds the integration through the real config
-flow, writes a long-lived access token to .demo/token, and prints `ready: <url>` once the
-entities have values. Ctrl-C stops everything; a second run reuses what the first set up.
+Run through scripts/demo (`python -m scripts.demo`). It starts the simulator and
+`hass -c .demo/config`, onboards a demo user over Home Assistant's REST API, adds the
+integration through the real config flow, sets the Energy dashboard up with its entities,
+writes a long-lived access token to .demo/token, and prints `ready: <url>` once the
+entities have values. Then it checks that the recorder keeps statistics for the energy
+counters. Ctrl-C stops everything; a second run reuses what the first set up. Flags it
+does not know go to the simulator.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import importlib.util
 import json
+import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from custom_components.zcs_azzurro.backfill import statistic_id
+from scripts import demo_energy
+from simulator.wifi import DEFAULT_LOGGER_SERIAL
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / ".demo"
 CONFIG = DEMO / "config"
+TOKEN = DEMO / "token"
 HOST = "127.0.0.1"
 HA_PORT = 8123
 SIM_PORT = 18899
 URL = f"http://{HOST}:{HA_PORT}"
 CLIENT_ID = f"{URL}/"
 DOMAIN = "zcs_azzurro"
+# The simulated inverter's serial number, and the Portal credentials the simulator accepts.
+SERIAL = "ZP1ES010M2H00017"
+# The simulated WiFi stick answers scans on this UDP port of loopback, where Home
+# Assistant's scan goes in the demo (told by the environment): never the LAN.
+SCAN_PORT = 48899
+
+
+@dataclass(frozen=True)
+class DemoLink:
+    """How the demo reaches the simulated device over one link."""
+
+    simulator: tuple[str, ...]  # the simulator's flags for this link's front end
+    step: str  # the config flow's step for it
+    fields: Callable[[], dict[str, Any]]  # what the user types into that step
+    # A cloud backfills its history into external statistics: the Energy dashboard shows
+    # those, so that past days are there too; a local link's counters are its entities.
+    statistics: bool = False
+    # What Home Assistant's environment adds (where the WiFi scan goes).
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+    def energy(self, entities: dict[str, str]) -> dict[str, str]:
+        """What the Energy dashboard shows, by field key: entities, or the cloud's history."""
+        if not self.statistics:
+            return entities
+        return entities | {key: statistic_id(SERIAL, key) for key in demo_energy.COUNTERS}
+
+    def recorded_since(self, started: float) -> tuple[float, str]:
+        """Where the counters' statistics start, and their period.
+
+        A cloud's history is backfilled hourly, days back; an entity's statistics start in
+        the five minutes the demo started in.
+        """
+        return (started - 8 * 86400, "hour") if self.statistics else (started - 300, "5minute")
+
+
+# Each link the demo can show: `scripts/demo --link NAME`.
+LINKS = {
+    "eth": DemoLink(
+        ("--link", "eth"), "eth", lambda: {"host": HOST, "port": SIM_PORT, "unit_id": 1}
+    ),
+    "portal": DemoLink(
+        ("--link", "portal"),
+        "portal",
+        lambda: {
+            "api_key": "simulated-key",
+            "client_code": "simulated-client",
+            "thing_key": SERIAL,
+            "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
+        },
+        statistics=True,
+    ),
+    # The scan finds the stick; the user picks it by the logger serial on its label.
+    "wifi": DemoLink(
+        ("--link", "wifi", "--scan-port", str(SCAN_PORT)),
+        "wifi",
+        lambda: {"stick": str(DEFAULT_LOGGER_SERIAL)},
+        environment={
+            "ZCS_AZZURRO_SCAN_ADDRESS": HOST,
+            "ZCS_AZZURRO_SCAN_PORT": str(SCAN_PORT),
+            "ZCS_AZZURRO_WIFI_PORT": str(SIM_PORT),
+        },
+    ),
+}
+# Written when missing, never rewritten: the user's to edit.
 CONFIGURATION = """\
-# Made by scripts/demo: only what the demo needs, so Home Assistant starts fast.
+# Written by scripts/demo because it was missing; yours to edit: the demo never rewrites it.
+# What the demo itself needs is in demo.yaml, which the demo rewrites on every run.
 homeassistant:
   name: ZCS Azzurro demo
-frontend:
-config:
-api:
+  packages:
+    demo: !include demo.yaml
 logger:
   default: warning
   logs:
     custom_components.zcs_azzurro: info
+"""
+# The demo's own: only what it needs, so Home Assistant starts fast, with the recorder,
+# history, logbook and energy behind the History and Energy pages.
+DEMO_CONFIGURATION = """\
+# Rewritten by scripts/demo on every run: put your own settings in configuration.yaml.
+frontend:
+config:
+api:
+recorder:
+history:
+logbook:
+energy:
 """
 # For the first start only: Home Assistant moves it into its storage as a trial, which the
 # demo confirms (else Home Assistant reverts to all interfaces and restarts five minutes on).
@@ -87,24 +178,76 @@ def ensure_packages() -> None:
         raise SystemExit(f"installing {', '.join(missing)} failed")
 
 
+def ensure_ports_free() -> None:
+    """Stop with one line if something already listens on a port the demo needs."""
+    for port, who in ((HA_PORT, "Home Assistant"), (SIM_PORT, "the simulator")):
+        with socket.socket() as probe:
+            # As the servers bind: a port left in TIME_WAIT by the last run is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((HOST, port))
+            except OSError:
+                raise SystemExit(
+                    f"port {port} ({who}) is in use: is another demo running? "
+                    f"`ss -ltnp 'sport = :{port}'` shows what holds it"
+                ) from None
+
+
 def ensure_config() -> None:
     """The configuration directory, with this checkout's integration linked in."""
     CONFIG.mkdir(parents=True, exist_ok=True)
     configuration = CONFIG / "configuration.yaml"
     if not configuration.exists():
-        configuration.write_text(CONFIGURATION + LOOPBACK_HTTP)
+        configuration.write_text(CONFIGURATION)
+    elif "demo.yaml" not in configuration.read_text():
+        raise SystemExit(
+            f"{configuration.relative_to(ROOT)} does not include demo.yaml (an older demo "
+            "wrote it): delete .demo to start afresh, or add `packages: {demo: !include "
+            "demo.yaml}` under `homeassistant:`"
+        )
+    # Until Home Assistant has taken the loopback address into its storage (first start).
+    first_start = not (CONFIG / ".storage" / "http").exists()
+    write_demo_configuration(http=first_start)
+    if first_start:
+        skip_online_onboarding()
     link = CONFIG / "custom_components" / DOMAIN
     link.parent.mkdir(exist_ok=True)
     if not link.is_symlink():
         link.symlink_to(ROOT / "custom_components" / DOMAIN)
 
 
-async def start(name: str, *command: str, log: Path | None = None) -> asyncio.subprocess.Process:
+def write_demo_configuration(*, http: bool) -> None:
+    """The demo's own YAML, with the loopback http: block or without."""
+    (CONFIG / "demo.yaml").write_text(DEMO_CONFIGURATION + (LOOPBACK_HTTP if http else ""))
+
+
+def skip_online_onboarding() -> None:
+    """Mark onboarding's location and analytics steps done before Home Assistant first starts.
+
+    Finishing the location step sets up what Home Assistant gives every new install (Radio
+    Browser, Google Translate, Met.no, a shopping list: onboarding/views.py), which fail or
+    raise here without the internet. The demo sets the country itself; analytics stay off.
+    """
+    storage = CONFIG / ".storage" / "onboarding"
+    storage.parent.mkdir(exist_ok=True)
+    if not storage.exists():
+        storage.write_text(
+            json.dumps(
+                {"version": 4, "minor_version": 1, "key": "onboarding",
+                 "data": {"done": ["core_config", "analytics"]}}
+            )
+        )  # fmt: skip
+
+
+async def start(
+    name: str, *command: str, log: Path | None = None, environment: Mapping[str, str] = {}
+) -> asyncio.subprocess.Process:
     """A child process in its own session, so Ctrl-C reaches only this script."""
     out = log.open("ab") if log else asyncio.subprocess.PIPE
     return await asyncio.create_subprocess_exec(
-        *command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-    )
+        *command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, **environment},
+    )  # fmt: skip
 
 
 async def wait_for_http(session: aiohttp.ClientSession, hass: asyncio.subprocess.Process) -> None:
@@ -113,8 +256,9 @@ async def wait_for_http(session: aiohttp.ClientSession, hass: asyncio.subprocess
         if hass.returncode is not None:
             raise SystemExit(f"hass exited with {hass.returncode}; see {DEMO / 'hass.log'}")
         with contextlib.suppress(aiohttp.ClientError):
-            # Any answer will do: before onboarding most views refuse, but they answer.
-            async with session.get(f"{URL}/api/") as response:
+            # Any answer will do. A view that needs no token: a refused one would raise a
+            # "Login attempt failed" notification.
+            async with session.get(f"{URL}/manifest.json") as response:
                 if response.status < 500:
                     return
         await asyncio.sleep(0.5)
@@ -131,16 +275,13 @@ async def onboard(session: aiohttp.ClientSession) -> dict[str, str]:
         response.raise_for_status()
         code = (await response.json())["auth_code"]
     token = await exchange(session, code)
-    headers = {"Authorization": f"Bearer {token}"}
-    for step, body in (
-        ("core_config", {}),
-        ("analytics", {}),
-        ("integration", {"client_id": CLIENT_ID, "redirect_uri": f"{URL}/?auth_callback=1"}),
-    ):
-        async with session.post(
-            f"{URL}/api/onboarding/{step}", json=body, headers=headers
-        ) as response:
-            response.raise_for_status()
+    # The other steps were marked done before the first start: skip_online_onboarding().
+    async with session.post(
+        f"{URL}/api/onboarding/integration",
+        json={"client_id": CLIENT_ID, "redirect_uri": f"{URL}/?auth_callback=1"},
+        headers={"Authorization": f"Bearer {token}"},
+    ) as response:
+        response.raise_for_status()
     # Where the plant is: without a country Home Assistant raises a repair issue.
     await websocket(session, token, {"type": "config/core/update", "country": "IT"})
     (DEMO / "credentials.json").write_text(json.dumps(credentials))
@@ -181,11 +322,11 @@ async def log_in(session: aiohttp.ClientSession, credentials: dict[str, str]) ->
     return await exchange(session, result["result"])
 
 
-async def websocket(
+async def answers(
     session: aiohttp.ClientSession, token: str, *messages: dict[str, Any]
-) -> list[Any]:
-    """Send commands over the websocket API; returns their results."""
-    results = []
+) -> list[dict[str, Any]]:
+    """Send commands over the websocket API; returns the answers, failed ones too."""
+    replies = []
     async with session.ws_connect(f"{URL}/api/websocket") as ws:
         await ws.receive_json()
         await ws.send_json({"type": "auth", "access_token": token})
@@ -193,11 +334,43 @@ async def websocket(
             raise SystemExit("the websocket API refused the token")
         for number, message in enumerate(messages, start=1):
             await ws.send_json({"id": number, **message})
-            answer = await ws.receive_json()
-            if not answer.get("success"):
-                raise SystemExit(f"{message['type']} failed: {answer.get('error')}")
-            results.append(answer["result"])
+            replies.append(await ws.receive_json())
+    return replies
+
+
+async def websocket(
+    session: aiohttp.ClientSession, token: str, *messages: dict[str, Any]
+) -> list[Any]:
+    """Send commands over the websocket API; returns their results."""
+    results = []
+    for message, answer in zip(messages, await answers(session, token, *messages), strict=True):
+        if not answer.get("success"):
+            raise SystemExit(f"{message['type']} failed: {answer.get('error')}")
+        results.append(answer["result"])
     return results
+
+
+async def sign_in(session: aiohttp.ClientSession) -> tuple[dict[str, str], str]:
+    """The demo user's credentials (onboarding it on the first run) and an access token.
+
+    The first run also keeps a long-lived access token in .demo/token, for scripts.
+    """
+    async with session.get(f"{URL}/api/onboarding") as response:
+        # Once onboarding is done, Home Assistant no longer serves this view.
+        onboarded = response.status == 404 or all(step["done"] for step in await response.json())
+    if onboarded:
+        credentials = json.loads((DEMO / "credentials.json").read_text())
+    else:
+        credentials = await onboard(session)
+    access = await log_in(session, credentials)
+    if not TOKEN.exists():
+        (token,) = await websocket(
+            session,
+            access,
+            {"type": "auth/long_lived_access_token", "client_name": "zcs-demo", "lifespan": 3650},
+        )
+        TOKEN.write_text(token)
+    return credentials, access
 
 
 async def confirm_loopback_http(session: aiohttp.ClientSession, token: str) -> None:
@@ -212,52 +385,145 @@ async def confirm_loopback_http(session: aiohttp.ClientSession, token: str) -> N
             {"type": "repairs/ignore_issue", "domain": "http", "issue_id": "deprecated_yaml",
              "ignore": True},
         )  # fmt: skip
-    (CONFIG / "configuration.yaml").write_text(CONFIGURATION)
+    write_demo_configuration(http=False)
 
 
-async def add_integration(session: aiohttp.ClientSession, headers: dict[str, str]) -> None:
-    """The config flow, step by step, as the frontend drives it."""
+async def add_integration(
+    session: aiohttp.ClientSession, headers: dict[str, str], link: DemoLink
+) -> str:
+    """The config flow, step by step, as the frontend drives it; returns the entry's id."""
     async with session.get(
         f"{URL}/api/config/config_entries/entry", params={"domain": DOMAIN}, headers=headers
     ) as response:
-        if await response.json():
-            return
+        if entries := await response.json():
+            entry_id: str = entries[0]["entry_id"]
+            return entry_id
     flows = f"{URL}/api/config/config_entries/flow"
     async with session.post(flows, json={"handler": DOMAIN}, headers=headers) as response:
         result = await response.json()
     flow = f"{flows}/{result['flow_id']}"
     # A menu (once there is more than one link) is a choice; the form is the stick's fields.
     if result.get("type") == "menu":
-        async with session.post(flow, json={"next_step_id": "eth"}, headers=headers) as response:
+        async with session.post(
+            flow, json={"next_step_id": link.step}, headers=headers
+        ) as response:
             result = await response.json()
-    fields = {"host": HOST, "port": SIM_PORT, "unit_id": 1}
-    async with session.post(flow, json=fields, headers=headers) as response:
+    async with session.post(flow, json=link.fields(), headers=headers) as response:
         result = await response.json()
     if result.get("type") != "create_entry":
         raise SystemExit(f"the config flow did not create the entry: {result}")
     say(f"added {result['title']} through the config flow")
+    created: str = result["result"]["entry_id"]
+    return created
 
 
 async def wait_for_values(
-    session: aiohttp.ClientSession, token: str, headers: dict[str, str]
-) -> int:
-    """How many of the integration's entities have a value, once most do."""
+    session: aiohttp.ClientSession, headers: dict[str, str], entities: dict[str, str]
+) -> str:
+    """How many of the entities that show a reading have a value ("27 of 27").
+
+    Asked once all have, or once setup is being retried (the simulator's faults), or after
+    two minutes.
+    """
+    # A button's state is when it was last pressed: unknown until then.
+    watched = {entity for entity in entities.values() if not entity.startswith("button.")}
+    valued: list[str] = []
     for _ in range(120):
-        (registry,) = await websocket(session, token, {"type": "config/entity_registry/list"})
-        ours = {
-            e["entity_id"] for e in registry if e["platform"] == DOMAIN and not e["disabled_by"]
-        }
         async with session.get(f"{URL}/api/states", headers=headers) as response:
             states = await response.json()
         valued = [
-            s
+            s["entity_id"]
             for s in states
-            if s["entity_id"] in ours and s["state"] not in ("unknown", "unavailable")
+            if s["entity_id"] in watched and s["state"] not in ("unknown", "unavailable")
         ]
-        if ours and len(valued) == len(ours):
-            return len(valued)
+        if len(valued) == len(watched):
+            break
+        async with session.get(
+            f"{URL}/api/config/config_entries/entry", params={"domain": DOMAIN}, headers=headers
+        ) as response:
+            if (await response.json())[0]["state"] == "setup_retry":
+                break
         await asyncio.sleep(1)
-    raise SystemExit("the entities got no values within two minutes; see .demo/hass.log")
+    return f"{len(valued)} of {len(watched)}"
+
+
+async def our_entities(session: aiohttp.ClientSession, token: str, entry_id: str) -> dict[str, str]:
+    """The entry's enabled entities, by the field they show."""
+    devices, registry = await websocket(
+        session, token,
+        {"type": "config/device_registry/list"}, {"type": "config/entity_registry/list"},
+    )  # fmt: skip
+    return demo_energy.entities_by_key(entry_id, devices, registry, DOMAIN)
+
+
+async def set_up_energy(
+    session: aiohttp.ClientSession, token: str, entities: dict[str, str]
+) -> None:
+    """The Energy dashboard with the inverter's entities, unless it is set up already."""
+    (current,) = await answers(session, token, {"type": "energy/get_prefs"})
+    if current.get("success") and current["result"]["energy_sources"]:
+        return  # set up by an earlier run, or by the user: theirs to keep
+    if missing := [key for key in demo_energy.COUNTERS if key not in entities]:
+        say(f"energy: not set up, the inverter has no enabled entity for {', '.join(missing)}")
+        return
+    _, core = await websocket(
+        session,
+        token,
+        {"type": "energy/save_prefs", **demo_energy.preferences(entities)},
+        {"type": "frontend/get_system_data", "key": "core"},
+    )
+    # The first page a browser opens: the plant, not an empty overview of areas.
+    await websocket(
+        session,
+        token,
+        {"type": "frontend/set_system_data", "key": "core",
+         "value": {**(core["value"] or {}), "default_panel": "energy"}},
+    )  # fmt: skip
+    say("energy: the Energy dashboard, now the first page, shows the grid, solar and battery")
+
+
+async def check_energy(
+    session: aiohttp.ClientSession,
+    token: str,
+    entities: dict[str, str],
+    since: float,
+    period: str = "5minute",
+) -> bool:
+    """Whether the Energy dashboard uses our entities and the recorder keeps their statistics.
+
+    Home Assistant compiles statistics every five minutes, so this waits up to six.
+    """
+    (prefs,) = await websocket(session, token, {"type": "energy/get_prefs"})
+    wanted = {entities[key] for key in demo_energy.KEYS if key in entities}
+    if not wanted or not wanted <= demo_energy.used(prefs):
+        say(f"check: the Energy dashboard does not use {sorted(wanted - demo_energy.used(prefs))}")
+        return False
+    counters = [entities[key] for key in demo_energy.COUNTERS]
+    request = {
+        "type": "recorder/statistics_during_period",
+        "start_time": datetime.fromtimestamp(since, UTC).isoformat(),
+        "statistic_ids": counters,
+        "period": period,
+        "types": ["sum", "state"],
+    }
+    deadline = time.monotonic() + 6 * 60
+    recorded: dict[str, list[Any]] = {}
+    while time.monotonic() < deadline:
+        (recorded,) = await websocket(session, token, request)
+        if all(recorded.get(counter) for counter in counters):
+            # What the Energy settings page flags (units, classes, statistics), once they exist.
+            (validation,) = await websocket(session, token, {"type": "energy/validate"})
+            if issues := [issue for source in validation["energy_sources"] for issue in source]:
+                say(f"check: Home Assistant finds issues in the Energy settings: {issues}")
+                return False
+            say(
+                f"check: the Energy dashboard uses {len(wanted)} of the inverter's entities; "
+                f"the recorder has statistics for its {len(counters)} energy counters"
+            )
+            return True
+        await asyncio.sleep(10)
+    say(f"check: no statistics yet for {sorted(set(counters) - set(recorded))}")
+    return False
 
 
 async def wait_until_running(session: aiohttp.ClientSession, headers: dict[str, str]) -> None:
@@ -270,61 +536,87 @@ async def wait_until_running(session: aiohttp.ClientSession, headers: dict[str, 
     raise SystemExit("Home Assistant did not finish starting within two minutes")
 
 
-async def run() -> None:
-    """Set everything up, report ready, and serve until cancelled."""
+def arguments() -> tuple[argparse.Namespace, list[str]]:
+    """The demo's own flags, and the simulator's (the faults among them)."""
+    parser = argparse.ArgumentParser(
+        prog="scripts/demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Other flags go to the simulator, for example --drop or --delay 2: "
+        "`.venv/bin/python -m simulator --help` lists them.",
+    )
+    parser.add_argument(
+        "--link",
+        choices=sorted(LINKS),
+        default="eth",
+        help="how Home Assistant reaches the simulated inverter (default: the ETH stick)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="stop once the check after `ready:` is done; exit status 0 if it passed",
+    )
+    return parser.parse_known_args()
+
+
+def ensure_link(name: str) -> None:
+    """One .demo serves one link: the entry it set up is that link's."""
+    marker = DEMO / "link"
+    if marker.exists() and (chosen := marker.read_text().strip()) != name:
+        raise SystemExit(
+            f".demo was set up with --link {chosen}: delete .demo to show --link {name}"
+        )
+    marker.write_text(name)
+
+
+async def run(name: str, check_only: bool, simulator_flags: list[str]) -> None:
+    """Set everything up, report ready, check the Energy dashboard, serve until cancelled."""
+    link = LINKS[name]
+    ensure_ports_free()
+    started = time.time()
     DEMO.mkdir(exist_ok=True)
+    ensure_link(name)
     ensure_packages()
     ensure_config()
     simulator = await start(
-        "simulator", sys.executable, "-m", "simulator", "--device", "hyd-3ph", "--link", "eth",
-        "--port", str(SIM_PORT), "--memory", str(DEMO / "inverter.json"),
+        "simulator", sys.executable, "-m", "simulator", "--device", "hyd-3ph", *link.simulator,
+        "--port", str(SIM_PORT), "--memory", str(DEMO / "inverter.json"), *simulator_flags,
     )  # fmt: skip
     hass = None
     try:
         assert simulator.stdout is not None
-        line = (await asyncio.wait_for(simulator.stdout.readline(), 30)).decode().strip()
+        line = (await asyncio.wait_for(simulator.stdout.readline(), 30)).decode()
         if not line.startswith("listening"):
-            raise SystemExit(f"the simulator did not start (is port {SIM_PORT} in use?)")
+            # The simulator's own words (a refused flag, a taken port), then ours.
+            words = (line + (await simulator.stdout.read()).decode()).strip()
+            raise SystemExit(f"{words}\nthe simulator did not start")
+        line = line.strip()
         say(f"simulator: {line}")
         hass_bin = str(Path(sys.executable).with_name("hass"))
         # Home Assistant installs what its built-in integrations need on the first start,
         # except these: ensure_packages() put other versions of them in place.
         hass = await start(
             "hass", hass_bin, "-c", str(CONFIG), "--skip-pip-packages", "pymicro-vad,pyspeex-noise",
-            log=DEMO / "hass.log",
+            log=DEMO / "hass.log", environment=link.environment,
         )  # fmt: skip
         async with aiohttp.ClientSession() as session:
             await wait_for_http(session, hass)
-            async with session.get(f"{URL}/api/onboarding") as response:
-                # Once onboarding is done, Home Assistant no longer serves this view.
-                onboarded = response.status == 404 or all(
-                    step["done"] for step in await response.json()
-                )
-            if onboarded:
-                credentials = json.loads((DEMO / "credentials.json").read_text())
-            else:
-                credentials = await onboard(session)
-            access = await log_in(session, credentials)
-            token_file = DEMO / "token"
-            if not token_file.exists():
-                (token,) = await websocket(
-                    session,
-                    access,
-                    {
-                        "type": "auth/long_lived_access_token",
-                        "client_name": "zcs-demo",
-                        "lifespan": 3650,
-                    },
-                )
-                token_file.write_text(token)
+            credentials, access = await sign_in(session)
             await confirm_loopback_http(session, access)
             headers = {"Authorization": f"Bearer {access}"}
-            await add_integration(session, headers)
-            count = await wait_for_values(session, access, headers)
+            entry_id = await add_integration(session, headers, link)
+            entities = await our_entities(session, access, entry_id)
+            count = await wait_for_values(session, headers, entities)
+            if link.statistics:
+                entities.update((key, statistic_id(SERIAL, key)) for key in demo_energy.COUNTERS)
+            await set_up_energy(session, access, entities)
             await wait_until_running(session, headers)
             say(f"user: {credentials['username']}  password: {credentials['password']}")
-            say(f"token: {token_file.relative_to(ROOT)}  ({count} entities with values)")
+            say(f"token: {TOKEN.relative_to(ROOT)}  ({count} entities with values)")
             say(f"ready: {URL}")
+            passed = await check_energy(session, access, entities, *link.recorded_since(started))
+            if check_only:
+                raise SystemExit(0 if passed else 1)
             await asyncio.Event().wait()  # until Ctrl-C cancels this task
     finally:
         for process in (hass, simulator):
@@ -344,8 +636,9 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, this.cancel)
+    options, simulator_flags = arguments()
     with contextlib.suppress(asyncio.CancelledError):
-        await run()
+        await run(options.link, options.check, simulator_flags)
 
 
 if __name__ == "__main__":

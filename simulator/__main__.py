@@ -5,15 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import json
+import os
 import signal
 from pathlib import Path
 
+from . import portal
 from .devices import DEVICES
 from .devices.hyd_3ph import Hyd3ph
 from .eth import EthStick, Framing
+from .faults import add_flags, from_flags
+from .wifi import DEFAULT_LOGGER_SERIAL, WifiStick
 
-LINKS = {"eth": EthStick}
+LINKS = {"eth": EthStick, "portal": portal.SimulatedPortal, "wifi": WifiStick}
 # Seconds between writes of the counters to the --memory file.
 MEMORY_INTERVAL = 5.0
 
@@ -32,6 +37,24 @@ def _arguments() -> argparse.Namespace:
         help="rtu: RTU frames over TCP; tcp: Modbus TCP (MBAP)",
     )
     parser.add_argument(
+        "--logger-serial",
+        type=int,
+        default=DEFAULT_LOGGER_SERIAL,
+        help="wifi: the logger's serial number, as on its label",
+    )
+    parser.add_argument(
+        "--scan-port",
+        type=int,
+        help="wifi: answer LAN scans on this UDP port of --host (48899 on a real stick)",
+    )
+    parser.add_argument(
+        "--heartbeat",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wifi: send a heartbeat frame this often on each connection, as loggers do",
+    )
+    parser.add_argument(
         "--refuse",
         type=_span,
         action="append",
@@ -45,6 +68,11 @@ def _arguments() -> argparse.Namespace:
         metavar="FILE",
         help="keep the counters here across runs, as the inverter keeps them through a restart",
     )
+    parser.add_argument(
+        "--asleep", action="store_true", help="the inverter sleeps: the stick is awake but silent"
+    )
+    add_flags(parser)
+    portal.add_arguments(parser)
     return parser.parse_args()
 
 
@@ -59,6 +87,7 @@ def _span(text: str) -> tuple[int, int]:
 def _device(arguments: argparse.Namespace) -> Hyd3ph:
     device = DEVICES[arguments.device]()
     device.gaps.extend(arguments.refuse)
+    device.asleep = arguments.asleep
     if arguments.memory is not None and arguments.memory.exists():
         device.plant.recall(json.loads(arguments.memory.read_text()))
         device.refresh()
@@ -67,9 +96,30 @@ def _device(arguments: argparse.Namespace) -> Hyd3ph:
 
 async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
     memory: Path | None = arguments.memory
-    front = LINKS[arguments.link](device, unit=arguments.unit, framing=Framing(arguments.framing))
-    await front.start(arguments.host, arguments.port)
+    front: EthStick | portal.SimulatedPortal
+    if arguments.link == "portal":
+        front = portal.from_arguments(arguments, device.clock)
+    else:
+        if arguments.link == "wifi":
+            front = WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)
+            front.heartbeat_interval = arguments.heartbeat
+        else:
+            front = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
+        front.faults = from_flags(arguments)
+    try:
+        await front.start(arguments.host, arguments.port)
+    except OSError as err:
+        # One line for the person running it, not a traceback.
+        where = f"{arguments.host}:{arguments.port}"
+        if err.errno == errno.EADDRINUSE:
+            raise SystemExit(f"simulator: {where} is in use (another simulator?)") from None
+        raise SystemExit(
+            f"simulator: cannot listen on {where}: {os.strerror(err.errno or 0)}"
+        ) from None
     print(f"listening {arguments.link} {arguments.host}:{front.port}", flush=True)
+    if isinstance(front, WifiStick) and arguments.scan_port is not None:
+        scan_port = await front.start_scan_answer(arguments.host, arguments.scan_port)
+        print(f"answering scans {arguments.host}:{scan_port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -15,6 +15,7 @@ from custom_components.zcs_azzurro.api.transport.base import Link
 from custom_components.zcs_azzurro.api.transport.unit import Endpoint, LinkKind, UnitLink
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
+from simulator.portal import SimulatedPortal
 
 # How long links wait for an answer in tests: the simulator answers in microseconds.
 TEST_TIMEOUT = 0.3
@@ -90,3 +91,12 @@ async def closed_port() -> int:
     server.close()
     await server.wait_closed()
     return port
+
+
+@pytest.fixture
+async def portal(socket_enabled: None) -> AsyncGenerator[SimulatedPortal]:
+    """A simulated Azzurro Portal on loopback: ten days of samples up to now, a movable clock."""
+    server = SimulatedPortal(clock=Clock(time.time()))
+    await server.start()
+    yield server
+    await server.stop()

@@ -1,4 +1,4 @@
-"""ZCS Azzurro for Home Assistant: ZCS inverters and batteries over their local links."""
+"""ZCS Azzurro for Home Assistant: ZCS inverters and batteries, local links and cloud."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from homeassistant.helpers.typing import ConfigType
 
 from .api.device import ModbusDevice
 from .connection import async_get_link
-from .const import CONF_PROFILE, CONF_UNIT_ID, DOMAIN
+from .const import CONF_LINK, CONF_PROFILE, CONF_UNIT_ID, DOMAIN, LINK_PORTAL, LINK_WIFI
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
+from .discovery import async_scan_while_loaded
+from .portal import async_setup_portal_entry
 from .profiles import async_get_profile
 from .services import async_setup_services
 
@@ -38,8 +40,14 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
+# Entries whose source is a cloud, not a link: each sets itself up.
+CLOUD_SETUPS = {LINK_PORTAL: async_setup_portal_entry}
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     """Hold the entry's link, poll once, and add the entities."""
+    if (setup := CLOUD_SETUPS.get(entry.data[CONF_LINK])) is not None:
+        return await setup(hass, entry, PLATFORMS)
     profile = await async_get_profile(hass, entry.data[CONF_PROFILE])
     if profile is None:
         raise ConfigEntryError(
@@ -47,6 +55,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
             translation_key="profile_missing",
             translation_placeholders={"profile": entry.data[CONF_PROFILE]},
         )
+    if entry.data[CONF_LINK] == LINK_WIFI:
+        # New sticks are offered, and this one followed should it move (before the first
+        # poll: a stick at a new address is what keeps that poll from answering).
+        async_scan_while_loaded(hass, entry)
     # On Home Assistant's shared connection to the device, let go when the entry unloads.
     try:
         link = async_get_link(hass, entry)

@@ -11,22 +11,40 @@ from typing import Any, override
 
 import voluptuous as vol
 from homeassistant.config_entries import (
+    SOURCE_IGNORE,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
-from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SCAN_INTERVAL
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_HOST,
+    CONF_MAC,
+    CONF_PORT,
+    CONF_SCAN_INTERVAL,
+    CONF_URL,
+)
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
     TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
 )
 
+from . import const
+from .api.cloud.portal import ENDPOINT, PortalAuthError, PortalError, PortalOfflineError
+from .api.cloud.portal_source import ALARM_KEY
 from .api.device import ModbusDevice, Reading, identify
+from .api.discovery import MAX_LOGGER_SERIAL, Logger
 from .api.errors import (
     ConnectError,
     ConnectionLostError,
@@ -35,27 +53,42 @@ from .api.errors import (
     NoResponseError,
     NotZcsDeviceError,
     UnsupportedModelError,
+    WrongLoggerError,
 )
 from .api.profile.schema import Profile
-from .connection import async_find_framing, async_temporary_link
+from .connection import FRAMINGS, async_find_framing, async_temporary_link
 from .const import (
     CONF_ALLOW_RAW_WRITES,
+    CONF_BACKFILL_DAYS,
+    CONF_CLIENT_CODE,
+    CONF_FIELDS,
     CONF_FRAMING,
     CONF_LINK,
+    CONF_LOGGER_SERIAL,
     CONF_MODEL,
     CONF_PROFILE,
+    CONF_THING_KEY,
     CONF_UNIT_ID,
     CONF_WRITE_INTERVAL,
+    DEFAULT_BACKFILL_DAYS,
     DEFAULT_ETH_PORT,
+    DEFAULT_PORTAL_SCAN_INTERVAL,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_UNIT_ID,
     DEFAULT_WRITE_INTERVAL,
     DOMAIN,
     LINK_ETH,
+    LINK_PORTAL,
+    LINK_WIFI,
+    MAX_BACKFILL_DAYS,
     MAX_SCAN_INTERVAL,
     MAX_WRITE_INTERVAL,
+    MIN_PORTAL_SCAN_INTERVAL,
     MIN_SCAN_INTERVAL,
+    PORTAL_MODEL,
 )
+from .discovery import async_scan
+from .portal import async_get_portal_map, portal_client
 from .profiles import async_get_profiles
 
 _LOGGER = logging.getLogger(__name__)
@@ -66,7 +99,9 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
 # The links the first step offers, each a step of this flow. Every entry is one device (a
 # stick's inverter, one device behind a HUB port, one cloud serial): the manifest's
 # integration_type is "device".
-MENU = [LINK_ETH]
+# Several devices of one Portal account are several entries: each its own device, options
+# and removal, as for the local links; the form offers the account's credentials again.
+MENU = [LINK_ETH, LINK_WIFI, LINK_PORTAL]
 
 # The whole numbers the forms ask for, and the range of each (the field's hint states it).
 RANGES: dict[str, tuple[int, int]] = {
@@ -74,7 +109,11 @@ RANGES: dict[str, tuple[int, int]] = {
     CONF_UNIT_ID: (1, 247),
     CONF_SCAN_INTERVAL: (MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL),
     CONF_WRITE_INTERVAL: (0, MAX_WRITE_INTERVAL),
+    CONF_BACKFILL_DAYS: (1, MAX_BACKFILL_DAYS),
+    CONF_LOGGER_SERIAL: (1, MAX_LOGGER_SERIAL),
 }
+# The Portal updates every few minutes: polling it faster gains nothing.
+PORTAL_RANGES = {**RANGES, CONF_SCAN_INTERVAL: (MIN_PORTAL_SCAN_INTERVAL, MAX_SCAN_INTERVAL)}
 
 
 def _box(unit: str | None = None) -> NumberSelector:
@@ -86,11 +125,13 @@ def _box(unit: str | None = None) -> NumberSelector:
     return NumberSelector(config)
 
 
-def _out_of_range(user_input: Mapping[str, Any]) -> dict[str, str]:
+def _out_of_range(
+    user_input: Mapping[str, Any], ranges: Mapping[str, tuple[int, int]] = RANGES
+) -> dict[str, str]:
     """The form errors of numbers that are not whole or not in their field's range."""
     return {
         key: f"{key}_range"
-        for key, (low, high) in RANGES.items()
+        for key, (low, high) in ranges.items()
         if key in user_input
         and not (float(user_input[key]).is_integer() and low <= user_input[key] <= high)
     }
@@ -101,6 +142,42 @@ ETH_SCHEMA = vol.Schema(
         vol.Required(CONF_HOST): TextSelector(),
         vol.Required(CONF_PORT, default=DEFAULT_ETH_PORT): _box(),
         vol.Required(CONF_UNIT_ID, default=DEFAULT_UNIT_ID): _box(),
+    }
+)
+# The WiFi stick by hand: on another subnet, or one whose firmware ignores the scan
+# (pysolarmanv5 #72). The serial is the logger's, on its label; the inverter's is read.
+WIFI_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_HOST): TextSelector(),
+        vol.Required(CONF_LOGGER_SERIAL): _box(),
+        vol.Required(CONF_PORT, default=const.DEFAULT_WIFI_PORT): _box(),
+        vol.Required(CONF_UNIT_ID, default=DEFAULT_UNIT_ID): _box(),
+    }
+)
+# The form each local link's entry is set up and reconfigured with.
+LINK_SCHEMAS = {LINK_ETH: ETH_SCHEMA, LINK_WIFI: WIFI_SCHEMA}
+# The pick list's choice for a stick the scan did not find.
+STICK = "stick"
+MANUAL = "manual"
+_SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+PORTAL_CREDENTIALS = vol.Schema(
+    {vol.Required(CONF_API_KEY): _SECRET, vol.Required(CONF_CLIENT_CODE): _SECRET}
+)
+# Folded away: another address of the Portal (a test server, a proxy).
+ADVANCED = "advanced"
+PORTAL_SCHEMA = PORTAL_CREDENTIALS.extend(
+    {
+        vol.Required(CONF_THING_KEY): TextSelector(),
+        vol.Required(ADVANCED): section(
+            vol.Schema({vol.Required(CONF_URL, default=ENDPOINT): TextSelector()}),
+            {"collapsed": True},
+        ),
+    }
+)
+PORTAL_OPTIONS_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_SCAN_INTERVAL): _box("s"),
+        vol.Required(CONF_BACKFILL_DAYS): _box("d"),
     }
 )
 OPTIONS_SCHEMA = vol.Schema(
@@ -122,13 +199,27 @@ def valid_host(host: str) -> bool:
     return True
 
 
-def _eth_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+def _link_data(link: str, user_input: Mapping[str, Any]) -> dict[str, Any]:
     # Number selectors hand back floats.
-    return {
-        CONF_LINK: LINK_ETH,
+    data = {
+        CONF_LINK: link,
         CONF_HOST: str(user_input[CONF_HOST]).strip(),
         CONF_PORT: int(user_input[CONF_PORT]),
         CONF_UNIT_ID: int(user_input[CONF_UNIT_ID]),
+    }
+    if link == LINK_WIFI:
+        data[CONF_LOGGER_SERIAL] = int(user_input[CONF_LOGGER_SERIAL])
+    return data
+
+
+def _found_data(logger: Logger) -> dict[str, Any]:
+    """A stick the scan found, on the port every stick listens on, inverter at unit 1."""
+    return {
+        CONF_LINK: LINK_WIFI,
+        CONF_HOST: logger.host,
+        CONF_PORT: const.DEFAULT_WIFI_PORT,
+        CONF_UNIT_ID: DEFAULT_UNIT_ID,
+        CONF_LOGGER_SERIAL: logger.serial,
     }
 
 
@@ -144,6 +235,8 @@ _PROBE_ERRORS: dict[type[Exception], tuple[str, str]] = {
     FrameError: ("base", "not_modbus"),
     # Connected, but no answer came through: inverter asleep or off, wrong unit, frozen stick.
     NoResponseError: ("base", "no_answer"),
+    # A Solarman logger answered under another serial than the one given.
+    WrongLoggerError: ("base", "wrong_logger_serial"),
     NotZcsDeviceError: ("base", "not_zcs"),
     UnsupportedModelError: ("base", "unsupported_model"),
 }
@@ -165,8 +258,10 @@ async def _async_identify(
     """The device's profile, serial and identity, in the framing it answers."""
     profiles = await async_get_profiles(hass)
     unit = data[CONF_UNIT_ID]
-    framing = await async_find_framing(hass, data, profiles[0].serial.spans[0].address)
-    attempt = {**data, CONF_FRAMING: framing.value}
+    attempt = data
+    if data[CONF_LINK] in FRAMINGS:
+        framing = await async_find_framing(hass, data, profiles[0].serial.spans[0].address)
+        attempt = {**data, CONF_FRAMING: framing.value}
     # Through Home Assistant's shared connection: an entry already using this stick keeps it.
     async with async_temporary_link(hass, attempt) as link:
         profile, serial = await identify(link, unit, profiles)
@@ -183,7 +278,10 @@ async def _async_probe(hass: HomeAssistant, data: dict[str, Any]) -> _Probe:
     except tuple(_PROBE_ERRORS) as err:
         _LOGGER.debug("Probing %s port %s: %r", data[CONF_HOST], data[CONF_PORT], err)
         field_name, key = _PROBE_ERRORS[type(err)]
-        return _Probe(errors={field_name: key}, placeholders={"serial": getattr(err, "serial", "")})
+        placeholders = {"serial": getattr(err, "serial", "")}
+        if isinstance(err, WrongLoggerError):
+            placeholders["logger"] = str(err.answered)
+        return _Probe(errors={field_name: key}, placeholders=placeholders)
     except Exception:
         _LOGGER.exception("Unexpected error while probing %s", data[CONF_HOST])
         return _Probe(errors={"base": "unknown"})
@@ -191,11 +289,48 @@ async def _async_probe(hass: HomeAssistant, data: dict[str, Any]) -> _Probe:
     return _Probe(serial, {**data, CONF_PROFILE: profile.id, CONF_MODEL: model})
 
 
-async def _async_check(hass: HomeAssistant, user_input: Mapping[str, Any]) -> _Probe:
+async def _async_check(
+    hass: HomeAssistant, user_input: Mapping[str, Any], link: str = LINK_ETH
+) -> _Probe:
     """The form's numbers in range, then the device they point at."""
     if errors := _out_of_range(user_input):
         return _Probe(errors=errors)
-    return await _async_probe(hass, _eth_data(user_input))
+    return await _async_probe(hass, _link_data(link, user_input))
+
+
+# What each failure of the Portal tells the user, most specific first.
+_PORTAL_ERRORS: dict[type[Exception], str] = {
+    PortalAuthError: "invalid_auth",
+    PortalOfflineError: "device_offline",
+    PortalError: "portal_unreachable",
+}
+
+
+async def _async_check_portal(
+    hass: HomeAssistant, data: Mapping[str, Any]
+) -> tuple[dict[str, str], list[str]]:
+    """Ask the Portal for the device: form errors, or the fields it answers."""
+    if not data[CONF_THING_KEY]:
+        return {CONF_THING_KEY: "invalid_thing_key"}, []
+    try:
+        answer = await portal_client(hass, data).realtime(data[CONF_THING_KEY], alarms=True)
+    except PortalError as err:
+        # The client's message names no secret; the details stay in the debug log.
+        _LOGGER.debug("Asking the Azzurro Portal for %s: %r", data[CONF_THING_KEY], err)
+        key = next(key for kind, key in _PORTAL_ERRORS.items() if isinstance(err, kind))
+        return {"base": key}, []
+    except Exception:
+        _LOGGER.exception("Unexpected error while asking the Azzurro Portal")
+        return {"base": "unknown"}, []
+    portal_map = await async_get_portal_map(hass)
+    names = [*answer.values, *([portal_map.names[ALARM_KEY]] if answer.alarms is not None else [])]
+    return {}, sorted(names)
+
+
+def _portal_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The form's text, trimmed (users paste serials with a space before them), unfolded."""
+    flat = {**user_input, **user_input.get(ADVANCED, {})}
+    return {key: str(value).strip() for key, value in flat.items() if key != ADVANCED}
 
 
 def _title(model: str, serial: str) -> str:
@@ -207,6 +342,12 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a ZCS device over one of its links."""
 
     VERSION = 1
+
+    def __init__(self) -> None:
+        """Nothing scanned yet."""
+        # The sticks the scan found that no entry uses, by serial (as the pick list has it).
+        self._found: dict[str, Logger] = {}
+        self._discovered: Logger | None = None
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask how the device is connected; while there is one way only, take it."""
@@ -232,14 +373,188 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=probe.placeholders,
         )
 
+    async def async_step_wifi(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A ZSM-WIFI-USB stick: scan the LAN, then pick one that answered, or enter one."""
+        probe = _Probe()
+        if user_input is None:
+            used = self._logger_serials()
+            loggers = await async_scan(self.hass)
+            self._found = {str(f.serial): f for f in loggers if f.serial not in used}
+            if not self._found:
+                return await self.async_step_wifi_manual(nothing_found=True)
+        elif user_input[STICK] == MANUAL:
+            return await self.async_step_wifi_manual()
+        else:
+            probe = await _async_probe(self.hass, _found_data(self._found[user_input[STICK]]))
+            if not probe.errors:
+                return await self._async_create_local(probe)
+        options = [
+            SelectOptionDict(value=serial, label=f"{serial} ({found.host}, MAC {found.mac})")
+            for serial, found in self._found.items()
+        ]
+        options.append(SelectOptionDict(value=MANUAL, label=MANUAL))
+        schema = vol.Schema(
+            {
+                vol.Required(STICK): SelectSelector(
+                    SelectSelectorConfig(options=options, translation_key=STICK)
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id=LINK_WIFI,
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            errors=probe.errors,
+            description_placeholders=probe.placeholders,
+        )
+
+    async def async_step_wifi_manual(
+        self, user_input: dict[str, Any] | None = None, *, nothing_found: bool = False
+    ) -> ConfigFlowResult:
+        """The stick's address and the logger serial on its label, typed in."""
+        probe = _Probe(errors={"base": "no_stick_found"} if nothing_found else {})
+        if user_input is not None:
+            probe = await _async_check(self.hass, user_input, LINK_WIFI)
+            if not probe.errors:
+                return await self._async_create_local(probe)
+        return self.async_show_form(
+            step_id="wifi_manual",
+            data_schema=self.add_suggested_values_to_schema(WIFI_SCHEMA, user_input),
+            errors=probe.errors,
+            description_placeholders={"logger": "", "serial": "", **probe.placeholders},
+        )
+
+    async def async_step_integration_discovery(
+        self, discovery_info: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """A stick the background scan found: follow it to a new address, or offer it."""
+        logger = Logger(
+            discovery_info[CONF_HOST],
+            discovery_info[CONF_MAC],
+            discovery_info[CONF_LOGGER_SERIAL],
+        )
+        # Entries are the inverter's; the stick is known by the logger serial they keep.
+        for entry in self._async_current_entries(include_ignore=False):
+            if entry.data.get(CONF_LOGGER_SERIAL) == logger.serial:
+                if entry.data[CONF_HOST] == logger.host:
+                    return self.async_abort(reason="already_configured")
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_HOST: logger.host}, reason="already_configured"
+                )
+        # Until the inverter is read, the flow is the stick's (so "ignore" sticks to it).
+        await self.async_set_unique_id(f"{LINK_WIFI}_{logger.serial}")
+        self._abort_if_unique_id_configured()
+        self._discovered = logger
+        self.context["title_placeholders"] = {"serial": str(logger.serial)}
+        return await self.async_step_wifi_confirm()
+
+    async def async_step_wifi_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Set up the discovered stick's inverter."""
+        assert self._discovered is not None
+        probe = _Probe()
+        if user_input is not None:
+            probe = await _async_probe(self.hass, _found_data(self._discovered))
+            if not probe.errors:
+                return await self._async_create_local(probe)
+        self._set_confirm_only()
+        return self.async_show_form(
+            step_id="wifi_confirm",
+            errors=probe.errors,
+            description_placeholders={
+                "logger": str(self._discovered.serial),
+                "host": self._discovered.host,
+                **probe.placeholders,
+            },
+        )
+
+    def _logger_serials(self) -> set[int]:
+        """The loggers entries use, and those the user chose to ignore."""
+        serials = set()
+        for entry in self._async_current_entries(include_ignore=True):
+            if entry.source == SOURCE_IGNORE and (entry.unique_id or "").startswith(LINK_WIFI):
+                serials.add(int((entry.unique_id or "").removeprefix(f"{LINK_WIFI}_")))
+            elif CONF_LOGGER_SERIAL in entry.data:
+                serials.add(entry.data[CONF_LOGGER_SERIAL])
+        return serials
+
+    async def _async_create_local(self, probe: _Probe) -> ConfigFlowResult:
+        """The entry of an identified inverter, unless one exists."""
+        await self.async_set_unique_id(probe.serial, raise_on_progress=False)
+        self._abort_if_unique_id_configured()
+        return self.async_create_entry(
+            title=_title(probe.data[CONF_MODEL], probe.serial), data=probe.data
+        )
+
+    async def async_step_portal(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The Azzurro Portal: key, client code (both from ZCS) and the device's serial."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {CONF_LINK: LINK_PORTAL, **_portal_data(user_input)}
+            if data.get(CONF_URL) == ENDPOINT:
+                # Kept only when changed: the real address may move with a new release.
+                del data[CONF_URL]
+            errors, fields = await _async_check_portal(self.hass, data)
+            if not errors:
+                await self.async_set_unique_id(f"{LINK_PORTAL}_{data[CONF_THING_KEY]}")
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(
+                    title=_title(PORTAL_MODEL, data[CONF_THING_KEY]),
+                    data={**data, CONF_FIELDS: fields, CONF_MODEL: PORTAL_MODEL},
+                    options={
+                        CONF_SCAN_INTERVAL: DEFAULT_PORTAL_SCAN_INTERVAL,
+                        CONF_BACKFILL_DAYS: DEFAULT_BACKFILL_DAYS,
+                    },
+                )
+        # Another device of an account already set up: its credentials, typed once.
+        known = next(
+            (
+                {key: entry.data[key] for key in (CONF_API_KEY, CONF_CLIENT_CODE)}
+                for entry in self._async_current_entries(include_ignore=False)
+                if entry.data.get(CONF_LINK) == LINK_PORTAL
+            ),
+            {},
+        )
+        return self.async_show_form(
+            step_id=LINK_PORTAL,
+            data_schema=self.add_suggested_values_to_schema(PORTAL_SCHEMA, user_input or known),
+            errors=errors,
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The Portal refused the entry's key or client code."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the key and client code again; the device must still answer to them."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, **_portal_data(user_input)}
+            errors, _ = await _async_check_portal(self.hass, data)
+            if not errors:
+                self._async_share_credentials(entry, data)
+                return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=PORTAL_CREDENTIALS,
+            errors=errors,
+            description_placeholders={"name": entry.title},
+        )
+
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Point the entry at a new address; it must still be the same device."""
         entry = self._get_reconfigure_entry()
+        link = entry.data[CONF_LINK]
+        if link == LINK_PORTAL:
+            return await self.async_step_reconfigure_portal(user_input)
         probe = _Probe()
         if user_input is not None:
-            probe = await _async_check(self.hass, user_input)
+            probe = await _async_check(self.hass, user_input, link)
             if not probe.errors:
                 await self.async_set_unique_id(probe.serial)
                 self._abort_if_unique_id_mismatch(reason="wrong_device")
@@ -247,11 +562,55 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
                     entry, data=probe.data, reason="reconfigure_successful"
                 )
         return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=self.add_suggested_values_to_schema(ETH_SCHEMA, user_input or entry.data),
+            step_id="reconfigure" if link == LINK_ETH else f"reconfigure_{link}",
+            data_schema=self.add_suggested_values_to_schema(
+                LINK_SCHEMAS[link], user_input or entry.data
+            ),
             errors=probe.errors,
             description_placeholders=probe.placeholders,
         )
+
+    async def async_step_reconfigure_wifi(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A WiFi entry's form: its own fields (the logger serial), the same checks."""
+        return await self.async_step_reconfigure(user_input)
+
+    async def async_step_reconfigure_portal(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """New credentials for a Portal entry (the device is its serial: it stays)."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, **_portal_data(user_input)}
+            errors, _ = await _async_check_portal(self.hass, data)
+            if not errors:
+                self._async_share_credentials(entry, data)
+                return self.async_update_reload_and_abort(
+                    entry, data=data, reason="reconfigure_successful"
+                )
+        return self.async_show_form(
+            step_id="reconfigure_portal", data_schema=PORTAL_CREDENTIALS, errors=errors
+        )
+
+    @callback
+    def _async_share_credentials(self, entry: ConfigEntry, data: Mapping[str, Any]) -> None:
+        """The account's other devices take the new credentials too (and their reauth ends).
+
+        They are entries of one account: asking for the same new client code once per
+        device would be a chore, and each would fail until asked.
+        """
+        old = (entry.data[CONF_API_KEY], entry.data[CONF_CLIENT_CODE])
+        new = {CONF_API_KEY: data[CONF_API_KEY], CONF_CLIENT_CODE: data[CONF_CLIENT_CODE]}
+        for other in self._async_current_entries(include_ignore=False):
+            if (
+                other.entry_id != entry.entry_id
+                and other.data.get(CONF_LINK) == LINK_PORTAL
+                and (other.data[CONF_API_KEY], other.data[CONF_CLIENT_CODE]) == old
+            ):
+                self.hass.config_entries.async_update_entry(other, data={**other.data, **new})
+                self.hass.config_entries.async_schedule_reload(other.entry_id)
 
     @staticmethod
     @callback
@@ -266,6 +625,8 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the intervals."""
+        if self.config_entry.data[CONF_LINK] == LINK_PORTAL:
+            return await self.async_step_portal(user_input)
         errors: dict[str, str] = {}
         if user_input is not None and not (errors := _out_of_range(user_input)):
             # Number selectors hand back floats; the switch a bool.
@@ -281,5 +642,27 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, user_input or current),
+            errors=errors,
+        )
+
+    async def async_step_portal(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A Portal entry: how often to poll, and how many days the backfill reaches back."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = _out_of_range(user_input, PORTAL_RANGES)
+            if not errors:
+                return self.async_create_entry(data={k: int(v) for k, v in user_input.items()})
+            if CONF_SCAN_INTERVAL in errors:
+                errors[CONF_SCAN_INTERVAL] = "portal_scan_interval_range"
+        options = self.config_entry.options
+        current = {
+            CONF_SCAN_INTERVAL: options.get(CONF_SCAN_INTERVAL, DEFAULT_PORTAL_SCAN_INTERVAL),
+            CONF_BACKFILL_DAYS: options.get(CONF_BACKFILL_DAYS, DEFAULT_BACKFILL_DAYS),
+        }
+        return self.async_show_form(
+            step_id="portal",
+            data_schema=self.add_suggested_values_to_schema(
+                PORTAL_OPTIONS_SCHEMA, user_input or current
+            ),
             errors=errors,
         )

@@ -1,5 +1,6 @@
 """Constants of the ZCS Azzurro integration."""
 
+import os
 from typing import Final
 
 DOMAIN: Final = "zcs_azzurro"
@@ -12,8 +13,21 @@ CONF_FRAMING: Final = "framing"
 
 # The links the config flow offers; each is one step of its menu.
 LINK_ETH: Final = "eth"
+LINK_WIFI: Final = "wifi"
 
 DEFAULT_ETH_PORT: Final = 8899
+# The Solarman logger's serial (on the WiFi stick's label), which every V5 frame names.
+CONF_LOGGER_SERIAL: Final = "logger_serial"
+
+# Where the scan for WiFi sticks goes: the LAN's broadcast address, port 48899; and the
+# port a stick it finds is asked on (8899 on every stick). The environment variables let a
+# test bench or the demo point them at a simulator on one host (127.0.0.1).
+SCAN_ADDRESS: Final = os.environ.get("ZCS_AZZURRO_SCAN_ADDRESS", "255.255.255.255")
+SCAN_PORT: Final = int(os.environ.get("ZCS_AZZURRO_SCAN_PORT", "48899"))
+DEFAULT_WIFI_PORT: Final = int(os.environ.get("ZCS_AZZURRO_WIFI_PORT", "8899"))
+# Seconds a scan listens for answers, and minutes between background scans.
+SCAN_WAIT: Final = 2.0
+SCAN_EVERY_MINUTES: Final = 15
 DEFAULT_UNIT_ID: Final = 1
 
 DEFAULT_SCAN_INTERVAL: Final = 30
@@ -33,6 +47,23 @@ SETTINGS_EVERY: Final = 10
 CONF_WRITE_INTERVAL: Final = "write_interval"
 DEFAULT_WRITE_INTERVAL: Final = 10
 MAX_WRITE_INTERVAL: Final = 3600
+
+# The Azzurro Portal (ZCS's cloud): one entry per device (thing key), credentials shared.
+LINK_PORTAL: Final = "portal"
+CONF_CLIENT_CODE: Final = "client_code"
+CONF_THING_KEY: Final = "thing_key"
+# The Portal's fields the device answered when the entry was made: they become entities.
+CONF_FIELDS: Final = "fields"
+CONF_BACKFILL_DAYS: Final = "backfill_days"
+PORTAL_MODEL: Final = "Azzurro Portal"
+# The service updates about every 5 minutes; asking more often than a minute gains nothing.
+DEFAULT_PORTAL_SCAN_INTERVAL: Final = 300
+MIN_PORTAL_SCAN_INTERVAL: Final = 60
+DEFAULT_BACKFILL_DAYS: Final = 7
+MAX_BACKFILL_DAYS: Final = 60
+# After failed polls the next waits twice as long each time, up to this (s).
+MAX_BACKOFF: Final = 1800
+
 # Whether the register actions may write registers the profile does not declare writable
 # (an option, off by default; admin users only).
 CONF_ALLOW_RAW_WRITES: Final = "allow_raw_writes"

@@ -15,7 +15,11 @@ from homeassistant.components.sensor import SensorExtraStoredData
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    HomeAssistantError,
+    ServiceValidationError,
+)
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import restore_state
@@ -35,13 +39,16 @@ from .api.errors import (
 )
 from .api.profile.guard import CounterGuard
 from .api.profile.schema import Span, Value
+from .api.source import Source, SourceAuthError, SourceError
 from .api.writer import Writer
 from .const import (
     CONF_MODEL,
+    CONF_THING_KEY,
     CONF_WRITE_INTERVAL,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_WRITE_INTERVAL,
     DOMAIN,
+    MAX_BACKOFF,
     SETTINGS_EVERY,
 )
 
@@ -69,11 +76,11 @@ type ZcsConfigEntry = ConfigEntry[ZcsRuntimeData]
 
 
 class ZcsCoordinator(DataUpdateCoordinator[Reading]):
-    """Polls one device through its profile."""
+    """Polls one source (a local device, or a cloud's view of one) through its profile."""
 
     config_entry: ZcsConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: ZcsConfigEntry, device: ModbusDevice) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ZcsConfigEntry, device: Source) -> None:
         """Poll at the entry's scan interval."""
         super().__init__(
             hass,
@@ -85,9 +92,16 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             ),
         )
         self.device = device
-        self.writer = Writer(
-            device, min_interval=entry.options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL)
+        # Only a local device takes writes: a cloud's profile has no settings.
+        self._writer = (
+            Writer(
+                device, min_interval=entry.options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL)
+            )
+            if isinstance(device, ModbusDevice)
+            else None
         )
+        # Failed polls in a row of a source that asks for backoff (a cloud).
+        self._failures = 0
         # Polls and writes take turns: a write goes between polls, never into one.
         self._turn = asyncio.Lock()
         # Polls until the settings are read again; 0: on the next poll.
@@ -100,6 +114,13 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._field_keys = frozenset(field.key for field in device.profile.fields)
         self._refused: tuple[Span, ...] = ()
         self._device_id = ""
+
+    @property
+    def writer(self) -> Writer:
+        """What writes the device's settings."""
+        if self._writer is None:
+            raise TypeError(f"{self.name} takes no writes")
+        return self._writer
 
     def unique_id(self, key: str) -> str:
         """The unique id of the entity that shows the field with this key."""
@@ -121,7 +142,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 manufacturer=profile.manufacturer,
                 model=self.config_entry.data[CONF_MODEL],
                 name=self.config_entry.title,
-                serial_number=self.serial,
+                serial_number=self.config_entry.data.get(CONF_THING_KEY, self.serial),
             )
             .id
         )
@@ -177,6 +198,19 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 translation_key="link_failed",
                 translation_placeholders={"error": str(err)},
             ) from err
+        except SourceAuthError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key=err.reason
+            ) from err
+        except SourceError as err:
+            # A cloud in trouble is asked again later and later, not every poll.
+            interval = self.update_interval.total_seconds() if self.update_interval else 0.0
+            wait = min(interval * 2**self._failures, MAX_BACKOFF)
+            self._failures += 1
+            raise UpdateFailed(
+                translation_domain=DOMAIN, translation_key=err.reason, retry_after=wait
+            ) from err
+        self._failures = 0
         self._note_refused(reading.refused)
         values = self.guard.apply(reading.values, dt_util.utcnow().timestamp())
         if self.data is not None:

@@ -6,14 +6,26 @@ from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
-from homeassistant.const import CONF_HOST
+from homeassistant.const import CONF_API_KEY, CONF_HOST, CONF_URL
 from homeassistant.core import HomeAssistant
 
+from .api.cloud.portal_source import PortalSource
+from .api.device import ModbusDevice
 from .connection import connection_info
+from .const import CONF_CLIENT_CODE, CONF_LOGGER_SERIAL, CONF_THING_KEY
 from .coordinator import ZcsConfigEntry
 
-# Where a device is and which one it is are the owner's business.
-TO_REDACT = {CONF_HOST, "serial", "unique_id"}
+# Where a device is and which one it is are the owner's business; credentials are secret.
+TO_REDACT = {
+    CONF_HOST,
+    CONF_LOGGER_SERIAL,
+    "serial",
+    "unique_id",
+    CONF_API_KEY,
+    CONF_CLIENT_CODE,
+    CONF_THING_KEY,
+    CONF_URL,
+}
 
 
 async def async_get_config_entry_diagnostics(
@@ -31,12 +43,17 @@ async def async_get_config_entry_diagnostics(
             "registers": {f"{address:#06x}": value for address, value in reading.registers.items()},
             "values": reading.values,
         }
-    link = asdict(device.link.stats)
-    # Link errors name the address they failed at.
-    if link["last_error"]:
-        link["last_error"] = link["last_error"].replace(entry.data[CONF_HOST], REDACTED)
-    # Home Assistant's connection to the device, which other integrations may share.
-    link["connection"] = connection_info(hass, entry)
+    link = None
+    if isinstance(device, ModbusDevice):
+        link = asdict(device.link.stats)
+        # Link errors name the address they failed at.
+        if link["last_error"]:
+            link["last_error"] = link["last_error"].replace(entry.data[CONF_HOST], REDACTED)
+        # Home Assistant's connection to the device, which other integrations may share.
+        link["connection"] = connection_info(hass, entry)
+    portal = None
+    if isinstance(device, PortalSource):
+        portal = {"last_update": device.last_update, "fields": sorted(device.map.names.values())}
     return async_redact_data(
         {
             "entry": {
@@ -49,6 +66,7 @@ async def async_get_config_entry_diagnostics(
             "last_update_success": coordinator.last_update_success,
             "link": link,
             "poll": poll,
+            "portal": portal,
         },
         TO_REDACT,
     )

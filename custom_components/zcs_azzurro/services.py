@@ -29,6 +29,7 @@ from homeassistant.helpers.service import (
     async_get_device_and_config_entry,
 )
 
+from .api.device import ModbusDevice
 from .api.errors import (
     DeviceError,
     InvalidValueError,
@@ -148,6 +149,14 @@ def _entry(hass: HomeAssistant, call: ServiceCall) -> ZcsConfigEntry:
     return async_get_config_entry(hass, DOMAIN, call.data[ATTR_CONFIG_ENTRY_ID])
 
 
+def _local(entry: ZcsConfigEntry) -> tuple[ZcsCoordinator, ModbusDevice]:
+    """The entry's coordinator and Modbus device: a cloud's entry has no registers."""
+    coordinator = entry.runtime_data.coordinator
+    if not isinstance(device := coordinator.device, ModbusDevice):
+        raise _refuse("no_registers", title=entry.title)
+    return coordinator, device
+
+
 def _span(address: int, count: int, limit: int) -> Span:
     """The registers asked for, within the address space and the link's request limit."""
     span = Span(address, count)
@@ -258,9 +267,8 @@ async def _request[T](
 
 
 async def _read_registers(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    entry = _entry(hass, call)
-    coordinator = entry.runtime_data.coordinator
-    link = coordinator.device.link
+    coordinator, device = _local(_entry(hass, call))
+    link = device.link
     function = FUNCTIONS[call.data[ATTR_FUNCTION]]
     if function not in link.functions:
         raise _refuse("function_not_on_link", function=call.data[ATTR_FUNCTION])
@@ -278,7 +286,7 @@ async def _read_registers(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
         if span.count != width:
             raise _refuse("data_type_count", data_type=kind, width=width)
     read = link.read_holding_registers if function == READ_HOLDING else link.read_input_registers
-    unit = coordinator.device.unit
+    unit = device.unit
     words = await _request(coordinator, span, read(unit, span.address, span.count), write=False)
     response: dict[str, Any] = {ATTR_ADDRESS: span.address, "registers": words}
     if field is not None:
@@ -290,13 +298,13 @@ async def _write(
     hass: HomeAssistant, call: ServiceCall, words: list[int], *, single: bool
 ) -> ServiceResponse:
     entry = _entry(hass, call)
-    coordinator = entry.runtime_data.coordinator
-    link = coordinator.device.link
+    coordinator, device = _local(entry)
+    link = device.link
     function = WRITE_SINGLE if single and WRITE_SINGLE in link.functions else WRITE_MULTIPLE
     if function not in link.functions:
         raise _refuse("function_not_on_link", function=f"{WRITE_MULTIPLE:#04x}")
     span = _span(call.data[ATTR_ADDRESS], len(words), link.max_write)
-    target = _target(coordinator.device.profile, span, words)
+    target = _target(device.profile, span, words)
     if target.raw:
         await _check_raw_allowed(hass, call, entry, span)
     written = coordinator.writer.write_words(target.group, span.address, words, single=single)

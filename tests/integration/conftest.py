@@ -34,6 +34,17 @@ def short_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(const, "PROBE_TIMEOUT", TEST_TIMEOUT)
 
 
+@pytest.fixture(autouse=True)
+def scan_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scans for WiFi sticks go to loopback only, never the LAN; a short wait for answers.
+
+    Port 9 (discard): nothing answers there unless a test points the scan at a simulator.
+    """
+    monkeypatch.setattr(const, "SCAN_ADDRESS", "127.0.0.1")
+    monkeypatch.setattr(const, "SCAN_PORT", 9)
+    monkeypatch.setattr(const, "SCAN_WAIT", 0.05)
+
+
 @pytest.fixture
 def entity_registry_enabled_by_default() -> Generator[None]:
     """Create every entity enabled, the disabled-by-default ones too."""

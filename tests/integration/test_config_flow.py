@@ -41,8 +41,11 @@ def _form(host: str, port: int, unit: int = 1) -> dict[str, Any]:
 
 
 async def _eth_form(hass: HomeAssistant) -> dict[str, Any]:
-    # A menu of one choice is a click for nothing: the first step is the stick's form.
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "eth"}
+    )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "eth"
     assert result["errors"] == {}

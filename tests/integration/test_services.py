@@ -37,8 +37,10 @@ from custom_components.zcs_azzurro.const import (
 from custom_components.zcs_azzurro.services import MODBUS_EXCEPTIONS, _modbus_error
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
+from simulator.portal import SimulatedPortal
 
 from .conftest import SERIAL, state
+from .test_portal import portal_entry
 
 
 async def _action(
@@ -505,3 +507,17 @@ def test_every_action_field_option_and_refusal_is_translated_and_has_an_icon() -
                 if select := field["selector"].get("select"):
                     options = strings["selector"][select["translation_key"]]["options"]
                     assert set(options) == set(select["options"])
+
+
+async def test_a_cloud_entry_has_no_registers(hass: HomeAssistant, portal: SimulatedPortal) -> None:
+    entry = portal_entry(portal)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    requests = len(portal.requests)
+    with pytest.raises(ServiceValidationError) as refused:
+        await _action(hass, "read_registers", entry, address=0x0445)
+    assert refused.value.translation_key == "no_registers"
+    with pytest.raises(ServiceValidationError):
+        await _action(hass, "write_register", entry, address=0x1104, value=0)
+    assert len(portal.requests) == requests

@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from custom_components.zcs_azzurro.api.profile.schema import GroupKind, Profile
-from custom_components.zcs_azzurro.config_flow import ETH_SCHEMA, OPTIONS_SCHEMA, RANGES
+from custom_components.zcs_azzurro.config_flow import (
+    _PORTAL_ERRORS,
+    ETH_SCHEMA,
+    OPTIONS_SCHEMA,
+    PORTAL_OPTIONS_SCHEMA,
+    RANGES,
+    WIFI_SCHEMA,
+)
 from custom_components.zcs_azzurro.coordinator import WRITE_ERRORS
 
 COMPONENT = Path(__file__).parents[2] / "custom_components" / "zcs_azzurro"
@@ -62,16 +69,25 @@ def test_every_translation_key_the_code_raises_or_shows_exists() -> None:
     assert raised | set(WRITE_ERRORS.values()) <= set(strings["exceptions"])
     flow = (COMPONENT / "config_flow.py").read_text()
     # Form errors are (field, key) pairs in the probe's table, or {"base": key}.
-    pairs = re.findall(r'\((?:"base"|CONF_HOST), "(\w+)"\)|\{"base": "(\w+)"\}', flow)
-    errors = {first or second for first, second in pairs}
-    # A number out of range is its field's error: "<field>_range".
-    ranged = {f"{key}_range" for key in map(str, ETH_SCHEMA.schema) if key in RANGES}
-    assert errors | ranged == set(strings["config"]["error"])
-    assert {f"{key}_range" for key in map(str, OPTIONS_SCHEMA.schema) if key in RANGES} == set(
-        strings["options"]["error"]
+    pairs = re.findall(
+        r'\((?:"base"|CONF_HOST), "(\w+)"\)|\{(?:"base"|CONF_THING_KEY): "(\w+)"\}', flow
     )
+    errors = {first or second for first, second in pairs} | set(_PORTAL_ERRORS.values())
+    # A number out of range is its field's error: "<field>_range".
+    ranged = {
+        f"{key}_range"
+        for schema in (ETH_SCHEMA, WIFI_SCHEMA)
+        for key in map(str, schema.schema)
+        if key in RANGES
+    }
+    assert errors | ranged == set(strings["config"]["error"])
+    options = {f"{key}_range" for key in map(str, OPTIONS_SCHEMA.schema) if key in RANGES}
+    options |= {f"{key}_range" for key in map(str, PORTAL_OPTIONS_SCHEMA.schema)}
+    options |= {"portal_scan_interval_range"}
+    assert options == set(strings["options"]["error"])
     reasons = set(re.findall(r'reason="(\w+)"', flow))
-    assert reasons == {"wrong_device", "reconfigure_successful"}
+    assert reasons == {"wrong_device", "reconfigure_successful", "already_configured"}
+    assert "reauth_successful" in strings["config"]["abort"]
     assert reasons <= set(strings["config"]["abort"])
 
 
@@ -101,6 +117,8 @@ def test_every_number_field_states_its_range_where_it_is_asked_and_when_it_is_wr
         forms = [
             (strings["config"]["step"]["eth"], strings["config"]["error"]),
             (strings["config"]["step"]["reconfigure"], strings["config"]["error"]),
+            (strings["config"]["step"]["wifi_manual"], strings["config"]["error"]),
+            (strings["config"]["step"]["reconfigure_wifi"], strings["config"]["error"]),
             (strings["options"]["step"]["init"], strings["options"]["error"]),
         ]
         for step, errors in forms:
@@ -113,9 +131,10 @@ def test_every_number_field_states_its_range_where_it_is_asked_and_when_it_is_wr
 
 
 def test_flow_errors_hold_no_placeholder_for_exception_text() -> None:
-    # The flow fills in only the serial number; an exception's text goes to the debug log.
+    # The flow fills in only serial numbers (the inverter's; the logger's it answered with);
+    # an exception's text goes to the debug log.
     for language in ("en", "it"):
         strings = _load(f"translations/{language}.json")
         for section in ("config", "options"):
             for key, text in strings[section]["error"].items():
-                assert set(re.findall(r"\{(\w+)\}", text)) <= {"serial"}, (language, key)
+                assert set(re.findall(r"\{(\w+)\}", text)) <= {"serial", "logger"}, (language, key)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import re
+import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from simulator.devices.hyd_3ph import Hyd3ph
+from simulator.faults import Faults, add_flags, from_flags
 from simulator.modbus import crc16, rtu_frame, rtu_valid
 from simulator.registers import ModbusExceptionError
 from tests.conftest import Clock, local_time
@@ -47,6 +51,70 @@ async def test_the_command_line_serves_on_the_port_it_prints(socket_enabled: Non
     finally:
         process.terminate()
         assert await asyncio.wait_for(process.wait(), 10) == 0
+
+
+def _flags(*arguments: str) -> Faults:
+    parser = argparse.ArgumentParser()
+    add_flags(parser)
+    return from_flags(parser.parse_args(arguments))
+
+
+def test_every_fault_has_a_flag_with_help() -> None:
+    parser = argparse.ArgumentParser()
+    add_flags(parser)
+    flags = {action.dest: action for action in parser._actions}
+    for fault in fields(Faults):
+        assert fault.name in flags, fault.name
+        assert flags[fault.name].help
+    assert _flags() == Faults()
+
+
+def test_flags_switch_faults_on() -> None:
+    faults = _flags("--silent", "--bad-crc", "--delay", "0.5", "--exception", "0x04")
+    assert faults == Faults(silent=True, bad_crc=True, delay=0.5, exception=4)
+    assert _flags("--exception", "2").exception == 2
+
+
+async def test_a_fault_flag_reaches_the_wire(socket_enabled: None) -> None:
+    process, port = await _serve("--exception", "0x04")
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(rtu_frame(1, bytes([0x03, 0x06, 0x08, 0x00, 0x01])))
+        refused = await asyncio.wait_for(reader.readexactly(5), 5)
+        assert refused == rtu_frame(1, bytes([0x83, 0x04]))  # server device failure
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def test_a_taken_port_is_one_line_not_a_traceback(socket_enabled: None) -> None:
+    process, port = await _serve()
+    try:
+        taken = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "simulator", "--port", str(port),
+            cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(taken.communicate(), 20)
+    finally:
+        process.terminate()
+        await process.wait()
+    assert taken.returncode == 1
+    assert out == b""
+    assert err.decode() == f"simulator: 127.0.0.1:{port} is in use (another simulator?)\n"
+
+
+def test_an_older_python_is_told_which_python_to_use() -> None:
+    # As if this were Python 3.13: the package refuses before anything else runs.
+    older = "import sys; sys.version_info = (3, 13, 9, 'final', 0); import simulator"
+    done = subprocess.run(
+        [sys.executable, "-c", older], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1
+    assert "needs Python 3.14" in done.stderr
+    assert ".venv/bin/python -m simulator" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("hour", [3, 9, 13, 19, 23])

@@ -34,6 +34,20 @@ class FrameError(LinkError):
     """Bytes came back, but not a valid answer to the request."""
 
 
+class WrongLoggerError(LinkError):
+    """A Solarman logger answered, but under another serial than the one it was asked by.
+
+    The serial given is not this logger's: the one on its label (not the inverter's) is.
+    """
+
+    def __init__(self, asked: int, answered: int) -> None:
+        """Keep both serials."""
+        # The message names neither: serials are the owner's (diagnostics show messages).
+        super().__init__("another logger answered than the one asked")
+        self.asked = asked
+        self.answered = answered
+
+
 # The Modbus exception code for an address the device does not serve.
 ILLEGAL_ADDRESS = 0x02
 

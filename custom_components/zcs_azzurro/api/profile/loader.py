@@ -250,7 +250,7 @@ _PAIR = _Check(
 
 def _field(node: _Node, *, shown: bool) -> Field:
     key = node.get("key", _KEY_CHECK)
-    kind = node.get("type", _one_of(tuple(FieldType)))
+    kind = node.get("type", _one_of(tuple(t for t in FieldType if t is not FieldType.CLOUD)))
     field_type = FieldType(kind)
     spans: tuple[Span, ...] = ()
     sum_of: tuple[str, ...] = ()

@@ -20,6 +20,8 @@ class FieldType(StrEnum):
     STR = "str"
     BITS = "bits"
     SUM = "sum"
+    # A number a cloud API answers as it is (JSON), not registers; never in a device map.
+    CLOUD = "cloud"
 
 
 # Registers each fixed-width type spans.

@@ -1,0 +1,1 @@
+"""Clients of the ZCS clouds: aiohttp, session injected, no Home Assistant."""

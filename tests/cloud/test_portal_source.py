@@ -1,0 +1,145 @@
+"""The Portal as a source: the field map, the stale-data rule, zero bursts, hourly history."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from custom_components.zcs_azzurro.api.cloud.history import HourlyCounter, HourRow
+from custom_components.zcs_azzurro.api.cloud.portal import PortalClient
+from custom_components.zcs_azzurro.api.cloud.portal_source import (
+    ALARM_KEY,
+    PortalSource,
+    load_portal_map,
+)
+from custom_components.zcs_azzurro.api.errors import ProfileError
+from custom_components.zcs_azzurro.api.profile.schema import CounterKind
+from simulator.portal import SimulatedPortal
+
+PORTAL_MAP = load_portal_map()
+
+
+@pytest.fixture
+async def source(portal: SimulatedPortal) -> AsyncGenerator[PortalSource]:
+    """The simulated device, read through the Portal with every field of the map."""
+    async with aiohttp.ClientSession() as session:
+        client = PortalClient(session, portal.key, portal.client_code, url=portal.url)
+        yield PortalSource(client, portal.thing_key, PORTAL_MAP)
+
+
+def test_the_map_reuses_the_local_keys_and_guards_every_total() -> None:
+    profile = PORTAL_MAP.profile
+    assert PORTAL_MAP.names["pv_power"] == "powerGenerating"
+    assert PORTAL_MAP.names["grid_import_energy_total"] == "energyImportingTotal"
+    for fld in profile.fields:
+        shown = fld.presentation
+        assert shown is not None
+        if PORTAL_MAP.names[fld.key].endswith("Total") and fld.key != "battery2_cycles":
+            assert fld.counter is not None
+            assert fld.counter.kind is CounterKind.LIFETIME
+            assert (shown.state_class, shown.unit, shown.precision) == (
+                "total_increasing",
+                "kWh",
+                1,
+            )
+    assert profile.field(ALARM_KEY).presentation.platform == "binary_sensor"  # type: ignore[union-attr]
+
+
+def test_only_the_fields_a_device_answers_are_kept() -> None:
+    meter = PORTAL_MAP.narrowed(["powerImporting", "energyExportingTotal", "lastUpdate"])
+    assert [f.key for f in meter.profile.fields] == [
+        "grid_import_power",
+        "grid_export_energy_total",
+    ]
+
+
+def test_a_bad_map_names_the_file_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "portal.yaml"
+    bad.write_text("id: x\nname: x\nmanufacturer: x\nsources: [x]\nfields:\n  - {json: a}\n")
+    with pytest.raises(ProfileError, match=r"portal.yaml.*fields\[0\]"):
+        load_portal_map(bad)
+
+
+async def test_fresh_values_keyed_like_a_local_device(
+    source: PortalSource, portal: SimulatedPortal
+) -> None:
+    reading = await source.read(["pv_power", "pv_energy_total", "battery_soc", ALARM_KEY])
+    latest = portal.samples()[-1][1]
+    assert reading.values == {
+        "pv_power": latest["powerGenerating"],
+        "pv_energy_total": latest["energyGeneratingTotal"],
+        "battery_soc": latest["batterySoC"],
+        ALARM_KEY: (),
+    }
+    assert await source.read([]) == type(reading)({}, {}, (), ())
+
+
+async def test_stale_data_keeps_the_totals_only(
+    source: PortalSource, portal: SimulatedPortal
+) -> None:
+    portal.faults.stale = 2 * 3600
+    portal.alarms = [3]
+    reading = await source.read(["pv_power", "pv_energy_today", "pv_energy_total", ALARM_KEY])
+    assert reading.values["pv_power"] is None
+    assert reading.values["pv_energy_today"] is None
+    assert reading.values[ALARM_KEY] is None
+    assert isinstance(reading.values["pv_energy_total"], float)
+
+
+async def test_a_zero_burst_is_no_reading(source: PortalSource, portal: SimulatedPortal) -> None:
+    portal.faults.zero_burst = True
+    reading = await source.read(["pv_power", "house_power", "pv_energy_total"])
+    assert set(reading.values.values()) == {None}
+
+
+def _counter(**kw: object) -> HourlyCounter:
+    return HourlyCounter(PORTAL_MAP.profile.field("pv_energy_total"), **kw)  # type: ignore[arg-type]
+
+
+T0 = datetime(2026, 6, 21, 10, tzinfo=UTC)
+
+
+def _samples(values: list[float | None], start: datetime = T0) -> tuple[list[datetime], list]:
+    return [start + timedelta(minutes=5 * i) for i in range(len(values))], values
+
+
+def test_hours_are_given_once_and_only_when_over() -> None:
+    counter = _counter()
+    # 10:00 .. 11:55, 0.1 kWh per sample; a zero burst and a dip on the way.
+    values: list[float | None] = [100 + 0.1 * i for i in range(24)]
+    values[5], values[6], values[14] = 0.0, None, 50.0
+    counter.feed(*_samples(values))
+    (first,) = counter.rows()
+    # The 10:00 hour ends at its last sample (10:55); a series starts from its first hour.
+    assert first.start == T0
+    assert first.state == pytest.approx(101.1)
+    assert first.sum == 0
+    # 11:00 is not over until a sample at 12:00 or later comes.
+    assert counter.rows() == []
+    counter.feed(*_samples([102.5], T0 + timedelta(hours=2)))
+    (second,) = counter.rows()
+    assert second.start == T0 + timedelta(hours=1)
+    assert second.state == pytest.approx(102.3)
+    assert second.sum == pytest.approx(1.2)
+    # Samples seen again (a window's edge) add nothing.
+    counter.feed(*_samples(values))
+    assert counter.rows() == []
+
+
+def test_a_series_continues_after_its_newest_row() -> None:
+    last = HourRow(T0, 101.0, 7.0)
+    counter = _counter(last=last)
+    assert counter.resume_at == T0 + timedelta(hours=1)
+    counter.feed(*_samples([100.0, 101.0, 101.5, 103.0], T0 + timedelta(minutes=30)))
+    counter.feed(*_samples([104.0, 105.0], T0 + timedelta(hours=1, minutes=30)))
+    counter.feed(*_samples([106.0], T0 + timedelta(hours=2)))
+    (row,) = counter.rows()
+    assert (row.start, row.state, row.sum) == (T0 + timedelta(hours=1), 105.0, 11.0)
+    # A series that has not begun starts at not_before.
+    fresh = _counter(not_before=T0 + timedelta(hours=1))
+    fresh.feed(*_samples([1.0] * 36))
+    assert [r.start for r in fresh.rows()] == [T0 + timedelta(hours=1)]
