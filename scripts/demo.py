@@ -4,9 +4,9 @@ Run through scripts/demo (`python -m scripts.demo`). It starts the simulator and
 `hass -c .demo/config`, onboards a demo user over Home Assistant's REST API, adds the
 integration through the real config flow, sets the Energy dashboard up with its entities,
 writes a long-lived access token to .demo/token, and prints `ready: <url>` once the
-entities have values. Then it checks that the recorder keeps statistics for the energy
-counters. Ctrl-C stops everything; a second run reuses what the first set up. Flags it
-does not know go to the simulator.
+entities have values. Then it checks the register actions over REST (local links) and
+that the recorder keeps statistics for the energy counters. Ctrl-C stops everything; a
+second run reuses what the first set up. Flags it does not know go to the simulator.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ class DemoLink:
     statistics: bool = False
     # What Home Assistant's environment adds (where the WiFi scan goes).
     environment: Mapping[str, str] = field(default_factory=dict)
+    # Whether the device's registers are reached (the register actions): not through a cloud.
+    registers: bool = True
 
     def energy(self, entities: dict[str, str]) -> dict[str, str]:
         """What the Energy dashboard shows, by field key: entities, or the cloud's history."""
@@ -95,6 +97,7 @@ LINKS = {
             "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
         },
         statistics=True,
+        registers=False,
     ),
     # The scan finds the stick; the user picks it by the logger serial on its label.
     "wifi": DemoLink(
@@ -526,6 +529,37 @@ async def check_energy(
     return False
 
 
+async def check_actions(
+    session: aiohttp.ClientSession, headers: dict[str, str], entry_id: str
+) -> bool:
+    """Whether the register actions work over REST as a script would call them.
+
+    The read returns the serial number's registers; a write to a register the profile does
+    not declare writable (0x0404, the running state) is refused while raw writes are off.
+    """
+    actions = f"{URL}/api/services/{DOMAIN}"
+    read = {"config_entry_id": entry_id, "address": "0x0445", "count": 8, "data_type": "str"}
+    async with session.post(
+        f"{actions}/read_registers?return_response", json=read, headers=headers
+    ) as response:
+        answer = await response.json()
+    found = answer.get("service_response") or {}
+    words = found.get("registers") or []
+    text = b"".join(word.to_bytes(2, "big") for word in words).decode("ascii", "replace")
+    if response.status != 200 or found.get("value") != SERIAL or text != SERIAL:
+        say(f"check: read_registers answered {response.status}: {answer}")
+        return False
+    say(f"check: read_registers over REST gives the serial's words {words} ({text})")
+    raw = {"config_entry_id": entry_id, "address": 0x0404, "value": 1}
+    async with session.post(f"{actions}/write_register", json=raw, headers=headers) as response:
+        answer = await response.json()
+    if response.status != 400 or "Allow raw register writes" not in answer.get("message", ""):
+        say(f"check: a raw write answered {response.status}: {answer}")
+        return False
+    say(f"check: a raw write is refused while the option is off: {answer['message']}")
+    return True
+
+
 async def wait_until_running(session: aiohttp.ClientSession, headers: dict[str, str]) -> None:
     """Until Home Assistant has finished starting: stopped before, it may not save its state."""
     for _ in range(240):
@@ -614,9 +648,10 @@ async def run(name: str, check_only: bool, simulator_flags: list[str]) -> None:
             say(f"user: {credentials['username']}  password: {credentials['password']}")
             say(f"token: {TOKEN.relative_to(ROOT)}  ({count} entities with values)")
             say(f"ready: {URL}")
+            actions = await check_actions(session, headers, entry_id) if link.registers else True
             passed = await check_energy(session, access, entities, *link.recorded_since(started))
             if check_only:
-                raise SystemExit(0 if passed else 1)
+                raise SystemExit(0 if passed and actions else 1)
             await asyncio.Event().wait()  # until Ctrl-C cancels this task
     finally:
         for process in (hass, simulator):

@@ -15,11 +15,13 @@ from homeassistant.core import Context, HomeAssistant, ServiceResponse
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     MockUser,
     async_capture_events,
 )
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.zcs_azzurro.api.errors import DeviceError
 from custom_components.zcs_azzurro.api.profile.schema import Span
@@ -521,3 +523,27 @@ async def test_a_cloud_entry_has_no_registers(hass: HomeAssistant, portal: Simul
     with pytest.raises(ServiceValidationError):
         await _action(hass, "write_register", entry, address=0x1104, value=0)
     assert len(portal.requests) == requests
+
+
+async def test_over_rest_as_the_demo_calls_them(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    stick: EthStick,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    assert await async_setup_component(hass, "api", {})
+    client = await hass_client()
+    read = {"config_entry_id": loaded_entry.entry_id, "address": "0x0445", "count": 8}
+    response = await client.post(
+        f"/api/services/{DOMAIN}/read_registers?return_response", json=read | {"data_type": "str"}
+    )
+    assert response.status == 200
+    answer = (await response.json())["service_response"]
+    assert answer["value"] == SERIAL
+    assert b"".join(word.to_bytes(2, "big") for word in answer["registers"]).decode() == SERIAL
+    before = stick.requests
+    raw = {"config_entry_id": loaded_entry.entry_id, "address": 0x0404, "value": 1}
+    response = await client.post(f"/api/services/{DOMAIN}/write_register", json=raw)
+    assert response.status == 400
+    assert "Allow raw register writes" in (await response.json())["message"]
+    assert stick.requests == before
