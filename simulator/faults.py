@@ -35,6 +35,15 @@ class Faults:
     lose_write_answer: bool = field(
         default=False, doc="apply a write, then close the connection unanswered"
     )
+    # As a link without a checksum can; RTU answers get the CRC of the changed bytes.
+    corrupt: float = field(
+        default=0.0, doc="share of read answers (0..1) with one data byte changed, validly framed"
+    )
+    # As gateways have been seen to hand one request's answer to another.
+    crossed: float = field(
+        default=0.0,
+        doc="share of read answers (0..1) replaced by the previous one of the same length",
+    )
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:

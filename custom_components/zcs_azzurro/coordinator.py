@@ -212,11 +212,25 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             ) from err
         self._failures = 0
         self._note_refused(reading.refused)
+        if self._settings_unsure(reading):
+            # Ask again next poll, rather than show it unavailable until their turn comes.
+            self._settings_in = 0
         values = self.guard.apply(reading.values, dt_util.utcnow().timestamp())
         if self.data is not None:
             # Settings not read this time hold what they were last read as.
             values = {key: self.data.values.get(key) for key in self.wanted_keys() - keys} | values
         return replace(reading, values=values)
+
+    def _settings_unsure(self, reading: Reading) -> bool:
+        """Whether a setting read lacks a value the device may well hold.
+
+        Withheld (not said the same twice), or none where it had one: a damaged answer.
+        """
+        before = self.data.values if self.data is not None else {}
+        return any(
+            key in reading.withheld or (reading.values[key] is None and before.get(key) is not None)
+            for key in self.device.profile.settings & reading.values.keys()
+        )
 
     async def async_write(self, values: Mapping[str, Value]) -> None:
         """Write settings of one group; then read what the device holds now."""

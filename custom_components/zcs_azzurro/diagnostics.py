@@ -40,6 +40,7 @@ async def async_get_config_entry_diagnostics(
         poll = {
             "requests": [[f"{span.address:#06x}", span.count] for span in reading.requests],
             "refused": [[f"{span.address:#06x}", span.count] for span in reading.refused],
+            "withheld": sorted(reading.withheld),
             "registers": {f"{address:#06x}": value for address, value in reading.registers.items()},
             "values": reading.values,
         }

@@ -148,6 +148,11 @@ class Plant:
     grid_w: float = 0.0
     sun: float = 0.0
     settings: Settings = field(default_factory=Settings)
+    # Steps a test can make: a load switched on (a kettle), the share of sun a cloud takes.
+    extra_load_w: float = 0.0
+    shade: float = 0.0
+    # How much PV load has warmed the inverter (°C); it follows in minutes, not at once.
+    warmth: float | None = None
     today_wh: dict[str, float] = field(default_factory=lambda: dict.fromkeys(_COUNTERS, 0.0))
     _last: float | None = None
     _day: int | None = None
@@ -186,12 +191,18 @@ class Plant:
         hour = local.tm_hour + local.tm_min / 60 + local.tm_sec / 3600
         self.sun = max(0.0, math.sin(math.pi * (hour - 6.5) / 13))
         clouds = 0.85 + 0.15 * math.sin(now / 173)
-        self.pv_w = self.peak_pv_w * self.sun * clouds
+        self.pv_w = self.peak_pv_w * self.sun * clouds * (1 - self.shade)
         evening = 1500.0 if 18 <= hour < 21.5 else 0.0
-        self.load_w = 380 + 220 * math.sin(now / 89) ** 2 + evening
+        self.load_w = 380 + 220 * math.sin(now / 89) ** 2 + evening + self.extra_load_w
         self._obey()
+        # The inverter warms with the PV power it really converts (after any curtailment).
+        seconds = 0.0 if self._last is None else min(max(now - self._last, 0.0), 3600.0)
+        if self.warmth is None:
+            self.warmth = self.pv_w / 600
+        else:
+            self.warmth += (self.pv_w / 600 - self.warmth) * (1 - math.exp(-seconds / 600))
         if self._last is not None:
-            self._integrate(min(max(now - self._last, 0.0), 3600.0))
+            self._integrate(seconds)
         self._last = now
 
     def _obey(self) -> None:
@@ -375,8 +386,9 @@ class Hyd3ph(RegisterBank):
         local = time.localtime(now + self.clock_offset)
         self.set(0x0404, [RUNNING_GRID_CONNECTED if plant.settings.on else 0])
         self.set(0x0418, [s16(21 + 3 * plant.sun), s16(20)])
-        self.set(0x041A, [s16(30 + plant.pv_w / 600)])
-        self.set(0x0420, [s16(33 + plant.pv_w / 500)])
+        warmth = plant.warmth or 0.0
+        self.set(0x041A, [s16(30 + warmth)])
+        self.set(0x0420, [s16(33 + 1.2 * warmth)])
         minutes = self.plant.generation_minutes
         self.set(0x0426, [min(round(plant.today_wh["pv"] / 150), 1440), *u32(minutes)])
         self.set(0x042B, [2500])

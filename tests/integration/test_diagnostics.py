@@ -30,10 +30,11 @@ async def test_diagnostics_are_redacted(
     assert diagnostics["profile"] == "zcs_3ph_hyd_zss"
     assert diagnostics["last_update_success"] is True
     assert diagnostics["link"]["failures"] == 0
-    # Identity (2), and the first poll: readings (5) and settings (5).
-    assert diagnostics["link"]["requests"] == 12
+    # Identity (2), and the first poll: readings (5) and settings (5), each read twice (again
+    # in reverse order), as every value is seen for the first time.
+    assert diagnostics["link"]["requests"] == 22
     poll = diagnostics["poll"]
-    assert poll["requests"] == [
+    requests = [
         ["0x0404", 58],
         ["0x0484", 44],
         ["0x0584", 6],
@@ -45,7 +46,9 @@ async def test_diagnostics_are_redacted(
         ["0x1110", 1],
         ["0x1184", 9],
     ]
+    assert poll["requests"] == requests + requests[::-1]
     assert poll["refused"] == []
+    assert poll["withheld"] == []
     assert poll["registers"]["0x0608"] == 55
     assert poll["values"]["battery_soc"] == 55
 

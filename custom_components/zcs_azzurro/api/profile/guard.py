@@ -43,17 +43,26 @@ class CounterGuard:
         if key not in self._counters or not isinstance(value, int | float):
             return value
         counter, resolution = self._counters[key]
-        if (last := self._last.get(key)) is not None:
-            previous, at = last
-            # What the counter can have gained since it was last accepted, plus one count.
-            allowance = counter.max_rate * max(now - at, 0.0) / 3600 + abs(resolution)
-            if value < previous:
-                # A daily counter starts again from zero at midnight; nothing else may drop.
-                if counter.kind is not CounterKind.DAILY or value > allowance:
-                    _LOGGER.debug("%s went back from %s to %s: not published", key, previous, value)
-                    return None
-            elif value - previous > allowance:
-                _LOGGER.debug("%s jumped from %s to %s: not published", key, previous, value)
-                return None
+        if (last := self._last.get(key)) is not None and (
+            problem := counter_problem(counter, resolution, last, value, now)
+        ):
+            _LOGGER.debug("%s %s: not published", key, problem)
+            return None
         self._last[key] = (value, now)
         return value
+
+
+def counter_problem(
+    counter: Counter, resolution: float, last: tuple[float, float], value: float, now: float
+) -> str | None:
+    """Why a counter last at `last` (value, time in s) cannot read `value` at `now`, if so."""
+    previous, at = last
+    # What the counter can have gained since it was last accepted, plus one count.
+    allowance = counter.max_rate * max(now - at, 0.0) / 3600 + abs(resolution)
+    if value < previous:
+        # A daily counter starts again from zero at midnight; nothing else may drop.
+        if counter.kind is not CounterKind.DAILY or value > allowance:
+            return f"went back from {previous} to {value}"
+    elif value - previous > allowance:
+        return f"jumped from {previous} to {value}"
+    return None

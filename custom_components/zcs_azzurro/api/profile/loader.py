@@ -13,6 +13,8 @@ import yaml
 from ..errors import ProfileError
 from .schema import (
     WIDTHS,
+    Check,
+    CheckKind,
     Counter,
     CounterKind,
     Field,
@@ -446,6 +448,65 @@ def _check_fields(node: _Node, rules: ReadRules, fields: list[tuple[_Node, Field
             raise node.error("identity", f"must list a field with key {needed}")
 
 
+# The keys each kind of check names its fields with, in the order Check.fields holds them.
+_CHECK_FIELDS = {
+    CheckKind.SUM: ("total", "of"),
+    CheckKind.PRODUCT: ("power", "voltage", "current"),
+    CheckKind.VECTOR: ("apparent", "active", "reactive"),
+    CheckKind.CHANGE: ("fields",),
+    CheckKind.CONFIRM: ("fields",),
+}
+_CHECK_NUMBERS = {
+    CheckKind.SUM: ("relative",),
+    CheckKind.PRODUCT: ("relative",),
+    CheckKind.VECTOR: ("relative",),
+    CheckKind.CHANGE: ("step", "per_hour"),
+    CheckKind.CONFIRM: (),
+}
+_SHARE = _Check(
+    "a number 0..1", lambda v: float(v) if isinstance(v, _NUMBER) and 0 <= v <= 1 else None
+)
+_AMOUNT = _Check(
+    "a number 0 or more", lambda v: float(v) if isinstance(v, _NUMBER) and v >= 0 else None
+)
+_FIELD_LIST: _Check[tuple[str, ...]] = _Check(
+    "a list of field keys",
+    lambda v: tuple(v) if isinstance(v, list) and v and all(_is_key(k) for k in v) else None,
+)
+
+
+def _checks(node: _Node, known: Mapping[str, Field]) -> tuple[Check, ...]:
+    """The checks listed under `checks`; CHANGE and CONFIRM give one check per field."""
+    if "checks" not in node.mapping:
+        return ()
+    checks: list[Check] = []
+    for item in node.items("checks"):
+        kind = CheckKind(item.get("kind", _one_of(tuple(CheckKind))))
+        keys: list[str] = []
+        for name in _CHECK_FIELDS[kind]:
+            if name in ("of", "fields"):
+                named = list(item.get(name, _FIELD_LIST))
+            else:
+                named = [item.get(name, _KEY_CHECK)]
+            for key in named:
+                if key not in known:
+                    raise item.error(name, f"{key} is not a field of this profile")
+                numeric = known[key].type in (*WIDTHS, FieldType.SUM) and not known[key].options
+                if kind is not CheckKind.CONFIRM and not numeric:
+                    raise item.error(name, f"{key} is not a numeric field")
+            keys += named
+        numbers = {
+            name: item.get(name, _SHARE if name == "relative" else _AMOUNT, 0.0)
+            for name in _CHECK_NUMBERS[kind]
+        }
+        item.done()
+        if kind in (CheckKind.CHANGE, CheckKind.CONFIRM):
+            checks += [Check(kind, (key,), **numbers) for key in keys]
+        else:
+            checks.append(Check(kind, tuple(keys), **numbers))
+    return tuple(checks)
+
+
 def load_profile(path: Path) -> Profile:
     """Read and check one profile file."""
     source = path.name
@@ -484,6 +545,7 @@ def load_profile(path: Path) -> Profile:
         identity=tuple(fld for _, fld in identity),
         fields=tuple(_with_precision(fld, known) for fld in placed),
         groups=groups,
+        checks=_checks(root, {fld.key: fld for _, fld in identity + fields}),
     )
     root.done()
     return profile

@@ -133,6 +133,45 @@ class Field:
     write: Writable | None = None
 
 
+class CheckKind(StrEnum):
+    """What a check compares."""
+
+    SUM = "sum"  # a total equals the sum of its parts (a power balance, phases, strings)
+    PRODUCT = "product"  # a power equals voltage x current
+    VECTOR = "vector"  # an apparent power is the vector sum of active and reactive power
+    CHANGE = "change"  # a value moves no faster than the plant can between two polls
+    CONFIRM = "confirm"  # a change (a new fault bit, another state) is read twice first
+
+
+@dataclass(frozen=True)
+class Check:
+    """What a reading must satisfy before its fields are published.
+
+    `fields` are, for SUM: the total, then its parts; for PRODUCT: power, voltage, current;
+    for VECTOR: apparent, active, reactive power; for CHANGE and CONFIRM: the one field.
+    Tolerances start from the fields' resolution; `relative` adds a share of the largest
+    value (SUM, PRODUCT, VECTOR), `step` what a value may move between two polls and
+    `per_hour` what it may move per hour elapsed (CHANGE).
+    """
+
+    kind: CheckKind
+    fields: tuple[str, ...]
+    relative: float = 0.0
+    step: float = 0.0
+    per_hour: float = 0.0
+
+    def __str__(self) -> str:
+        """How the debug log names it."""
+        first, *rest = self.fields
+        if self.kind is CheckKind.SUM:
+            return f"{first} = {' + '.join(rest)}"
+        if self.kind is CheckKind.PRODUCT:
+            return f"{first} = {rest[0]} x {rest[1]}"
+        if self.kind is CheckKind.VECTOR:
+            return f"{first} = |{rest[0]}, {rest[1]}|"
+        return f"{self.kind} {first}"
+
+
 @dataclass(frozen=True)
 class ReadRules:
     """What the device allows a read request to cover."""
@@ -164,6 +203,7 @@ class Profile:
     identity: tuple[Field, ...]
     fields: tuple[Field, ...]
     groups: tuple[WriteGroup, ...] = ()
+    checks: tuple[Check, ...] = ()
     _by_key: dict[str, Field] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
