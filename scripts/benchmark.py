@@ -59,6 +59,11 @@ def link_to(framing: str, port: int) -> Link:
     return link_at(Endpoint(FRAMINGS[framing], "127.0.0.1", port))
 
 
+def hyd_3ph(profiles: tuple[Profile, ...]) -> Profile:
+    """The profile of the simulated device measured here (the 3PH HYD ZSS)."""
+    return next(p for p in profiles if p.id == "zcs_3ph_hyd_zss")
+
+
 async def v5_setup_time(port: int) -> float:
     """Seconds from nothing to a device identified through the WiFi stick (no framing to find)."""
     start = time.perf_counter()
@@ -76,7 +81,7 @@ async def setup_time(framing: str, port: int) -> float:
     endpoints = [Endpoint(kind, "127.0.0.1", port) for kind in FRAMINGS.values()]
     profiles = load_bundled()
     found = await find_framing(
-        endpoints, 1, profiles[0].serial.spans[0].address, answer_within=PROBE_TIMEOUT
+        endpoints, 1, hyd_3ph(profiles).serial.spans[0].address, answer_within=PROBE_TIMEOUT
     )
     link = link_at(found)
     profile, _ = await identify(link, 1, profiles)
@@ -123,7 +128,7 @@ async def measure(link: Link, profile: Profile, keys: list[str], polls: int) -> 
 
 async def report(ports: dict[str, int], polls: int) -> None:
     """Print one line per framing and set of entities."""
-    (profile,) = load_bundled()
+    profile = hyd_3ph(load_bundled())
     readings = [f.key for f, _ in profile.entities() if f.key not in profile.settings]
     sets = {
         "default entities": [f.key for f, shown in profile.entities() if shown.enabled],
@@ -168,7 +173,7 @@ async def report_refusals(port: int, refused: str) -> None:
     A refusal is learnt only once it repeats (issue 16), so the first polls split the
     request that holds it; after that the plan reads around it.
     """
-    (profile,) = load_bundled()
+    profile = hyd_3ph(load_bundled())
     keys = [f.key for f, shown in profile.entities() if shown.enabled]
     link = link_to("rtu", port)
     device = ModbusDevice(link, 1, profile)

@@ -31,6 +31,7 @@ from typing import Any
 
 import aiohttp
 
+from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.backfill import statistic_id
 from scripts import demo_energy
 from simulator.wifi import DEFAULT_LOGGER_SERIAL
@@ -50,6 +51,10 @@ SERIAL = "ZP1ES010M2H00017"
 # The simulated WiFi stick answers scans on this UDP port of loopback, where Home
 # Assistant's scan goes in the demo (told by the environment): never the LAN.
 SCAN_PORT = 48899
+# The simulated devices the setup finds by their serial number (scripts/demo --device).
+DETECTED = ("hyd-3ph", "hyd-1ph", "ktl-v3", "hyd-es", "tl-v3")
+# Where each keeps its counters across runs (the first demo's file keeps its name).
+MEMORY = {"hyd-3ph": "inverter.json"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class DemoLink:
     # A cloud backfills its history into external statistics: the Energy dashboard shows
     # those, so that past days are there too; a local link's counters are its entities.
     statistics: bool = False
+    # ZCS's servers post results to Home Assistant: it needs an external URL (loopback here).
+    external_url: bool = False
     # What Home Assistant's environment adds (where the WiFi scan goes).
     environment: Mapping[str, str] = field(default_factory=dict)
     # Whether the device's registers are reached (the register actions): not through a cloud.
@@ -97,6 +104,21 @@ LINKS = {
             "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
         },
         statistics=True,
+        registers=False,
+    ),
+    # Writes are answered at the entry's webhook: Home Assistant's external URL is set to
+    # its loopback address before the entry is added, so the simulator can post to it.
+    "system": DemoLink(
+        ("--link", "system"),
+        "system",
+        lambda: {
+            "token": "simulated-token",
+            "plant_id": "PLANT-1",
+            "thing_key": SERIAL,
+            "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
+        },
+        statistics=True,
+        external_url=True,
         registers=False,
     ),
     # The scan finds the stick; the user picks it by the logger serial on its label.
@@ -530,15 +552,26 @@ async def check_energy(
 
 
 async def check_actions(
-    session: aiohttp.ClientSession, headers: dict[str, str], entry_id: str
+    session: aiohttp.ClientSession, token: str, headers: dict[str, str], entry_id: str
 ) -> bool:
     """Whether the register actions work over REST as a script would call them.
 
-    The read returns the serial number's registers; a write to a register the profile does
-    not declare writable (0x0404, the running state) is refused while raw writes are off.
+    The read returns the registers where the device's profile keeps its serial number; a
+    write to a register no profile declares writable (0x0404, the 3PH HYD's running state)
+    is refused while raw writes are off.
     """
+    (devices,) = await websocket(session, token, {"type": "config/device_registry/list"})
+    serial = next(d["serial_number"] for d in devices if entry_id in d["config_entries"])
+    profile = next(p for p in load_bundled() if p.matches(serial))
+    (span,) = profile.serial.spans
     actions = f"{URL}/api/services/{DOMAIN}"
-    read = {"config_entry_id": entry_id, "address": "0x0445", "count": 8, "data_type": "str"}
+    read = {
+        "config_entry_id": entry_id,
+        "address": f"{span.address:#06x}",
+        "count": span.count,
+        "function": "input" if profile.rules.is_input(span) else "holding",
+        "data_type": "str",
+    }
     async with session.post(
         f"{actions}/read_registers?return_response", json=read, headers=headers
     ) as response:
@@ -546,10 +579,10 @@ async def check_actions(
     found = answer.get("service_response") or {}
     words = found.get("registers") or []
     text = b"".join(word.to_bytes(2, "big") for word in words).decode("ascii", "replace")
-    if response.status != 200 or found.get("value") != SERIAL or text != SERIAL:
+    if response.status != 200 or found.get("value") != serial or text.strip("\0 ") != serial:
         say(f"check: read_registers answered {response.status}: {answer}")
         return False
-    say(f"check: read_registers over REST gives the serial's words {words} ({text})")
+    say(f"check: read_registers over REST gives the serial's words {words} ({serial})")
     raw = {"config_entry_id": entry_id, "address": 0x0404, "value": 1}
     async with session.post(f"{actions}/write_register", json=raw, headers=headers) as response:
         answer = await response.json()
@@ -557,6 +590,43 @@ async def check_actions(
         say(f"check: a raw write answered {response.status}: {answer}")
         return False
     say(f"check: a raw write is refused while the option is off: {answer['message']}")
+    return True
+
+
+async def check_link(
+    session: aiohttp.ClientSession,
+    token: str,
+    link: DemoLink,
+    entities: dict[str, str],
+    started: float,
+    *,
+    entry_id: str,
+) -> bool:
+    """The register actions (a local link), the Energy dashboard, a cloud's webhook write."""
+    headers = {"Authorization": f"Bearer {token}"}
+    passed = await check_actions(session, token, headers, entry_id) if link.registers else True
+    passed = await check_energy(session, token, entities, *link.recorded_since(started)) and passed
+    if link.external_url:
+        passed = await check_webhook_write(session, headers, entities) and passed
+    return passed
+
+
+async def check_webhook_write(
+    session: aiohttp.ClientSession, headers: dict[str, str], entities: dict[str, str]
+) -> bool:
+    """Press Set clock: the write goes through the simulated cloud and ends at the webhook.
+
+    The action returns once the simulator has posted the result to Home Assistant's
+    webhook (or fails when none comes in time).
+    """
+    press = {"entity_id": entities["set_clock"]}
+    async with session.post(
+        f"{URL}/api/services/button/press", json=press, headers=headers
+    ) as response:
+        if response.status != 200:
+            say(f"check: the clock write did not complete ({response.status})")
+            return False
+    say("check: Set clock completed through the webhook")
     return True
 
 
@@ -586,6 +656,12 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
         help="how Home Assistant reaches the simulated inverter (default: the ETH stick)",
     )
     parser.add_argument(
+        "--device",
+        choices=sorted(DETECTED),
+        default="hyd-3ph",
+        help="the simulated device (the meters have no serial number: the setup cannot find them)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="stop once the check after `ready:` is done; exit status 0 if it passed",
@@ -593,28 +669,32 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_known_args()
 
 
-def ensure_link(name: str) -> None:
-    """One .demo serves one link: the entry it set up is that link's."""
-    marker = DEMO / "link"
-    if marker.exists() and (chosen := marker.read_text().strip()) != name:
-        raise SystemExit(
-            f".demo was set up with --link {chosen}: delete .demo to show --link {name}"
-        )
-    marker.write_text(name)
+def ensure_link(name: str, device: str) -> None:
+    """One .demo serves one link and one device: the entry it set up is theirs."""
+    chosen = {"link": name, "device": device}
+    for flag, value in chosen.items():
+        marker = DEMO / flag
+        if marker.exists() and (before := marker.read_text().strip()) != value:
+            raise SystemExit(
+                f".demo was set up with --{flag} {before}: delete .demo to show --{flag} {value}"
+            )
+    for flag, value in chosen.items():
+        (DEMO / flag).write_text(value)
 
 
-async def run(name: str, check_only: bool, simulator_flags: list[str]) -> None:
+async def run(name: str, device: str, check_only: bool, simulator_flags: list[str]) -> None:
     """Set everything up, report ready, check the Energy dashboard, serve until cancelled."""
     link = LINKS[name]
     ensure_ports_free()
     started = time.time()
     DEMO.mkdir(exist_ok=True)
-    ensure_link(name)
+    ensure_link(name, device)
     ensure_packages()
     ensure_config()
     simulator = await start(
-        "simulator", sys.executable, "-m", "simulator", "--device", "hyd-3ph", *link.simulator,
-        "--port", str(SIM_PORT), "--memory", str(DEMO / "inverter.json"), *simulator_flags,
+        "simulator", sys.executable, "-m", "simulator", "--device", device, *link.simulator,
+        "--port", str(SIM_PORT), "--memory", str(DEMO / MEMORY.get(device, f"{device}.json")),
+        *simulator_flags,
     )  # fmt: skip
     hass = None
     try:
@@ -638,6 +718,10 @@ async def run(name: str, check_only: bool, simulator_flags: list[str]) -> None:
             credentials, access = await sign_in(session)
             await confirm_loopback_http(session, access)
             headers = {"Authorization": f"Bearer {access}"}
+            if link.external_url:
+                await websocket(
+                    session, access, {"type": "config/core/update", "external_url": URL}
+                )
             entry_id = await add_integration(session, headers, link)
             entities = await our_entities(session, access, entry_id)
             count = await wait_for_values(session, headers, entities)
@@ -648,10 +732,9 @@ async def run(name: str, check_only: bool, simulator_flags: list[str]) -> None:
             say(f"user: {credentials['username']}  password: {credentials['password']}")
             say(f"token: {TOKEN.relative_to(ROOT)}  ({count} entities with values)")
             say(f"ready: {URL}")
-            actions = await check_actions(session, headers, entry_id) if link.registers else True
-            passed = await check_energy(session, access, entities, *link.recorded_since(started))
+            passed = await check_link(session, access, link, entities, started, entry_id=entry_id)
             if check_only:
-                raise SystemExit(0 if passed and actions else 1)
+                raise SystemExit(0 if passed else 1)
             await asyncio.Event().wait()  # until Ctrl-C cancels this task
     finally:
         for process in (hass, simulator):
@@ -673,7 +756,7 @@ async def main() -> None:
         loop.add_signal_handler(signum, this.cancel)
     options, simulator_flags = arguments()
     with contextlib.suppress(asyncio.CancelledError):
-        await run(options.link, options.check, simulator_flags)
+        await run(options.link, options.device, options.check, simulator_flags)
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def _report(arguments: argparse.Namespace, tally: Tally) -> None:
 
 
 async def _main(arguments: argparse.Namespace) -> int:
-    (profile,) = load_bundled()
+    profile = next(p for p in load_bundled() if p.id == "zcs_3ph_hyd_zss")
     inverter = Hyd3ph(clock=Clock(local_time(arguments.hour)))
     stick = EthStick(inverter, framing=Framing(arguments.framing))
     await stick.start()

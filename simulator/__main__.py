@@ -11,14 +11,18 @@ import os
 import signal
 from pathlib import Path
 
-from . import portal
-from .devices import DEVICES
-from .devices.hyd_3ph import Hyd3ph
+from . import portal, system
+from .devices import DEVICES, Model
 from .eth import EthStick, Framing
 from .faults import add_flags, from_flags
 from .wifi import DEFAULT_LOGGER_SERIAL, WifiStick
 
-LINKS = {"eth": EthStick, "portal": portal.SimulatedPortal, "wifi": WifiStick}
+LINKS = {
+    "eth": EthStick,
+    "portal": portal.SimulatedPortal,
+    "system": system.SimulatedSystem,
+    "wifi": WifiStick,
+}
 # Seconds between writes of the counters to the --memory file.
 MEMORY_INTERVAL = 5.0
 
@@ -73,6 +77,7 @@ def _arguments() -> argparse.Namespace:
     )
     add_flags(parser)
     portal.add_arguments(parser)
+    system.add_arguments(parser)
     return parser.parse_args()
 
 
@@ -84,7 +89,7 @@ def _span(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"not FIRST-LAST: {text}") from None
 
 
-def _device(arguments: argparse.Namespace) -> Hyd3ph:
+def _device(arguments: argparse.Namespace) -> Model:
     device = DEVICES[arguments.device]()
     device.gaps.extend(arguments.refuse)
     device.asleep = arguments.asleep
@@ -94,11 +99,13 @@ def _device(arguments: argparse.Namespace) -> Hyd3ph:
     return device
 
 
-async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
+async def _run(arguments: argparse.Namespace, device: Model) -> None:
     memory: Path | None = arguments.memory
-    front: EthStick | portal.SimulatedPortal
+    front: EthStick | portal.SimulatedPortal | system.SimulatedSystem
     if arguments.link == "portal":
         front = portal.from_arguments(arguments, device.clock)
+    elif arguments.link == "system":
+        front = system.from_arguments(arguments, device.clock)
     else:
         if arguments.link == "wifi":
             front = WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)
@@ -133,7 +140,7 @@ async def _run(arguments: argparse.Namespace, device: Hyd3ph) -> None:
     await front.stop()
 
 
-def _remember(device: Hyd3ph, memory: Path) -> None:
+def _remember(device: Model, memory: Path) -> None:
     device.refresh()
     written = memory.with_suffix(".tmp")
     written.write_text(json.dumps(device.plant.memory()))

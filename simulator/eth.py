@@ -18,6 +18,7 @@ from typing import NamedTuple
 from .faults import Faults
 from .modbus import (
     READ_HOLDING,
+    READ_INPUT,
     WRITE_MULTIPLE,
     WRITE_SINGLE,
     Device,
@@ -60,7 +61,9 @@ _CODECS = {
 class EthStick:
     """Listens on TCP; every frame for its unit goes to the device, faults permitting."""
 
-    functions = frozenset({READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE})
+    # A logger stick passes on reads of both kinds and writes (the legacy HYD ES map needs
+    # input registers, 0x04); a device that does not serve one answers so itself.
+    functions = frozenset({READ_HOLDING, READ_INPUT, WRITE_SINGLE, WRITE_MULTIPLE})
 
     def __init__(self, device: Device, *, unit: int = 1, framing: Framing = Framing.RTU) -> None:
         """Nothing listens until start()."""

@@ -11,6 +11,7 @@ from typing import Protocol
 from .registers import ILLEGAL_FUNCTION, ILLEGAL_VALUE, ModbusExceptionError
 
 READ_HOLDING = 0x03
+READ_INPUT = 0x04
 WRITE_SINGLE = 0x06
 WRITE_MULTIPLE = 0x10
 
@@ -25,6 +26,9 @@ class Device(Protocol):
 
     def read(self, address: int, count: int) -> list[int]:
         """Registers, or ModbusExceptionError."""
+
+    def read_input(self, address: int, count: int) -> list[int]:
+        """Input registers (function 0x04), or ModbusExceptionError."""
 
     def write(self, address: int, values: list[int]) -> None:
         """Take written registers, or ModbusExceptionError."""
@@ -50,7 +54,7 @@ def rtu_request_size(buffer: bytes) -> int | None:
     """The length of the request frame starting the buffer, once enough of it is there."""
     if len(buffer) < 2:
         return None
-    if buffer[1] in (READ_HOLDING, 0x04, WRITE_SINGLE):
+    if buffer[1] in (READ_HOLDING, READ_INPUT, WRITE_SINGLE):
         return 8
     if buffer[1] == WRITE_MULTIPLE:
         return 9 + buffer[6] if len(buffer) >= 7 else None
@@ -112,9 +116,10 @@ def _apply(device: Device, pdu: bytes, functions: frozenset[int]) -> bytes:
     if function not in functions:
         raise ModbusExceptionError(ILLEGAL_FUNCTION)
     device.refresh()
-    if function == READ_HOLDING:
+    if function in (READ_HOLDING, READ_INPUT):
         address, count = struct.unpack(">HH", pdu[1:5])
-        registers = device.read(address, count)
+        read = device.read if function == READ_HOLDING else device.read_input
+        registers = read(address, count)
         return bytes([function, 2 * count]) + struct.pack(f">{count}H", *registers)
     if function == WRITE_SINGLE:
         address, value = struct.unpack(">HH", pdu[1:5])

@@ -52,11 +52,13 @@ class PortalFaults:
     decrease: float = 0.0  # kWh taken off every lifetime total in realtime answers
 
 
-def _iso(moment: float) -> str:
+def iso(moment: float) -> str:
+    """A time as the services write it (ISO-8601 UTC)."""
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _parse(text: object) -> float | None:
+def parse_iso(text: object) -> float | None:
+    """Seconds since the epoch of a client's ISO-8601 time; None when it is none."""
     if not isinstance(text, str):
         return None
     try:
@@ -202,7 +204,7 @@ class SimulatedPortal:
         things = [key.strip() for key in str(params.get("thingKey", "")).split(",")]
         kind = command.get("command")
         if kind in ("historicData", "deviceHistoricAlarm"):
-            start, end = _parse(params.get("start")), _parse(params.get("end"))
+            start, end = parse_iso(params.get("start")), parse_iso(params.get("end"))
             if start is None or end is None or not 0 < end - start <= MAX_SPAN.total_seconds():
                 return {"success": False}
             answer = self._historic(start, end, alarms=kind == "deviceHistoricAlarm")
@@ -227,7 +229,7 @@ class SimulatedPortal:
                 shown[name] = 0
             elif name.endswith("Total"):
                 shown[name] = round(max(value - self.faults.decrease, 0.0), 1)
-        return {**shown, "lastUpdate": _iso(moment), "thingFind": _iso(self.commissioned)}
+        return {**shown, "lastUpdate": iso(moment), "thingFind": iso(self.commissioned)}
 
     def _historic(self, start: float, end: float, *, alarms: bool = False) -> dict[str, Any]:
         window = [(t, v) for t, v in self.samples() if start <= t <= end]
@@ -235,18 +237,18 @@ class SimulatedPortal:
             return {}
         if alarms:
             # The alarms active now, as if active all through the window.
-            times = [_iso(t) for t, _ in window]
+            times = [iso(t) for t, _ in window]
             return {"deviceAlarm": [list(self.alarms or []) for _ in window], "ts": times}
         # No lifetime self-consumption in history (the spec's list of historic fields).
         names = [name for name in window[0][1] if name != "energyAutoconsumingTotal"]
         answer: dict[str, Any] = {name: [v[name] for _, v in window] for name in names}
-        answer["ts"] = [_iso(t) for t, _ in window]
+        answer["ts"] = [iso(t) for t, _ in window]
         return answer
 
     def _alarms(self) -> dict[str, Any]:
         if self.alarms is None:
             return {}
-        return {"deviceAlarm": list(self.alarms), "lastUpdate": _iso(self._latest()[0])}
+        return {"deviceAlarm": list(self.alarms), "lastUpdate": iso(self._latest()[0])}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -75,9 +76,16 @@ class RegisterBank:
         *,
         max_read: int = 60,
         groups: Iterable[Group] = (),
+        input_blocks: Iterable[tuple[int, int]] = (),
     ) -> None:
-        """Blocks are (first, last) address pairs; only groups take writes."""
+        """Blocks are (first, last) address pairs; only groups take writes.
+
+        Input blocks are read with function 0x04, from registers of their own (`inputs`);
+        a device without any refuses that function.
+        """
         self.blocks = list(blocks)
+        self.input_blocks = list(input_blocks)
+        self.inputs: dict[int, int] = {}
         self.groups = list(groups)
         self.max_read = max_read
         self.gaps: list[tuple[int, int]] = []
@@ -107,6 +115,18 @@ class RegisterBank:
                 words[commit - address] = COMMIT_IN_PROGRESS
                 self._busy[commit] = reads - 1
         return words
+
+    def read_input(self, address: int, count: int) -> list[int]:
+        """Input registers (function 0x04), or ModbusExceptionError as the device would answer."""
+        self.log.append(Request(0x04, address, count))
+        if not self.input_blocks:
+            raise ModbusExceptionError(ILLEGAL_FUNCTION)
+        last = address + count - 1
+        if not 1 <= count <= self.max_read:
+            raise ModbusExceptionError(ILLEGAL_VALUE)
+        if not any(a <= address and last <= b for a, b in self.input_blocks):
+            raise ModbusExceptionError(ILLEGAL_ADDRESS)
+        return [self.inputs.get(a, 0) for a in range(address, last + 1)]
 
     def write(self, address: int, values: Sequence[int]) -> None:
         """Take a group written by a client, as the device does, or refuse it.
@@ -163,6 +183,12 @@ def s16(value: float) -> int:
 def u32(value: float) -> list[int]:
     """An unsigned 32-bit value as two registers, high word first."""
     raw = round(value) & 0xFFFFFFFF
+    return [raw >> 16, raw & 0xFFFF]
+
+
+def f32(value: float) -> list[int]:
+    """An IEEE-754 single-precision value as two registers, high word first."""
+    raw = int.from_bytes(struct.pack(">f", value))
     return [raw >> 16, raw & 0xFFFF]
 
 

@@ -16,6 +16,7 @@ from custom_components.zcs_azzurro.api.transport.unit import Endpoint, LinkKind,
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
 from simulator.portal import SimulatedPortal
+from simulator.system import SimulatedSystem
 
 # How long links wait for an answer in tests: the simulator answers in microseconds.
 TEST_TIMEOUT = 0.3
@@ -80,8 +81,7 @@ async def stick(
 @pytest.fixture(scope="session")
 def profile() -> Profile:
     """The bundled 3PH HYD ZSS profile."""
-    (hyd,) = load_bundled()
-    return hyd
+    return next(p for p in load_bundled() if p.id == "zcs_3ph_hyd_zss")
 
 
 async def closed_port() -> int:
@@ -97,6 +97,15 @@ async def closed_port() -> int:
 async def portal(socket_enabled: None) -> AsyncGenerator[SimulatedPortal]:
     """A simulated Azzurro Portal on loopback: ten days of samples up to now, a movable clock."""
     server = SimulatedPortal(clock=Clock(time.time()))
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def system(socket_enabled: None) -> AsyncGenerator[SimulatedSystem]:
+    """A simulated Azzurro System API on loopback: ten days of samples, a movable clock."""
+    server = SimulatedSystem(clock=Clock(time.time()), callback_delay=0.01)
     await server.start()
     yield server
     await server.stop()

@@ -10,14 +10,27 @@ from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady, Home
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from .api.device import ModbusDevice
+from .api.device import ModbusDevice, identify
+from .api.errors import IdentifyError, LinkError
+from .api.profile.schema import Profile
+from .api.transport.base import Link
 from .connection import async_get_link
-from .const import CONF_LINK, CONF_PROFILE, CONF_UNIT_ID, DOMAIN, LINK_PORTAL, LINK_WIFI
+from .const import (
+    CONF_LINK,
+    CONF_MODEL,
+    CONF_PROFILE,
+    CONF_UNIT_ID,
+    DOMAIN,
+    LINK_PORTAL,
+    LINK_SYSTEM,
+    LINK_WIFI,
+)
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
 from .discovery import async_scan_while_loaded
 from .portal import async_setup_portal_entry
-from .profiles import async_get_profile
+from .profiles import async_load, async_report
 from .services import async_setup_services
+from .system import async_setup_system_entry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -41,14 +54,24 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 # Entries whose source is a cloud, not a link: each sets itself up.
-CLOUD_SETUPS = {LINK_PORTAL: async_setup_portal_entry}
+CLOUD_SETUPS = {LINK_PORTAL: async_setup_portal_entry, LINK_SYSTEM: async_setup_system_entry}
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     """Hold the entry's link, poll once, and add the entities."""
     if (setup := CLOUD_SETUPS.get(entry.data[CONF_LINK])) is not None:
         return await setup(hass, entry, PLATFORMS)
-    profile = await async_get_profile(hass, entry.data[CONF_PROFILE])
+    loaded = await async_load(hass)
+    profile_id = entry.data[CONF_PROFILE]
+    profile = next((p for p in loaded.profiles if p.id == profile_id), None)
+    # A user's profile file that does not load is a repair issue naming file, line and field.
+    async_report(hass, entry.entry_id, error := loaded.error(profile_id))
+    if error is not None:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="profile_invalid",
+            translation_placeholders={"file": error.source},
+        )
     if profile is None:
         raise ConfigEntryError(
             translation_domain=DOMAIN,
@@ -65,6 +88,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     except HomeAssistantError as err:
         # Another integration holds the device over other link settings; it may let go.
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="link_in_use") from err
+    if entry.unique_id is None:
+        # Set up while the device slept: it is identified once it answers.
+        profile = await _async_detect(hass, entry, link, loaded.profiles)
     coordinator = ZcsCoordinator(hass, entry, ModbusDevice(link, entry.data[CONF_UNIT_ID], profile))
     try:
         await coordinator.async_config_entry_first_refresh()
@@ -78,6 +104,32 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     entry.runtime_data = ZcsRuntimeData(coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+async def _async_detect(
+    hass: HomeAssistant, entry: ZcsConfigEntry, link: Link, profiles: tuple[Profile, ...]
+) -> Profile:
+    """The device's profile and serial, read now; until it answers, the setup is retried."""
+    unit = entry.data[CONF_UNIT_ID]
+    try:
+        profile, serial = await identify(link, unit, profiles)
+        identity = await ModbusDevice(link, unit, profile).read(f.key for f in profile.identity)
+    except LinkError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN, translation_key="waiting_for_device"
+        ) from err
+    except IdentifyError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="device_not_identified"
+        ) from err
+    model = profile.model_name(identity.values)
+    hass.config_entries.async_update_entry(
+        entry,
+        unique_id=serial,
+        title=f"{model} ({serial[-5:]})",
+        data={**entry.data, CONF_PROFILE: profile.id, CONF_MODEL: model},
+    )
+    return profile
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:

@@ -1,4 +1,4 @@
-"""History backfill: the Portal's 5-minute samples as hourly energy statistics.
+"""History backfill: a cloud's 5-minute samples as hourly energy statistics (Portal, System).
 
 Imported as external statistics (`zcs_azzurro:<serial>_<counter>`), not into the
 sensors' own statistics: the recorder compiles those itself every hour from the states it
@@ -7,7 +7,7 @@ already has) break the running sum the Energy dashboard subtracts. An external s
 ours alone: every row comes from the Portal's own counters, so it has no hole after an
 outage of the service or of Home Assistant, and its sum never jumps.
 
-Each run continues after the newest row stored, one day per request (the API's limit),
+Each run continues after the newest row stored, one API span per request (its limit),
 at most the configured number of days back, and writes only hours that are over: no
 hour is written twice.
 """
@@ -36,9 +36,9 @@ from homeassistant.util import slugify
 from homeassistant.util.unit_conversion import EnergyConverter
 
 from .api.cloud.history import HourlyCounter, HourRow, hour_of
-from .api.cloud.portal import MAX_SPAN, PortalError
 from .api.cloud.portal_source import PortalSource
-from .const import CONF_BACKFILL_DAYS, CONF_THING_KEY, DEFAULT_BACKFILL_DAYS, DOMAIN
+from .api.source import SourceError
+from .const import CONF_BACKFILL_DAYS, DEFAULT_BACKFILL_DAYS, DOMAIN
 from .coordinator import ZcsConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class Backfill:
     async def _async_run(self, hour: datetime) -> None:
         try:
             imported = await self.async_backfill()
-        except PortalError as err:
+        except SourceError as err:
             # The next good poll tries again, from where this run stopped.
             _LOGGER.debug("%s: backfill stopped: %r", self.entry.title, err)
             return
@@ -105,7 +105,7 @@ class Backfill:
         now = now or dt_util.utcnow()
         days = self.entry.options.get(CONF_BACKFILL_DAYS, DEFAULT_BACKFILL_DAYS)
         oldest = hour_of(now - timedelta(days=days))
-        thing_key = self.entry.data[CONF_THING_KEY]
+        thing_key = self.source.thing_key
         names = await self._async_names()
         series = []
         for key in BACKFILLED:
@@ -129,7 +129,7 @@ class Backfill:
         start = max(min(counter.resume_at or oldest for _, counter, _ in series), oldest)
         imported = 0
         while start < now:
-            end = min(start + MAX_SPAN, now)
+            end = min(start + self.source.client.max_span, now)
             history = await self.source.client.historic(thing_key, start, end)
             for name, counter, metadata in series:
                 values = history.series.get(name, (None,) * len(history.times))

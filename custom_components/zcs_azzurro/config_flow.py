@@ -7,9 +7,11 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, override
 
 import voluptuous as vol
+from homeassistant.components import webhook
 from homeassistant.config_entries import (
     SOURCE_IGNORE,
     ConfigEntry,
@@ -23,7 +25,9 @@ from homeassistant.const import (
     CONF_MAC,
     CONF_PORT,
     CONF_SCAN_INTERVAL,
+    CONF_TOKEN,
     CONF_URL,
+    CONF_WEBHOOK_ID,
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import section
@@ -41,8 +45,10 @@ from homeassistant.helpers.selector import (
 )
 
 from . import const
+from .api.cloud import system_wire
 from .api.cloud.portal import ENDPOINT, PortalAuthError, PortalError, PortalOfflineError
-from .api.cloud.portal_source import ALARM_KEY
+from .api.cloud.portal_source import ALARM_KEY, FIELDS_FILE, CloudClient
+from .api.cloud.system import SystemApiError, SystemAuthError, SystemOfflineError
 from .api.device import ModbusDevice, Reading, identify
 from .api.discovery import MAX_LOGGER_SERIAL, Logger
 from .api.errors import (
@@ -66,6 +72,7 @@ from .const import (
     CONF_LINK,
     CONF_LOGGER_SERIAL,
     CONF_MODEL,
+    CONF_PLANT_ID,
     CONF_PROFILE,
     CONF_THING_KEY,
     CONF_UNIT_ID,
@@ -79,6 +86,7 @@ from .const import (
     DOMAIN,
     LINK_ETH,
     LINK_PORTAL,
+    LINK_SYSTEM,
     LINK_WIFI,
     MAX_BACKFILL_DAYS,
     MAX_SCAN_INTERVAL,
@@ -86,10 +94,13 @@ from .const import (
     MIN_PORTAL_SCAN_INTERVAL,
     MIN_SCAN_INTERVAL,
     PORTAL_MODEL,
+    SYSTEM_MODEL,
 )
 from .discovery import async_scan
 from .portal import async_get_portal_map, portal_client
-from .profiles import async_get_profiles
+from .profiles import async_get_profiles, async_load, error_placeholders
+from .system import SYSTEM_FIELDS, system_client
+from .webhook import webhook_url
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -101,7 +112,7 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
 # integration_type is "device".
 # Several devices of one Portal account are several entries: each its own device, options
 # and removal, as for the local links; the form offers the account's credentials again.
-MENU = [LINK_ETH, LINK_WIFI, LINK_PORTAL]
+MENU = [LINK_ETH, LINK_WIFI, LINK_PORTAL, LINK_SYSTEM]
 
 # The whole numbers the forms ask for, and the range of each (the field's hint states it).
 RANGES: dict[str, tuple[int, int]] = {
@@ -144,6 +155,11 @@ ETH_SCHEMA = vol.Schema(
         vol.Required(CONF_UNIT_ID, default=DEFAULT_UNIT_ID): _box(),
     }
 )
+# Setting up (not reconfiguring), the user may ask to see and change the profile detected.
+CONF_CHOOSE_PROFILE = "choose_profile"
+ETH_SETUP_SCHEMA = ETH_SCHEMA.extend(
+    {vol.Optional(CONF_CHOOSE_PROFILE, default=False): BooleanSelector()}
+)
 # The WiFi stick by hand: on another subnet, or one whose firmware ignores the scan
 # (pysolarmanv5 #72). The serial is the logger's, on its label; the inverter's is read.
 WIFI_SCHEMA = vol.Schema(
@@ -170,6 +186,18 @@ PORTAL_SCHEMA = PORTAL_CREDENTIALS.extend(
         vol.Required(CONF_THING_KEY): TextSelector(),
         vol.Required(ADVANCED): section(
             vol.Schema({vol.Required(CONF_URL, default=ENDPOINT): TextSelector()}),
+            {"collapsed": True},
+        ),
+    }
+)
+SYSTEM_CREDENTIALS = vol.Schema({vol.Required(CONF_TOKEN): _SECRET})
+# The base URL is a guess (system_wire.py): the advanced field corrects it.
+SYSTEM_SCHEMA = SYSTEM_CREDENTIALS.extend(
+    {
+        vol.Required(CONF_PLANT_ID): TextSelector(),
+        vol.Required(CONF_THING_KEY): TextSelector(),
+        vol.Required(ADVANCED): section(
+            vol.Schema({vol.Required(CONF_URL, default=system_wire.BASE_URL): TextSelector()}),
             {"collapsed": True},
         ),
     }
@@ -260,7 +288,10 @@ async def _async_identify(
     unit = data[CONF_UNIT_ID]
     attempt = data
     if data[CONF_LINK] in FRAMINGS:
-        framing = await async_find_framing(hass, data, profiles[0].serial.spans[0].address)
+        # The framing is found by reading a serial number that is a holding register.
+        detected = [p for p in profiles if p.serial_prefixes]
+        where = next(p.serial.spans[0] for p in detected if not p.rules.is_input(p.serial.spans[0]))
+        framing = await async_find_framing(hass, data, where.address)
         attempt = {**data, CONF_FRAMING: framing.value}
     # Through Home Assistant's shared connection: an entry already using this stick keeps it.
     async with async_temporary_link(hass, attempt) as link:
@@ -298,32 +329,60 @@ async def _async_check(
     return await _async_probe(hass, _link_data(link, user_input))
 
 
-# What each failure of the Portal tells the user, most specific first.
-_PORTAL_ERRORS: dict[type[Exception], str] = {
-    PortalAuthError: "invalid_auth",
-    PortalOfflineError: "device_offline",
-    PortalError: "portal_unreachable",
+@dataclass(frozen=True)
+class _Cloud:
+    """What the flow needs of one cloud: its client, credentials, field map and errors."""
+
+    client: Callable[[HomeAssistant, Mapping[str, Any]], CloudClient]
+    credentials: vol.Schema
+    fields: Path
+    # What each failure tells the user, most specific first.
+    errors: Mapping[type[Exception], str]
+
+
+CLOUDS = {
+    LINK_PORTAL: _Cloud(
+        portal_client,
+        PORTAL_CREDENTIALS,
+        FIELDS_FILE,
+        {
+            PortalAuthError: "invalid_auth",
+            PortalOfflineError: "device_offline",
+            PortalError: "portal_unreachable",
+        },
+    ),
+    LINK_SYSTEM: _Cloud(
+        system_client,
+        SYSTEM_CREDENTIALS,
+        SYSTEM_FIELDS,
+        {
+            SystemAuthError: "system_invalid_auth",
+            SystemOfflineError: "system_device_offline",
+            SystemApiError: "system_unreachable",
+        },
+    ),
 }
 
 
-async def _async_check_portal(
+async def _async_check_cloud(
     hass: HomeAssistant, data: Mapping[str, Any]
 ) -> tuple[dict[str, str], list[str]]:
-    """Ask the Portal for the device: form errors, or the fields it answers."""
+    """Ask the entry's cloud for the device: form errors, or the fields it answers."""
     if not data[CONF_THING_KEY]:
         return {CONF_THING_KEY: "invalid_thing_key"}, []
+    cloud = CLOUDS[data[CONF_LINK]]
     try:
-        answer = await portal_client(hass, data).realtime(data[CONF_THING_KEY], alarms=True)
-    except PortalError as err:
+        answer = await cloud.client(hass, data).realtime(data[CONF_THING_KEY], alarms=True)
+    except tuple(cloud.errors) as err:
         # The client's message names no secret; the details stay in the debug log.
-        _LOGGER.debug("Asking the Azzurro Portal for %s: %r", data[CONF_THING_KEY], err)
-        key = next(key for kind, key in _PORTAL_ERRORS.items() if isinstance(err, kind))
+        _LOGGER.debug("Asking the cloud for %s: %r", data[CONF_THING_KEY], err)
+        key = next(key for kind, key in cloud.errors.items() if isinstance(err, kind))
         return {"base": key}, []
     except Exception:
-        _LOGGER.exception("Unexpected error while asking the Azzurro Portal")
+        _LOGGER.exception("Unexpected error while asking the %s cloud", data[CONF_LINK])
         return {"base": "unknown"}, []
-    portal_map = await async_get_portal_map(hass)
-    names = [*answer.values, *([portal_map.names[ALARM_KEY]] if answer.alarms is not None else [])]
+    cloud_map = await async_get_portal_map(hass, cloud.fields)
+    names = [*answer.values, *([cloud_map.names[ALARM_KEY]] if answer.alarms is not None else [])]
     return {}, sorted(names)
 
 
@@ -338,16 +397,101 @@ def _title(model: str, serial: str) -> str:
     return f"{model} ({serial[-5:]})"
 
 
+# A user's profile file that did not load is listed under its file name with this prefix.
+_BAD_FILE = "file:"
+
+
 class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a ZCS device over one of its links."""
 
     VERSION = 1
+    # A System entry's webhook id, made when its form is first shown.
+    _webhook_id: str | None = None
 
     def __init__(self) -> None:
         """Nothing scanned yet."""
         # The sticks the scan found that no entry uses, by serial (as the pick list has it).
         self._found: dict[str, Logger] = {}
         self._discovered: Logger | None = None
+        # The device identified, while the user looks at its profile (choose_profile).
+        self._detected = _Probe()
+        # Where a device that did not answer is (choose_profile), while its model is asked.
+        self._asleep: dict[str, Any] = {}
+
+    async def _async_found(self, probe: _Probe, choose: bool) -> ConfigFlowResult:
+        """The device is identified: create the entry, or show the profile to change it."""
+        await self.async_set_unique_id(probe.serial)
+        self._abort_if_unique_id_configured()
+        if choose:
+            self._detected = probe
+            return await self.async_step_profile()
+        title = _title(probe.data[CONF_MODEL], probe.serial)
+        return self.async_create_entry(title=title, data=probe.data)
+
+    async def async_step_asleep(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Nothing answered behind the stick: the user names the model.
+
+        The entry identifies the device when it wakes; until then its setup is retried.
+        """
+        profiles = [p for p in await async_get_profiles(self.hass) if p.serial_prefixes]
+        if user_input is not None:
+            profile = next(p for p in profiles if p.id == user_input[CONF_PROFILE])
+            data = {**self._asleep, CONF_PROFILE: profile.id, CONF_MODEL: profile.name}
+            return self.async_create_entry(title=profile.name, data=data)
+        options = [SelectOptionDict(value=p.id, label=p.name) for p in profiles]
+        schema = vol.Schema(
+            {vol.Required(CONF_PROFILE): SelectSelector(SelectSelectorConfig(options=options))}
+        )
+        return self.async_show_form(step_id="asleep", data_schema=schema)
+
+    async def async_step_profile(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the profile detected; another one (a user's own too) may be picked instead."""
+        probe = self._detected
+        loaded = await async_load(self.hass)
+        errors: dict[str, str] = {}
+        placeholders = {"detected": probe.data[CONF_MODEL], "serial": probe.serial}
+        if user_input is not None:
+            chosen = user_input[CONF_PROFILE]
+            bad = next((e for e in loaded.errors if _BAD_FILE + e.source == chosen), None)
+            profile = next((p for p in loaded.profiles if p.id == chosen), None)
+            if bad is not None or profile is None:
+                # A file that does not load (or went away since the form was shown).
+                errors = {"base": "profile_invalid"}
+                if bad is not None:
+                    _LOGGER.debug("Profile chosen does not load: %s", bad)
+                    placeholders |= error_placeholders(bad)
+            else:
+                data = probe.data
+                if profile.id != data[CONF_PROFILE]:
+                    data = {**data, CONF_PROFILE: profile.id, CONF_MODEL: profile.name}
+                return self.async_create_entry(
+                    title=_title(data[CONF_MODEL], probe.serial), data=data
+                )
+        # An entry is a device with a serial number: profiles without one are not offered.
+        options = [
+            SelectOptionDict(value=p.id, label=p.name) for p in loaded.profiles if p.serial_prefixes
+        ]
+        options += [
+            SelectOptionDict(value=_BAD_FILE + e.source, label=e.source) for e in loaded.errors
+        ]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_PROFILE, default=probe.data[CONF_PROFILE]): SelectSelector(
+                    SelectSelectorConfig(options=options)
+                )
+            }
+        )
+        placeholders.setdefault("file", "")
+        placeholders.setdefault("line", "")
+        placeholders.setdefault("field", "")
+        return self.async_show_form(
+            step_id="profile",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders=placeholders,
+        )
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask how the device is connected; while there is one way only, take it."""
@@ -361,14 +505,16 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
         probe = _Probe()
         if user_input is not None:
             probe = await _async_check(self.hass, user_input)
+            choose = user_input.get(CONF_CHOOSE_PROFILE, False)
             if not probe.errors:
-                await self.async_set_unique_id(probe.serial)
-                self._abort_if_unique_id_configured()
-                title = _title(probe.data[CONF_MODEL], probe.serial)
-                return self.async_create_entry(title=title, data=probe.data)
+                return await self._async_found(probe, choose)
+            if choose and probe.errors == {"base": "no_answer"}:
+                # The stick answers, the inverter does not (asleep): its model is asked.
+                self._asleep = _link_data(LINK_ETH, user_input)
+                return await self.async_step_asleep()
         return self.async_show_form(
             step_id=LINK_ETH,
-            data_schema=self.add_suggested_values_to_schema(ETH_SCHEMA, user_input),
+            data_schema=self.add_suggested_values_to_schema(ETH_SETUP_SCHEMA, user_input),
             errors=probe.errors,
             description_placeholders=probe.placeholders,
         )
@@ -494,7 +640,7 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             if data.get(CONF_URL) == ENDPOINT:
                 # Kept only when changed: the real address may move with a new release.
                 del data[CONF_URL]
-            errors, fields = await _async_check_portal(self.hass, data)
+            errors, fields = await _async_check_cloud(self.hass, data)
             if not errors:
                 await self.async_set_unique_id(f"{LINK_PORTAL}_{data[CONF_THING_KEY]}")
                 self._abort_if_unique_id_configured()
@@ -521,25 +667,79 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    async def async_step_system(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The Azzurro System: token, plant id and inverter serial; writes answer at a webhook."""
+        # Made once per flow, so that the address shown is the one the entry will have.
+        webhook_id = self._webhook_id = self._webhook_id or webhook.async_generate_id()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {CONF_LINK: LINK_SYSTEM, **_portal_data(user_input)}
+            if data.get(CONF_URL) == system_wire.BASE_URL:
+                del data[CONF_URL]
+            errors, fields = await _async_check_cloud(self.hass, data)
+            if not errors:
+                await self.async_set_unique_id(f"{LINK_SYSTEM}_{data[CONF_THING_KEY]}")
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(
+                    title=_title(SYSTEM_MODEL, data[CONF_THING_KEY]),
+                    data={
+                        **data,
+                        CONF_FIELDS: fields,
+                        CONF_MODEL: SYSTEM_MODEL,
+                        CONF_WEBHOOK_ID: webhook_id,
+                    },
+                    options={
+                        CONF_SCAN_INTERVAL: DEFAULT_PORTAL_SCAN_INTERVAL,
+                        CONF_BACKFILL_DAYS: DEFAULT_BACKFILL_DAYS,
+                    },
+                )
+        return self.async_show_form(
+            step_id=LINK_SYSTEM,
+            data_schema=self.add_suggested_values_to_schema(SYSTEM_SCHEMA, user_input),
+            errors=errors,
+            # No external URL: "-", and the description says what that means.
+            description_placeholders={"webhook_url": webhook_url(self.hass, webhook_id) or "-"},
+        )
+
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
-        """The Portal refused the entry's key or client code."""
+        """The cloud refused the entry's credentials."""
+        if entry_data[CONF_LINK] == LINK_SYSTEM:
+            return await self.async_step_reauth_system()
         return await self.async_step_reauth_confirm()
 
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for the key and client code again; the device must still answer to them."""
-        entry = self._get_reauth_entry()
+        """Ask for the Portal's key and client code again; the device must still answer."""
+        return await self._async_cloud_credentials("reauth_confirm", user_input)
+
+    async def async_step_reauth_system(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the System's token again; the inverter must still answer to it."""
+        return await self._async_cloud_credentials("reauth_system", user_input)
+
+    async def _async_cloud_credentials(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """A cloud entry's new credentials, checked, for reauth or reconfigure."""
+        reauth = step_id.startswith("reauth")
+        entry = self._get_reauth_entry() if reauth else self._get_reconfigure_entry()
+        cloud = CLOUDS[entry.data[CONF_LINK]]
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, **_portal_data(user_input)}
-            errors, _ = await _async_check_portal(self.hass, data)
+            errors, _ = await _async_check_cloud(self.hass, data)
             if not errors:
-                self._async_share_credentials(entry, data)
-                return self.async_update_reload_and_abort(entry, data=data)
+                self._async_share_credentials(entry, data, cloud.credentials)
+                if reauth:
+                    return self.async_update_reload_and_abort(entry, data=data)
+                return self.async_update_reload_and_abort(
+                    entry, data=data, reason="reconfigure_successful"
+                )
         return self.async_show_form(
-            step_id="reauth_confirm",
-            data_schema=PORTAL_CREDENTIALS,
+            step_id=step_id,
+            data_schema=cloud.credentials,
             errors=errors,
             description_placeholders={"name": entry.title},
         )
@@ -552,6 +752,8 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
         link = entry.data[CONF_LINK]
         if link == LINK_PORTAL:
             return await self.async_step_reconfigure_portal(user_input)
+        if link == LINK_SYSTEM:
+            return await self.async_step_reconfigure_system(user_input)
         probe = _Probe()
         if user_input is not None:
             probe = await _async_check(self.hass, user_input, link)
@@ -580,34 +782,31 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """New credentials for a Portal entry (the device is its serial: it stays)."""
-        entry = self._get_reconfigure_entry()
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            data = {**entry.data, **_portal_data(user_input)}
-            errors, _ = await _async_check_portal(self.hass, data)
-            if not errors:
-                self._async_share_credentials(entry, data)
-                return self.async_update_reload_and_abort(
-                    entry, data=data, reason="reconfigure_successful"
-                )
-        return self.async_show_form(
-            step_id="reconfigure_portal", data_schema=PORTAL_CREDENTIALS, errors=errors
-        )
+        return await self._async_cloud_credentials("reconfigure_portal", user_input)
+
+    async def async_step_reconfigure_system(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A new token for a System entry (the inverter is its serial: it stays)."""
+        return await self._async_cloud_credentials("reconfigure_system", user_input)
 
     @callback
-    def _async_share_credentials(self, entry: ConfigEntry, data: Mapping[str, Any]) -> None:
+    def _async_share_credentials(
+        self, entry: ConfigEntry, data: Mapping[str, Any], credentials: vol.Schema
+    ) -> None:
         """The account's other devices take the new credentials too (and their reauth ends).
 
         They are entries of one account: asking for the same new client code once per
         device would be a chore, and each would fail until asked.
         """
-        old = (entry.data[CONF_API_KEY], entry.data[CONF_CLIENT_CODE])
-        new = {CONF_API_KEY: data[CONF_API_KEY], CONF_CLIENT_CODE: data[CONF_CLIENT_CODE]}
+        keys = [str(key) for key in credentials.schema]
+        old = [entry.data[key] for key in keys]
+        new = {key: data[key] for key in keys}
         for other in self._async_current_entries(include_ignore=False):
             if (
                 other.entry_id != entry.entry_id
-                and other.data.get(CONF_LINK) == LINK_PORTAL
-                and (other.data[CONF_API_KEY], other.data[CONF_CLIENT_CODE]) == old
+                and other.data.get(CONF_LINK) == entry.data[CONF_LINK]
+                and [other.data[key] for key in keys] == old
             ):
                 self.hass.config_entries.async_update_entry(other, data={**other.data, **new})
                 self.hass.config_entries.async_schedule_reload(other.entry_id)
@@ -625,7 +824,7 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the intervals."""
-        if self.config_entry.data[CONF_LINK] == LINK_PORTAL:
+        if self.config_entry.data[CONF_LINK] in CLOUDS:
             return await self.async_step_portal(user_input)
         errors: dict[str, str] = {}
         if user_input is not None and not (errors := _out_of_range(user_input)):

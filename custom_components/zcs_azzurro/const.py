@@ -70,3 +70,13 @@ CONF_ALLOW_RAW_WRITES: Final = "allow_raw_writes"
 
 # Fired after each register action that wrote: entry id, first address, words written.
 EVENT_REGISTER_WRITTEN: Final = f"{DOMAIN}_register_written"
+# The Azzurro System (ZCS's cloud for plant owners): a token, the plant and its inverter.
+# The inverter's serial is kept under CONF_THING_KEY, as the Portal's, so the device, the
+# diagnostics and the backfill treat both clouds alike.
+LINK_SYSTEM: Final = "system"
+CONF_PLANT_ID: Final = "plant_id"
+SYSTEM_MODEL: Final = "Azzurro System"
+# Seconds a register write waits for ZCS to POST its result to the entry's webhook.
+SYSTEM_WRITE_TIMEOUT: Final = 120.0
+# The largest callback body taken (bytes); ZCS's is a few hundred.
+MAX_CALLBACK_BYTES: Final = 4096

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from homeassistant.components.sensor import SensorExtraStoredData
 from homeassistant.config_entries import ConfigEntry
@@ -29,6 +29,10 @@ from homeassistant.util import dt as dt_util
 from .api.device import ModbusDevice, Reading
 from .api.errors import (
     CommitError,
+    ConnectError,
+    ConnectionLostError,
+    DeviceError,
+    FrameError,
     InvalidValueError,
     LinkError,
     NoResponseError,
@@ -40,7 +44,7 @@ from .api.errors import (
 from .api.profile.guard import CounterGuard
 from .api.profile.schema import Span, Value
 from .api.source import Source, SourceAuthError, SourceError
-from .api.writer import Writer
+from .api.writer import Writer, clock_words
 from .const import (
     CONF_MODEL,
     CONF_THING_KEY,
@@ -63,6 +67,23 @@ WRITE_ERRORS: dict[type[Exception], str] = {
     NoResponseError: "write_inverter_silent",
     LinkError: "write_link_failed",
 }
+
+# What a failed poll tells the user, by what went wrong; the error's own text goes to the
+# debug log (it names addresses and library internals).
+POLL_ERRORS: dict[type[LinkError], str] = {
+    ConnectError: "link_unreachable",
+    ConnectionLostError: "link_dropped",
+    FrameError: "link_garbled",
+    LinkError: "link_failed",
+}
+
+
+class RegisterWrites(Protocol):
+    """Register writes that go another way than the device's link (a cloud's API)."""
+
+    async def write_registers(self, address: int, values: list[int]) -> dict[str, Any]:
+        """Write words from `address`; what the write's answer said (translated errors)."""
+        ...
 
 
 @dataclass
@@ -114,6 +135,8 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._field_keys = frozenset(field.key for field in device.profile.fields)
         self._refused: tuple[Span, ...] = ()
         self._device_id = ""
+        # Set by an entry whose registers are written through a cloud (the System's webhook).
+        self.register_writes: RegisterWrites | None = None
 
     @property
     def writer(self) -> Writer:
@@ -193,11 +216,9 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             ) from err
         except LinkError as err:
             self._settings_in = 0
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="link_failed",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            _LOGGER.debug("%s: poll failed: %r", self.name, err)
+            key = next(key for kind, key in POLL_ERRORS.items() if isinstance(err, kind))
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key=key) from err
         except SourceAuthError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key=err.reason
@@ -236,8 +257,37 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         """Write settings of one group; then read what the device holds now."""
         await self._async_write(self.writer.write(values))
 
+    async def async_write_registers(self, address: int, values: list[int]) -> dict[str, Any]:
+        """Write raw registers from `address`: the one entry point of the register actions.
+
+        A local device's go through its link; a cloud entry's through its API (the System's
+        answer comes back at its webhook). Either way a poll follows, settings included.
+        """
+        if self.register_writes is not None:
+            try:
+                return await self.register_writes.write_registers(address, list(values))
+            finally:
+                await self.async_refresh_settings()
+        if not isinstance(self.device, ModbusDevice):
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="no_writes")
+        await self._async_write(self._write_words(self.device, address, list(values)))
+        return {"register": address, "values": list(values)}
+
+    @staticmethod
+    async def _write_words(device: ModbusDevice, address: int, values: list[int]) -> None:
+        try:
+            await device.link.write_registers(device.unit, address, values)
+        except DeviceError as err:
+            raise WriteRefusedError(
+                f"{address:#06x}", err.function_code, err.exception_code
+            ) from err
+
     async def async_set_clock(self, group: str) -> None:
         """Set the device's clock to Home Assistant's local time."""
+        if self.register_writes is not None:
+            clock = self.device.profile.group(group)
+            await self.async_write_registers(clock.span.address, clock_words(clock, dt_util.now()))
+            return
         await self._async_write(self.writer.set_clock(group, dt_util.now()))
 
     @asynccontextmanager

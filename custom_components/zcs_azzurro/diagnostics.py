@@ -6,14 +6,16 @@ from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
-from homeassistant.const import CONF_API_KEY, CONF_HOST, CONF_URL
+from homeassistant.const import CONF_API_KEY, CONF_HOST, CONF_TOKEN, CONF_URL, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 
 from .api.cloud.portal_source import PortalSource
+from .api.cloud.system import SystemClient
 from .api.device import ModbusDevice
 from .connection import connection_info
-from .const import CONF_CLIENT_CODE, CONF_LOGGER_SERIAL, CONF_THING_KEY
+from .const import CONF_CLIENT_CODE, CONF_LOGGER_SERIAL, CONF_PLANT_ID, CONF_THING_KEY
 from .coordinator import ZcsConfigEntry
+from .webhook import WebhookWrites
 
 # Where a device is and which one it is are the owner's business; credentials are secret.
 TO_REDACT = {
@@ -25,6 +27,10 @@ TO_REDACT = {
     CONF_CLIENT_CODE,
     CONF_THING_KEY,
     CONF_URL,
+    CONF_TOKEN,
+    CONF_PLANT_ID,
+    # Anyone who knows it can post to the System entry's webhook.
+    CONF_WEBHOOK_ID,
 }
 
 
@@ -52,9 +58,17 @@ async def async_get_config_entry_diagnostics(
             link["last_error"] = link["last_error"].replace(entry.data[CONF_HOST], REDACTED)
         # Home Assistant's connection to the device, which other integrations may share.
         link["connection"] = connection_info(hass, entry)
-    portal = None
+    portal: dict[str, Any] | None = None
     if isinstance(device, PortalSource):
-        portal = {"last_update": device.last_update, "fields": sorted(device.map.names.values())}
+        portal = {
+            "last_update": device.last_update,
+            "fields": sorted(device.map.names.values()),
+        }
+        if isinstance(device.client, SystemClient):
+            # The logger decides whether writes can work; no external URL turns them off.
+            writes = coordinator.register_writes
+            portal["logger"] = device.client.logger
+            portal["writes_enabled"] = isinstance(writes, WebhookWrites) and bool(writes.url)
     return async_redact_data(
         {
             "entry": {

@@ -22,6 +22,12 @@ class ZcsEntity(CoordinatorEntity[ZcsCoordinator]):
         self.entity_description = description
         self._attr_unique_id = coordinator.unique_id(description.key)
         self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, coordinator.serial)})
+        profile = coordinator.device.profile
+        if not profile.bundled:
+            # Translations know only the bundled profiles' keys: a user's profile names
+            # its entities itself (translation_key would leave them nameless).
+            language = coordinator.hass.config.language
+            self._attr_name = profile.entity_name(description.key, language)
 
     @property
     def device_value(self) -> Value | None:

@@ -1,8 +1,9 @@
-"""An Azzurro Portal entry: the cloud source, its alarm events and the history backfill."""
+"""An Azzurro Portal entry; what every cloud entry shares: source, alarm events, backfill."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from homeassistant.const import CONF_API_KEY, CONF_URL, Platform
@@ -12,14 +13,20 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util.hass_dict import HassKey
 
 from .api.cloud.portal import ENDPOINT, PortalClient
-from .api.cloud.portal_source import ALARM_KEY, PortalMap, PortalSource, load_portal_map
+from .api.cloud.portal_source import (
+    ALARM_KEY,
+    FIELDS_FILE,
+    PortalMap,
+    PortalSource,
+    load_portal_map,
+)
 from .backfill import Backfill
 from .const import CONF_CLIENT_CODE, CONF_FIELDS, CONF_THING_KEY, DOMAIN
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
 
 # Fired once for each alarm that becomes active: automations can notify about it.
 EVENT_ALARM = f"{DOMAIN}_alarm"
-_MAP: HassKey[PortalMap] = HassKey(f"{DOMAIN}_portal_map")
+_MAPS: HassKey[dict[Path, PortalMap]] = HassKey(f"{DOMAIN}_cloud_maps")
 
 
 def portal_client(hass: HomeAssistant, data: Mapping[str, Any]) -> PortalClient:
@@ -32,10 +39,11 @@ def portal_client(hass: HomeAssistant, data: Mapping[str, Any]) -> PortalClient:
     )
 
 
-async def async_get_portal_map(hass: HomeAssistant) -> PortalMap:
-    """The Portal's field map, read from disk once per instance."""
-    if (portal_map := hass.data.get(_MAP)) is None:
-        portal_map = hass.data[_MAP] = await hass.async_add_executor_job(load_portal_map)
+async def async_get_portal_map(hass: HomeAssistant, path: Path = FIELDS_FILE) -> PortalMap:
+    """A cloud's field map (the Portal's unless told another), read once per instance."""
+    maps = hass.data.setdefault(_MAPS, {})
+    if (portal_map := maps.get(path)) is None:
+        portal_map = maps[path] = await hass.async_add_executor_job(load_portal_map, path)
     return portal_map
 
 
@@ -45,16 +53,27 @@ async def async_setup_portal_entry(
     """Poll the Portal for the entry's device; entities for the fields it answered."""
     portal_map = (await async_get_portal_map(hass)).narrowed(entry.data[CONF_FIELDS])
     source = PortalSource(portal_client(hass, entry.data), entry.data[CONF_THING_KEY], portal_map)
-    coordinator = ZcsCoordinator(hass, entry, source)
+    await async_setup_cloud_entry(hass, entry, platforms, ZcsCoordinator(hass, entry, source))
+    return True
+
+
+async def async_setup_cloud_entry(
+    hass: HomeAssistant,
+    entry: ZcsConfigEntry,
+    platforms: list[Platform],
+    coordinator: ZcsCoordinator,
+) -> None:
+    """Poll a cloud's source; its entities, alarm events and history backfill (any cloud)."""
+    source = coordinator.device
+    assert isinstance(source, PortalSource)  # the clouds' one source type
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = ZcsRuntimeData(coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, platforms)
-    if ALARM_KEY in portal_map.names:
+    if ALARM_KEY in source.map.names:
         entry.async_on_unload(_watch_alarms(hass, coordinator))
     backfill = Backfill(hass, entry, source)
     entry.async_on_unload(coordinator.async_add_listener(backfill.async_schedule))
     backfill.async_schedule()
-    return True
 
 
 def _watch_alarms(hass: HomeAssistant, coordinator: ZcsCoordinator) -> CALLBACK_TYPE:

@@ -1,5 +1,33 @@
-"""The device models."""
+"""The device models, by the name `--device` takes."""
 
-from .hyd_3ph import Hyd3ph
+from __future__ import annotations
 
-DEVICES = {"hyd-3ph": Hyd3ph}
+from collections.abc import Callable
+from typing import Protocol
+
+from ..modbus import Device
+from .chint import Ddsu666, Dtsu666
+from .hyd_1ph import Hyd1ph
+from .hyd_3ph import Hyd3ph, Plant
+from .hyd_es import HydEs
+from .ktl_v3 import KtlV3
+from .tl_v3 import TlV3
+
+
+class Model(Device, Protocol):
+    """What the command line needs of a model: refusals to add, a plant to remember."""
+
+    gaps: list[tuple[int, int]]
+    plant: Plant
+    clock: Callable[[], float]
+
+
+DEVICES: dict[str, Callable[[], Model]] = {
+    "hyd-3ph": Hyd3ph,
+    "hyd-1ph": Hyd1ph,
+    "ktl-v3": KtlV3,
+    "hyd-es": HydEs,
+    "tl-v3": TlV3,
+    "dtsu666": Dtsu666,
+    "ddsu666": Ddsu666,
+}

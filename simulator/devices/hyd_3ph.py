@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ..registers import Group, RegisterBank, ascii_registers, s16, u32
 
@@ -259,7 +259,15 @@ class Plant:
 
 
 class Hyd3ph(RegisterBank):
-    """The inverter: its registers, refreshed from the plant before every answer."""
+    """The inverter: its registers, refreshed from the plant before every answer.
+
+    The other G3 models differ in the blocks they serve, the settings they take and their
+    phases; they say so in these class attributes.
+    """
+
+    MAP_BLOCKS: ClassVar[tuple[tuple[int, int], ...]] = BLOCKS
+    MAP_GROUPS: ClassVar[tuple[Group, ...]] = GROUPS
+    PHASES: ClassVar[int] = 3
 
     def __init__(
         self,
@@ -269,7 +277,7 @@ class Hyd3ph(RegisterBank):
         clock: Callable[[], float] = time.time,
     ) -> None:
         """A 10 kW unit with one battery tower, on the wall clock unless told otherwise."""
-        super().__init__(BLOCKS, groups=GROUPS)
+        super().__init__(self.MAP_BLOCKS, groups=self.MAP_GROUPS)
         for address, values in SETTINGS.items():
             self.set(address, values)
         self.clock = clock
@@ -279,7 +287,7 @@ class Hyd3ph(RegisterBank):
         self._passive_since = clock()
         self._mode_before_passive = 0
         self._standby = False
-        self.plant = Plant.commissioned(clock())
+        self.plant = self.new_plant(clock())
         self.asleep = False
         self.identity = {
             0x0445: ascii_registers(serial, 8),
@@ -290,6 +298,10 @@ class Hyd3ph(RegisterBank):
             0x06ED: [rated_w // 100],
         }
         self.refresh()
+
+    def new_plant(self, now: float) -> Plant:
+        """The plant behind this model (a 9 kWp roof and a 10 kWh tower here)."""
+        return Plant.commissioned(now)
 
     def refresh(self) -> None:
         """Bring the registers up to the plant's state now."""
@@ -302,10 +314,10 @@ class Hyd3ph(RegisterBank):
             self.set(address, values)
         self._system(now)
         self._grid()
-        eps_volts = [2300, 2302, 2298]
+        eps_volts = [2300, 2302, 2298][: self.PHASES]
         self.set(0x0504, [0, 0, 0, 5000, 0, 0, eps_volts[0], 0, 0])
-        self.set(0x0512, [eps_volts[1]])
-        self.set(0x051A, [eps_volts[2]])
+        for phase, eps_v in enumerate(eps_volts[1:], start=1):
+            self.set(0x050A + 8 * phase, [eps_v])
         volts = 620 + 60 * plant.sun if plant.pv_w > 0 else 0.0
         strings = (plant.pv_w * 0.56, plant.pv_w * 0.44)
         for index, watts in enumerate(strings):
@@ -411,13 +423,19 @@ class Hyd3ph(RegisterBank):
         # PCC: active power (0.01 kW), apparent (0.01 kVA), active again in 0.1 kW.
         self.set(0x0488, [s16(plant.grid_w / 10), 0, round(abs(plant.grid_w) / 10)])
         self.set(0x048B, [s16(plant.grid_w / 100)])
-        phases = [230.0 + wobble + phase * 0.4 for phase in range(3)]
+        # Each phase carries its share; a single-phase unit leaves S and T at 0.
+        share = self.PHASES
+        phases = [230.0 + wobble + phase * 0.4 for phase in range(share)]
         for phase, volts in enumerate(phases):
             base = 0x048D + 11 * phase
-            self.set(base, [round(volts * 10), round(abs(output_w) / 3 / volts * 100)])
-            self.set(base + 2, [s16(output_w / 30), 0, 1000])
-            self.set(base + 5, [round(abs(plant.grid_w) / 3 / volts * 100), s16(plant.grid_w / 30)])
+            self.set(base, [round(volts * 10), round(abs(output_w) / share / volts * 100)])
+            self.set(base + 2, [s16(output_w / 10 / share), 0, 1000])
+            grid_amps = round(abs(plant.grid_w) / share / volts * 100)
+            self.set(base + 5, [grid_amps, s16(plant.grid_w / 10 / share)])
         self.set(0x04AF, [round(plant.load_w / 10)])
+        self.set(0x04BD, [1000])
+        if share == 1:
+            return
         # The split-phase view (L1, L2: voltage, output current and power, CT current, PCC
         # power), as phases 1 and 2 of the three; then the line-to-line voltages.
         for phase in range(2):
@@ -434,4 +452,3 @@ class Hyd3ph(RegisterBank):
             )
         line = [(phases[i] + phases[(i + 1) % 3]) / 2 * math.sqrt(3) for i in range(3)]
         self.set(0x04BA, [round(volts * 10) for volts in line])
-        self.set(0x04BD, [1000])

@@ -30,10 +30,10 @@ async def test_a_3ph_hyd_zss_is_identified(link: Link, profile: Profile) -> None
 async def test_another_zcs_model_is_unsupported(
     link: Link, inverter: Hyd3ph, profile: Profile
 ) -> None:
-    inverter.pin(0x0445, ascii_registers("ZM2ES060M2H00017", 8))
+    inverter.pin(0x0445, ascii_registers("ZX9ES030M2H00017", 8))
     with pytest.raises(UnsupportedModelError) as error:
         await identify(link, 1, [profile])
-    assert error.value.serial == "ZM2ES060M2H00017"
+    assert error.value.serial == "ZX9ES030M2H00017"
 
 
 @pytest.mark.parametrize(

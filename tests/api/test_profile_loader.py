@@ -95,7 +95,7 @@ def test_a_good_profile_loads(tmp_path: Path) -> None:
 
 
 def test_the_bundled_profile_loads_and_cites_its_sources(profile: Profile) -> None:
-    assert sorted(path.name for path in BUNDLED.glob("*.yaml")) == ["zcs_3ph_hyd_zss.yaml"]
+    assert "zcs_3ph_hyd_zss.yaml" in {path.name for path in BUNDLED.glob("*.yaml")}
     assert profile.serial_prefixes == ("ZP1", "ZP2")
     assert any("Modbus-G3" in source for source in profile.sources)
     assert profile.rules.max_registers == 60

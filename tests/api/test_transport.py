@@ -268,7 +268,8 @@ async def test_library_keeps_the_timeout_each_holder_of_a_unit_asks_for(stick: E
 async def test_single_writes_and_input_reads_reach_the_device_as_their_own_functions(
     link: Link,
 ) -> None:
-    # The ETH stick passes on 0x06 (the inverter refuses half of a write group) and not 0x04:
+    # The ETH stick passes on 0x06 (the inverter refuses half of a write group) and 0x04 (a
+    # G3 inverter does not serve it: illegal function):
     # each answer names the function that was sent, so both went out as themselves.
     with pytest.raises(DeviceError) as single:
         await link.write_register(1, 0x1024, 10)

@@ -107,7 +107,7 @@ async def test_a_flow_shares_the_connection_of_a_loaded_entry(
 
 
 def _unsupported(inverter: Hyd3ph, stick: EthStick) -> None:
-    inverter.pin(0x0445, ascii_registers("ZM2ES060M2H00017", 8))
+    inverter.pin(0x0445, ascii_registers("ZX9ES030M2H00017", 8))
 
 
 def _sofar(inverter: Hyd3ph, stick: EthStick) -> None:
@@ -157,7 +157,7 @@ def _wrong_unit(inverter: Hyd3ph, stick: EthStick) -> None:
         # A Modbus device, but no ZCS serial number where ZCS keeps it.
         (_no_such_registers, "not_zcs", ""),
         (_sofar, "not_zcs", ""),
-        (_unsupported, "unsupported_model", "ZM2ES060M2H00017"),
+        (_unsupported, "unsupported_model", "ZX9ES030M2H00017"),
     ],
 )
 async def test_what_answers_at_the_address_is_named_and_the_user_can_retry(

@@ -199,3 +199,17 @@ async def test_a_write_waits_for_the_poll_under_way(
     # The poll under way (five reads) finished before the write's first request.
     assert [r.address for r in inverter.log[:5]] == [0x0404, 0x0484, 0x0584, 0x0604, 0x0686]
     assert [(r.function, r.address) for r in inverter.log[5:7]] == [(0x03, 0x1187), (0x10, 0x1187)]
+
+
+async def test_raw_register_writes_go_through_the_link(
+    hass: HomeAssistant, inverter: Hyd3ph, loaded_entry: MockConfigEntry
+) -> None:
+    coordinator = loaded_entry.runtime_data.coordinator
+    words = [0, 100, 0xFFFF, 0xFC18, 0, 1000]  # the passive group: 100 W, -1000 W, 1000 W
+    result = await coordinator.async_write_registers(0x1187, words)
+    assert result == {"register": 0x1187, "values": words}
+    assert inverter.read(0x1187, 6) == words
+    # Half a group: the inverter refuses, and the user reads it.
+    with pytest.raises(HomeAssistantError) as caught:
+        await coordinator.async_write_registers(0x1188, [5])
+    assert caught.value.translation_key == "write_refused"

@@ -76,6 +76,9 @@ async def test_an_unreachable_stick_makes_setup_retry(
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
+    # Said in words on the integration's card: no address, no exception text.
+    assert entry.error_reason_translation_key == "link_unreachable"
+    assert "127.0.0.1" not in (entry.reason or "")
 
 
 async def test_a_sleeping_inverter_sets_up_unavailable_and_wakes_by_itself(
@@ -140,3 +143,10 @@ async def test_a_stick_that_misbehaves_at_setup_makes_it_retry(
     config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(config_entry.entry_id)
     assert config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert (
+        config_entry.error_reason_translation_key
+        == {
+            "drop": "link_dropped",
+            "garbage": "link_garbled",
+        }[fault]
+    )

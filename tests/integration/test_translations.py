@@ -7,9 +7,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.profile.schema import GroupKind, Profile
 from custom_components.zcs_azzurro.config_flow import (
-    _PORTAL_ERRORS,
+    CLOUDS,
     ETH_SCHEMA,
     OPTIONS_SCHEMA,
     PORTAL_OPTIONS_SCHEMA,
@@ -44,20 +45,32 @@ def test_english_is_strings_json_and_italian_has_every_key() -> None:
     assert _paths(_load("translations/it.json")) == _paths(strings)
 
 
-def test_every_entity_state_and_icon_of_the_profile_is_translated(profile: Profile) -> None:
+def test_every_entity_state_and_icon_of_the_bundled_profiles_is_translated() -> None:
+    profiles = load_bundled()
     for language in ("en", "it"):
         entity = _load(f"translations/{language}.json")["entity"]
-        for field, shown in profile.entities():
-            names = entity[shown.platform]
-            assert field.key in names, (language, field.key)
-            if field.options:
-                assert set(names[field.key]["state"]) == set(field.options.values())
-        for group in profile.groups:
-            if group.kind is GroupKind.CLOCK:
-                assert group.key in entity["button"], (language, group.key)
+        # A key shared by profiles has the states of them all (1PH HYD has fewer modes).
+        states: dict[tuple[str, str], set[str]] = {}
+        for profile in profiles:
+            for field, shown in profile.entities():
+                names = entity[shown.platform]
+                assert field.key in names, (language, profile.id, field.key)
+                if field.options:
+                    key = (shown.platform, field.key)
+                    states.setdefault(key, set()).update(field.options.values())
+            for group in profile.groups:
+                if group.kind is GroupKind.CLOCK:
+                    assert group.key in entity["button"], (language, group.key)
+        for (platform, key), options in states.items():
+            assert set(entity[platform][key]["state"]) == options, (language, key)
     icons = _load("icons.json")["entity"]
-    known = {(f.presentation.platform, f.key) for f in profile.fields if f.presentation}
-    known |= {("button", group.key) for group in profile.groups if group.kind is GroupKind.CLOCK}
+    known = {(f.presentation.platform, f.key) for p in profiles for f in p.fields if f.presentation}
+    known |= {
+        ("button", group.key)
+        for p in profiles
+        for group in p.groups
+        if group.kind is GroupKind.CLOCK
+    }
     assert {(p, key) for p, keys in icons.items() for key in keys} <= known
 
 
@@ -66,13 +79,17 @@ def test_every_translation_key_the_code_raises_or_shows_exists() -> None:
     code = "\n".join(path.read_text() for path in COMPONENT.glob("*.py"))
     raised = set(re.findall(r'translation_key="([a-z_]+)"', code))
     assert raised
+    # Repair issues are translated under "issues", everything raised under "exceptions".
+    raised -= set(strings["issues"])
     assert raised | set(WRITE_ERRORS.values()) <= set(strings["exceptions"])
     flow = (COMPONENT / "config_flow.py").read_text()
     # Form errors are (field, key) pairs in the probe's table, or {"base": key}.
     pairs = re.findall(
         r'\((?:"base"|CONF_HOST), "(\w+)"\)|\{(?:"base"|CONF_THING_KEY): "(\w+)"\}', flow
     )
-    errors = {first or second for first, second in pairs} | set(_PORTAL_ERRORS.values())
+    errors = {first or second for first, second in pairs} | {
+        key for cloud in CLOUDS.values() for key in cloud.errors.values()
+    }
     # A number out of range is its field's error: "<field>_range".
     ranged = {
         f"{key}_range"
@@ -131,10 +148,14 @@ def test_every_number_field_states_its_range_where_it_is_asked_and_when_it_is_wr
 
 
 def test_flow_errors_hold_no_placeholder_for_exception_text() -> None:
-    # The flow fills in only serial numbers (the inverter's; the logger's it answered with);
-    # an exception's text goes to the debug log.
+    # The flow fills in only serial numbers (the inverter's; the logger's it answered with)
+    # and where a profile file is bad; an exception's text goes to the debug log.
     for language in ("en", "it"):
         strings = _load(f"translations/{language}.json")
         for section in ("config", "options"):
             for key, text in strings[section]["error"].items():
-                assert set(re.findall(r"\{(\w+)\}", text)) <= {"serial", "logger"}, (language, key)
+                placeholders = set(re.findall(r"\{(\w+)\}", text))
+                assert placeholders <= {"serial", "logger", "file", "line", "field"}, (
+                    language,
+                    key,
+                )

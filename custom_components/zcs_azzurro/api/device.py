@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from .errors import ILLEGAL_ADDRESS, DeviceError, NotZcsDeviceError, UnsupportedModelError
+from .errors import (
+    ILLEGAL_ADDRESS,
+    ILLEGAL_FUNCTION,
+    DeviceError,
+    NotZcsDeviceError,
+    UnsupportedModelError,
+)
 from .profile import planner
 from .profile.checks import Checks, Failure
 from .profile.decoder import decimals, decode, plausible
 from .profile.schema import Field, FieldType, Profile, Span, Value
-from .transport.base import Link
+from .transport.base import READ_INPUT, Link
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -254,10 +260,9 @@ class ModbusDevice:
         for request in dict.fromkeys(r for r in answered if any(s.within(r) for s in spans)):
             poll.requests.append(request)
             addresses = range(request.address, request.end + 1)
+            read = self._reader(request)
             try:
-                words = await self.link.read_holding_registers(
-                    self.unit, request.address, request.count
-                )
+                words = await read(self.unit, request.address, request.count)
             except DeviceError:
                 for address in addresses:
                     poll.registers.pop(address, None)
@@ -287,6 +292,12 @@ class ModbusDevice:
             raw(second),
         )
 
+    def _reader(self, request: Span) -> Callable[[int, int, int], Awaitable[list[int]]]:
+        """How the request is read: input registers (0x04) in an input block, else holding."""
+        if self.profile.rules.is_input(request):
+            return self.link.read_input_registers
+        return self.link.read_holding_registers
+
     async def _fetch(self, runs: Sequence[Span], poll: _Poll) -> int | None:
         """Read the runs in one request; the exception code if the device refused it.
 
@@ -294,11 +305,14 @@ class ModbusDevice:
         of the addresses: they are noted as refused in this poll, nothing more.
         """
         request = _cover(runs)
+        if self.profile.rules.is_input(request) and READ_INPUT not in self.link.functions:
+            # The link cannot carry input-register reads: not sent, no value.
+            poll.refused.append(request)
+            return ILLEGAL_FUNCTION
+        read = self._reader(request)
         poll.requests.append(request)
         try:
-            words = await self.link.read_holding_registers(
-                self.unit, request.address, request.count
-            )
+            words = await read(self.unit, request.address, request.count)
         except DeviceError as err:
             if err.exception_code != ILLEGAL_ADDRESS:
                 poll.refused.append(request)
@@ -387,7 +401,8 @@ async def identify(link: Link, unit: int, profiles: Sequence[Profile]) -> tuple[
     and UnsupportedModelError for a ZCS serial number no profile covers.
     """
     serials: dict[tuple[Span, ...], Value | None] = {}
-    for profile in profiles:
+    # A profile without serial prefixes (a meter has no serial number) is chosen, not found.
+    for profile in (p for p in profiles if p.serial_prefixes):
         where = profile.serial.spans
         if where not in serials:
             reading = await ModbusDevice(link, unit, profile).read(["serial"])

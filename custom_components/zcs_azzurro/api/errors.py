@@ -50,6 +50,8 @@ class WrongLoggerError(LinkError):
 
 # The Modbus exception code for an address the device does not serve.
 ILLEGAL_ADDRESS = 0x02
+# ... and for a function it (or the link to it) does not carry.
+ILLEGAL_FUNCTION = 0x01
 
 
 class DeviceError(ZcsError):
@@ -89,6 +91,7 @@ class ProfileError(ZcsError):
         self.source = source
         self.line = line
         self.field = field
+        self.problem = message
 
 
 class WriteError(ZcsError):

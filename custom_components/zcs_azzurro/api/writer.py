@@ -125,9 +125,7 @@ class Writer:
     async def set_clock(self, group_key: str, when: datetime) -> None:
         """Set the device's clock to `when` (its local time), through its clock group."""
         group = self.device.profile.group(group_key)
-        if group.kind is not GroupKind.CLOCK:
-            raise ValueError(f"{group_key} is not a clock group")
-        words = [when.year - 2000, when.month, when.day, when.hour, when.minute, when.second, 0]
+        words = clock_words(group, when)
         async with self._lock:
             await self._send(group, words)
             # The clock runs on, so only the commit's result says whether it took.
@@ -180,6 +178,16 @@ class Writer:
 
     def _now(self) -> float:
         return self._clock() if self._clock else time.monotonic()
+
+
+def clock_words(group: WriteGroup, when: datetime) -> list[int]:
+    """What a clock group takes for `when` (the device's local time), its commit included."""
+    if group.kind is not GroupKind.CLOCK:
+        raise ValueError(f"{group.key} is not a clock group")
+    words = [when.year - 2000, when.month, when.day, when.hour, when.minute, when.second, 0]
+    if group.commit is not None:
+        words[group.commit[0] - group.span.address] = group.commit[1]
+    return words
 
 
 def _commit_code(group: WriteGroup, words: list[int]) -> int | None:

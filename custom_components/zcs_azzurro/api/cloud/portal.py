@@ -95,6 +95,8 @@ def _codes(value: object) -> tuple[int, ...] | None:
 class PortalClient:
     """Asks the Portal about devices with one customer's key and client code."""
 
+    max_span = MAX_SPAN
+
     def __init__(
         self,
         session: aiohttp.ClientSession,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -26,13 +27,27 @@ from ..profile.schema import (
     ReadRules,
     Value,
 )
-from .portal import PortalClient
+from .portal import History, Realtime
 
 FIELDS_FILE = Path(__file__).parent / "portal_fields.yaml"
 ALARM_KEY = "alarm"
 # The Portal updates about every 5 minutes; a device it has not heard from for this long
 # (s) is not showing what happens now: its powers are unavailable, its totals hold.
 STALE_AFTER = 1800.0
+
+
+class CloudClient(Protocol):
+    """What a cloud source asks its service (the Portal's and the System's clients alike)."""
+
+    max_span: timedelta
+
+    async def realtime(self, thing_key: str, *, alarms: bool = False) -> Realtime:
+        """The device's newest values; with `alarms`, its active alarms."""
+        ...
+
+    async def historic(self, thing_key: str, start: datetime, end: datetime) -> History:
+        """The samples between start and end (at most max_span apart)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -105,11 +120,11 @@ def _field(item: Mapping[str, Any]) -> Field:
 
 
 class PortalSource:
-    """One device (thing key) of a Portal account, read as a profile says."""
+    """One device of a cloud account (its serial), read as a profile says: Portal or System."""
 
     def __init__(
         self,
-        client: PortalClient,
+        client: CloudClient,
         thing_key: str,
         portal_map: PortalMap,
         *,

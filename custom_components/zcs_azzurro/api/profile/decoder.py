@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Mapping
 from decimal import Decimal
 
@@ -69,6 +71,11 @@ def decode(field: Field, registers: Mapping[int, int]) -> Value | None:
     raw = 0
     for word in words:
         raw = raw << 16 | word
+    return _float(field, raw) if field.type is FieldType.F32 else _integer(field, raw)
+
+
+def _integer(field: Field, raw: int) -> Value | None:
+    """An integer reading: sentinel, sign, option or scaled value."""
     if raw in SENTINELS[field.type]:
         return None
     if (bits := _SIGN_BITS.get(field.type)) and raw >= 1 << (bits - 1):
@@ -76,6 +83,16 @@ def decode(field: Field, registers: Mapping[int, int]) -> Value | None:
     if field.options is not None:
         return field.options.get(raw)
     return plausible(field, scaled(raw, field.scale))
+
+
+def _float(field: Field, raw: int) -> int | float | None:
+    """A float32 reading, scaled; NaN and infinity (no reading) are None."""
+    value: float = struct.unpack(">f", raw.to_bytes(4))[0]
+    if not math.isfinite(value):
+        return None
+    # Seven significant digits are all a float32 holds: 230.1 stays 230.1, not 230.100006.
+    exact = Decimal(f"{value:.7g}") * Decimal(str(field.scale))
+    return plausible(field, float(exact) + 0.0)
 
 
 def plausible(field: Field, value: int | float) -> int | float | None:

@@ -30,6 +30,8 @@ from .schema import (
 )
 
 BUNDLED = Path(__file__).parent.parent / "profiles"
+# Types a write can carry (a float32 meter reading is never written).
+WRITABLE = (FieldType.U16, FieldType.S16, FieldType.U32, FieldType.S32)
 
 PLATFORMS = ("sensor", "binary_sensor", "number", "select", "switch")
 # Platforms whose entities set a value: their fields must say how they are written.
@@ -215,6 +217,22 @@ def _options(value: object) -> dict[int, str] | None:
     return None
 
 
+def _names(value: object) -> dict[str, str] | None:
+    """A name for every language given: `{en: ..., it: ...}`, or one text for all."""
+    if isinstance(value, str) and value.strip():
+        return {"en": value.strip()}
+    if (
+        isinstance(value, Mapping)
+        and value
+        and all(
+            isinstance(lang, str) and re.fullmatch(r"[a-z]{2}(-[A-Za-z]+)?", lang) for lang in value
+        )
+        and all(isinstance(text, str) and text.strip() for text in value.values())
+    ):
+        return {lang: text.strip() for lang, text in value.items()}
+    return None
+
+
 def _one_of[E](choices: tuple[E, ...]) -> _Check[E]:
     return _Check(
         " or ".join(map(str, choices)), lambda v: next((c for c in choices if c == v), None)
@@ -240,6 +258,7 @@ _WRITE_COUNT = _Check(
     f"a register count 1..{MAX_WRITE}",
     lambda v: v if type(v) is int and 1 <= v <= MAX_WRITE else None,
 )
+_NAMES = _Check("a text, or a mapping of language (en, it) to text", _names)
 _PAIR = _Check(
     "[address, value]",
     lambda v: (
@@ -265,6 +284,7 @@ def _field(node: _Node, *, shown: bool) -> Field:
         count = WIDTHS.get(field_type) or node.get("count", _COUNT)
         spans = (Span(address, count),)
     options = node.optional("options", _OPTIONS)
+    names = node.optional("name", _NAMES) if shown else None
     if options is not None and field_type is not FieldType.U16:
         raise node.error("options", "go with type u16 only")
     counter = None
@@ -287,6 +307,7 @@ def _field(node: _Node, *, shown: bool) -> Field:
         counter=counter,
         presentation=_presentation(node) if shown else None,
         write=_writable(node, field_type, options),
+        names=names,
     )
     node.done()
     return result
@@ -296,7 +317,7 @@ def _writable(node: _Node, kind: FieldType, options: Mapping[int, str] | None) -
     """How the field is written, if it is; its group is found by address later."""
     if "write" not in node.mapping:
         return None
-    if kind not in WIDTHS:
+    if kind not in WRITABLE:
         raise node.error("write", "only u16, s16, u32 and s32 fields can be written")
     write = node.child("write")
     low_high = write.optional("range", _RANGE)
@@ -350,7 +371,8 @@ def _with_precision(fld: Field, known: Mapping[str, Field]) -> Field:
 
     A sum is as fine as its finest part; text, bits and options have no decimals.
     """
-    if fld.presentation is None or fld.options or fld.type not in (*WIDTHS, FieldType.SUM):
+    # A float's resolution is not its scale's: Home Assistant's default display is kept.
+    if fld.presentation is None or fld.options or fld.type not in (*WRITABLE, FieldType.SUM):
         return fld
     scales = [known[part].scale for part in fld.sum_of] or [fld.scale]
     precision = max(map(_decimals, scales))
@@ -404,6 +426,8 @@ def _check_groups(rules: ReadRules, limit: int, groups: list[tuple[_Node, WriteG
             raise item.error("registers", f"{span.count} registers exceed max_registers ({limit})")
         if span.count > rules.max_registers or rules.block_of(span) is None:
             raise item.error("registers", "cannot be read back in one request (reads.blocks)")
+        if rules.is_input(span):
+            raise item.error("registers", "input registers (reads.input_blocks) cannot be written")
         if rules.in_gap(span):
             raise item.error("registers", "touches a gap")
         for other in seen.values():
@@ -424,7 +448,9 @@ def _placed(item: _Node, fld: Field, groups: list[WriteGroup]) -> Field:
     return replace(fld, write=replace(fld.write, group=group.key))
 
 
-def _check_fields(node: _Node, rules: ReadRules, fields: list[tuple[_Node, Field]]) -> None:
+def _check_fields(
+    node: _Node, rules: ReadRules, fields: list[tuple[_Node, Field]], *, detected: bool
+) -> None:
     """Every run readable in one request; keys unique; sums over known numeric fields."""
     known: dict[str, Field] = {}
     for item, fld in fields:
@@ -443,9 +469,9 @@ def _check_fields(node: _Node, rules: ReadRules, fields: list[tuple[_Node, Field
                 raise item.error("of", f"{part} is not a numeric field listed before")
         if fld.counter and fld.presentation and fld.presentation.state_class != "total_increasing":
             raise item.error("counter", "a counter's state_class must be total_increasing")
-    for needed in ("serial",):
-        if needed not in known:
-            raise node.error("identity", f"must list a field with key {needed}")
+    # A device found by its serial prefix must say where its serial number is.
+    if detected and "serial" not in known:
+        raise node.error("identity", "must list a field with key serial")
 
 
 # The keys each kind of check names its fields with, in the order Check.fields holds them.
@@ -507,8 +533,15 @@ def _checks(node: _Node, known: Mapping[str, Field]) -> tuple[Check, ...]:
     return tuple(checks)
 
 
-def load_profile(path: Path) -> Profile:
-    """Read and check one profile file."""
+def load_profile(
+    path: Path, *, bundled: bool = True, taken: frozenset[str] = frozenset()
+) -> Profile:
+    """Read and check one profile file (one of the user's own when not `bundled`).
+
+    A user's profile is named by its file: its id is the file name without ".yaml", so
+    that an entry whose profile fails to load knows which file to point at. An id in
+    `taken` (a bundled profile's) is refused: an entry must find the one profile it names.
+    """
     source = path.name
     try:
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
@@ -524,18 +557,25 @@ def load_profile(path: Path) -> Profile:
         max_registers=reads.get("max_registers", _COUNT),
         blocks=reads.get("blocks", _SPANS),
         gaps=reads.get("gaps", _SPANS, ()),
+        input_blocks=reads.get("input_blocks", _SPANS, ()),
     )
     reads.done()
     match = root.child("match")
-    prefixes = match.get("serial_prefixes", _TEXTS)
+    # No prefixes: a device without a serial number (a meter), never detected, only chosen.
+    prefixes = match.get("serial_prefixes", _TEXTS, ())
     match.done()
     identity = [(item, _field(item, shown=False)) for item in root.items("identity")]
     fields = [(item, _field(item, shown=True)) for item in root.items("fields")]
-    _check_fields(root, rules, identity + fields)
+    _check_fields(root, rules, identity + fields, detected=bool(prefixes))
     known = {fld.key: fld for _, fld in fields}
     groups, placed = _writes(root, rules, fields)
+    profile_id = root.get("id", _KEY_CHECK)
+    if not bundled and profile_id != path.stem:
+        raise root.error("id", f"must be the file's name without .yaml ({path.stem})")
+    if profile_id in taken:
+        raise root.error("id", f"{profile_id} is the id of a bundled profile")
     profile = Profile(
-        id=root.get("id", _KEY_CHECK),
+        id=profile_id,
         name=root.get("name", _TEXT),
         manufacturer=root.get("manufacturer", _TEXT),
         model=root.get("model", _TEXT),
@@ -546,11 +586,33 @@ def load_profile(path: Path) -> Profile:
         fields=tuple(_with_precision(fld, known) for fld in placed),
         groups=groups,
         checks=_checks(root, {fld.key: fld for _, fld in identity + fields}),
+        bundled=bundled,
     )
     root.done()
+    if not bundled and any(f.presentation and not f.names for f in profile.fields):
+        # No translation knows a user's keys: each entity needs its name from the file.
+        item, fld = next((i, f) for i, f in fields if f.presentation and not f.names)
+        raise item.error("name", f"{fld.key} needs a name (a text, or one per language)")
     return profile
 
 
 def load_bundled() -> tuple[Profile, ...]:
     """The profiles that ship with the integration, in a stable order."""
     return tuple(load_profile(path) for path in sorted(BUNDLED.glob("*.yaml")))
+
+
+def load_user(
+    directory: Path, taken: frozenset[str] = frozenset()
+) -> tuple[tuple[Profile, ...], tuple[ProfileError, ...]]:
+    """The user's own profiles in `directory`, and an error for each file that is not valid.
+
+    Nothing of a bad file is used; `taken` are the bundled profiles' ids.
+    """
+    profiles: list[Profile] = []
+    errors: list[ProfileError] = []
+    for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else ():
+        try:
+            profiles.append(load_profile(path, bundled=False, taken=taken))
+        except ProfileError as err:
+            errors.append(err)
+    return tuple(profiles), tuple(errors)

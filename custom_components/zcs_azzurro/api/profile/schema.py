@@ -20,12 +20,13 @@ class FieldType(StrEnum):
     STR = "str"
     BITS = "bits"
     SUM = "sum"
+    F32 = "f32"  # IEEE-754 single precision, as the Chint meters keep their readings
     # A number a cloud API answers as it is (JSON), not registers; never in a device map.
     CLOUD = "cloud"
 
 
 # Registers each fixed-width type spans.
-WIDTHS = {FieldType.U16: 1, FieldType.S16: 1, FieldType.U32: 2, FieldType.S32: 2}
+WIDTHS = {FieldType.U16: 1, FieldType.S16: 1, FieldType.U32: 2, FieldType.S32: 2, FieldType.F32: 2}
 
 
 class WordOrder(StrEnum):
@@ -131,6 +132,8 @@ class Field:
     counter: Counter | None = None
     presentation: Presentation | None = None
     write: Writable | None = None
+    # A user profile's own entity names, by language ("en", "it"); bundled ones are translated.
+    names: Mapping[str, str] | None = None
 
 
 class CheckKind(StrEnum):
@@ -179,10 +182,18 @@ class ReadRules:
     max_registers: int
     blocks: tuple[Span, ...]
     gaps: tuple[Span, ...] = ()
+    # Blocks the device serves as input registers: read with function 0x04, never written.
+    input_blocks: tuple[Span, ...] = ()
 
     def block_of(self, span: Span) -> Span | None:
         """The block that holds the whole run, if one does."""
-        return next((block for block in self.blocks if span.within(block)), None)
+        return next(
+            (block for block in self.blocks + self.input_blocks if span.within(block)), None
+        )
+
+    def is_input(self, span: Span) -> bool:
+        """Whether the run is read with function 0x04 (it lies in an input block)."""
+        return any(span.within(block) for block in self.input_blocks)
 
     def in_gap(self, span: Span) -> bool:
         """Whether the run touches a gap."""
@@ -204,6 +215,9 @@ class Profile:
     fields: tuple[Field, ...]
     groups: tuple[WriteGroup, ...] = ()
     checks: tuple[Check, ...] = ()
+    # False for a user's own profile (from <config>/zcs_azzurro/profiles/): its entities
+    # take their names from the profile, as no translation knows its keys.
+    bundled: bool = True
     _by_key: dict[str, Field] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -233,6 +247,15 @@ class Profile:
             shown = fld.presentation
             if shown is not None and platform in (None, shown.platform):
                 yield fld, shown
+
+    def entity_name(self, key: str, language: str) -> str:
+        """A user profile's name for the entity of this key: the language's, English, the key.
+
+        (Bundled profiles' entities are named by translations instead.)
+        """
+        names = getattr(self._by_key.get(key), "names", None) or {}
+        base = language.partition("-")[0]
+        return names.get(language) or names.get(base) or names.get("en") or key
 
     @property
     def serial(self) -> Field:

@@ -1,0 +1,78 @@
+"""An Azzurro System entry: the Portal's cloud entry, plus register writes through a webhook."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from homeassistant.const import CONF_TOKEN, CONF_URL, CONF_WEBHOOK_ID, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+
+from .api.cloud import system_wire
+from .api.cloud.portal_source import PortalSource
+from .api.cloud.system import SystemClient
+from .api.profile.schema import GroupKind
+from .const import CONF_FIELDS, CONF_PLANT_ID, CONF_THING_KEY, DOMAIN
+from .coordinator import ZcsConfigEntry, ZcsCoordinator
+from .portal import async_get_portal_map, async_setup_cloud_entry
+from .profiles import async_get_profile
+from .webhook import WebhookWrites
+
+SYSTEM_FIELDS = Path(__file__).parent / "api" / "cloud" / "system_fields.yaml"
+# The profile whose clock group the System's "Set clock" button writes.
+CLOCK_PROFILE = "zcs_3ph_hyd_zss"
+
+
+def system_client(hass: HomeAssistant, data: Mapping[str, Any]) -> SystemClient:
+    """A client with the entry's (or the flow's) token and plant, on Home Assistant's session."""
+    return SystemClient(
+        async_get_clientsession(hass),
+        data[CONF_TOKEN],
+        data[CONF_PLANT_ID],
+        url=data.get(CONF_URL, system_wire.BASE_URL),
+    )
+
+
+def no_url_issue(entry_id: str) -> str:
+    """The repair issue of an entry whose writes are off: no URL ZCS can reach."""
+    return f"system_no_external_url_{entry_id}"
+
+
+async def async_setup_system_entry(
+    hass: HomeAssistant, entry: ZcsConfigEntry, platforms: list[Platform]
+) -> bool:
+    """Poll the System for the entry's inverter; take write callbacks at the entry's webhook."""
+    system_map = (await async_get_portal_map(hass, SYSTEM_FIELDS)).narrowed(entry.data[CONF_FIELDS])
+    # The inverter's clock, set through the API: its registers are the local profile's
+    # (the System writes the inverter's own Modbus registers).
+    local = await async_get_profile(hass, CLOCK_PROFILE)
+    clocks = tuple(g for g in local.groups if g.kind is GroupKind.CLOCK) if local else ()
+    system_map = replace(system_map, profile=replace(system_map.profile, groups=clocks))
+    client = system_client(hass, entry.data)
+    device = entry.data[CONF_THING_KEY]
+    coordinator = ZcsCoordinator(hass, entry, PortalSource(client, device, system_map))
+    writes = WebhookWrites(hass, entry.entry_id, client, device, entry.data[CONF_WEBHOOK_ID])
+    coordinator.register_writes = writes
+    writes.register(entry.title)
+    entry.async_on_unload(writes.unregister)
+    issue = no_url_issue(entry.entry_id)
+    if writes.url is None:
+        # ZCS's servers must reach the webhook: without an external URL, no write can finish.
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="system_no_external_url",
+            translation_placeholders={"name": entry.title},
+        )
+    else:
+        ir.async_delete_issue(hass, DOMAIN, issue)
+    entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, issue))
+    await async_setup_cloud_entry(hass, entry, platforms, coordinator)
+    return True
