@@ -63,10 +63,13 @@ class DemoLink:
 
     simulator: tuple[str, ...]  # the simulator's flags for this link's front end
     step: str  # the config flow's step for it
-    fields: Callable[[], dict[str, Any]]  # what the user types into that step
+    # What the user types into that step, given where the simulator says it listens
+    # ("127.0.0.1:18899", or the path of an RS485 bus's pseudo-terminal).
+    fields: Callable[[str], dict[str, Any]]
     # A cloud backfills its history into external statistics: the Energy dashboard shows
     # those, so that past days are there too; a local link's counters are its entities.
     statistics: bool = False
+    port: int = SIM_PORT  # where the simulator listens (the HUB: its inverter line)
     # ZCS's servers post results to Home Assistant: it needs an external URL (loopback here).
     external_url: bool = False
     # What Home Assistant's environment adds (where the WiFi scan goes).
@@ -92,12 +95,12 @@ class DemoLink:
 # Each link the demo can show: `scripts/demo --link NAME`.
 LINKS = {
     "eth": DemoLink(
-        ("--link", "eth"), "eth", lambda: {"host": HOST, "port": SIM_PORT, "unit_id": 1}
+        ("--link", "eth"), "eth", lambda where: {"host": HOST, "port": SIM_PORT, "unit_id": 1}
     ),
     "portal": DemoLink(
         ("--link", "portal"),
         "portal",
-        lambda: {
+        lambda where: {
             "api_key": "simulated-key",
             "client_code": "simulated-client",
             "thing_key": SERIAL,
@@ -111,7 +114,7 @@ LINKS = {
     "system": DemoLink(
         ("--link", "system"),
         "system",
-        lambda: {
+        lambda where: {
             "token": "simulated-token",
             "plant_id": "PLANT-1",
             "thing_key": SERIAL,
@@ -125,11 +128,37 @@ LINKS = {
     "wifi": DemoLink(
         ("--link", "wifi", "--scan-port", str(SCAN_PORT)),
         "wifi",
-        lambda: {"stick": str(DEFAULT_LOGGER_SERIAL)},
+        lambda where: {"stick": str(DEFAULT_LOGGER_SERIAL)},
         environment={
             "ZCS_AZZURRO_SCAN_ADDRESS": HOST,
             "ZCS_AZZURRO_SCAN_PORT": str(SCAN_PORT),
             "ZCS_AZZURRO_WIFI_PORT": str(SIM_PORT),
+        },
+    ),
+    # The HUB's three lines on 55400-55402, with its 3 s pause: setup takes about a minute.
+    "hub": DemoLink(
+        ("--link", "hub"),
+        "hub",
+        lambda where: {"host": HOST, "line": "inverters", "unit_id": 1},
+        port=55400,
+    ),
+    # The Power Magic's map is ZCS's to give: the simulated one serves the inverter's
+    # registers, so its entry runs on the inverter's profile.
+    "power-magic": DemoLink(
+        ("--link", "power-magic"),
+        "power_magic",
+        lambda where: {"host": HOST, "port": SIM_PORT, "unit_id": 1},
+    ),
+    "rs485": DemoLink(
+        ("--link", "rs485", "--pty"),
+        "rs485",
+        lambda where: {
+            "device": where,
+            "baudrate": "9600",
+            "parity": "none",
+            "stopbits": "1",
+            "bytesize": "8",
+            "unit_id": 1,
         },
     ),
 }
@@ -414,7 +443,7 @@ async def confirm_loopback_http(session: aiohttp.ClientSession, token: str) -> N
 
 
 async def add_integration(
-    session: aiohttp.ClientSession, headers: dict[str, str], link: DemoLink
+    session: aiohttp.ClientSession, headers: dict[str, str], link: DemoLink, where: str
 ) -> str:
     """The config flow, step by step, as the frontend drives it; returns the entry's id."""
     async with session.get(
@@ -433,7 +462,7 @@ async def add_integration(
             flow, json={"next_step_id": link.step}, headers=headers
         ) as response:
             result = await response.json()
-    async with session.post(flow, json=link.fields(), headers=headers) as response:
+    async with session.post(flow, json=link.fields(where), headers=headers) as response:
         result = await response.json()
     if result.get("type") != "create_entry":
         raise SystemExit(f"the config flow did not create the entry: {result}")
@@ -693,7 +722,7 @@ async def run(name: str, device: str, check_only: bool, simulator_flags: list[st
     ensure_config()
     simulator = await start(
         "simulator", sys.executable, "-m", "simulator", "--device", device, *link.simulator,
-        "--port", str(SIM_PORT), "--memory", str(DEMO / MEMORY.get(device, f"{device}.json")),
+        "--port", str(link.port), "--memory", str(DEMO / MEMORY.get(device, f"{device}.json")),
         *simulator_flags,
     )  # fmt: skip
     hass = None
@@ -722,7 +751,8 @@ async def run(name: str, device: str, check_only: bool, simulator_flags: list[st
                 await websocket(
                     session, access, {"type": "config/core/update", "external_url": URL}
                 )
-            entry_id = await add_integration(session, headers, link)
+            # "listening rs485 /dev/pts/3": where the device is, as the user would find it.
+            entry_id = await add_integration(session, headers, link, line.split(" ")[2].strip(","))
             entities = await our_entities(session, access, entry_id)
             count = await wait_for_values(session, headers, entities)
             if link.statistics:

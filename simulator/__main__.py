@@ -1,4 +1,9 @@
-"""Run a simulated device: python -m simulator --device hyd-3ph --link eth --port 18899."""
+"""Run a simulated device: python -m simulator --device hyd-3ph --link eth --port 18899.
+
+--link hub listens on --port and the two ports after it (the HUB's inverter, meter and EV
+charger lines; inverters at --unit and the next unit id); --link power-magic on --port;
+--link rs485 --pty on a pseudo-terminal whose path it prints.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +14,77 @@ import errno
 import json
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from . import portal, system
 from .devices import DEVICES, Model
+from .devices.chint import Dtsu666
+from .devices.hyd_3ph import Hyd3ph
 from .eth import EthStick, Framing
 from .faults import add_flags, from_flags
+from .hub import Hub
+from .modbus import Device
+from .power_magic import PowerMagic
+from .rs485 import Rs485Bus
 from .wifi import DEFAULT_LOGGER_SERIAL, WifiStick
 
-LINKS = {
-    "eth": EthStick,
-    "portal": portal.SimulatedPortal,
-    "system": system.SimulatedSystem,
-    "wifi": WifiStick,
+
+class Front(Protocol):
+    """What every front end does: start where told, stop."""
+
+    async def start(self, host: str, port: int) -> None:
+        """Start serving."""
+
+    async def stop(self) -> None:
+        """Stop serving."""
+
+
+def _eth(device: Model, arguments: argparse.Namespace) -> EthStick:
+    stick = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
+    stick.faults = from_flags(arguments)
+    return stick
+
+
+def _wifi(device: Model, arguments: argparse.Namespace) -> WifiStick:
+    stick = WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)
+    stick.heartbeat_interval = arguments.heartbeat
+    stick.faults = from_flags(arguments)
+    return stick
+
+
+def _hub(device: Model, arguments: argparse.Namespace) -> Hub:
+    """The HUB: the device at --unit and a 3PH HYD ZSS after it, a DTSU666 meter at unit 1."""
+    twin = Hyd3ph(serial="ZP1ES010M2H00018", clock=device.clock)
+    lines: dict[str, dict[int, Device]] = {
+        "inverters": {arguments.unit: device, arguments.unit + 1: twin},
+        "meters": {1: Dtsu666(clock=device.clock)},
+    }
+    return Hub(lines, pacing=arguments.pacing)
+
+
+# How each link's front end is made from the device and the arguments.
+LINKS: dict[str, Callable[[Model, argparse.Namespace], Front]] = {
+    "eth": _eth,
+    "portal": lambda device, a: portal.from_arguments(a, device.clock),
+    "system": lambda device, a: system.from_arguments(a, device.clock),
+    "wifi": _wifi,
+    "hub": _hub,
+    "power-magic": lambda device, a: PowerMagic(device, unit=a.unit),
+    "rs485": lambda device, a: Rs485Bus({a.unit: device}),
 }
+
+
+def _where(front: Front, arguments: argparse.Namespace) -> str:
+    if isinstance(front, Rs485Bus):
+        return front.path
+    if isinstance(front, Hub):
+        return ", ".join(f"{arguments.host}:{line.port}" for line in front.lines.values())
+    assert isinstance(front, EthStick | WifiStick | portal.SimulatedPortal | system.SimulatedSystem)
+    return f"{arguments.host}:{front.port}"
+
+
 # Seconds between writes of the counters to the --memory file.
 MEMORY_INTERVAL = 5.0
 
@@ -39,6 +101,17 @@ def _arguments() -> argparse.Namespace:
         choices=[framing.value for framing in Framing],
         default=Framing.RTU.value,
         help="rtu: RTU frames over TCP; tcp: Modbus TCP (MBAP)",
+    )
+    parser.add_argument(
+        "--pty",
+        action="store_true",
+        help="rs485: serve on a pseudo-terminal (the only way here) and print its path",
+    )
+    parser.add_argument(
+        "--pacing",
+        type=float,
+        default=3.0,
+        help="hub: seconds it needs between two requests (earlier ones are held back)",
     )
     parser.add_argument(
         "--logger-serial",
@@ -101,18 +174,7 @@ def _device(arguments: argparse.Namespace) -> Model:
 
 async def _run(arguments: argparse.Namespace, device: Model) -> None:
     memory: Path | None = arguments.memory
-    front: EthStick | portal.SimulatedPortal | system.SimulatedSystem
-    if arguments.link == "portal":
-        front = portal.from_arguments(arguments, device.clock)
-    elif arguments.link == "system":
-        front = system.from_arguments(arguments, device.clock)
-    else:
-        if arguments.link == "wifi":
-            front = WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)
-            front.heartbeat_interval = arguments.heartbeat
-        else:
-            front = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
-        front.faults = from_flags(arguments)
+    front = LINKS[arguments.link](device, arguments)
     try:
         await front.start(arguments.host, arguments.port)
     except OSError as err:
@@ -123,7 +185,7 @@ async def _run(arguments: argparse.Namespace, device: Model) -> None:
         raise SystemExit(
             f"simulator: cannot listen on {where}: {os.strerror(err.errno or 0)}"
         ) from None
-    print(f"listening {arguments.link} {arguments.host}:{front.port}", flush=True)
+    print(f"listening {arguments.link} {_where(front, arguments)}", flush=True)
     if isinstance(front, WifiStick) and arguments.scan_port is not None:
         scan_port = await front.start_scan_answer(arguments.host, arguments.scan_port)
         print(f"answering scans {arguments.host}:{scan_port}", flush=True)

@@ -14,7 +14,7 @@ from .api.device import ModbusDevice, identify
 from .api.errors import IdentifyError, LinkError
 from .api.profile.schema import Profile
 from .api.transport.base import Link
-from .connection import async_get_link
+from .connection import async_get_link, function_codes, needed_functions
 from .const import (
     CONF_LINK,
     CONF_MODEL,
@@ -25,7 +25,13 @@ from .const import (
     LINK_SYSTEM,
     LINK_WIFI,
 )
-from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
+from .coordinator import (
+    SILENT_DEVICE,
+    SILENT_STICK,
+    ZcsConfigEntry,
+    ZcsCoordinator,
+    ZcsRuntimeData,
+)
 from .discovery import async_scan_while_loaded
 from .portal import async_setup_portal_entry
 from .profiles import async_load, async_report
@@ -91,13 +97,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     if entry.unique_id is None:
         # Set up while the device slept: it is identified once it answers.
         profile = await _async_detect(hass, entry, link, loaded.profiles)
+    if missing := needed_functions(profile) - link.functions:
+        # Never sent: the link would refuse it (the HUB carries 0x03 and 0x10 only).
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="link_cannot_carry",
+            translation_placeholders={"functions": function_codes(missing)},
+        )
     coordinator = ZcsCoordinator(hass, entry, ModbusDevice(link, entry.data[CONF_UNIT_ID], profile))
     try:
         await coordinator.async_config_entry_first_refresh()
     except ConfigEntryNotReady as err:
         # The stick answers but the inverter does not (asleep, or switched off): set up
         # anyway with unavailable entities; they come back on the first poll it answers.
-        if err.translation_key != "inverter_silent":
+        if err.translation_key not in (SILENT_STICK, SILENT_DEVICE):
             raise
         # The coordinator logs no failure of a first refresh; say it once here.
         _LOGGER.info("%s does not answer; its entities are unavailable until it does", entry.title)

@@ -21,6 +21,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import (
     CONF_API_KEY,
+    CONF_DEVICE,
     CONF_HOST,
     CONF_MAC,
     CONF_PORT,
@@ -39,6 +40,8 @@ from homeassistant.helpers.selector import (
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
+    SelectSelectorMode,
+    SerialPortSelector,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -62,37 +65,58 @@ from .api.errors import (
     WrongLoggerError,
 )
 from .api.profile.schema import Profile
-from .connection import FRAMINGS, async_find_framing, async_temporary_link
+from .connection import (
+    LINKS,
+    async_find_framing,
+    async_temporary_link,
+    function_codes,
+    needed_functions,
+)
 from .const import (
+    BAUDRATES,
     CONF_ALLOW_RAW_WRITES,
     CONF_BACKFILL_DAYS,
+    CONF_BAUDRATE,
+    CONF_BYTESIZE,
     CONF_CLIENT_CODE,
     CONF_FIELDS,
     CONF_FRAMING,
+    CONF_LINE,
     CONF_LINK,
     CONF_LOGGER_SERIAL,
     CONF_MODEL,
+    CONF_PACING,
+    CONF_PARITY,
     CONF_PLANT_ID,
     CONF_PROFILE,
+    CONF_STOPBITS,
     CONF_THING_KEY,
     CONF_UNIT_ID,
     CONF_WRITE_INTERVAL,
     DEFAULT_BACKFILL_DAYS,
     DEFAULT_ETH_PORT,
+    DEFAULT_HUB_PACING,
     DEFAULT_PORTAL_SCAN_INTERVAL,
+    DEFAULT_POWER_MAGIC_PORT,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_UNIT_ID,
     DEFAULT_WRITE_INTERVAL,
     DOMAIN,
+    HUB_LINES,
     LINK_ETH,
+    LINK_HUB,
     LINK_PORTAL,
+    LINK_POWER_MAGIC,
+    LINK_RS485,
     LINK_SYSTEM,
     LINK_WIFI,
     MAX_BACKFILL_DAYS,
+    MAX_HUB_PACING,
     MAX_SCAN_INTERVAL,
     MAX_WRITE_INTERVAL,
     MIN_PORTAL_SCAN_INTERVAL,
     MIN_SCAN_INTERVAL,
+    PARITIES,
     PORTAL_MODEL,
     SYSTEM_MODEL,
 )
@@ -106,13 +130,6 @@ _LOGGER = logging.getLogger(__name__)
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
 
-
-# The links the first step offers, each a step of this flow. Every entry is one device (a
-# stick's inverter, one device behind a HUB port, one cloud serial): the manifest's
-# integration_type is "device".
-# Several devices of one Portal account are several entries: each its own device, options
-# and removal, as for the local links; the form offers the account's credentials again.
-MENU = [LINK_ETH, LINK_WIFI, LINK_PORTAL, LINK_SYSTEM]
 
 # The whole numbers the forms ask for, and the range of each (the field's hint states it).
 RANGES: dict[str, tuple[int, int]] = {
@@ -136,6 +153,10 @@ def _box(unit: str | None = None) -> NumberSelector:
     return NumberSelector(config)
 
 
+# Numbers that may have decimals (the HUB's pacing: tenths of a second).
+DECIMAL_RANGES: dict[str, tuple[float, float]] = {CONF_PACING: (0, MAX_HUB_PACING)}
+
+
 def _out_of_range(
     user_input: Mapping[str, Any], ranges: Mapping[str, tuple[int, int]] = RANGES
 ) -> dict[str, str]:
@@ -145,13 +166,45 @@ def _out_of_range(
         for key, (low, high) in ranges.items()
         if key in user_input
         and not (float(user_input[key]).is_integer() and low <= user_input[key] <= high)
+    } | {
+        key: f"{key}_range"
+        for key, (low, high) in DECIMAL_RANGES.items()
+        if key in user_input and not low <= user_input[key] <= high
     }
 
 
-ETH_SCHEMA = vol.Schema(
+def _choice(options: list[str], translation_key: str | None = None) -> SelectSelector:
+    config = SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
+    if translation_key:
+        config["translation_key"] = translation_key
+    return SelectSelector(config)
+
+
+def _tcp_schema(port: int) -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_HOST): TextSelector(),
+            vol.Required(CONF_PORT, default=port): _box(),
+            vol.Required(CONF_UNIT_ID, default=DEFAULT_UNIT_ID): _box(),
+        }
+    )
+
+
+ETH_SCHEMA = _tcp_schema(DEFAULT_ETH_PORT)
+HUB_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_HOST): TextSelector(),
-        vol.Required(CONF_PORT, default=DEFAULT_ETH_PORT): _box(),
+        vol.Required(CONF_LINE, default=next(iter(HUB_LINES))): _choice(list(HUB_LINES), "line"),
+        vol.Required(CONF_UNIT_ID, default=DEFAULT_UNIT_ID): _box(),
+    }
+)
+RS485_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_DEVICE): SerialPortSelector(),
+        vol.Required(CONF_BAUDRATE, default="9600"): _choice([str(b) for b in BAUDRATES]),
+        vol.Required(CONF_PARITY, default="none"): _choice(list(PARITIES), "parity"),
+        vol.Required(CONF_STOPBITS, default="1"): _choice(["1", "2"]),
+        vol.Required(CONF_BYTESIZE, default="8"): _choice(["7", "8"]),
         vol.Required(CONF_UNIT_ID, default=DEFAULT_UNIT_ID): _box(),
     }
 )
@@ -170,8 +223,6 @@ WIFI_SCHEMA = vol.Schema(
         vol.Required(CONF_UNIT_ID, default=DEFAULT_UNIT_ID): _box(),
     }
 )
-# The form each local link's entry is set up and reconfigured with.
-LINK_SCHEMAS = {LINK_ETH: ETH_SCHEMA, LINK_WIFI: WIFI_SCHEMA}
 # The pick list's choice for a stick the scan did not find.
 STICK = "stick"
 MANUAL = "manual"
@@ -215,6 +266,10 @@ OPTIONS_SCHEMA = vol.Schema(
         vol.Optional(CONF_ALLOW_RAW_WRITES): BooleanSelector(),
     }
 )
+# The HUB's gap between requests, in tenths of a second.
+PACING_BOX = NumberSelector(
+    NumberSelectorConfig(step=0.1, mode=NumberSelectorMode.BOX, unit_of_measurement="s")
+)
 
 
 def valid_host(host: str) -> bool:
@@ -227,17 +282,17 @@ def valid_host(host: str) -> bool:
     return True
 
 
-def _link_data(link: str, user_input: Mapping[str, Any]) -> dict[str, Any]:
+def _tcp_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     # Number selectors hand back floats.
-    data = {
-        CONF_LINK: link,
+    return {
         CONF_HOST: str(user_input[CONF_HOST]).strip(),
         CONF_PORT: int(user_input[CONF_PORT]),
         CONF_UNIT_ID: int(user_input[CONF_UNIT_ID]),
     }
-    if link == LINK_WIFI:
-        data[CONF_LOGGER_SERIAL] = int(user_input[CONF_LOGGER_SERIAL])
-    return data
+
+
+def _wifi_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    return _tcp_data(user_input) | {CONF_LOGGER_SERIAL: int(user_input[CONF_LOGGER_SERIAL])}
 
 
 def _found_data(logger: Logger) -> dict[str, Any]:
@@ -249,6 +304,66 @@ def _found_data(logger: Logger) -> dict[str, Any]:
         CONF_UNIT_ID: DEFAULT_UNIT_ID,
         CONF_LOGGER_SERIAL: logger.serial,
     }
+
+
+def _hub_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    line = user_input[CONF_LINE]
+    return _tcp_data({**user_input, CONF_PORT: HUB_LINES[line]}) | {CONF_LINE: line}
+
+
+def _rs485_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        CONF_DEVICE: str(user_input[CONF_DEVICE]).strip(),
+        CONF_BAUDRATE: int(user_input[CONF_BAUDRATE]),
+        CONF_PARITY: user_input[CONF_PARITY],
+        CONF_STOPBITS: int(user_input[CONF_STOPBITS]),
+        CONF_BYTESIZE: int(user_input[CONF_BYTESIZE]),
+        CONF_UNIT_ID: int(user_input[CONF_UNIT_ID]),
+    }
+
+
+def _rs485_form(data: Mapping[str, Any]) -> dict[str, Any]:
+    # Select selectors take their options as text.
+    numbers = (CONF_BAUDRATE, CONF_STOPBITS, CONF_BYTESIZE)
+    return {key: str(value) if key in numbers else value for key, value in data.items()}
+
+
+@dataclass(frozen=True)
+class LinkForm:
+    """One choice of the menu as the flow sees it (what it speaks is `connection.LINKS`)."""
+
+    schema: vol.Schema
+    # The form's answers as entry data.
+    data: Callable[[Mapping[str, Any]], dict[str, Any]] = _tcp_data
+    # Entry data as the form's answers (for reconfigure).
+    form: Callable[[Mapping[str, Any]], dict[str, Any]] = dict
+    # Errors worded for this link, in place of the stick's.
+    errors: Mapping[str, str] = field(default_factory=dict)
+    # The form of a new entry, where it asks more than reconfigure does.
+    setup_schema: vol.Schema | None = None
+
+
+_DEVICE_ERRORS = {"cannot_connect": "device_cannot_connect", "no_answer": "device_no_answer"}
+
+# The links the first step offers, each a step of this flow. Every entry is one device (a
+# stick's inverter, one device behind a HUB port, one unit on a bus): the manifest's
+# integration_type is "device".
+LINK_FORMS = {
+    LINK_ETH: LinkForm(ETH_SCHEMA, setup_schema=ETH_SETUP_SCHEMA),
+    # Found by a scan first; this is its form by hand (and for reconfigure).
+    LINK_WIFI: LinkForm(WIFI_SCHEMA, _wifi_data),
+    LINK_HUB: LinkForm(HUB_SCHEMA, _hub_data, errors=_DEVICE_ERRORS),
+    LINK_POWER_MAGIC: LinkForm(_tcp_schema(DEFAULT_POWER_MAGIC_PORT), errors=_DEVICE_ERRORS),
+    LINK_RS485: LinkForm(
+        RS485_SCHEMA,
+        _rs485_data,
+        _rs485_form,
+        {"cannot_connect": "serial_cannot_open", "no_answer": "serial_no_answer"},
+    ),
+}
+# Several devices of one Portal account are several entries: each its own device, options
+# and removal, as for the local links; the form offers the account's credentials again.
+MENU = [*LINK_FORMS, LINK_PORTAL, LINK_SYSTEM]
 
 
 # What each failure to reach or identify the device tells the user: (form field, error).
@@ -287,7 +402,7 @@ async def _async_identify(
     profiles = await async_get_profiles(hass)
     unit = data[CONF_UNIT_ID]
     attempt = data
-    if data[CONF_LINK] in FRAMINGS:
+    if LINKS[data[CONF_LINK]].framings:
         # The framing is found by reading a serial number that is a holding register.
         detected = [p for p in profiles if p.serial_prefixes]
         where = next(p.serial.spans[0] for p in detected if not p.rules.is_input(p.serial.spans[0]))
@@ -302,31 +417,35 @@ async def _async_identify(
 
 async def _async_probe(hass: HomeAssistant, data: dict[str, Any]) -> _Probe:
     """Connect, identify the device and read its model; errors are translation keys."""
-    if not valid_host(data[CONF_HOST]):
+    if CONF_HOST in data and not valid_host(data[CONF_HOST]):
         return _Probe(errors={CONF_HOST: "invalid_host"})
+    where = data.get(CONF_DEVICE) or f"{data[CONF_HOST]}:{data[CONF_PORT]}"
     try:
         data, profile, serial, identity = await _async_identify(hass, data)
     except tuple(_PROBE_ERRORS) as err:
-        _LOGGER.debug("Probing %s port %s: %r", data[CONF_HOST], data[CONF_PORT], err)
+        _LOGGER.debug("Probing %s: %r", where, err)
         field_name, key = _PROBE_ERRORS[type(err)]
+        key = LINK_FORMS[data[CONF_LINK]].errors.get(key, key)
         placeholders = {"serial": getattr(err, "serial", "")}
         if isinstance(err, WrongLoggerError):
             placeholders["logger"] = str(err.answered)
         return _Probe(errors={field_name: key}, placeholders=placeholders)
     except Exception:
-        _LOGGER.exception("Unexpected error while probing %s", data[CONF_HOST])
+        _LOGGER.exception("Unexpected error while probing %s", where)
         return _Probe(errors={"base": "unknown"})
+    if missing := needed_functions(profile) - LINKS[data[CONF_LINK]].functions:
+        # Refused here rather than sent: the link would answer them with an exception.
+        placeholders = {"functions": function_codes(missing), "model": profile.name}
+        return _Probe(errors={"base": "link_cannot_carry"}, placeholders=placeholders)
     model = profile.model_name(identity.values)
     return _Probe(serial, {**data, CONF_PROFILE: profile.id, CONF_MODEL: model})
 
 
-async def _async_check(
-    hass: HomeAssistant, user_input: Mapping[str, Any], link: str = LINK_ETH
-) -> _Probe:
+async def _async_check(hass: HomeAssistant, link: str, user_input: Mapping[str, Any]) -> _Probe:
     """The form's numbers in range, then the device they point at."""
     if errors := _out_of_range(user_input):
         return _Probe(errors=errors)
-    return await _async_probe(hass, _link_data(link, user_input))
+    return await _async_probe(hass, {CONF_LINK: link} | LINK_FORMS[link].data(user_input))
 
 
 @dataclass(frozen=True)
@@ -426,7 +545,10 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             self._detected = probe
             return await self.async_step_profile()
         title = _title(probe.data[CONF_MODEL], probe.serial)
-        return self.async_create_entry(title=title, data=probe.data)
+        # A paced link (the HUB) starts at the pause ZCS advises, until the user sets its own.
+        paced = LINKS[probe.data[CONF_LINK]].paced
+        options = {CONF_PACING: DEFAULT_HUB_PACING} if paced else {}
+        return self.async_create_entry(title=title, data=probe.data, options=options)
 
     async def async_step_asleep(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Nothing answered behind the stick: the user names the model.
@@ -502,19 +624,42 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_eth(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """A ZSM-ETH-USB stick: host, port and the inverter's unit id."""
+        return await self._async_link_step(LINK_ETH, user_input)
+
+    async def async_step_hub(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """An Azzurro HUB: host, the line the device is on, and its unit id."""
+        return await self._async_link_step(LINK_HUB, user_input)
+
+    async def async_step_power_magic(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A Power Magic: Modbus TCP, host, port and unit id."""
+        return await self._async_link_step(LINK_POWER_MAGIC, user_input)
+
+    async def async_step_rs485(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A unit on an RS485 bus: the serial port, its settings and the unit id."""
+        return await self._async_link_step(LINK_RS485, user_input)
+
+    async def _async_link_step(
+        self, link: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Ask where the device is on this link; identify it; make the entry."""
         probe = _Probe()
         if user_input is not None:
-            probe = await _async_check(self.hass, user_input)
+            probe = await _async_check(self.hass, link, user_input)
             choose = user_input.get(CONF_CHOOSE_PROFILE, False)
             if not probe.errors:
                 return await self._async_found(probe, choose)
             if choose and probe.errors == {"base": "no_answer"}:
                 # The stick answers, the inverter does not (asleep): its model is asked.
-                self._asleep = _link_data(LINK_ETH, user_input)
+                self._asleep = {CONF_LINK: link} | LINK_FORMS[link].data(user_input)
                 return await self.async_step_asleep()
+        form = LINK_FORMS[link]
         return self.async_show_form(
-            step_id=LINK_ETH,
-            data_schema=self.add_suggested_values_to_schema(ETH_SETUP_SCHEMA, user_input),
+            step_id=link,
+            data_schema=self.add_suggested_values_to_schema(
+                form.setup_schema or form.schema, user_input
+            ),
             errors=probe.errors,
             description_placeholders=probe.placeholders,
         )
@@ -559,7 +704,7 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
         """The stick's address and the logger serial on its label, typed in."""
         probe = _Probe(errors={"base": "no_stick_found"} if nothing_found else {})
         if user_input is not None:
-            probe = await _async_check(self.hass, user_input, LINK_WIFI)
+            probe = await _async_check(self.hass, LINK_WIFI, user_input)
             if not probe.errors:
                 return await self._async_create_local(probe)
         return self.async_show_form(
@@ -754,9 +899,10 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             return await self.async_step_reconfigure_portal(user_input)
         if link == LINK_SYSTEM:
             return await self.async_step_reconfigure_system(user_input)
+        link = LINK_FORMS[entry.data[CONF_LINK]]
         probe = _Probe()
         if user_input is not None:
-            probe = await _async_check(self.hass, user_input, link)
+            probe = await _async_check(self.hass, entry.data[CONF_LINK], user_input)
             if not probe.errors:
                 await self.async_set_unique_id(probe.serial)
                 self._abort_if_unique_id_mismatch(reason="wrong_device")
@@ -764,9 +910,10 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
                     entry, data=probe.data, reason="reconfigure_successful"
                 )
         return self.async_show_form(
-            step_id="reconfigure" if link == LINK_ETH else f"reconfigure_{link}",
+            # The WiFi stick's form has a step of its own (its logger serial).
+            step_id="reconfigure_wifi" if entry.data[CONF_LINK] == LINK_WIFI else "reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                LINK_SCHEMAS[link], user_input or entry.data
+                link.schema, user_input or link.form(entry.data)
             ),
             errors=probe.errors,
             description_placeholders=probe.placeholders,
@@ -828,9 +975,13 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
             return await self.async_step_portal(user_input)
         errors: dict[str, str] = {}
         if user_input is not None and not (errors := _out_of_range(user_input)):
-            # Number selectors hand back floats; the switch a bool.
+            # Number selectors hand back floats (whole ones where a whole number is asked);
+            # the switch a bool.
             return self.async_create_entry(
-                data={k: v if isinstance(v, bool) else int(v) for k, v in user_input.items()}
+                data={
+                    k: v if isinstance(v, bool) or k in DECIMAL_RANGES else int(v)
+                    for k, v in user_input.items()
+                }
             )
         options = self.config_entry.options
         current = {
@@ -838,9 +989,14 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
             CONF_WRITE_INTERVAL: options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL),
             CONF_ALLOW_RAW_WRITES: options.get(CONF_ALLOW_RAW_WRITES, False),
         }
+        schema = OPTIONS_SCHEMA
+        if LINKS[self.config_entry.data[CONF_LINK]].paced:
+            # The HUB's gap between requests; its own setting must match.
+            schema = schema.extend({vol.Required(CONF_PACING): PACING_BOX})
+            current[CONF_PACING] = options.get(CONF_PACING, DEFAULT_HUB_PACING)
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, user_input or current),
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or current),
             errors=errors,
         )
 

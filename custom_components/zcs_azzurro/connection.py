@@ -9,36 +9,100 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.modbus import async_get_temporary_unit, async_get_unit
 from homeassistant.components.modbus.connection import async_get_connection_info
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.const import CONF_DEVICE, CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.util.hass_dict import HassKey
 
 from . import const
 from .api.errors import NoResponseError
-from .api.transport.base import Link
+from .api.profile.schema import Profile
+from .api.transport.base import (
+    ALL_FUNCTIONS,
+    READ_HOLDING,
+    READ_INPUT,
+    WRITE_MULTIPLE,
+    WRITE_SINGLE,
+    Link,
+)
 from .api.transport.probe import find_framing
-from .api.transport.unit import Endpoint, LinkKind, UnitLink
+from .api.transport.unit import Endpoint, LinkKind, SerialLine, UnitLink
 from .api.transport.v5 import V5Endpoint, V5Link, V5Registry
+from .pacing import async_hold_pacing
 
 # The WiFi stick speaks Solarman V5, which Home Assistant's Modbus connection does not:
 # its loggers' connections are shared here, one per logger, by entries and flows alike.
 V5_REGISTRY: HassKey[V5Registry] = HassKey(f"{const.DOMAIN}_v5")
 
-# The wire formats each link of the config flow's menu may speak, the likeliest first.
-# ZCS's guide describes the ETH stick's frames as RTU over TCP, ZCS Austria's help desk as
-# Modbus TCP (research/modbus_maps.md section 1): setup keeps the one the stick answers.
-FRAMINGS = {const.LINK_ETH: (LinkKind.RTU_OVER_TCP, LinkKind.MODBUS_TCP)}
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """What one link of the config flow's menu speaks, and what it can carry."""
+
+    # The wire formats it may speak, the likeliest first.
+    framings: tuple[LinkKind, ...]
+    # The function codes it carries; a profile that needs another is refused at setup.
+    functions: frozenset[int] = ALL_FUNCTIONS
+    # Whether requests need a gap between them (the entry's pacing option).
+    paced: bool = False
+
+
+LINKS = {
+    # ZCS's guide describes the ETH stick's frames as RTU over TCP, ZCS Austria's help desk
+    # as Modbus TCP (research/modbus_maps.md section 1): setup keeps the one it answers.
+    const.LINK_ETH: LinkSpec((LinkKind.RTU_OVER_TCP, LinkKind.MODBUS_TCP)),
+    # The HUB passes on reads of holding registers and group writes, nothing else.
+    const.LINK_HUB: LinkSpec(
+        (LinkKind.MODBUS_TCP,), frozenset({READ_HOLDING, WRITE_MULTIPLE}), paced=True
+    ),
+    const.LINK_POWER_MAGIC: LinkSpec(
+        (LinkKind.MODBUS_TCP,), frozenset({READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE})
+    ),
+    const.LINK_RS485: LinkSpec((LinkKind.RTU_SERIAL,)),
+    # Solarman V5 to the logger: our own link, not a Modbus framing (see V5_REGISTRY).
+    const.LINK_WIFI: LinkSpec(()),
+}
+
+
+def needed_functions(profile: Profile) -> frozenset[int]:
+    """The function codes polling and writing this profile's device sends.
+
+    Reads are of holding registers, and of input registers where the profile has input
+    blocks; writes go as whole groups in one write-multiple.
+    """
+    reads = {READ_HOLDING} | ({READ_INPUT} if profile.rules.input_blocks else set())
+    return frozenset(reads | ({WRITE_MULTIPLE} if profile.groups else set()))
+
+
+def function_codes(functions: frozenset[int]) -> str:
+    """Function codes as people who read Modbus maps write them: 0x04, 0x06."""
+    return ", ".join(f"{code:#04x}" for code in sorted(functions))
 
 
 def endpoint_from(data: Mapping[str, Any]) -> Endpoint:
     """Where an entry's (or a flow's) link goes, in the framing the device answered."""
-    framing = data.get(const.CONF_FRAMING) or FRAMINGS[data[const.CONF_LINK]][0]
-    return Endpoint(LinkKind(framing), data[CONF_HOST], data[CONF_PORT])
+    kind = LinkKind(data.get(const.CONF_FRAMING) or LINKS[data[const.CONF_LINK]].framings[0])
+    if kind is LinkKind.RTU_SERIAL:
+        line = SerialLine(
+            baudrate=data[const.CONF_BAUDRATE],
+            bytesize=data[const.CONF_BYTESIZE],
+            parity=const.PARITIES[data[const.CONF_PARITY]],
+            stopbits=data[const.CONF_STOPBITS],
+        )
+        return Endpoint(kind, data[CONF_DEVICE], line=line)
+    return Endpoint(kind, data[CONF_HOST], data[CONF_PORT])
+
+
+def _link(unit: Any, data: Mapping[str, Any]) -> UnitLink:
+    functions = LINKS[data[const.CONF_LINK]].functions
+    return UnitLink(
+        unit, data[const.CONF_UNIT_ID], timeout=const.REQUEST_TIMEOUT, functions=functions
+    )
 
 
 def _v5_link(hass: HomeAssistant, data: Mapping[str, Any]) -> V5Link:
@@ -53,10 +117,13 @@ def async_get_link(hass: HomeAssistant, entry: ConfigEntry) -> Link:
         v5 = _v5_link(hass, entry.data)
         entry.async_on_unload(v5.close)
         return v5
-    unit_id = entry.data[const.CONF_UNIT_ID]
-    unit = async_get_unit(hass, entry, endpoint_from(entry.data).params(), unit_id)
-    link = UnitLink(unit, unit_id, timeout=const.REQUEST_TIMEOUT)
+    endpoint = endpoint_from(entry.data)
+    unit = async_get_unit(hass, entry, endpoint.params(), entry.data[const.CONF_UNIT_ID])
+    link = _link(unit, entry.data)
     entry.async_on_unload(link.close)
+    if LINKS[entry.data[const.CONF_LINK]].paced:
+        pacing = entry.options.get(const.CONF_PACING, const.DEFAULT_HUB_PACING)
+        entry.async_on_unload(async_hold_pacing(hass, endpoint, unit, pacing))
     return link
 
 
@@ -70,29 +137,36 @@ async def async_temporary_link(hass: HomeAssistant, data: Mapping[str, Any]) -> 
         finally:
             await v5.close()
         return
-    unit_id = data[const.CONF_UNIT_ID]
-    params = endpoint_from(data).params()
-    async with async_get_temporary_unit(hass, params, unit_id) as unit:
-        link = UnitLink(unit, unit_id, timeout=const.REQUEST_TIMEOUT)
+    endpoint = endpoint_from(data)
+    async with async_get_temporary_unit(hass, endpoint.params(), data[const.CONF_UNIT_ID]) as unit:
+        link = _link(unit, data)
+        release = None
+        if LINKS[data[const.CONF_LINK]].paced:
+            # The flow keeps the HUB's pacing too: its default until the entry has its own.
+            release = async_hold_pacing(hass, endpoint, unit, const.DEFAULT_HUB_PACING)
         try:
             yield link
         finally:
+            if release is not None:
+                release()
             await link.close()
 
 
 async def async_find_framing(
     hass: HomeAssistant, data: Mapping[str, Any], address: int
 ) -> LinkKind:
-    """The framing the device at the flow's host and port answers in.
+    """The framing the device at the flow's endpoint answers in.
 
-    A device Home Assistant already holds a connection to is asked nothing: that
-    connection's framing is the one that works, and a second client could upset it.
-    When no framing answers the short probe, the likeliest one is read with the full
-    timeout: the stick may just be busy (reporting to the cloud), or the inverter asleep.
+    A link that speaks one framing is asked nothing here. A device Home Assistant already
+    holds a connection to is asked nothing either: that connection's framing is the one
+    that works, and a second client could upset it. When no framing answers the short
+    probe, the likeliest one is read with the full timeout: the stick may just be busy
+    (reporting to the cloud), or the inverter asleep.
     """
-    endpoints = [
-        Endpoint(kind, data[CONF_HOST], data[CONF_PORT]) for kind in FRAMINGS[data[const.CONF_LINK]]
-    ]
+    framings = LINKS[data[const.CONF_LINK]].framings
+    if len(framings) == 1:
+        return framings[0]
+    endpoints = [endpoint_from({**data, const.CONF_FRAMING: kind.value}) for kind in framings]
     in_use = {info.endpoint for info in async_get_connection_info(hass)}
     for endpoint in endpoints:
         if endpoint.params().endpoint in in_use:

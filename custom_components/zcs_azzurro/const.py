@@ -1,7 +1,7 @@
 """Constants of the ZCS Azzurro integration."""
 
 import os
-from typing import Final
+from typing import Final, Literal
 
 DOMAIN: Final = "zcs_azzurro"
 
@@ -13,6 +13,9 @@ CONF_FRAMING: Final = "framing"
 
 # The links the config flow offers; each is one step of its menu.
 LINK_ETH: Final = "eth"
+LINK_HUB: Final = "hub"
+LINK_POWER_MAGIC: Final = "power_magic"
+LINK_RS485: Final = "rs485"
 LINK_WIFI: Final = "wifi"
 
 DEFAULT_ETH_PORT: Final = 8899
@@ -29,6 +32,24 @@ DEFAULT_WIFI_PORT: Final = int(os.environ.get("ZCS_AZZURRO_WIFI_PORT", "8899"))
 SCAN_WAIT: Final = 2.0
 SCAN_EVERY_MINUTES: Final = 15
 DEFAULT_UNIT_ID: Final = 1
+DEFAULT_POWER_MAGIC_PORT: Final = 502
+
+# The Azzurro HUB's three RS485 lines, each behind a Modbus TCP port of its own.
+CONF_LINE: Final = "line"
+HUB_LINES: Final = {"inverters": 55400, "meters": 55401, "ev_chargers": 55402}
+# Seconds the HUB needs between two requests on a port (an option; ZCS advises 3 or more,
+# and the HUB's own setting must match).
+CONF_PACING: Final = "pacing"
+DEFAULT_HUB_PACING: Final = 3.0
+MAX_HUB_PACING: Final = 60.0
+
+# An RS485 line: the serial port and its settings (9600 8N1 unless changed).
+CONF_BAUDRATE: Final = "baudrate"
+CONF_PARITY: Final = "parity"
+CONF_STOPBITS: Final = "stopbits"
+CONF_BYTESIZE: Final = "bytesize"
+BAUDRATES: Final = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+PARITIES: Final[dict[str, Literal["N", "E", "O"]]] = {"none": "N", "even": "E", "odd": "O"}
 
 DEFAULT_SCAN_INTERVAL: Final = 30
 MIN_SCAN_INTERVAL: Final = 5
@@ -43,6 +64,8 @@ PROBE_TIMEOUT: Final = 1.5
 
 # Settings change only when written: read on setup, after a write, then every this many polls.
 SETTINGS_EVERY: Final = 10
+# On a paced port (the HUB's) the energy counters are read every this many polls.
+SLOW_EVERY: Final = 5
 # Seconds between two writes of a setting kept in the inverter's EEPROM (an option).
 CONF_WRITE_INTERVAL: Final = "write_interval"
 DEFAULT_WRITE_INTERVAL: Final = 10

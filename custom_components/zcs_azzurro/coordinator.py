@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -22,6 +23,7 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers import restore_state
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -45,16 +47,21 @@ from .api.profile.guard import CounterGuard
 from .api.profile.schema import Span, Value
 from .api.source import Source, SourceAuthError, SourceError
 from .api.writer import Writer, clock_words
+from .connection import LINKS, endpoint_from
 from .const import (
+    CONF_LINK,
     CONF_MODEL,
     CONF_THING_KEY,
     CONF_WRITE_INTERVAL,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_WRITE_INTERVAL,
     DOMAIN,
+    LINK_ETH,
     MAX_BACKOFF,
     SETTINGS_EVERY,
+    SLOW_EVERY,
 )
+from .pacing import PortWatch
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -84,6 +91,11 @@ class RegisterWrites(Protocol):
     async def write_registers(self, address: int, values: list[int]) -> dict[str, Any]:
         """Write words from `address`; what the write's answer said (translated errors)."""
         ...
+
+
+# Why a poll got no answer, in the user's words: the device asleep, off, or not there.
+SILENT_STICK = "inverter_silent"
+SILENT_DEVICE = "device_silent"
 
 
 @dataclass
@@ -135,6 +147,26 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._field_keys = frozenset(field.key for field in device.profile.fields)
         self._refused: tuple[Span, ...] = ()
         self._device_id = ""
+        # A paced port (the HUB's) is shared: its budget and its other clients are watched.
+        self.watch: PortWatch | None = None
+        spec = LINKS.get(entry.data[CONF_LINK])
+        if spec is not None and spec.paced and self.update_interval:
+            self.watch = PortWatch(
+                hass, entry.entry_id, entry.title, endpoint_from(entry.data), self.update_interval
+            )
+            entry.async_on_unload(self.watch.release)
+        # The fields a paced port reads every SLOW_EVERY polls, and the polls until it does.
+        self._slow = (
+            frozenset(f.key for f in device.profile.fields if f.counter)
+            if self.watch is not None
+            else frozenset()
+        )
+        self._slow_in = 0
+        self._overrun_said = False
+        # Through a stick, the stick answers for a silent inverter; elsewhere, nothing does.
+        self._silent = SILENT_STICK if entry.data[CONF_LINK] == LINK_ETH else SILENT_DEVICE
+        self._overrun_issue = f"poll_overrun_{entry.entry_id}"
+        entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, self._overrun_issue))
         # Set by an entry whose registers are written through a cloud (the System's webhook).
         self.register_writes: RegisterWrites | None = None
 
@@ -191,8 +223,17 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         return listened or self._first_keys
 
     def _this_poll(self) -> frozenset[str]:
-        """What this poll reads: settings only on setup, after a write, and every few polls."""
+        """What this poll reads: settings only on setup, after a write, and every few polls.
+
+        On a paced port the energy counters too are read every few polls (they change
+        slowly next to the powers), so that more devices fit the port's request budget.
+        """
         wanted = self.wanted_keys()
+        if self._slow_in > 0 and self.data is not None:
+            self._slow_in -= 1
+            wanted -= self._slow
+        elif self._slow:
+            self._slow_in = SLOW_EVERY - 1
         if self._settings_in > 0 and self.data is not None:
             self._settings_in -= 1
             return wanted - self.device.profile.settings
@@ -200,8 +241,38 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         return wanted
 
     async def _async_update_data(self) -> Reading:
-        async with self._turn:
-            return await self._poll()
+        started = time.monotonic()
+        try:
+            async with self._turn:
+                return await self._poll()
+        finally:
+            self._after_poll(time.monotonic() - started)
+
+    def _after_poll(self, took: float) -> None:
+        """Polls never overlap: one that outlasts the interval delays the next; say so once.
+
+        The first poll reads identity and settings too, so it is not held against the interval.
+        """
+        if self.watch is not None and isinstance(self.device, ModbusDevice):
+            demand = _demand(self.device, self.wanted_keys(), self._slow)
+            self.update_interval = self.watch.polled(demand, self.device.link.stats.losses)
+        interval = self.update_interval.total_seconds() if self.update_interval else 0
+        if self.data is None or took <= interval or self._overrun_said:
+            return
+        self._overrun_said = True
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._overrun_issue,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="poll_overrun",
+            translation_placeholders={
+                "title": self.config_entry.title,
+                "took": f"{took:.1f}",
+                "interval": f"{interval:.0f}",
+            },
+        )
 
     async def _poll(self) -> Reading:
         keys = self._this_poll()
@@ -210,12 +281,10 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 await self._read_identity()
             reading = await self.device.read(keys)
         except NoResponseError as err:
-            self._settings_in = 0
-            raise UpdateFailed(
-                translation_domain=DOMAIN, translation_key="inverter_silent"
-            ) from err
+            self._settings_in = self._slow_in = 0
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key=self._silent) from err
         except LinkError as err:
-            self._settings_in = 0
+            self._settings_in = self._slow_in = 0
             _LOGGER.debug("%s: poll failed: %r", self.name, err)
             key = next(key for kind, key in POLL_ERRORS.items() if isinstance(err, kind))
             raise UpdateFailed(translation_domain=DOMAIN, translation_key=key) from err
@@ -361,3 +430,15 @@ def write_details(err: Exception) -> dict[str, str]:
     if isinstance(err, CommitError):
         return {"code": f"{err.code:#06x}"}
     return {}
+
+
+def _demand(device: ModbusDevice, wanted: frozenset[str], slow: frozenset[str]) -> float:
+    """Requests per poll on average: powers every poll, counters and settings every few."""
+    readings = wanted - device.profile.settings
+
+    def requests(keys: frozenset[str]) -> int:
+        return len(device.plan(keys).requests)
+
+    every = requests(readings - slow)
+    counters = requests(readings) - every
+    return every + counters / SLOW_EVERY + (requests(wanted) - every - counters) / SETTINGS_EVERY

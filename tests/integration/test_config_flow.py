@@ -40,28 +40,37 @@ def _form(host: str, port: int, unit: int = 1) -> dict[str, Any]:
     return {CONF_HOST: host, CONF_PORT: float(port), CONF_UNIT_ID: float(unit)}
 
 
-async def _eth_form(hass: HomeAssistant) -> dict[str, Any]:
+async def link_form(hass: HomeAssistant, link: str = "eth") -> dict[str, Any]:
+    """The form of one link of the menu."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "eth"}
+        result["flow_id"], {"next_step_id": link}
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "eth"
+    assert result["step_id"] == link
     assert result["errors"] == {}
     return result
 
 
-async def test_the_menu_shows_once_there_is_a_second_way_to_connect(
-    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(config_flow, "MENU", ["eth", "wifi"])
+async def _eth_form(hass: HomeAssistant) -> dict[str, Any]:
+    return await link_form(hass)
+
+
+async def test_the_menu_offers_every_local_link(hass: HomeAssistant) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["eth", "wifi"]
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "eth"}
-    )
+    assert result["menu_options"] == [
+        *("eth", "wifi", "hub", "power_magic", "rs485"),
+        *("portal", "system"),
+    ]
+
+
+async def test_a_menu_of_one_choice_opens_on_its_form(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(config_flow, "MENU", ["eth"])
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "eth")
 
 
@@ -179,7 +188,7 @@ async def test_what_answers_at_the_address_is_named_and_the_user_can_retry(
     assert result["errors"] == {"base": error}
     # The words are ours; the only placeholder is the serial number the message names.
     assert result["description_placeholders"] == {"serial": serial}
-    assert f"Probing 127.0.0.1 port {stick.port}: " in caplog.text  # the details, for debug
+    assert f"Probing 127.0.0.1:{stick.port}: " in caplog.text  # the details, for debug
     # Put right, the same form goes on to create the entry.
     inverter.unpin(0x0445, 8)
     inverter.refresh()

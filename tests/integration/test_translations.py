@@ -11,7 +11,9 @@ from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.profile.schema import GroupKind, Profile
 from custom_components.zcs_azzurro.config_flow import (
     CLOUDS,
+    DECIMAL_RANGES,
     ETH_SCHEMA,
+    LINK_FORMS,
     OPTIONS_SCHEMA,
     PORTAL_OPTIONS_SCHEMA,
     RANGES,
@@ -90,6 +92,8 @@ def test_every_translation_key_the_code_raises_or_shows_exists() -> None:
     errors = {first or second for first, second in pairs} | {
         key for cloud in CLOUDS.values() for key in cloud.errors.values()
     }
+    # Links word some errors their own way.
+    errors |= {key for form in LINK_FORMS.values() for key in form.errors.values()}
     # A number out of range is its field's error: "<field>_range".
     ranged = {
         f"{key}_range"
@@ -98,7 +102,11 @@ def test_every_translation_key_the_code_raises_or_shows_exists() -> None:
         if key in RANGES
     }
     assert errors | ranged == set(strings["config"]["error"])
-    options = {f"{key}_range" for key in map(str, OPTIONS_SCHEMA.schema) if key in RANGES}
+    options = {
+        f"{key}_range"
+        for key in [*map(str, OPTIONS_SCHEMA.schema), *DECIMAL_RANGES]
+        if key in RANGES or key in DECIMAL_RANGES
+    }
     options |= {f"{key}_range" for key in map(str, PORTAL_OPTIONS_SCHEMA.schema)}
     options |= {"portal_scan_interval_range"}
     assert options == set(strings["options"]["error"])
@@ -132,7 +140,7 @@ def test_every_number_field_states_its_range_where_it_is_asked_and_when_it_is_wr
     for language in ("en", "it"):
         strings = _load(f"translations/{language}.json")
         forms = [
-            (strings["config"]["step"]["eth"], strings["config"]["error"]),
+            *((strings["config"]["step"][link], strings["config"]["error"]) for link in LINK_FORMS),
             (strings["config"]["step"]["reconfigure"], strings["config"]["error"]),
             (strings["config"]["step"]["wifi_manual"], strings["config"]["error"]),
             (strings["config"]["step"]["reconfigure_wifi"], strings["config"]["error"]),
@@ -148,14 +156,13 @@ def test_every_number_field_states_its_range_where_it_is_asked_and_when_it_is_wr
 
 
 def test_flow_errors_hold_no_placeholder_for_exception_text() -> None:
-    # The flow fills in only serial numbers (the inverter's; the logger's it answered with)
-    # and where a profile file is bad; an exception's text goes to the debug log.
+    # The flow fills in serial numbers (the inverter's; the logger's it answered with), where
+    # a profile file is bad, and the model and function codes a link cannot carry; an
+    # exception's text goes to the debug log.
     for language in ("en", "it"):
         strings = _load(f"translations/{language}.json")
         for section in ("config", "options"):
             for key, text in strings[section]["error"].items():
                 placeholders = set(re.findall(r"\{(\w+)\}", text))
-                assert placeholders <= {"serial", "logger", "file", "line", "field"}, (
-                    language,
-                    key,
-                )
+                allowed = {"serial", "logger", "file", "line", "field", "model", "functions"}
+                assert placeholders <= allowed, (language, key)

@@ -14,6 +14,8 @@ class LinkStats:
     requests: int = 0
     failures: int = 0
     connects: int = 0
+    # Times the other end (or a client it preferred) took the connection away.
+    losses: int = 0
     last_error: str | None = None
 
 

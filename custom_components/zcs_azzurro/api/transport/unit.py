@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import NoReturn
+from typing import Literal, NoReturn
 
 from modbus_connection import (
     ModbusConnectionError,
@@ -33,7 +33,15 @@ from ..errors import (
     LinkError,
     NoResponseError,
 )
-from .base import READ_HOLDING, READ_INPUT, WRITE_MULTIPLE, WRITE_SINGLE, Link, LinkStats
+from .base import (
+    ALL_FUNCTIONS,
+    READ_HOLDING,
+    READ_INPUT,
+    WRITE_MULTIPLE,
+    WRITE_SINGLE,
+    Link,
+    LinkStats,
+)
 
 # The line speed Home Assistant's `modbus` gives RTU carried over a socket: params equal
 # to its own spelling of that link, so another integration on the stick shares it.
@@ -45,19 +53,34 @@ class LinkKind(StrEnum):
 
     RTU_OVER_TCP = "rtu_over_tcp"
     MODBUS_TCP = "modbus_tcp"
+    RTU_SERIAL = "rtu_serial"
+
+
+@dataclass(frozen=True)
+class SerialLine:
+    """How a serial line is set: 9600 baud, 8 data bits, no parity, 1 stop bit unless told."""
+
+    baudrate: int = 9600
+    bytesize: Literal[7, 8] = 8
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where a link goes, in which framing."""
+    """Where a link goes, in which framing.
+
+    For a serial port `host` is the port's device path, `port` is 0 and `line` its settings.
+    """
 
     kind: LinkKind
     host: str
-    port: int
+    port: int = 0
+    line: SerialLine = SerialLine()
 
     def __str__(self) -> str:
-        """Host and port, as users write them."""
-        return f"{self.host}:{self.port}"
+        """Host and port, or the serial port, as users write them."""
+        return self.host if self.kind is LinkKind.RTU_SERIAL else f"{self.host}:{self.port}"
 
     def params(self) -> ModbusTcpParams | ModbusSerialParams:
         """The connection parameters `modbus_connection` opens this endpoint with.
@@ -67,6 +90,16 @@ class Endpoint:
         """
         if self.kind is LinkKind.MODBUS_TCP:
             return ModbusTcpParams(host=self.host, port=self.port)
+        if self.kind is LinkKind.RTU_SERIAL:
+            line = self.line
+            return ModbusSerialParams(
+                device=self.host,
+                framer="rtu",
+                baudrate=line.baudrate,
+                bytesize=line.bytesize,
+                parity=line.parity,
+                stopbits=line.stopbits,
+            )
         host = f"[{self.host}]" if ":" in self.host else self.host
         return ModbusSerialParams(
             device=f"socket://{host}:{self.port}", framer="rtu", baudrate=_SOCKET_BAUDRATE
@@ -83,10 +116,15 @@ class UnitLink(Link):
         *,
         timeout: float,
         close: Callable[[], Awaitable[None]] | None = None,
+        functions: frozenset[int] = ALL_FUNCTIONS,
     ) -> None:
-        """Wrap `unit` (bound to `unit_id`); `close` closes its connection, if this owns it."""
+        """Wrap `unit` (bound to `unit_id`); `close` closes its connection, if this owns it.
+
+        `functions` are the function codes the wire carries (the HUB's: 0x03 and 0x10).
+        """
         self.unit = unit
         self.unit_id = unit_id
+        self.functions = functions
         self.stats = LinkStats()
         self._close = close
         # Drops of the connection: what tells a connection lost from one never made.
@@ -128,10 +166,14 @@ class UnitLink(Link):
 
     def _lost(self) -> None:
         self._losses += 1
+        self.stats.losses += 1
 
     async def _call[T](self, unit: int, function: int, request: Callable[[], Awaitable[T]]) -> T:
         if unit != self.unit_id:
             raise ValueError(f"link bound to unit {self.unit_id}, asked for unit {unit}")
+        if function not in self.functions:
+            # Callers check `functions` first: a request the wire refuses is never sent.
+            raise ValueError(f"this link does not carry function {function:#04x}")
         self.stats.requests += 1
         reused = self.unit.connected
         try:
