@@ -41,9 +41,11 @@ from .api.errors import (
 from .api.profile.decoder import decode
 from .api.profile.encoder import allowed, encode
 from .api.profile.schema import WIDTHS, Field, FieldType, Profile, Span, WordOrder, WriteGroup
-from .api.transport.base import READ_HOLDING, READ_INPUT, WRITE_MULTIPLE, WRITE_SINGLE
+from .api.transport.base import READ_HOLDING, READ_INPUT, WRITE_MULTIPLE, WRITE_SINGLE, Link
 from .const import CONF_ALLOW_RAW_WRITES, DOMAIN, EVENT_REGISTER_WRITTEN
 from .coordinator import WRITE_ERRORS, ZcsConfigEntry, ZcsCoordinator, write_details
+from .profiles import async_get_profile
+from .system import REGISTER_MAP
 
 SERVICE_READ_REGISTERS = "read_registers"
 SERVICE_WRITE_REGISTERS = "write_registers"
@@ -294,10 +296,43 @@ async def _read_registers(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
     return response
 
 
+async def _write_through_cloud(
+    hass: HomeAssistant, call: ServiceCall, entry: ZcsConfigEntry, words: list[int]
+) -> ServiceResponse:
+    """A System entry's write, through the cloud's API; its answer comes to the webhook.
+
+    The cloud reports no registers, so a write cannot be completed from a fresh read: one
+    that touches a write group must cover it whole. The checks are the local map's.
+    """
+    coordinator = entry.runtime_data.coordinator
+    span = _span(call.data[ATTR_ADDRESS], len(words), Link.max_write)
+    profile = await async_get_profile(hass, REGISTER_MAP)
+    assert profile is not None  # bundled
+    target = _target(profile, span, words)
+    if target.raw:
+        await _check_raw_allowed(hass, call, entry, span)
+    elif span != target.group.span:
+        group = target.group.span
+        raise _refuse(
+            "cloud_partial_group",
+            first=_hex(span.address),
+            last=_hex(span.end),
+            groups=f"{_hex(group.address)}-{_hex(group.end)}",
+        )
+    result = await coordinator.async_write_registers(span.address, words)
+    hass.bus.async_fire(
+        EVENT_REGISTER_WRITTEN,
+        {"entry_id": entry.entry_id, ATTR_ADDRESS: span.address, ATTR_VALUES: words},
+    )
+    return {ATTR_ADDRESS: span.address, "written": True, "result": result}
+
+
 async def _write(
     hass: HomeAssistant, call: ServiceCall, words: list[int], *, single: bool
 ) -> ServiceResponse:
     entry = _entry(hass, call)
+    if entry.runtime_data.coordinator.register_writes is not None:
+        return await _write_through_cloud(hass, call, entry, words)
     coordinator, device = _local(entry)
     link = device.link
     function = WRITE_SINGLE if single and WRITE_SINGLE in link.functions else WRITE_MULTIPLE
