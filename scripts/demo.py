@@ -4,9 +4,9 @@ Run through scripts/demo (`python -m scripts.demo`). It starts the simulator and
 `hass -c .demo/config`, onboards a demo user over Home Assistant's REST API, adds the
 integration through the real config flow, sets the Energy dashboard up with its entities,
 writes a long-lived access token to .demo/token, and prints `ready: <url>` once the
-entities have values. Then it checks that the recorder keeps statistics for the energy
-counters. Ctrl-C stops everything; a second run reuses what the first set up. Flags it
-does not know go to the simulator.
+entities have values. Then it checks the register actions over REST (local links) and
+that the recorder keeps statistics for the energy counters. Ctrl-C stops everything; a
+second run reuses what the first set up. Flags it does not know go to the simulator.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any
 
 import aiohttp
 
+from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.backfill import statistic_id
 from scripts import demo_energy
 from simulator.wifi import DEFAULT_LOGGER_SERIAL
@@ -73,6 +74,8 @@ class DemoLink:
     external_url: bool = False
     # What Home Assistant's environment adds (where the WiFi scan goes).
     environment: Mapping[str, str] = field(default_factory=dict)
+    # Whether the device's registers are reached (the register actions): not through a cloud.
+    registers: bool = True
 
     def energy(self, entities: dict[str, str]) -> dict[str, str]:
         """What the Energy dashboard shows, by field key: entities, or the cloud's history."""
@@ -104,6 +107,7 @@ LINKS = {
             "advanced": {"url": f"http://{HOST}:{SIM_PORT}/"},
         },
         statistics=True,
+        registers=False,
     ),
     # Writes are answered at the entry's webhook: Home Assistant's external URL is set to
     # its loopback address before the entry is added, so the simulator can post to it.
@@ -118,6 +122,7 @@ LINKS = {
         },
         statistics=True,
         external_url=True,
+        registers=False,
     ),
     # The scan finds the stick; the user picks it by the logger serial on its label.
     "wifi": DemoLink(
@@ -575,17 +580,62 @@ async def check_energy(
     return False
 
 
+async def check_actions(
+    session: aiohttp.ClientSession, token: str, headers: dict[str, str], entry_id: str
+) -> bool:
+    """Whether the register actions work over REST as a script would call them.
+
+    The read returns the registers where the device's profile keeps its serial number; a
+    write to a register no profile declares writable (0x0404, the 3PH HYD's running state)
+    is refused while raw writes are off.
+    """
+    (devices,) = await websocket(session, token, {"type": "config/device_registry/list"})
+    serial = next(d["serial_number"] for d in devices if entry_id in d["config_entries"])
+    profile = next(p for p in load_bundled() if p.matches(serial))
+    (span,) = profile.serial.spans
+    actions = f"{URL}/api/services/{DOMAIN}"
+    read = {
+        "config_entry_id": entry_id,
+        "address": f"{span.address:#06x}",
+        "count": span.count,
+        "function": "input" if profile.rules.is_input(span) else "holding",
+        "data_type": "str",
+    }
+    async with session.post(
+        f"{actions}/read_registers?return_response", json=read, headers=headers
+    ) as response:
+        answer = await response.json()
+    found = answer.get("service_response") or {}
+    words = found.get("registers") or []
+    text = b"".join(word.to_bytes(2, "big") for word in words).decode("ascii", "replace")
+    if response.status != 200 or found.get("value") != serial or text.strip("\0 ") != serial:
+        say(f"check: read_registers answered {response.status}: {answer}")
+        return False
+    say(f"check: read_registers over REST gives the serial's words {words} ({serial})")
+    raw = {"config_entry_id": entry_id, "address": 0x0404, "value": 1}
+    async with session.post(f"{actions}/write_register", json=raw, headers=headers) as response:
+        answer = await response.json()
+    if response.status != 400 or "Allow raw register writes" not in answer.get("message", ""):
+        say(f"check: a raw write answered {response.status}: {answer}")
+        return False
+    say(f"check: a raw write is refused while the option is off: {answer['message']}")
+    return True
+
+
 async def check_link(
     session: aiohttp.ClientSession,
     token: str,
     link: DemoLink,
     entities: dict[str, str],
     started: float,
+    *,
+    entry_id: str,
 ) -> bool:
-    """The Energy dashboard's check; for a cloud with writes, a write through its webhook."""
-    passed = await check_energy(session, token, entities, *link.recorded_since(started))
+    """The register actions (a local link), the Energy dashboard, a cloud's webhook write."""
+    headers = {"Authorization": f"Bearer {token}"}
+    passed = await check_actions(session, token, headers, entry_id) if link.registers else True
+    passed = await check_energy(session, token, entities, *link.recorded_since(started)) and passed
     if link.external_url:
-        headers = {"Authorization": f"Bearer {token}"}
         passed = await check_webhook_write(session, headers, entities) and passed
     return passed
 
@@ -712,7 +762,7 @@ async def run(name: str, device: str, check_only: bool, simulator_flags: list[st
             say(f"user: {credentials['username']}  password: {credentials['password']}")
             say(f"token: {TOKEN.relative_to(ROOT)}  ({count} entities with values)")
             say(f"ready: {URL}")
-            passed = await check_link(session, access, link, entities, started)
+            passed = await check_link(session, access, link, entities, started, entry_id=entry_id)
             if check_only:
                 raise SystemExit(0 if passed else 1)
             await asyncio.Event().wait()  # until Ctrl-C cancels this task

@@ -7,6 +7,8 @@ import logging
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady, HomeAssistantError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
 
 from .api.device import ModbusDevice, identify
 from .api.errors import IdentifyError, LinkError
@@ -33,6 +35,7 @@ from .coordinator import (
 from .discovery import async_scan_while_loaded
 from .portal import async_setup_portal_entry
 from .profiles import async_load, async_report
+from .services import async_setup_services
 from .system import async_setup_system_entry
 
 _LOGGER = logging.getLogger(__name__)
@@ -45,6 +48,15 @@ PLATFORMS = [
     Platform.SENSOR,
     Platform.SWITCH,
 ]
+
+# Set up from the UI only; async_setup is here for the actions.
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the register actions, once for every entry."""
+    async_setup_services(hass)
+    return True
 
 
 # Entries whose source is a cloud, not a link: each sets itself up.

@@ -74,6 +74,7 @@ from .connection import (
 )
 from .const import (
     BAUDRATES,
+    CONF_ALLOW_RAW_WRITES,
     CONF_BACKFILL_DAYS,
     CONF_BAUDRATE,
     CONF_BYTESIZE,
@@ -262,6 +263,7 @@ OPTIONS_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_SCAN_INTERVAL): _box("s"),
         vol.Optional(CONF_WRITE_INTERVAL): _box("s"),
+        vol.Optional(CONF_ALLOW_RAW_WRITES): BooleanSelector(),
     }
 )
 # The HUB's gap between requests, in tenths of a second.
@@ -965,7 +967,7 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class ZcsOptionsFlow(OptionsFlowWithReload):
-    """Options: the scan interval, and how often an EEPROM setting may be written."""
+    """Options: the scan interval, how often an EEPROM setting may be written, raw writes."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the intervals."""
@@ -973,13 +975,19 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
             return await self.async_step_portal(user_input)
         errors: dict[str, str] = {}
         if user_input is not None and not (errors := _out_of_range(user_input)):
+            # Number selectors hand back floats (whole ones where a whole number is asked);
+            # the switch a bool.
             return self.async_create_entry(
-                data={k: v if k in DECIMAL_RANGES else int(v) for k, v in user_input.items()}
+                data={
+                    k: v if isinstance(v, bool) or k in DECIMAL_RANGES else int(v)
+                    for k, v in user_input.items()
+                }
             )
         options = self.config_entry.options
         current = {
             CONF_SCAN_INTERVAL: options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL),
             CONF_WRITE_INTERVAL: options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL),
+            CONF_ALLOW_RAW_WRITES: options.get(CONF_ALLOW_RAW_WRITES, False),
         }
         schema = OPTIONS_SCHEMA
         if LINKS[self.config_entry.data[CONF_LINK]].paced:

@@ -87,6 +87,12 @@ MAX_BACKFILL_DAYS: Final = 60
 # After failed polls the next waits twice as long each time, up to this (s).
 MAX_BACKOFF: Final = 1800
 
+# Whether the register actions may write registers the profile does not declare writable
+# (an option, off by default; admin users only).
+CONF_ALLOW_RAW_WRITES: Final = "allow_raw_writes"
+
+# Fired after each register action that wrote: entry id, first address, words written.
+EVENT_REGISTER_WRITTEN: Final = f"{DOMAIN}_register_written"
 # The Azzurro System (ZCS's cloud for plant owners): a token, the plant and its inverter.
 # The inverter's serial is kept under CONF_THING_KEY, as the Portal's, so the device, the
 # diagnostics and the backfill treat both clouds alike.

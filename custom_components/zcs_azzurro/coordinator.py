@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
@@ -341,7 +342,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             try:
                 return await self.register_writes.write_registers(address, list(values))
             finally:
-                await self._async_refresh_settings()
+                await self.async_refresh_settings()
         if not isinstance(self.device, ModbusDevice):
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key="no_writes")
         await self._async_write(self._write_words(self.device, address, list(values)))
@@ -364,6 +365,12 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             return
         await self._async_write(self.writer.set_clock(group, dt_util.now()))
 
+    @asynccontextmanager
+    async def async_turn(self) -> AsyncIterator[None]:
+        """Hold the link between polls, for requests of one's own (the register actions)."""
+        async with self._turn:
+            yield
+
     async def _async_write(self, write: Coroutine[Any, Any, object]) -> None:
         """Run a write, then read what the device holds; say in the user's words what failed."""
         try:
@@ -377,16 +384,16 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             ) from err
         except (WriteError, LinkError) as err:
             _LOGGER.debug("%s: write failed: %s", self.name, err)
-            await self._async_refresh_settings()
+            await self.async_refresh_settings()
             key = next(key for kind, key in WRITE_ERRORS.items() if isinstance(err, kind))
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key=key,
-                translation_placeholders=_details(err),
+                translation_placeholders=write_details(err),
             ) from err
-        await self._async_refresh_settings()
+        await self.async_refresh_settings()
 
-    async def _async_refresh_settings(self) -> None:
+    async def async_refresh_settings(self) -> None:
         """Poll now, settings included: entities show what the device holds, not what was asked."""
         self._settings_in = 0
         await self.async_refresh()
@@ -420,7 +427,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._refused = refused
 
 
-def _details(err: Exception) -> dict[str, str]:
+def write_details(err: Exception) -> dict[str, str]:
     """What the user's message names: how long to wait, or the code the device gave."""
     if isinstance(err, TooSoonError):
         return {"wait": f"{err.wait:.0f}"}

@@ -23,8 +23,9 @@ from .profiles import async_get_profile
 from .webhook import WebhookWrites
 
 SYSTEM_FIELDS = Path(__file__).parent / "api" / "cloud" / "system_fields.yaml"
-# The profile whose clock group the System's "Set clock" button writes.
-CLOCK_PROFILE = "zcs_3ph_hyd_zss"
+# The register map of the inverters the System writes to (behind ZCS's own loggers): its
+# clock group is what "Set clock" writes, its write groups what the register actions check.
+REGISTER_MAP = "zcs_3ph_hyd_zss"
 
 
 def system_client(hass: HomeAssistant, data: Mapping[str, Any]) -> SystemClient:
@@ -49,7 +50,7 @@ async def async_setup_system_entry(
     system_map = (await async_get_portal_map(hass, SYSTEM_FIELDS)).narrowed(entry.data[CONF_FIELDS])
     # The inverter's clock, set through the API: its registers are the local profile's
     # (the System writes the inverter's own Modbus registers).
-    local = await async_get_profile(hass, CLOCK_PROFILE)
+    local = await async_get_profile(hass, REGISTER_MAP)
     clocks = tuple(g for g in local.groups if g.kind is GroupKind.CLOCK) if local else ()
     system_map = replace(system_map, profile=replace(system_map.profile, groups=clocks))
     client = system_client(hass, entry.data)

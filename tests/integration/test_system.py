@@ -22,7 +22,7 @@ from homeassistant.const import (
     CONF_WEBHOOK_ID,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
@@ -355,3 +355,38 @@ async def test_diagnostics_and_logs_hold_no_secret(
     assert diagnostics["portal"]["fields"] == SYSTEM_FIELDS
     assert diagnostics["portal"]["logger"] == "ZSM-WIFI-USB"
     assert diagnostics["portal"]["writes_enabled"] is True
+
+
+async def test_register_actions_write_whole_groups_through_the_webhook(
+    hass: HomeAssistant, system: SimulatedSystem, system_loaded: MockConfigEntry
+) -> None:
+    written = async_capture_events(hass, const.EVENT_REGISTER_WRITTEN)
+    target = {"config_entry_id": system_loaded.entry_id}
+    # The export-limit group whole (mode "feed-in limit", 5000 W): sent through the API,
+    # answered at the webhook.
+    response = await hass.services.async_call(
+        const.DOMAIN,
+        "write_registers",
+        {**target, "address": 0x1023, "values": [1, 50]},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert response["written"] is True
+    (write,) = system.writes
+    assert (write.register, write.values, write.callback_status) == (0x1023, [1, 50], [200])
+    assert [e.data["values"] for e in written] == [[1, 50]]
+    # Part of a group cannot be completed from a read the cloud does not offer; a register
+    # outside the map is a raw write, off by default; reads need a local link. None is sent.
+    refusals = [
+        ("write_register", {"address": 0x1024, "value": 50}, "cloud_partial_group"),
+        ("write_registers", {"address": 0x0404, "values": [1]}, "raw_writes_off"),
+        ("read_registers", {"address": 0x0404, "count": 1}, "no_registers"),
+    ]
+    for action, data, key in refusals:
+        with pytest.raises(ServiceValidationError) as refused:
+            await hass.services.async_call(
+                const.DOMAIN, action, {**target, **data}, blocking=True, return_response=True
+            )
+        assert refused.value.translation_key == key
+    assert len(system.writes) == 1

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from .device import ModbusDevice
 from .errors import CommitError, DeviceError, ReadBackError, TooSoonError, WriteRefusedError
 from .profile.encoder import encode
-from .profile.schema import Field, GroupKind, Value, WriteGroup
+from .profile.schema import Field, GroupKind, Span, Value, WriteGroup
+from .transport.base import WRITE_SINGLE
 
 # What a commit register reads when the last write was applied (Modbus-G3 V1.38 5.3).
 COMMIT_OK = 0x0000
@@ -63,14 +64,9 @@ class Writer:
         # Every value is checked before the link is touched.
         wanted = {fld.key: encode(fld, values[fld.key]) for fld in fields}
         async with self._lock:
-            words = await self._read(group)
-            current = list(words)
-            for fld in fields:
-                _place(words, group, fld, wanted[fld.key])
-            if words == current:
-                return False
-            await self._send(group, words)
-            after = await self._read_applied(group)
+            after, sent = await self._update(
+                group, {fld.spans[0].address: wanted[fld.key] for fld in fields}
+            )
             wrong = tuple(
                 key
                 for key, part in wanted.items()
@@ -78,7 +74,53 @@ class Writer:
             )
             if wrong:
                 raise ReadBackError(group.key, wrong)
-        return True
+        return sent
+
+    async def write_words(
+        self, group: WriteGroup, address: int, words: Sequence[int], *, single: bool = False
+    ) -> tuple[list[int], bool]:
+        """Set registers inside one group as given, the rest of the group as read.
+
+        For the register actions, which name registers rather than fields: the same
+        read, whole-group write, interval and checks as write(). Gives what the registers
+        read back and whether anything was sent. With `single`, a group of one register
+        goes out as a write-single request (0x06) where the link carries one.
+        """
+        span = Span(address, len(words))
+        if not span.within(group.span):
+            raise ValueError(f"{span} is not inside group {group.key}")
+        start = address - group.span.address
+        async with self._lock:
+            after, sent = await self._update(group, {address: list(words)}, single=single)
+        part = after[start : start + len(words)]
+        # The commit register reads the write's result, not what was written to it.
+        commit = group.commit[0] if group.commit else None
+        wrong = tuple(
+            f"{reg:#06x}"
+            for reg, asked, found in zip(range(address, span.end + 1), words, part, strict=True)
+            if reg != commit and asked != found
+        )
+        if wrong:
+            raise ReadBackError(group.key, wrong)
+        return part, sent
+
+    async def _update(
+        self, group: WriteGroup, parts: Mapping[int, list[int]], *, single: bool = False
+    ) -> tuple[list[int], bool]:
+        """The group as read, with the parts (by address) in it: written and read back.
+
+        Gives what the group reads afterwards and whether it was sent (not when the
+        device already holds it). The caller holds the lock.
+        """
+        words = await self._read(group)
+        current = list(words)
+        for address, part in parts.items():
+            start = address - group.span.address
+            words[start : start + len(part)] = part
+        if words == current:
+            return current, False
+        await self._send(group, words, single=single)
+        return await self._read_applied(group), True
 
     async def set_clock(self, group_key: str, when: datetime) -> None:
         """Set the device's clock to `when` (its local time), through its clock group."""
@@ -112,7 +154,7 @@ class Writer:
             raise CommitError(group.key, code)
         return words
 
-    async def _send(self, group: WriteGroup, words: list[int]) -> None:
+    async def _send(self, group: WriteGroup, words: list[int], *, single: bool = False) -> None:
         """Write the group whole, with its commit value."""
         if not group.volatile:
             now = self._now()
@@ -122,8 +164,12 @@ class Writer:
                 raise TooSoonError(group.key, wait)
         if group.commit is not None:
             words[group.commit[0] - group.span.address] = group.commit[1]
+        link = self.device.link
         try:
-            await self.device.link.write_registers(self.device.unit, group.span.address, words)
+            if single and len(words) == 1 and WRITE_SINGLE in link.functions:
+                await link.write_register(self.device.unit, group.span.address, words[0])
+            else:
+                await link.write_registers(self.device.unit, group.span.address, words)
         except DeviceError as err:
             raise WriteRefusedError(group.key, err.function_code, err.exception_code) from err
         finally:
@@ -156,8 +202,3 @@ def _offset(group: WriteGroup, fld: Field) -> int:
 def _part(words: list[int], group: WriteGroup, fld: Field) -> list[int]:
     start = _offset(group, fld)
     return words[start : start + fld.spans[0].count]
-
-
-def _place(words: list[int], group: WriteGroup, fld: Field, part: list[int]) -> None:
-    start = _offset(group, fld)
-    words[start : start + len(part)] = part

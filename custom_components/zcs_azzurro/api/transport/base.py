@@ -36,6 +36,9 @@ class Link(ABC):
 
     stats: LinkStats
     functions: frozenset[int] = ALL_FUNCTIONS
+    # Registers one request may carry: Modbus's own limits, unless the wire allows fewer.
+    max_read: int = 125
+    max_write: int = 123
 
     @abstractmethod
     async def read_holding_registers(self, unit: int, address: int, count: int) -> list[int]:
