@@ -59,6 +59,7 @@ from .api.errors import (
     ConnectionLostError,
     FrameError,
     InvalidHostError,
+    LinkError,
     NoResponseError,
     NotZcsDeviceError,
     UnsupportedModelError,
@@ -210,9 +211,14 @@ RS485_SCHEMA = vol.Schema(
 )
 # Setting up (not reconfiguring), the user may ask to see and change the profile detected.
 CONF_CHOOSE_PROFILE = "choose_profile"
-ETH_SETUP_SCHEMA = ETH_SCHEMA.extend(
-    {vol.Optional(CONF_CHOOSE_PROFILE, default=False): BooleanSelector()}
-)
+
+
+def _choosing(schema: vol.Schema) -> vol.Schema:
+    """A link's setup form, with the box that shows the profile detected, to choose another."""
+    return schema.extend({vol.Optional(CONF_CHOOSE_PROFILE, default=False): BooleanSelector()})
+
+
+ETH_SETUP_SCHEMA = _choosing(ETH_SCHEMA)
 # The WiFi stick by hand: on another subnet, or one whose firmware ignores the scan
 # (pysolarmanv5 #72). The serial is the logger's, on its label; the inverter's is read.
 WIFI_SCHEMA = vol.Schema(
@@ -352,13 +358,20 @@ LINK_FORMS = {
     LINK_ETH: LinkForm(ETH_SCHEMA, setup_schema=ETH_SETUP_SCHEMA),
     # Found by a scan first; this is its form by hand (and for reconfigure).
     LINK_WIFI: LinkForm(WIFI_SCHEMA, _wifi_data),
-    LINK_HUB: LinkForm(HUB_SCHEMA, _hub_data, errors=_DEVICE_ERRORS),
-    LINK_POWER_MAGIC: LinkForm(_tcp_schema(DEFAULT_POWER_MAGIC_PORT), errors=_DEVICE_ERRORS),
+    LINK_HUB: LinkForm(
+        HUB_SCHEMA, _hub_data, errors=_DEVICE_ERRORS, setup_schema=_choosing(HUB_SCHEMA)
+    ),
+    LINK_POWER_MAGIC: LinkForm(
+        _tcp_schema(DEFAULT_POWER_MAGIC_PORT),
+        errors=_DEVICE_ERRORS,
+        setup_schema=_choosing(_tcp_schema(DEFAULT_POWER_MAGIC_PORT)),
+    ),
     LINK_RS485: LinkForm(
         RS485_SCHEMA,
         _rs485_data,
         _rs485_form,
         {"cannot_connect": "serial_cannot_open", "no_answer": "serial_no_answer"},
+        setup_schema=_choosing(RS485_SCHEMA),
     ),
 }
 # Several devices of one Portal account are several entries: each its own device, options
@@ -505,6 +518,24 @@ async def _async_check_cloud(
     return {}, sorted(names)
 
 
+async def _async_reads(
+    hass: HomeAssistant, data: dict[str, Any], profile: Profile
+) -> dict[str, str]:
+    """The form errors if the profile reads nothing at the device (its link may not carry it)."""
+    if needed_functions(profile) - LINKS[data[CONF_LINK]].functions:
+        return {"base": "profile_reads_nothing"}
+    keys = [fld.key for fld, _ in profile.entities()]
+    try:
+        async with async_temporary_link(hass, data) as link:
+            reading = await ModbusDevice(link, data[CONF_UNIT_ID], profile).read(keys)
+    except LinkError as err:
+        _LOGGER.debug("Reading %s with %s: %r", data.get(CONF_UNIT_ID), profile.id, err)
+        return {"base": "profile_reads_nothing"}
+    if all(value is None for value in reading.values.values()):
+        return {"base": "profile_reads_nothing"}
+    return {}
+
+
 def _portal_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     """The form's text, trimmed (users paste serials with a space before them), unfolded."""
     flat = {**user_input, **user_input.get(ADVANCED, {})}
@@ -565,6 +596,37 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             {vol.Required(CONF_PROFILE): SelectSelector(SelectSelectorConfig(options=options))}
         )
         return self.async_show_form(step_id="asleep", data_schema=schema)
+
+    async def async_step_unidentified(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A device that answers but carries no serial number (a meter): its profile is chosen.
+
+        With no serial, its entry is known by where it is: link, address and unit id. The
+        profile must read values there before the entry is made.
+        """
+        data = self._asleep
+        profiles = [p for p in (await async_load(self.hass)).profiles if not p.serial_prefixes]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            profile = next(p for p in profiles if p.id == user_input[CONF_PROFILE])
+            data = {**data, CONF_PROFILE: profile.id, CONF_MODEL: profile.name}
+            if not (errors := await _async_reads(self.hass, data, profile)):
+                where = data.get(CONF_DEVICE) or f"{data[CONF_HOST]}:{data[CONF_PORT]}"
+                unit = data[CONF_UNIT_ID]
+                await self.async_set_unique_id(f"{data[CONF_LINK]}_{where}_{unit}")
+                self._abort_if_unique_id_configured()
+                paced = LINKS[data[CONF_LINK]].paced
+                return self.async_create_entry(
+                    title=f"{profile.name} ({where}, {unit})",
+                    data=data,
+                    options={CONF_PACING: DEFAULT_HUB_PACING} if paced else {},
+                )
+        options = [SelectOptionDict(value=p.id, label=p.name) for p in profiles]
+        schema = vol.Schema(
+            {vol.Required(CONF_PROFILE): SelectSelector(SelectSelectorConfig(options=options))}
+        )
+        return self.async_show_form(step_id="unidentified", data_schema=schema, errors=errors)
 
     async def async_step_profile(
         self, user_input: dict[str, Any] | None = None
@@ -654,6 +716,10 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
                 # The stick answers, the inverter does not (asleep): its model is asked.
                 self._asleep = {CONF_LINK: link} | LINK_FORMS[link].data(user_input)
                 return await self.async_step_asleep()
+            if choose and probe.errors == {"base": "not_zcs"}:
+                # Something answers, with no ZCS serial: a meter, say, whose profile is chosen.
+                self._asleep = {CONF_LINK: link} | LINK_FORMS[link].data(user_input)
+                return await self.async_step_unidentified()
         form = LINK_FORMS[link]
         return self.async_show_form(
             step_id=link,

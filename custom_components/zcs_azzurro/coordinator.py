@@ -199,7 +199,10 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 manufacturer=profile.manufacturer,
                 model=self.config_entry.data[CONF_MODEL],
                 name=self.config_entry.title,
-                serial_number=self.config_entry.data.get(CONF_THING_KEY, self.serial),
+                # A device found by where it is (a meter) has no serial number to show.
+                serial_number=self.config_entry.data.get(CONF_THING_KEY, self.serial)
+                if self.device.profile.serial_prefixes or CONF_THING_KEY in self.config_entry.data
+                else None,
             )
             .id
         )

@@ -19,12 +19,13 @@ from homeassistant.helpers import issue_registry as ir
 from modbus_connection.tmodbus import ModbusConnection
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.zcs_azzurro import connection, const
+from custom_components.zcs_azzurro import config_flow, connection, const
 from custom_components.zcs_azzurro.api.errors import DeviceError
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.transport.unit import Endpoint, LinkKind
 from custom_components.zcs_azzurro.coordinator import ZcsCoordinator
 from custom_components.zcs_azzurro.pacing import MAX_BACKOFF, PortWatch, async_hold_pacing
+from simulator.devices.chint import Dtsu666
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.hub import Hub, HubLine
 from tests.conftest import Clock, link_at, local_time
@@ -345,3 +346,76 @@ def test_a_profile_with_input_blocks_needs_0x04_which_the_hub_does_not_carry() -
     hub = connection.LINKS[const.LINK_HUB].functions
     assert connection.needed_functions(profiles["zcs_1ph_tl_v3"]) - hub == {0x04}
     assert connection.needed_functions(profiles["zcs_3ph_hyd_zss"]) <= hub
+
+
+async def test_a_meter_on_the_meter_line_is_added_by_its_profile_and_read(
+    hass: HomeAssistant, socket_enabled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    meter = Dtsu666(clock=Clock(local_time(13)))
+    front = Hub({"meters": {1: meter}}, pacing=PACING)
+    await front.start()
+    monkeypatch.setitem(const.HUB_LINES, "meters", front.lines["meters"].port)
+    monkeypatch.setattr(const, "DEFAULT_HUB_PACING", PACING)
+    # The pause the new entry starts at (the flow's own name for it), short in tests.
+    monkeypatch.setattr(config_flow, "DEFAULT_HUB_PACING", PACING)
+    try:
+        form = await link_form(hass, const.LINK_HUB)
+        answers = {CONF_HOST: "127.0.0.1", const.CONF_LINE: "meters", const.CONF_UNIT_ID: 1.0}
+        # A meter has no ZCS serial: without asking to choose, that is what the form says.
+        result = await hass.config_entries.flow.async_configure(form["flow_id"], answers)
+        assert result["errors"] == {"base": "not_zcs"}
+        result = await hass.config_entries.flow.async_configure(
+            form["flow_id"], {**answers, "choose_profile": True}
+        )
+        assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "unidentified")
+        # Offered: the profiles that name no serial number (the meters), not the inverters'.
+        options = result["data_schema"].schema["profile"].config["options"]
+        assert {option["value"] for option in options} == {"chint_dtsu666", "chint_ddsu666"}
+        result = await hass.config_entries.flow.async_configure(
+            form["flow_id"], {"profile": "chint_dtsu666"}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        port = front.lines["meters"].port
+        entry = result["result"]
+        assert entry.unique_id == f"{const.LINK_HUB}_127.0.0.1:{port}_1"
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert entry.state is ConfigEntryState.LOADED
+        grid = er.async_get(hass).async_get_entity_id(
+            "sensor", const.DOMAIN, f"{entry.unique_id}_grid_power"
+        )
+        assert grid is not None
+        shown = hass.states.get(grid)
+        assert shown is not None
+        assert float(shown.state) == pytest.approx(-meter.plant.grid_w, abs=1)
+        # The same meter is not added twice.
+        again = await link_form(hass, const.LINK_HUB)
+        result = await hass.config_entries.flow.async_configure(
+            again["flow_id"], {**answers, "choose_profile": True}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            again["flow_id"], {"profile": "chint_dtsu666"}
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "already_configured"
+    finally:
+        await front.stop()
+
+
+async def test_a_meter_profile_that_reads_nothing_there_is_refused(
+    hass: HomeAssistant, hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The stand-in on the meter line answers only in its own blocks: a meter's read nothing.
+    monkeypatch.setattr(config_flow, "DEFAULT_HUB_PACING", PACING)
+    stand_in = hub.lines["meters"].units[1]
+    assert isinstance(stand_in, Hyd3ph)
+    stand_in.pin(0x0445, [0x5858] * 8)  # "XXXX...": no ZCS serial where inverters keep it
+    form = await link_form(hass, const.LINK_HUB)
+    answers = {CONF_HOST: "127.0.0.1", const.CONF_LINE: "meters", const.CONF_UNIT_ID: 1.0}
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {**answers, "choose_profile": True}
+    )
+    assert result["step_id"] == "unidentified"
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {"profile": "chint_dtsu666"}
+    )
+    assert result["errors"] == {"base": "profile_reads_nothing"}
