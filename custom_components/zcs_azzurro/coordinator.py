@@ -33,7 +33,6 @@ from .api.errors import (
     CommitError,
     ConnectError,
     ConnectionLostError,
-    DeviceError,
     FrameError,
     InvalidValueError,
     LinkError,
@@ -336,29 +335,17 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         await self._async_write(self.writer.write(values))
 
     async def async_write_registers(self, address: int, values: list[int]) -> dict[str, Any]:
-        """Write raw registers from `address`: the one entry point of the register actions.
+        """Write registers through the cloud (the System's API; its answer at the webhook).
 
-        A local device's go through its link; a cloud entry's through its API (the System's
-        answer comes back at its webhook). Either way a poll follows, settings included.
+        A local device's registers are written by its writer (whole groups, checked); only
+        an entry with `register_writes` takes this way. A poll follows, settings included.
         """
-        if self.register_writes is not None:
-            try:
-                return await self.register_writes.write_registers(address, list(values))
-            finally:
-                await self.async_refresh_settings()
-        if not isinstance(self.device, ModbusDevice):
-            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="no_writes")
-        await self._async_write(self._write_words(self.device, address, list(values)))
-        return {"register": address, "values": list(values)}
-
-    @staticmethod
-    async def _write_words(device: ModbusDevice, address: int, values: list[int]) -> None:
+        if self.register_writes is None:
+            raise TypeError(f"{self.name} writes its registers through its writer")
         try:
-            await device.link.write_registers(device.unit, address, values)
-        except DeviceError as err:
-            raise WriteRefusedError(
-                f"{address:#06x}", err.function_code, err.exception_code
-            ) from err
+            return await self.register_writes.write_registers(address, list(values))
+        finally:
+            await self.async_refresh_settings()
 
     async def async_set_clock(self, group: str) -> None:
         """Set the device's clock to Home Assistant's local time."""

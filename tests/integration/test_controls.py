@@ -15,7 +15,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.zcs_azzurro.const import CONF_WRITE_INTERVAL, SETTINGS_EVERY
+from custom_components.zcs_azzurro.const import CONF_WRITE_INTERVAL, DOMAIN, SETTINGS_EVERY
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
 from simulator.registers import COMMIT_REFUSED
@@ -201,15 +201,16 @@ async def test_a_write_waits_for_the_poll_under_way(
     assert [(r.function, r.address) for r in inverter.log[5:7]] == [(0x03, 0x1187), (0x10, 0x1187)]
 
 
-async def test_raw_register_writes_go_through_the_link(
+async def test_register_writes_of_a_whole_group_reach_the_device(
     hass: HomeAssistant, inverter: Hyd3ph, loaded_entry: MockConfigEntry
 ) -> None:
-    coordinator = loaded_entry.runtime_data.coordinator
+    # Through the register action, which writes with the writer as the controls do.
     words = [0, 100, 0xFFFF, 0xFC18, 0, 1000]  # the passive group: 100 W, -1000 W, 1000 W
-    result = await coordinator.async_write_registers(0x1187, words)
-    assert result == {"register": 0x1187, "values": words}
+    await hass.services.async_call(
+        DOMAIN,
+        "write_registers",
+        {"config_entry_id": loaded_entry.entry_id, "address": 0x1187, "values": words},
+        blocking=True,
+        return_response=True,
+    )
     assert inverter.read(0x1187, 6) == words
-    # Half a group: the inverter refuses, and the user reads it.
-    with pytest.raises(HomeAssistantError) as caught:
-        await coordinator.async_write_registers(0x1188, [5])
-    assert caught.value.translation_key == "write_refused"
