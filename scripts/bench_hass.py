@@ -14,6 +14,7 @@ end for it and what the config flow stores for it.
 
 from __future__ import annotations
 
+import socket
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -36,6 +37,7 @@ from homeassistant.const import (  # noqa: E402
 )
 from homeassistant.core import Event, HomeAssistant, callback  # noqa: E402
 from homeassistant.helpers import frame, translation  # noqa: E402
+from homeassistant.setup import async_setup_component  # noqa: E402
 from pytest_homeassistant_custom_component.common import (  # noqa: E402
     MockConfigEntry,
     async_test_home_assistant,
@@ -121,7 +123,18 @@ async def home_assistant() -> AsyncIterator[HomeAssistant]:
             frame.async_setup(hass)
             await translation.async_load_integrations(hass, {"homeassistant"})
             hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)
+            # The integration needs http (its webhook): on loopback, on a port of its own, so
+            # a run never binds every interface nor collides with a running demo on 8123.
+            http = {"server_host": ["127.0.0.1"], "server_port": _free_port()}
+            assert await async_setup_component(hass, "http", {"http": http})
             yield hass
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 @contextmanager
