@@ -23,7 +23,7 @@ from .devices import DEVICES, Model
 from .devices.chint import Dtsu666
 from .devices.hyd_3ph import Hyd3ph
 from .eth import EthStick, Framing
-from .faults import add_flags, from_flags
+from .faults import Faults, add_flags, from_flags
 from .hub import Hub
 from .modbus import Device
 from .power_magic import PowerMagic
@@ -43,14 +43,14 @@ class Front(Protocol):
 
 def _eth(device: Model, arguments: argparse.Namespace) -> EthStick:
     stick = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
-    stick.faults = from_flags(arguments)
+    stick.faults = from_flags(arguments, Faults)
     return stick
 
 
 def _wifi(device: Model, arguments: argparse.Namespace) -> WifiStick:
     stick = WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)
     stick.heartbeat_interval = arguments.heartbeat
-    stick.faults = from_flags(arguments)
+    stick.faults = from_flags(arguments, Faults)
     return stick
 
 

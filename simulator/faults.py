@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from types import NoneType
-from typing import get_args, get_type_hints
+from typing import Any, cast, get_args, get_type_hints
 
 
 @dataclass
@@ -49,23 +49,40 @@ class Faults:
     )
 
 
-def add_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per fault: --bad-crc for bad_crc; a value for the faults that are not on/off."""
-    group = parser.add_argument_group(
-        "faults of the ETH stick (--link eth)", "make the link fail the ways real links fail"
-    )
-    hints = get_type_hints(Faults)
-    for fault in fields(Faults):
-        flag = "--" + fault.name.replace("_", "-")
+def add_flags(
+    parser: argparse.ArgumentParser,
+    kind: type[Any] = Faults,
+    *,
+    prefix: str = "",
+    title: str = "faults of the ETH stick (--link eth)",
+) -> None:
+    """One flag per field of a faults dataclass: --bad-crc for bad_crc (after `prefix`).
+
+    A field's `doc` is the flag's help; its metadata may name the flag ("flag") and the
+    values it takes ("choices"). Faults that are not on/off take a value.
+    """
+    group = parser.add_argument_group(title, "make the link fail the ways real links fail")
+    hints = get_type_hints(kind)
+    for fault in fields(kind):
+        flag = "--" + prefix + fault.metadata.get("flag", fault.name).replace("_", "-")
         hint = hints[fault.name]
-        (kind,) = [arg for arg in get_args(hint) or (hint,) if arg is not NoneType]  # int | None
+        (value,) = [arg for arg in get_args(hint) or (hint,) if arg is not NoneType]  # int | None
         # Left out, a flag is None and the fault keeps its default.
-        if kind is bool:
-            group.add_argument(flag, action="store_true", default=None, help=fault.doc)
-        elif kind in (int, float):
-            group.add_argument(flag, type=_number(kind), metavar=fault.name.upper(), help=fault.doc)
+        options: dict[str, Any] = {"dest": _dest(fault, prefix), "default": None, "help": fault.doc}
+        if value is bool:
+            group.add_argument(flag, action="store_true", **options)
+        elif value in (int, float):
+            choices = fault.metadata.get("choices")
+            metavar = None if choices else fault.name.upper()
+            group.add_argument(
+                flag, type=_number(value), choices=choices, metavar=metavar, **options
+            )
         else:
-            raise TypeError(f"no flag for a fault of type {kind}: {fault.name}")
+            raise TypeError(f"no flag for a fault of type {value}: {fault.name}")
+
+
+def _dest(fault: Field[Any], prefix: str) -> str:
+    return (prefix + fault.name).replace("-", "_")
 
 
 def _number(kind: type[int | float]) -> Callable[[str], int | float]:
@@ -78,11 +95,11 @@ def integer(text: str) -> int:
     return int(text, 0)
 
 
-def from_flags(arguments: argparse.Namespace) -> Faults:
+def from_flags[T](arguments: argparse.Namespace, kind: type[T], prefix: str = "") -> T:
     """The faults the flags switched on; the others at their defaults."""
     chosen = {
         fault.name: value
-        for fault in fields(Faults)
-        if (value := getattr(arguments, fault.name)) is not None
+        for fault in fields(cast("Any", kind))
+        if (value := getattr(arguments, _dest(fault, prefix))) is not None
     }
-    return Faults(**chosen)
+    return kind(**chosen)

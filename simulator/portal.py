@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from .devices.hyd_3ph import Plant
+from .faults import add_flags, from_flags
 
 STEP = 300  # s between two samples, as the service stores them
 MAX_SPAN = timedelta(days=1)
@@ -41,15 +42,21 @@ PAGES = {
 class PortalFaults:
     """All off by default; tests switch them while clients are connected."""
 
-    error_page: int | None = None  # 502 or 503: the proxy's HTML page instead of an answer
-    delay: float = 0.0  # s before answering: a timeout when the client waits less
-    empty: bool = False  # 200 with an empty body
-    invalid_client: bool = False  # the plain-text INVALID CLIENT, whatever the credentials
-    unauthorized: bool = False  # HTTP 401, as for a request without the Client header
-    offline: bool = False  # success: false
-    zero_burst: bool = False  # every value 0 (lastUpdate as usual)
-    stale: float = 0.0  # s the device has been silent: realtime shows the sample from then
-    decrease: float = 0.0  # kWh taken off every lifetime total in realtime answers
+    error_page: int | None = field(
+        default=None,
+        doc="answer the proxy's HTML page with this status instead of the API",
+        metadata={"flag": "error", "choices": sorted(PAGES)},
+    )
+    delay: float = field(
+        default=0.0, doc="s before answering (a timeout when the client waits less)"
+    )
+    empty: bool = field(default=False, doc="200 with an empty body")
+    invalid_client: bool = field(default=False, doc="the plain-text INVALID CLIENT, whatever asked")
+    unauthorized: bool = field(default=False, doc="HTTP 401, as for a request without its header")
+    offline: bool = field(default=False, doc="success: false")
+    zero_burst: bool = field(default=False, doc="every value 0 (lastUpdate as usual)")
+    stale: float = field(default=0.0, doc="s the device has been silent (realtime from then)")
+    decrease: float = field(default=0.0, doc="kWh taken off every lifetime total in realtime")
 
 
 def iso(moment: float) -> str:
@@ -258,12 +265,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--portal-client", default="simulated-client", help="the client code")
     group.add_argument("--portal-thing", default="ZP1ES010M2H00017", help="the device's serial")
     group.add_argument("--history-days", type=float, default=10.0, help="days of samples kept")
-    group.add_argument("--portal-error", type=int, choices=sorted(PAGES), help="answer HTML pages")
-    group.add_argument("--portal-delay", type=float, default=0.0, help="s before each answer")
-    group.add_argument("--portal-stale", type=float, default=0.0, help="s the device is silent")
-    for flag in ("empty", "invalid-client", "unauthorized", "offline", "zero-burst"):
-        group.add_argument(f"--portal-{flag}", action="store_true")
-    group.add_argument("--portal-decrease", type=float, default=0.0, help="kWh off the totals")
+    add_flags(parser, PortalFaults, prefix="portal-", title="faults of the Portal (--link portal)")
 
 
 def from_arguments(arguments: argparse.Namespace, clock: Callable[[], float]) -> SimulatedPortal:
@@ -275,15 +277,5 @@ def from_arguments(arguments: argparse.Namespace, clock: Callable[[], float]) ->
         history_days=arguments.history_days,
         clock=clock,
     )
-    portal.faults = PortalFaults(
-        error_page=arguments.portal_error,
-        delay=arguments.portal_delay,
-        empty=arguments.portal_empty,
-        invalid_client=arguments.portal_invalid_client,
-        unauthorized=arguments.portal_unauthorized,
-        offline=arguments.portal_offline,
-        zero_burst=arguments.portal_zero_burst,
-        stale=arguments.portal_stale,
-        decrease=arguments.portal_decrease,
-    )
+    portal.faults = from_flags(arguments, PortalFaults, "portal-")
     return portal

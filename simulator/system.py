@@ -20,6 +20,7 @@ from aiohttp import web
 
 from custom_components.zcs_azzurro.api.cloud import system_wire as wire
 
+from .faults import add_flags, from_flags
 from .portal import SimulatedPortal, iso, parse_iso
 
 # The System's assumed names (system_fields.yaml) for the simulated Portal's.
@@ -48,13 +49,19 @@ MAX_SPAN_S = 6 * 86400
 class SystemFaults:
     """All off by default; tests switch them while clients are connected."""
 
-    token_rejected: bool = False  # HTTP 401 to every call
-    server_error: int | None = None  # this 5xx status (an HTML page) to every call
-    callback_never: bool = False  # a write is acknowledged, its callback never sent
-    callback_twice: bool = False  # the callback is sent twice
-    callback_malformed: bool = False  # the callback is not the assumed JSON
-    callback_other: bool = False  # the callback names another write (request id)
-    callback_failed: bool = False  # the callback says the write failed
+    token_rejected: bool = field(default=False, doc="HTTP 401 to every call")
+    server_error: int | None = field(
+        default=None,
+        doc="this 5xx status (an HTML page) to every call",
+        metadata={"flag": "error", "choices": (500, 502, 503)},
+    )
+    callback_never: bool = field(
+        default=False, doc="a write is acknowledged, its callback never sent"
+    )
+    callback_twice: bool = field(default=False, doc="the callback is sent twice")
+    callback_malformed: bool = field(default=False, doc="the callback is not the assumed JSON")
+    callback_other: bool = field(default=False, doc="the callback names another write")
+    callback_failed: bool = field(default=False, doc="the callback says the write failed")
 
 
 @dataclass
@@ -262,11 +269,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--system-device", default="ZP1ES010M2H00017", help="the inverter's serial")
     group.add_argument("--system-logger", default="ZSM-WIFI-USB", help="the device's logger model")
     group.add_argument("--system-callback-delay", type=float, default=1.0, help="s to the callback")
-    group.add_argument("--system-error", type=int, choices=(500, 502, 503), help="answer this 5xx")
-    for flag in ("token-rejected", *(f"callback-{f}" for f in ("never", "twice", "malformed"))):
-        group.add_argument(f"--system-{flag}", action="store_true")
-    group.add_argument("--system-callback-other", action="store_true", help="for another write")
-    group.add_argument("--system-callback-failed", action="store_true", help="the write failed")
+    add_flags(parser, SystemFaults, prefix="system-", title="faults of the System (--link system)")
 
 
 def from_arguments(arguments: argparse.Namespace, clock: Callable[[], float]) -> SimulatedSystem:
@@ -280,13 +283,5 @@ def from_arguments(arguments: argparse.Namespace, clock: Callable[[], float]) ->
         callback_delay=arguments.system_callback_delay,
         clock=clock,
     )
-    system.faults = SystemFaults(
-        token_rejected=arguments.system_token_rejected,
-        server_error=arguments.system_error,
-        callback_never=arguments.system_callback_never,
-        callback_twice=arguments.system_callback_twice,
-        callback_malformed=arguments.system_callback_malformed,
-        callback_other=arguments.system_callback_other,
-        callback_failed=arguments.system_callback_failed,
-    )
+    system.faults = from_flags(arguments, SystemFaults, "system-")
     return system

@@ -56,7 +56,7 @@ async def test_the_command_line_serves_on_the_port_it_prints(socket_enabled: Non
 def _flags(*arguments: str) -> Faults:
     parser = argparse.ArgumentParser()
     add_flags(parser)
-    return from_flags(parser.parse_args(arguments))
+    return from_flags(parser.parse_args(arguments), Faults)
 
 
 def test_every_fault_has_a_flag_with_help() -> None:
