@@ -33,6 +33,7 @@ from .api.transport.base import (
 from .api.transport.probe import find_framing
 from .api.transport.unit import Endpoint, LinkKind, SerialLine, UnitLink
 from .api.transport.v5 import V5Endpoint, V5Link, V5Registry
+from .logfilter import async_hold_quiet_logs
 from .pacing import async_hold_pacing
 
 # The WiFi stick speaks Solarman V5, which Home Assistant's Modbus connection does not:
@@ -121,6 +122,7 @@ def async_get_link(hass: HomeAssistant, entry: ConfigEntry) -> Link:
     unit = async_get_unit(hass, entry, endpoint.params(), entry.data[const.CONF_UNIT_ID])
     link = _link(unit, entry.data)
     entry.async_on_unload(link.close)
+    entry.async_on_unload(async_hold_quiet_logs(hass))
     if LINKS[entry.data[const.CONF_LINK]].paced:
         pacing = entry.options.get(const.CONF_PACING, const.DEFAULT_HUB_PACING)
         entry.async_on_unload(async_hold_pacing(hass, endpoint, unit, pacing))
@@ -140,14 +142,14 @@ async def async_temporary_link(hass: HomeAssistant, data: Mapping[str, Any]) -> 
     endpoint = endpoint_from(data)
     async with async_get_temporary_unit(hass, endpoint.params(), data[const.CONF_UNIT_ID]) as unit:
         link = _link(unit, data)
-        release = None
+        releases = [async_hold_quiet_logs(hass)]
         if LINKS[data[const.CONF_LINK]].paced:
             # The flow keeps the HUB's pacing too: its default until the entry has its own.
-            release = async_hold_pacing(hass, endpoint, unit, const.DEFAULT_HUB_PACING)
+            releases.append(async_hold_pacing(hass, endpoint, unit, const.DEFAULT_HUB_PACING))
         try:
             yield link
         finally:
-            if release is not None:
+            for release in releases:
                 release()
             await link.close()
 

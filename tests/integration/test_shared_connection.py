@@ -16,7 +16,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntrySt
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResult, FlowResultType
-from modbus_connection import ModbusSerialParams
+from modbus_connection import ModbusSerialParams, ModbusTimeoutError
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     MockModule,
@@ -33,6 +33,8 @@ from custom_components.zcs_azzurro import const
 from custom_components.zcs_azzurro.api.errors import FrameError, NoResponseError
 from custom_components.zcs_azzurro.api.transport.unit import Endpoint
 from custom_components.zcs_azzurro.config_flow import _PROBE_ERRORS as ERRORS
+from custom_components.zcs_azzurro.connection import async_temporary_link
+from custom_components.zcs_azzurro.logfilter import HANDLED
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import NOT_MODBUS, EthStick, Framing
 from tests.conftest import LINK_KINDS
@@ -168,17 +170,73 @@ async def test_a_sleeping_inverter_is_quiet(
     assert loud(caplog) == []
 
 
-@pytest.mark.xfail(strict=True, reason="tmodbus warns about bytes that are no RTU frame")
+@pytest.mark.parametrize(
+    ("framing", "fault"),
+    [
+        (Framing.RTU, "garbage"),  # tmodbus resynchronises past it
+        (Framing.RTU, "reset"),  # tmodbus: "connection lost due to error", at ERROR
+        (Framing.TCP, "bad_crc"),  # a wrong transaction id: "unexpected response"
+        (Framing.TCP, "reset"),
+    ],
+)
 async def test_a_stick_answering_garbage_is_quiet(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
     stick: EthStick,
     caplog: pytest.LogCaptureFixture,
+    fault: str,
 ) -> None:
-    """Fails while tmodbus's RTU reader logs "Discarding N byte(s) ... to resynchronize"."""
-    stick.faults.garbage = True
+    """What the library says of a failure our link handles is in the debug log only."""
+    caplog.set_level(logging.DEBUG, "tmodbus")
+    setattr(stick.faults, fault, True)
     await poll(hass)
+    assert state(hass, "battery_soc").state == "unavailable"
     assert [line for line in loud(caplog) if not line.startswith("custom_components")] == []
+    said = [r for r in caplog.records if r.msg in HANDLED.get(r.name, ())]
+    assert said  # logged all the same, at debug, from where tmodbus logged it
+    assert {record.levelno for record in said} == {logging.DEBUG}
+    setattr(stick.faults, fault, False)
+    await poll(hass)
+    assert state(hass, "battery_soc").state == "55"
+
+
+async def test_another_integrations_connection_keeps_its_warnings(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    inverter: Hyd3ph,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Another device, which another integration reads; ours is loaded and polling.
+    theirs = EthStick(inverter, framing=Framing.RTU)
+    await theirs.start()
+    other = MockConfigEntry(domain="other")
+    other.add_to_hass(hass)
+    endpoint = Endpoint(LINK_KINDS[Framing.RTU], "127.0.0.1", theirs.port)
+    unit = async_get_unit(hass, other, endpoint.params(), 1)
+    unit.require_timeout(0.3)
+    theirs.faults.garbage = True
+    try:
+        with pytest.raises(ModbusTimeoutError):
+            await unit.read_holding_registers(0x0404, 1)
+        await poll(hass)
+    finally:
+        await theirs.stop()
+    assert loud(caplog) == [
+        "tmodbus.transport.async_rtu: Discarding 28 byte(s) in 1 step(s) to resynchronize."
+    ]
+
+
+async def test_the_library_loggers_are_left_as_found_when_the_last_entry_unloads(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    loggers = [logging.getLogger(name) for name in HANDLED]
+    before = [list(logger.filters) for logger in loggers]
+    assert all(before)
+    async with async_temporary_link(hass, loaded_entry.data):  # a flow, while the entry runs
+        pass
+    assert [list(logger.filters) for logger in loggers] == before
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    assert all(not logger.filters for logger in loggers)
 
 
 async def test_a_stick_held_over_other_settings_is_retried_until_let_go(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal, NoReturn
@@ -42,6 +43,11 @@ from .base import (
     Link,
     LinkStats,
 )
+
+# True while the running task makes a request through a UnitLink. asyncio runs a
+# connection's callbacks in a copy of the context that opened it, so what a library logs
+# from the connection our request opened can be told from its logging for anyone else's.
+IN_LINK_REQUEST: ContextVar[bool] = ContextVar("zcs_azzurro_link_request", default=False)
 
 # The line speed Home Assistant's `modbus` gives RTU carried over a socket: params equal
 # to its own spelling of that link, so another integration on the stick shares it.
@@ -176,6 +182,7 @@ class UnitLink(Link):
             raise ValueError(f"this link does not carry function {function:#04x}")
         self.stats.requests += 1
         reused = self.unit.connected
+        in_request = IN_LINK_REQUEST.set(True)
         try:
             try:
                 return await self._attempt(request, reused=reused)
@@ -188,6 +195,8 @@ class UnitLink(Link):
             raise DeviceError(function, int(err.exception_code or 0)) from err
         except LinkError as err:
             await self._fail(err)
+        finally:
+            IN_LINK_REQUEST.reset(in_request)
 
     async def _attempt[T](self, request: Callable[[], Awaitable[T]], *, reused: bool) -> T:
         if not reused:
