@@ -99,10 +99,17 @@ def endpoint_from(data: Mapping[str, Any]) -> Endpoint:
     return Endpoint(kind, data[CONF_HOST], data[CONF_PORT])
 
 
-def _link(unit: Any, data: Mapping[str, Any]) -> UnitLink:
+def _link(unit: Any, data: Mapping[str, Any], pacing: float = 0.0) -> UnitLink:
     functions = LINKS[data[const.CONF_LINK]].functions
+    # A request connects (the gap after a connect too) and waits its gap and an answer, each
+    # within its bound: past the sum of those only a busy device can keep it.
+    deadline = 2 * (const.REQUEST_TIMEOUT + pacing)
     return UnitLink(
-        unit, data[const.CONF_UNIT_ID], timeout=const.REQUEST_TIMEOUT, functions=functions
+        unit,
+        data[const.CONF_UNIT_ID],
+        timeout=const.REQUEST_TIMEOUT,
+        functions=functions,
+        deadline=deadline,
     )
 
 
@@ -120,11 +127,12 @@ def async_get_link(hass: HomeAssistant, entry: ConfigEntry) -> Link:
         return v5
     endpoint = endpoint_from(entry.data)
     unit = async_get_unit(hass, entry, endpoint.params(), entry.data[const.CONF_UNIT_ID])
-    link = _link(unit, entry.data)
+    paced = LINKS[entry.data[const.CONF_LINK]].paced
+    pacing = entry.options.get(const.CONF_PACING, const.DEFAULT_HUB_PACING) if paced else 0.0
+    link = _link(unit, entry.data, pacing)
     entry.async_on_unload(link.close)
     entry.async_on_unload(async_hold_quiet_logs(hass))
-    if LINKS[entry.data[const.CONF_LINK]].paced:
-        pacing = entry.options.get(const.CONF_PACING, const.DEFAULT_HUB_PACING)
+    if paced:
         entry.async_on_unload(async_hold_pacing(hass, endpoint, unit, pacing))
     return link
 
@@ -141,11 +149,12 @@ async def async_temporary_link(hass: HomeAssistant, data: Mapping[str, Any]) -> 
         return
     endpoint = endpoint_from(data)
     async with async_get_temporary_unit(hass, endpoint.params(), data[const.CONF_UNIT_ID]) as unit:
-        link = _link(unit, data)
+        # The flow keeps the HUB's pacing too: its default until the entry has its own.
+        pacing = const.DEFAULT_HUB_PACING if LINKS[data[const.CONF_LINK]].paced else 0.0
+        link = _link(unit, data, pacing)
         releases = [async_hold_quiet_logs(hass)]
-        if LINKS[data[const.CONF_LINK]].paced:
-            # The flow keeps the HUB's pacing too: its default until the entry has its own.
-            releases.append(async_hold_pacing(hass, endpoint, unit, const.DEFAULT_HUB_PACING))
+        if pacing:
+            releases.append(async_hold_pacing(hass, endpoint, unit, pacing))
         try:
             yield link
         finally:

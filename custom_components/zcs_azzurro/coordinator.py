@@ -30,6 +30,7 @@ from homeassistant.util import dt as dt_util
 
 from .api.device import ModbusDevice, Reading
 from .api.errors import (
+    BusyError,
     CommitError,
     ConnectError,
     ConnectionLostError,
@@ -77,6 +78,7 @@ WRITE_ERRORS: dict[type[Exception], str] = {
 # What a failed poll tells the user, by what went wrong; the error's own text goes to the
 # debug log (it names addresses and library internals).
 POLL_ERRORS: dict[type[LinkError], str] = {
+    BusyError: "link_busy",
     ConnectError: "link_unreachable",
     ConnectionLostError: "link_dropped",
     FrameError: "link_garbled",
@@ -134,6 +136,8 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         )
         # Failed polls in a row of a source that asks for backoff (a cloud).
         self._failures = 0
+        # Polls in a row the device answered busy; the first keeps the last reading.
+        self._busy = 0
         # Polls and writes take turns: a write goes between polls, never into one.
         self._turn = asyncio.Lock()
         # Polls until the settings are read again; 0: on the next poll.
@@ -290,6 +294,9 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         except LinkError as err:
             self._settings_in = self._slow_in = 0
             _LOGGER.debug("%s: poll failed: %r", self.name, err)
+            self._busy = self._busy + 1 if isinstance(err, BusyError) else 0
+            if self._busy == 1 and self.data is not None:
+                return self.data  # one busy spell: this poll is skipped, the next asks again
             key = next(key for kind, key in POLL_ERRORS.items() if isinstance(err, kind))
             raise UpdateFailed(translation_domain=DOMAIN, translation_key=key) from err
         except SourceAuthError as err:
@@ -304,7 +311,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             raise UpdateFailed(
                 translation_domain=DOMAIN, translation_key=err.reason, retry_after=wait
             ) from err
-        self._failures = 0
+        self._failures = self._busy = 0
         self._note_refused(reading.refused)
         if self._settings_unsure(reading):
             # Ask again next poll, rather than show it unavailable until their turn comes.

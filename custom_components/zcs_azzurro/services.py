@@ -31,6 +31,7 @@ from homeassistant.helpers.service import (
 
 from .api.device import ModbusDevice
 from .api.errors import (
+    BusyError,
     DeviceError,
     InvalidValueError,
     LinkError,
@@ -169,7 +170,9 @@ def _span(address: int, count: int, limit: int) -> Span:
     return span
 
 
-def _modbus_error(err: DeviceError | WriteRefusedError, span: Span) -> HomeAssistantError:
+def _modbus_error(
+    err: DeviceError | WriteRefusedError | BusyError, span: Span
+) -> HomeAssistantError:
     """The device's Modbus exception, named, in the user's words."""
     return HomeAssistantError(
         translation_domain=DOMAIN,
@@ -254,7 +257,7 @@ async def _request[T](
     try:
         async with coordinator.async_turn():
             return await request
-    except (DeviceError, WriteRefusedError) as err:
+    except (DeviceError, WriteRefusedError, BusyError) as err:
         raise _modbus_error(err, span) from err
     except (WriteError, LinkError) as err:
         if write:

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
+from collections.abc import AsyncGenerator
 
 import pytest
-from modbus_connection import ModbusTimeoutError
+from modbus_connection import ModbusTimeoutError, ServerDeviceBusyError
 from modbus_connection.tmodbus import ModbusConnection
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.framer import FramerType
 
 from custom_components.zcs_azzurro.api.errors import (
+    BusyError,
     ConnectError,
     ConnectionLostError,
     DeviceError,
@@ -23,7 +26,7 @@ from custom_components.zcs_azzurro.api.errors import (
     NoResponseError,
 )
 from custom_components.zcs_azzurro.api.transport.base import Link
-from custom_components.zcs_azzurro.api.transport.unit import Endpoint, LinkKind
+from custom_components.zcs_azzurro.api.transport.unit import Endpoint, LinkKind, UnitLink
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
 from tests.conftest import LINK_KINDS, TEST_TIMEOUT, closed_port, link_at, link_to
@@ -226,6 +229,51 @@ async def test_pymodbus_own_client_reads_the_simulator(stick: EthStick, inverter
     assert inverter.read(0x1104, 2) == [1, 3]
 
 
+@pytest.fixture
+async def bounded(stick: EthStick) -> AsyncGenerator[UnitLink]:
+    """A link with the deadline the integration gives its links: twice the timeout."""
+    endpoint = Endpoint(LINK_KINDS[stick.framing], "127.0.0.1", stick.port)
+    connection = ModbusConnection(endpoint.params())
+    link = UnitLink(
+        connection.for_unit(1),
+        1,
+        timeout=TEST_TIMEOUT,
+        close=connection.close,
+        deadline=2 * TEST_TIMEOUT,
+    )
+    yield link
+    await link.close()
+
+
+async def test_a_busy_device_is_given_up_at_the_deadline(
+    bounded: UnitLink, stick: EthStick, inverter: Hyd3ph
+) -> None:
+    stick.faults.exception = 0x06
+    started = time.monotonic()
+    with pytest.raises(BusyError) as busy:
+        await bounded.read_holding_registers(1, 0x0404, 1)
+    # Not the minute the connection would keep asking for.
+    assert time.monotonic() - started < 2 * TEST_TIMEOUT + 0.2
+    assert (busy.value.function_code, busy.value.exception_code) == (0x03, 0x06)
+    assert bounded.stats.failures == 1
+    stick.faults.exception = None
+    inverter.pin(0x0404, [7])
+    assert await bounded.read_holding_registers(1, 0x0404, 1) == [7]
+
+
+@pytest.mark.parametrize("fault", ["silent", "slow"])
+async def test_the_deadline_leaves_timeouts_and_slow_answers_alone(
+    bounded: UnitLink, stick: EthStick, fault: str
+) -> None:
+    if fault == "silent":
+        stick.faults.silent = True
+        with pytest.raises(NoResponseError):
+            await bounded.read_holding_registers(1, 0x0404, 1)
+    else:
+        stick.faults.delay = TEST_TIMEOUT * 0.8
+        assert len(await bounded.read_holding_registers(1, 0x0404, 1)) == 1
+
+
 # What the library does on its own, behind no adapter of ours: each test fails while the
 # library behaves so, and starts passing (failing as a strict xfail) once it is fixed.
 
@@ -261,6 +309,22 @@ async def test_library_keeps_the_timeout_each_holder_of_a_unit_asks_for(stick: E
     stick.faults.delay = TEST_TIMEOUT * 2
     try:
         assert len(await patient.read_holding_registers(0x0404, 1)) == 1
+    finally:
+        await connection.close()
+
+
+@pytest.mark.xfail(strict=True, reason="modbus-connection asks a busy device again for 60 s")
+async def test_library_says_busy_within_the_timeout(stick: EthStick) -> None:
+    connection = ModbusConnection(
+        Endpoint(LINK_KINDS[stick.framing], "127.0.0.1", stick.port).params()
+    )
+    unit = connection.for_unit(1)
+    unit.require_timeout(TEST_TIMEOUT)
+    stick.faults.exception = 0x06
+    try:
+        async with asyncio.timeout(3 * TEST_TIMEOUT):
+            with pytest.raises(ServerDeviceBusyError):
+                await unit.read_holding_registers(0x0404, 1)
     finally:
         await connection.close()
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.update_coordinator import UpdateFailed
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from simulator.eth import EthStick
@@ -23,3 +27,27 @@ async def test_settings_return_on_the_first_poll_after_a_failing_device(
     await poll(hass)
     assert state(hass, "export_limit", "number").state != "unavailable"
     assert state(hass, "pv_power").state != "unavailable"
+
+
+async def test_one_busy_poll_is_skipped_and_a_second_is_said(
+    hass: HomeAssistant,
+    stick: EthStick,
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Busy (0x06): the link gives up at its deadline, not after the library's minute."""
+    coordinator = loaded_entry.runtime_data.coordinator
+    stick.faults.exception = 0x06
+    await poll(hass)
+    # One poll skipped: the last reading stands, and nothing is said.
+    assert coordinator.last_update_success
+    assert state(hass, "battery_soc").state == "55"
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    await poll(hass)
+    assert not coordinator.last_update_success
+    assert state(hass, "battery_soc").state == "unavailable"
+    assert isinstance(coordinator.last_exception, UpdateFailed)
+    assert coordinator.last_exception.translation_key == "link_busy"
+    stick.faults.exception = None
+    await poll(hass)
+    assert state(hass, "battery_soc").state == "55"

@@ -34,6 +34,23 @@ class FrameError(LinkError):
     """Bytes came back, but not a valid answer to the request."""
 
 
+class BusyError(LinkError):
+    """The request outlived its deadline: the device kept answering busy (0x06).
+
+    Home Assistant's shared connection asks a busy device again, for up to a minute per
+    request; the link gives up at its deadline instead, which no request outlives that got
+    an answer or a timeout (the other way past it: others' requests holding the shared
+    connection that long).
+    """
+
+    exception_code = 0x06
+
+    def __init__(self, function_code: int, seconds: float) -> None:
+        """Keep the function asked, as a DeviceError does."""
+        super().__init__(f"function {function_code:#04x}: no answer but busy within {seconds:g} s")
+        self.function_code = function_code
+
+
 class WrongLoggerError(LinkError):
     """A Solarman logger answered, but under another serial than the one it was asked by.
 

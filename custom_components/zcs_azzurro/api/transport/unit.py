@@ -7,6 +7,7 @@ device layer reads through, and says what went wrong in this package's terms.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
@@ -26,6 +27,7 @@ from modbus_connection import (
 )
 
 from ..errors import (
+    BusyError,
     ConnectError,
     ConnectionLostError,
     DeviceError,
@@ -123,14 +125,19 @@ class UnitLink(Link):
         timeout: float,
         close: Callable[[], Awaitable[None]] | None = None,
         functions: frozenset[int] = ALL_FUNCTIONS,
+        deadline: float | None = None,
     ) -> None:
         """Wrap `unit` (bound to `unit_id`); `close` closes its connection, if this owns it.
 
         `functions` are the function codes the wire carries (the HUB's: 0x03 and 0x10).
+        `deadline` bounds a request from the call to its answer: the shared connection asks
+        a device that answers busy (0x06) again for up to a minute, inside the library and
+        with no setting for it, and a poll should not wait that out (BusyError instead).
         """
         self.unit = unit
         self.unit_id = unit_id
         self.functions = functions
+        self.deadline = deadline
         self.stats = LinkStats()
         self._close = close
         # Drops of the connection: what tells a connection lost from one never made.
@@ -185,18 +192,30 @@ class UnitLink(Link):
         in_request = IN_LINK_REQUEST.set(True)
         try:
             try:
-                return await self._attempt(request, reused=reused)
+                return await self._bounded(function, request, reused=reused)
             except ConnectionLostError:
                 if not reused:
                     raise
                 # A connection that sat idle may have been closed by the stick: one fresh try.
-                return await self._attempt(request, reused=False)
+                return await self._bounded(function, request, reused=False)
         except ModbusExceptionError as err:
             raise DeviceError(function, int(err.exception_code or 0)) from err
         except LinkError as err:
             await self._fail(err)
         finally:
             IN_LINK_REQUEST.reset(in_request)
+
+    async def _bounded[T](
+        self, function: int, request: Callable[[], Awaitable[T]], *, reused: bool
+    ) -> T:
+        bound = asyncio.timeout(self.deadline)
+        try:
+            async with bound:
+                return await self._attempt(request, reused=reused)
+        except TimeoutError as err:
+            if not bound.expired():
+                raise
+            raise BusyError(function, self.deadline or 0) from err
 
     async def _attempt[T](self, request: Callable[[], Awaitable[T]], *, reused: bool) -> T:
         if not reused:
@@ -224,7 +243,7 @@ class UnitLink(Link):
     async def _fail(self, err: LinkError) -> NoReturn:
         self.stats.failures += 1
         self.stats.last_error = f"{type(err).__name__}: {err}"
-        if isinstance(err, NoResponseError | FrameError):
+        if isinstance(err, NoResponseError | FrameError | BusyError):
             # RTU frames carry no transaction id: a late answer on this connection could be
             # taken for the next request's (and Modbus TCP logs one as unexpected). A fresh
             # connection cannot hold one.
