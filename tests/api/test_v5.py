@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections.abc import AsyncGenerator
 
 import pytest
@@ -104,6 +105,33 @@ async def test_a_late_answer_is_never_taken_for_the_next_request(
     assert await link.read_holding_registers(1, *SERIAL) == inverter.read(*SERIAL)
     # On the same connection: the sequence number told the two apart.
     assert link.stats.connects == 1
+
+
+@pytest.mark.parametrize("late", [1.5, 2, 2.5])
+async def test_the_request_after_a_late_one_gets_its_own_answer(
+    wifi: WifiStick, link: V5Link, inverter: Hyd3ph, caplog: pytest.LogCaptureFixture, late: float
+) -> None:
+    """Asked at once, while the logger still works on the request that timed out (scripts/soak)."""
+    caplog.set_level(logging.DEBUG, "custom_components.zcs_azzurro.api.transport.v5")
+    wifi.faults.delay = TEST_TIMEOUT * late
+    with pytest.raises(NoResponseError):
+        await link.read_holding_registers(1, 0x0404, 1)
+    wifi.faults.delay = 0
+    assert await link.read_holding_registers(1, *SERIAL) == inverter.read(*SERIAL)
+    assert link.stats.connects == 1
+    assert any(r.getMessage().startswith("Skipping a late answer") for r in caplog.records)
+
+
+async def test_a_frozen_stick_costs_each_request_twice_the_timeout_at_most(
+    wifi: WifiStick, link: V5Link
+) -> None:
+    """Waiting for answers still owed is bounded: those that never come are not owed again."""
+    wifi.faults.silent = True
+    for _ in range(4):
+        started = time.monotonic()
+        with pytest.raises(NoResponseError):
+            await link.read_holding_registers(1, 0x0404, 1)
+        assert time.monotonic() - started < 2 * TEST_TIMEOUT + 0.15
 
 
 async def test_the_loggers_word_for_a_silent_inverter_is_no_response(

@@ -11,10 +11,11 @@ reconnects from background tasks that resend the last request on their own.
 What the logger sends besides answers (pysolarmanv5's protocol notes, #19 there):
 heartbeats (0x4710) and other frames of its own, between or before our answers; they are
 skipped. A late answer carries an older sequence number and is skipped as well, so it is
-never taken for the next request's. Two answers the logger gives itself, where the Modbus
-frame would be (StephanJoubert/home_assistant_solarman #187, pysolarmanv5 #14 and #87):
-`05 00`, the inverter did not answer; `06 00` under the logger's own serial, the request
-named another logger.
+never taken for the next request's; as the logger serves one request at a time, the
+request after it waits for the late answers too, then for its own. Two answers the logger
+gives itself, where the Modbus frame would be (StephanJoubert/home_assistant_solarman
+#187, pysolarmanv5 #14 and #87): `05 00`, the inverter did not answer; `06 00` under the
+logger's own serial, the request named another logger.
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ class V5Connection:
         self._buffer = bytearray()
         # Whether bytes that are no V5 frame came since the request was sent.
         self._garbage = False
+        # Requests that timed out whose answers the logger may still send.
+        self._owed = 0
 
     @property
     def connected(self) -> bool:
@@ -148,6 +151,7 @@ class V5Connection:
         except OSError as err:
             raise ConnectError(f"{endpoint}: {err.strerror or err}") from err
         self._buffer.clear()
+        self._owed = 0  # nothing comes late on a new connection
         _LOGGER.debug("Connected to logger %s at %s", endpoint.logger_serial, endpoint)
 
     async def _disconnect(self) -> None:
@@ -163,14 +167,25 @@ class V5Connection:
         assert self._writer is not None
         request = bytes(self._framing._v5_frame_encoder(adu))
         self._garbage = False
+        # The logger serves one request at a time: while answers to requests that timed out
+        # are still to come, it may be at those, and this one waits for them as well.
+        owed = self._owed
+        late = 0
+        loop = asyncio.get_running_loop()
         try:
             self._writer.write(request)
             await self._writer.drain()
-            async with asyncio.timeout(wait):
+            async with asyncio.timeout(wait * (1 + owed)) as bound:
                 while not self._is_answer(frame := await self._next_frame()):
-                    pass
+                    if self._is_late(frame):
+                        late += 1
+                        bound.reschedule(loop.time() + wait * (1 + max(owed - late, 0)))
+                self._owed = 0  # served in turn: what it owed came, or never will
                 return self._modbus(frame)
         except TimeoutError as err:
+            # This one's answer is owed now; earlier ones that did not come in all that
+            # wait are not (a frozen stick: every request waits twice the timeout).
+            self._owed = 1 + (max(owed - late, 0) if late else 0)
             if self._garbage:
                 raise FrameError(f"no V5 answer from {self.endpoint}, only other bytes") from err
             raise NoResponseError(f"no answer from {self.endpoint} in {wait} s") from err
@@ -206,10 +221,17 @@ class V5Connection:
         if control != _RESPONSE:
             _LOGGER.debug("Skipping the logger's frame %04x: %s", control, frame.hex(" "))
             return False
-        if frame[5] != self._framing.sequence_number:
+        if self._is_late(frame):
             _LOGGER.debug("Skipping a late answer: %s", frame.hex(" "))
             return False
         return True
+
+    def _is_late(self, frame: bytes) -> bool:
+        """Whether the frame answers an earlier request: another sequence number."""
+        return (
+            int.from_bytes(frame[3:5], "little") == _RESPONSE
+            and frame[5] != self._framing.sequence_number
+        )
 
     def _modbus(self, frame: bytes) -> bytes:
         """The RTU frame a checked answer carries, or the error the logger's answer means."""
