@@ -92,7 +92,9 @@ def readings(profile: Profile) -> list[str]:
     ]
 
 
-def modbus_yaml(profile: Profile, keys: list[str], port: int, hub_type: str) -> dict[str, Any]:
+def modbus_yaml(
+    profile: Profile, keys: list[str], link: LocalLink, where: int | str
+) -> dict[str, Any]:
     """A core `modbus` hub reading these fields as sensors: one per register run.
 
     A derived field (a sum of others) has no register of its own: core `modbus` shows its
@@ -123,19 +125,24 @@ def modbus_yaml(profile: Profile, keys: list[str], port: int, hub_type: str) -> 
                 if field.word_order is WordOrder.LITTLE:
                     sensor["swap"] = "word"
             sensors.append(sensor)
+    address = {} if link.serial else {"host": "127.0.0.1"}
     return {
         "name": "bench",
-        "type": hub_type,
-        "host": "127.0.0.1",
-        "port": port,
+        "type": link.modbus_type,
+        **address,
+        "port": where,
         "timeout": 5,
+        **link.modbus,
         "sensors": sensors,
     }
 
 
 @contextmanager
-def simulator(*arguments: str) -> Iterator[int]:
-    """The simulator in its own process, on a loopback port it picks; yields the port."""
+def simulator(*arguments: str) -> Iterator[int | str]:
+    """The simulator in its own process, on a loopback port it picks; yields the port.
+
+    On a pseudo-terminal (RS485), the path of its end; of a HUB, the inverter line's port.
+    """
     process = subprocess.Popen(
         [sys.executable, "-m", "simulator", "--port", "0", *arguments],
         cwd=ROOT,
@@ -144,7 +151,9 @@ def simulator(*arguments: str) -> Iterator[int]:
     )
     try:
         assert process.stdout is not None
-        yield int(process.stdout.readline().rsplit(":", 1)[1])
+        # "listening hub 127.0.0.1:40001, ..." or "listening rs485 /dev/pts/3"
+        where = process.stdout.readline().split()[2].rstrip(",")
+        yield where if where.startswith("/") else int(where.rsplit(":", 1)[1])
     finally:
         process.terminate()
         process.wait()
@@ -173,7 +182,7 @@ async def ours(
     link: LocalLink,
     profile: Profile,
     *,
-    port: int,
+    port: int | str,
     keys: list[str],
     polls: int,
 ) -> Result:
@@ -213,10 +222,16 @@ async def ours(
 
 
 async def core_modbus(
-    hass: HomeAssistant, profile: Profile, hub_type: str, *, port: int, keys: list[str], polls: int
+    hass: HomeAssistant,
+    profile: Profile,
+    link: LocalLink,
+    *,
+    port: int | str,
+    keys: list[str],
+    polls: int,
 ) -> Result:
     """Home Assistant's `modbus`, from YAML, reading the same registers."""
-    config = modbus_yaml(profile, keys, port, hub_type)
+    config = modbus_yaml(profile, keys, link, port)
     started = time.perf_counter()
     assert await async_setup_component(hass, "modbus", {"modbus": [config]})
     # The hub loads its platforms in the background; each sensor reads once the hub has
@@ -298,7 +313,7 @@ async def run(polls: int, latency: tuple[str, ...], profiles: set[str], links: s
                     if link.modbus_type is not None:
                         # First: `modbus` takes its YAML only when set up, and ours needs it.
                         core = await core_modbus(
-                            hass, profile, link.modbus_type, port=core_port, keys=same, polls=polls
+                            hass, profile, link, port=core_port, keys=same, polls=polls
                         )
                     mine = await ours(hass, link, profile, port=ours_port, keys=same, polls=polls)
                     shipped = await ours(

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 from homeassistant import loader  # noqa: E402
 from homeassistant.const import (  # noqa: E402
+    CONF_DEVICE,
     CONF_HOST,
     CONF_PORT,
     EVENT_STATE_CHANGED,
@@ -50,14 +51,28 @@ from simulator.wifi import DEFAULT_LOGGER_SERIAL  # noqa: E402
 SERIAL = "ZP1ES010M2H00017"
 
 
+# The HUB's pause between requests in the bench and the soak: short, so that they run fast
+# (a real HUB is set to seconds); the entry's option and the simulated HUB agree on it.
+SHORT_PACING = 0.002
+# A serial line as the RS485 link stores it, and as core `modbus` is told it.
+LINE = {const.CONF_BAUDRATE: 9600, const.CONF_BYTESIZE: 8, const.CONF_STOPBITS: 1}
+
+
 @dataclass(frozen=True)
 class LocalLink:
     """A link Home Assistant reaches the device by, and how core `modbus` reaches it."""
 
     name: str
     simulator: tuple[str, ...]  # the arguments of `python -m simulator` for its front end
-    data: dict[str, Any]  # what the config flow stores, beside host, port, unit, profile
+    data: dict[str, Any]  # what the config flow stores, beside address, unit, profile
     modbus_type: str | None  # the `type:` of a core `modbus` hub on the same wire, if any
+    options: dict[str, Any] = field(default_factory=dict)  # the entry's, beside the interval
+    modbus: dict[str, Any] = field(default_factory=dict)  # more of core `modbus`'s hub YAML
+
+    @property
+    def serial(self) -> bool:
+        """Whether the device is at a serial port's path, not a host and port."""
+        return bool(self.data[const.CONF_LINK] == const.LINK_RS485)
 
 
 LOCAL_LINKS = (
@@ -80,6 +95,36 @@ LOCAL_LINKS = (
         {const.CONF_LINK: const.LINK_WIFI, const.CONF_LOGGER_SERIAL: DEFAULT_LOGGER_SERIAL},
         None,
     ),
+    # The HUB's inverter line; core `modbus` keeps the same pause between its requests.
+    LocalLink(
+        "hub",
+        ("--link", "hub", "--pacing", str(SHORT_PACING)),
+        {const.CONF_LINK: const.LINK_HUB, const.CONF_FRAMING: LinkKind.MODBUS_TCP.value},
+        "tcp",
+        options={const.CONF_PACING: SHORT_PACING},
+        modbus={"message_wait_milliseconds": round(SHORT_PACING * 1000)},
+    ),
+    # ZCS hands out no public Power Magic map: its link (Modbus TCP, 0x03/0x06/0x10) is
+    # measured with the inverter model behind it.
+    LocalLink(
+        "power-magic",
+        ("--link", "power-magic"),
+        {const.CONF_LINK: const.LINK_POWER_MAGIC, const.CONF_FRAMING: LinkKind.MODBUS_TCP.value},
+        "tcp",
+    ),
+    # A USB adapter on the RS485 bus: here a pseudo-terminal, 9600 8N1.
+    LocalLink(
+        "rs485",
+        ("--link", "rs485", "--pty"),
+        {
+            const.CONF_LINK: const.LINK_RS485,
+            const.CONF_FRAMING: LinkKind.RTU_SERIAL.value,
+            **LINE,
+            const.CONF_PARITY: "none",
+        },
+        "serial",
+        modbus={**LINE, "method": "rtu", "parity": "N"},
+    ),
 )
 
 # Each bundled profile, the simulated device that holds its map, and the model it reports.
@@ -93,19 +138,19 @@ PROFILES = {
 # Not yet here: the Chint meters (core `modbus` never showed all their readings in a minute).
 
 
-def local_entry(link: LocalLink, profile: str, port: int, **options: Any) -> MockConfigEntry:
-    """An entry for a device on loopback, as the config flow makes it."""
+def local_entry(link: LocalLink, profile: str, where: int | str, **options: Any) -> MockConfigEntry:
+    """An entry for a device on loopback (at a port) or a pty (at a path), as the flow makes it."""
+    address = {CONF_DEVICE: where} if link.serial else {CONF_HOST: "127.0.0.1", CONF_PORT: where}
     data = {
         **link.data,
-        CONF_HOST: "127.0.0.1",
-        CONF_PORT: port,
+        **address,
         const.CONF_UNIT_ID: 1,
         const.CONF_PROFILE: profile,
         const.CONF_MODEL: PROFILES[profile][1],
     }
     return MockConfigEntry(
         domain=const.DOMAIN, unique_id=SERIAL, title=data[const.CONF_MODEL], data=data,
-        options=options,
+        options=link.options | options,
     )  # fmt: skip
 
 

@@ -38,10 +38,13 @@ from custom_components.zcs_azzurro.api.profile.decoder import decode
 from custom_components.zcs_azzurro.api.profile.schema import FieldType, Profile, Value
 from custom_components.zcs_azzurro.coordinator import ZcsCoordinator
 from custom_components.zcs_azzurro.portal import async_get_portal_map
-from scripts.bench_hass import LOCAL_LINKS, LocalLink, home_assistant, local_entry
+from scripts.bench_hass import LOCAL_LINKS, SHORT_PACING, LocalLink, home_assistant, local_entry
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
+from simulator.hub import Hub
 from simulator.portal import SimulatedPortal
+from simulator.power_magic import PowerMagic
+from simulator.rs485 import Rs485Bus
 from simulator.wifi import WifiStick
 
 # Links wait this long for an answer in the soak; a delay fault answers after twice that.
@@ -82,8 +85,10 @@ class Front:
     stop: Callable[[], Any]
 
 
-def eth_faults(stick: EthStick) -> dict[str, Callable[[bool], None]]:
+def eth_faults(stick: EthStick, device: Hyd3ph) -> dict[str, Callable[[bool], None]]:
     """The stick's faults; the inverter asleep behind it; a logger reboot (connections dropped).
+
+    The same on a HUB's line (a reboot is another client taking the port) and a Power Magic.
 
     Not among them: an illegal-address answer, which is firmware refusing registers and
     is left out of the plan for an hour by design (tests/api/test_device.py). "Busy" (0x06)
@@ -96,7 +101,7 @@ def eth_faults(stick: EthStick) -> dict[str, Callable[[bool], None]]:
         return lambda active: setattr(stick.faults, name, on if active else off)
 
     def asleep(active: bool) -> None:
-        stick.device.asleep = active  # type: ignore[attr-defined]
+        device.asleep = active
 
     def reboot(active: bool) -> None:
         if active:
@@ -143,19 +148,56 @@ def register_truth(device: Hyd3ph, profile: Profile) -> dict[str, Value | None]:
     return values
 
 
-async def eth_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
-    """The ETH stick in this process, on a loopback port."""
+def rs485_faults(bus: Rs485Bus, device: Hyd3ph) -> dict[str, Callable[[bool], None]]:
+    """What a bus shows: silence, a late, damaged or foreign answer, exceptions, sleep."""
+
+    def flag(name: str, on: Any = True) -> Callable[[bool], None]:
+        off = getattr(bus.faults, name)
+        return lambda active: setattr(bus.faults, name, on if active else off)
+
+    def asleep(active: bool) -> None:
+        device.asleep = active
+
+    return {
+        "silent": flag("silent"),
+        "delay": flag("delay", 2 * TIMEOUT),
+        "bad_crc": flag("bad_crc"),
+        "garbage": flag("garbage"),
+        "wrong_unit": flag("wrong_unit"),
+        "exception_04": flag("exception", 0x04),
+        "busy": flag("exception", 0x06),
+        "asleep": asleep,
+    }
+
+
+async def local_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
+    """The link's front end in this process: on a loopback port, or a pty for RS485."""
     device = Hyd3ph(clock=clock)
-    if link.data[const.CONF_LINK] == const.LINK_WIFI:
-        stick: EthStick = WifiStick(device)
+    kind = link.data[const.CONF_LINK]
+    where: int | str
+    if kind == const.LINK_RS485:
+        bus = Rs485Bus({1: device})
+        await bus.start()
+        front: Any = bus
+        faults = rs485_faults(bus, device)
+        where = bus.path
     else:
-        framing = Framing(link.simulator[link.simulator.index("--framing") + 1])
-        stick = EthStick(device, framing=framing)
-    await stick.start()
-    entry = local_entry(
-        link, profile.id, stick.port, **{CONF_SCAN_INTERVAL: const.MAX_SCAN_INTERVAL}
-    )
-    return Front(entry, eth_faults(stick), lambda: register_truth(device, profile), stick.stop)
+        if kind == const.LINK_WIFI:
+            stick: EthStick = WifiStick(device)
+            front = stick
+        elif kind == const.LINK_HUB:
+            front = Hub({"inverters": {1: device}}, pacing=SHORT_PACING)
+            stick = front.lines["inverters"]
+        elif kind == const.LINK_POWER_MAGIC:
+            front = stick = PowerMagic(device)
+        else:
+            framing = Framing(link.simulator[link.simulator.index("--framing") + 1])
+            front = stick = EthStick(device, framing=framing)
+        await front.start()
+        faults = eth_faults(stick, device)
+        where = stick.port
+    entry = local_entry(link, profile.id, where, **{CONF_SCAN_INTERVAL: const.MAX_SCAN_INTERVAL})
+    return Front(entry, faults, lambda: register_truth(device, profile), front.stop)
 
 
 async def portal_front(clock: Clock, hass: HomeAssistant) -> Front:
@@ -414,7 +456,7 @@ def _local(link: LocalLink) -> SoakLink:
 
         (profile,) = [p for p in load_bundled() if p.id == "zcs_3ph_hyd_zss"]
         del hass
-        return await eth_front(link, clock, profile)
+        return await local_front(link, clock, profile)
 
     return SoakLink(link.name, make)
 

@@ -17,14 +17,22 @@ from .modbus import (
     WRITE_SINGLE,
     Device,
     answer,
+    exception_pdu,
     rtu_frame,
     rtu_request_size,
     rtu_unpack,
 )
 
+# What a bus carries when something else talks on it: bytes that are no frame.
+NOISE = bytes(range(0xF0, 0x100)) * 2
+
 
 class Rs485Bus:
-    """Devices on one bus, each at its unit id; a frame for no unit on it gets no answer."""
+    """Devices on one bus, each at its unit id; a frame for no unit on it gets no answer.
+
+    Of the faults, it shows silence, delay, a bad CRC, garbage, another unit's answer and
+    exception codes.
+    """
 
     functions = frozenset({READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE})
 
@@ -81,7 +89,25 @@ class Rs485Bus:
         self.requests += 1
         unit, pdu = rtu_unpack(frame)
         device = self.units.get(unit) if unit is not None else None
+        faults = self.faults
         # A damaged frame, or one for a unit that is not on the bus (or asleep): silence.
-        if device is None or device.asleep or self.faults.silent or self._fds is None:
+        if device is None or device.asleep or faults.silent or self._fds is None:
             return
-        os.write(self._fds[0], rtu_frame(unit or 0, answer(device, pdu, self.functions)))
+        if faults.exception is not None:
+            reply_pdu = exception_pdu(pdu[0], faults.exception)
+        else:
+            reply_pdu = answer(device, pdu, self.functions)
+        # As on the wire: another unit's answer, a damaged CRC, noise in place of a frame.
+        reply = rtu_frame((unit or 0) + 1 if faults.wrong_unit else unit or 0, reply_pdu)
+        if faults.bad_crc:
+            reply = reply[:-1] + bytes([reply[-1] ^ 0xFF])
+        if faults.garbage:
+            reply = NOISE
+        if faults.delay:
+            asyncio.get_running_loop().call_later(faults.delay, self._write, reply)
+        else:
+            self._write(reply)
+
+    def _write(self, reply: bytes) -> None:
+        if self._fds is not None:
+            os.write(self._fds[0], reply)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import Set as AbstractSet
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -313,21 +314,23 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             ) from err
         self._failures = self._busy = 0
         self._note_refused(reading.refused)
-        if self._settings_unsure(reading):
-            # Ask again next poll, rather than show it unavailable until their turn comes.
+        # Ask again next poll, rather than show them unavailable until their turn comes.
+        if self._unsure(reading, self.device.profile.settings):
             self._settings_in = 0
+        if self._unsure(reading, self._slow):
+            self._slow_in = 0  # a paced port's counters (scripts/soak, HUB row)
         values = self.guard.apply(reading.values, dt_util.utcnow().timestamp())
         if self.data is not None:
             # Settings not read this time hold what they were last read as.
             values = {key: self.data.values.get(key) for key in self.wanted_keys() - keys} | values
         return replace(reading, values=values)
 
-    def _settings_unsure(self, reading: Reading) -> bool:
-        """Whether a setting read lacks a value the device may well hold.
+    def _unsure(self, reading: Reading, keys: AbstractSet[str]) -> bool:
+        """Whether one of these fields, read, lacks a value the device may well hold.
 
         Withheld (not said the same twice), or none where it had one: a damaged answer.
         """
-        read = self.device.profile.settings & reading.values.keys()
+        read = keys & reading.values.keys()
         unsure = any(
             key in reading.withheld or (reading.values[key] is None and key in self._had_value)
             for key in read

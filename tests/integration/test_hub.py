@@ -315,6 +315,29 @@ async def test_on_a_hub_port_powers_are_read_every_poll_counters_every_fifth(
     assert per_poll == [4, 4, 4, 4, 5, 4, 4, 4, 4, 10]
 
 
+async def test_counters_a_failing_device_left_without_are_read_on_the_next_poll(
+    hass: HomeAssistant, hub: Hub
+) -> None:
+    """Found by scripts/soak: they were unavailable until their turn, five polls later."""
+    line = hub.lines["inverters"]
+    await set_up(hass, hub_entry(line, 1, SERIALS[1]))
+    energy = er.async_get(hass).async_get_entity_id(
+        "sensor", const.DOMAIN, f"{SERIALS[1]}_pv_energy_total"
+    )
+    for _ in range(4):
+        await poll(hass)
+    line.faults.exception = 0x04  # device failure, on the poll that reads the counters
+    await poll(hass)
+    assert (shown := hass.states.get(energy or "")) is not None
+    assert shown.state == "unavailable"
+    line.faults.exception = None
+    before = line.requests
+    await poll(hass)
+    assert line.requests - before == 5  # the counters again, not in four polls' time
+    assert (shown := hass.states.get(energy or "")) is not None
+    assert shown.state not in ("unknown", "unavailable")
+
+
 async def test_a_profile_needing_a_function_the_link_lacks_is_refused_before_any_request(
     hass: HomeAssistant, hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from scripts.soak import SOAK_LINKS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -42,6 +44,8 @@ def test_bench_and_soak_short() -> None:
         assert float(core[8]) > 0
     assert soak.returncode == 0, soak_out + soak_err
     lines = soak_out.splitlines()
-    assert [line.split(":")[0] for line in lines] == ["eth-rtu", "eth-tcp", "wifi", "portal"]
+    # A line for every link it soaks, HUB, Power Magic and RS485 among them.
+    assert [line.split(":")[0] for line in lines] == [link.name for link in SOAK_LINKS]
+    assert {"hub", "power-magic", "rs485"} <= {link.name for link in SOAK_LINKS}
     for line in lines:
         assert "wrong values 0, decreases 0, exceptions 0" in line
