@@ -61,7 +61,22 @@ def _hub(device: Model, arguments: argparse.Namespace) -> Hub:
         "inverters": {arguments.unit: device, arguments.unit + 1: twin},
         "meters": {1: Dtsu666(clock=device.clock)},
     }
-    return Hub(lines, pacing=arguments.pacing)
+    hub = Hub(lines, pacing=arguments.pacing)
+    for line in hub.lines.values():
+        line.faults = from_flags(arguments, Faults)
+    return hub
+
+
+def _power_magic(device: Model, arguments: argparse.Namespace) -> PowerMagic:
+    power_magic = PowerMagic(device, unit=arguments.unit)
+    power_magic.faults = from_flags(arguments, Faults)
+    return power_magic
+
+
+def _rs485(device: Model, arguments: argparse.Namespace) -> Rs485Bus:
+    bus = Rs485Bus({arguments.unit: device})
+    bus.faults = from_flags(arguments, Faults)
+    return bus
 
 
 # How each link's front end is made from the device and the arguments.
@@ -71,8 +86,8 @@ LINKS: dict[str, Callable[[Model, argparse.Namespace], Front]] = {
     "system": lambda device, a: system.from_arguments(a, device.clock),
     "wifi": _wifi,
     "hub": _hub,
-    "power-magic": lambda device, a: PowerMagic(device, unit=a.unit),
-    "rs485": lambda device, a: Rs485Bus({a.unit: device}),
+    "power-magic": _power_magic,
+    "rs485": _rs485,
 }
 
 
@@ -148,7 +163,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--asleep", action="store_true", help="the inverter sleeps: the stick is awake but silent"
     )
-    add_flags(parser)
+    add_flags(parser, title="faults of the ETH or WiFi stick, HUB lines, Power Magic, RS485 bus")
     portal.add_arguments(parser)
     system.add_arguments(parser)
     return parser.parse_args()

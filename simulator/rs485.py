@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import tty
 
 from .faults import Faults
@@ -30,8 +31,8 @@ NOISE = bytes(range(0xF0, 0x100)) * 2
 class Rs485Bus:
     """Devices on one bus, each at its unit id; a frame for no unit on it gets no answer.
 
-    Of the faults, it shows silence, delay, a bad CRC, garbage, another unit's answer and
-    exception codes.
+    Of the faults, it shows silence, delay and jitter, a bad CRC, garbage, another unit's
+    answer and exception codes.
     """
 
     functions = frozenset({READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE})
@@ -103,8 +104,8 @@ class Rs485Bus:
             reply = reply[:-1] + bytes([reply[-1] ^ 0xFF])
         if faults.garbage:
             reply = NOISE
-        if faults.delay:
-            asyncio.get_running_loop().call_later(faults.delay, self._write, reply)
+        if wait := faults.delay + random.uniform(0, faults.jitter):  # noqa: S311 (not crypto)
+            asyncio.get_running_loop().call_later(wait, self._write, reply)
         else:
             self._write(reply)
 
