@@ -6,6 +6,7 @@ import math
 import struct
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import cache
 
 from .schema import Field, FieldType, Value, WordOrder
 
@@ -20,6 +21,7 @@ SENTINELS = {
 _SIGN_BITS = {FieldType.S16: 16, FieldType.S32: 32}
 
 
+@cache  # a profile has a handful of scales; each poll asks for every field's (cProfile)
 def decimals(scale: float) -> int:
     """How many decimals a value read with this scale carries (0.01 -> 2, 10 -> 0)."""
     exponent = Decimal(str(scale)).normalize().as_tuple().exponent
