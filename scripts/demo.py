@@ -485,6 +485,8 @@ async def wait_for_values(
     for _ in range(120):
         async with session.get(f"{URL}/api/states", headers=headers) as response:
             states = await response.json()
+        # A System control shows what a write confirmed (an assumed state): none yet.
+        watched -= {s["entity_id"] for s in states if s["attributes"].get("assumed_state")}
         valued = [
             s["entity_id"]
             for s in states
@@ -636,12 +638,12 @@ async def check_link(
     passed = await check_actions(session, token, headers, entry_id) if link.registers else True
     passed = await check_energy(session, token, entities, *link.recorded_since(started)) and passed
     if link.external_url:
-        passed = await check_webhook_write(session, headers, entities) and passed
+        passed = await check_webhook_write(session, headers, entities, entry_id) and passed
     return passed
 
 
 async def check_webhook_write(
-    session: aiohttp.ClientSession, headers: dict[str, str], entities: dict[str, str]
+    session: aiohttp.ClientSession, headers: dict[str, str], entities: dict[str, str], entry_id: str
 ) -> bool:
     """Press Set clock: the write goes through the simulated cloud and ends at the webhook.
 
@@ -656,7 +658,37 @@ async def check_webhook_write(
             say(f"check: the clock write did not complete ({response.status})")
             return False
     say("check: Set clock completed through the webhook")
-    return True
+    return await check_control(session, headers, entities, entry_id)
+
+
+async def check_control(
+    session: aiohttp.ClientSession, headers: dict[str, str], entities: dict[str, str], entry_id: str
+) -> bool:
+    """Set the export limit as the UI does; its state is then what the callback confirmed.
+
+    The System reports no settings: the limit is written with its mode, known once the
+    group has been written whole (here by the register action, mode "feed-in limit").
+    """
+    group = {"config_entry_id": entry_id, "address": 0x1023, "values": [1, 50]}
+    number = {"entity_id": entities["export_limit"], "value": 3000}
+    for service, data in (
+        (f"{DOMAIN}/write_registers?return_response", group),
+        ("number/set_value", number),
+    ):
+        url = f"{URL}/api/services/{service}"
+        async with session.post(url, json=data, headers=headers) as response:
+            if response.status != 200:
+                say(f"check: {service} did not complete ({response.status})")
+                return False
+    url = f"{URL}/api/states/{number['entity_id']}"
+    async with session.get(url, headers=headers) as response:
+        state = await response.json()
+    if state["state"] in ("unknown", "unavailable") or float(state["state"]) != 3000:
+        say(f"check: the export limit shows {state['state']} after its write, not 3000")
+        return False
+    assumed = state["attributes"].get("assumed_state")
+    say(f"check: the export limit set to 3000 W through the webhook (assumed state: {assumed})")
+    return bool(assumed)
 
 
 async def wait_until_running(session: aiohttp.ClientSession, headers: dict[str, str]) -> None:
