@@ -215,7 +215,8 @@ async def system_front(clock: Clock, hass: HomeAssistant) -> Front:
     def truth() -> dict[str, Value | None]:
         # The sample a realtime answer shows now, and the alarms it reports.
         _, sample = system._plant.samples()[-1]
-        held = {key: sample.get(portal_names[name]) for key, name in system_map.names.items()}
+        names = system_map.names.items()
+        held = {key: sample.get(portal_names[name]) for key, name in names if key != ALARM_KEY}
         return held | {ALARM_KEY: tuple(system.alarms or ())}
 
     def flag(name: str, on: Any = True) -> Callable[[bool], None]:
