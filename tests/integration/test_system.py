@@ -344,6 +344,8 @@ async def test_diagnostics_and_logs_hold_no_secret(
     assert diagnostics["portal"]["fields"] == SYSTEM_FIELDS
     assert diagnostics["portal"]["logger"] == "ZSM-WIFI-USB"
     assert diagnostics["portal"]["writes_enabled"] is True
+    # Register 0x1187 (the passive grid set-point's high word) alone holds no whole setting.
+    assert diagnostics["portal"]["confirmed_settings"] == {}
 
 
 async def test_register_actions_write_whole_groups_through_the_webhook(

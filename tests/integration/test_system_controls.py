@@ -23,6 +23,7 @@ from custom_components.zcs_azzurro import const
 from custom_components.zcs_azzurro.api.cloud.portal_source import PortalSource, load_portal_map
 from custom_components.zcs_azzurro.api.cloud.system import SystemClient
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
+from custom_components.zcs_azzurro.diagnostics import async_get_config_entry_diagnostics
 from custom_components.zcs_azzurro.system import REGISTER_MAP, SYSTEM_FIELDS, with_controls
 from custom_components.zcs_azzurro.webhook import held_store
 from simulator.system import SimulatedSystem
@@ -165,6 +166,8 @@ async def test_confirmed_settings_survive_a_restart_and_go_with_the_entry(
     await call(hass, REMOTE, "turn_off")
     key = held_store(hass, loaded.entry_id).key
     assert hass_storage[key]["data"] == {"storage_mode": "passive", "remote_control": "off"}
+    diagnostics = await async_get_config_entry_diagnostics(hass, loaded)
+    assert diagnostics["portal"]["confirmed_settings"] == hass_storage[key]["data"]
     assert await hass.config_entries.async_reload(loaded.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert state(hass, STORAGE_MODE) == ("passive", True)
