@@ -667,28 +667,28 @@ async def check_control(
     """Set the export limit as the UI does; its state is then what the callback confirmed.
 
     The System reports no settings: the limit is written with its mode, known once the
-    group has been written whole (here by the register action, mode "feed-in limit").
+    group has been written whole (here by the register action: feed-in limit, 5000 W).
+    Each step's state is checked, so a limit left at 3000 W by an earlier run proves nothing.
     """
+    number = entities["export_limit"]
     group = {"config_entry_id": entry_id, "address": 0x1023, "values": [1, 50]}
-    number = {"entity_id": entities["export_limit"], "value": 3000}
-    for service, data in (
-        (f"{DOMAIN}/write_registers?return_response", group),
-        ("number/set_value", number),
+    for service, data, watts in (
+        (f"{DOMAIN}/write_registers?return_response", group, 5000),
+        ("number/set_value", {"entity_id": number, "value": 3000}, 3000),
     ):
         url = f"{URL}/api/services/{service}"
         async with session.post(url, json=data, headers=headers) as response:
             if response.status != 200:
                 say(f"check: {service} did not complete ({response.status})")
                 return False
-    url = f"{URL}/api/states/{number['entity_id']}"
-    async with session.get(url, headers=headers) as response:
-        state = await response.json()
-    if state["state"] in ("unknown", "unavailable") or float(state["state"]) != 3000:
-        say(f"check: the export limit shows {state['state']} after its write, not 3000")
-        return False
-    assumed = state["attributes"].get("assumed_state")
-    say(f"check: the export limit set to 3000 W through the webhook (assumed state: {assumed})")
-    return bool(assumed)
+        async with session.get(f"{URL}/api/states/{number}", headers=headers) as response:
+            state = await response.json()
+        shown, assumed = state["state"], state["attributes"].get("assumed_state")
+        if shown in ("unknown", "unavailable") or float(shown) != watts or not assumed:
+            say(f"check: after {service}, the export limit shows {shown}, not {watts} (assumed)")
+            return False
+    say(f"check: the export limit set to 3000 W through the webhook; {number} shows it (assumed)")
+    return True
 
 
 async def wait_until_running(session: aiohttp.ClientSession, headers: dict[str, str]) -> None:
