@@ -102,8 +102,9 @@ def endpoint_from(data: Mapping[str, Any]) -> Endpoint:
 def _link(unit: Any, data: Mapping[str, Any], pacing: float = 0.0) -> UnitLink:
     functions = LINKS[data[const.CONF_LINK]].functions
     # A request connects (the gap after a connect too) and waits its gap and an answer, each
-    # within its bound: past the sum of those only a busy device can keep it.
-    deadline = 2 * (const.REQUEST_TIMEOUT + pacing)
+    # within its bound: past the sum of those (and a second for a loaded event loop) only a
+    # busy device can keep it.
+    deadline = 2 * (const.REQUEST_TIMEOUT + pacing) + 1.0
     return UnitLink(
         unit,
         data[const.CONF_UNIT_ID],

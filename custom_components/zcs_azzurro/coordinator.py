@@ -302,8 +302,10 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             self._settings_in = self._slow_in = 0
             _LOGGER.debug("%s: poll failed: %r", self.name, err)
             self._busy = self._busy + 1 if isinstance(err, BusyError) else 0
-            if self._busy == 1 and self.data is not None:
-                return self.data  # one busy spell: this poll is skipped, the next asks again
+            if self._busy == 1 and self.data is not None and self.last_update_success:
+                # One busy answer: this poll is skipped (what shows stays), the next asks
+                # again. Not after a failed poll: its data is older than what showed then.
+                return self.data
             key = next(key for kind, key in POLL_ERRORS.items() if isinstance(err, kind))
             raise UpdateFailed(translation_domain=DOMAIN, translation_key=key) from err
         except SourceAuthError as err:

@@ -9,6 +9,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
 
 from .conftest import poll, state
@@ -51,3 +52,19 @@ async def test_one_busy_poll_is_skipped_and_a_second_is_said(
     stick.faults.exception = None
     await poll(hass)
     assert state(hass, "battery_soc").state == "55"
+
+
+async def test_a_busy_poll_after_a_failed_one_brings_back_nothing_old(
+    hass: HomeAssistant, stick: EthStick, inverter: Hyd3ph, loaded_entry: MockConfigEntry
+) -> None:
+    """Found by scripts/soak: the skipped poll showed the reading from before the failure."""
+    inverter.pin(0x0608, [40])  # battery state of charge
+    await poll(hass)
+    assert state(hass, "battery_soc").state == "40"
+    stick.faults.silent = True
+    await poll(hass)
+    assert state(hass, "battery_soc").state == "unavailable"
+    stick.faults.silent = False
+    stick.faults.exception = 0x06
+    await poll(hass)
+    assert state(hass, "battery_soc").state == "unavailable"  # not the 40 of two polls ago
