@@ -55,6 +55,7 @@ from .api.cloud.system import SystemApiError, SystemAuthError, SystemOfflineErro
 from .api.device import ModbusDevice, Reading, identify
 from .api.discovery import MAX_LOGGER_SERIAL, Logger
 from .api.errors import (
+    BusyError,
     ConnectError,
     ConnectionLostError,
     FrameError,
@@ -391,6 +392,8 @@ _PROBE_ERRORS: dict[type[Exception], tuple[str, str]] = {
     FrameError: ("base", "not_modbus"),
     # Connected, but no answer came through: inverter asleep or off, wrong unit, frozen stick.
     NoResponseError: ("base", "no_answer"),
+    # Answered, but busy (0x06) until the link's deadline.
+    BusyError: ("base", "device_busy"),
     # A Solarman logger answered under another serial than the one given.
     WrongLoggerError: ("base", "wrong_logger_serial"),
     NotZcsDeviceError: ("base", "not_zcs"),

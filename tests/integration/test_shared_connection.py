@@ -239,6 +239,15 @@ async def test_the_library_loggers_are_left_as_found_when_the_last_entry_unloads
     assert all(not logger.filters for logger in loggers)
 
 
+async def test_a_device_busy_through_the_setup_is_named(
+    hass: HomeAssistant, stick: EthStick, caplog: pytest.LogCaptureFixture
+) -> None:
+    stick.faults.exception = 0x06  # answered, but busy, for longer than the link waits
+    result = await eth_flow(hass, stick.port)
+    assert result["errors"] == {"base": "device_busy"}
+    assert loud(caplog) == []
+
+
 async def test_a_stick_held_over_other_settings_is_retried_until_let_go(
     hass: HomeAssistant, config_entry: MockConfigEntry, stick: EthStick
 ) -> None:
