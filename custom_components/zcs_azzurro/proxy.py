@@ -124,23 +124,22 @@ class EntryUnit(Unit):
             not inputs and any(span.overlaps(block) for block in rules.input_blocks)
         ):
             return None
+        wanted = range(address, span.end + 1)
         # What failed the poll's checks was not published; it is not handed on either.
         doubtful = {
-            address
+            a
             for key in reading.withheld
             for run in self.device.profile.field(key).spans
-            for address in range(run.address, run.end + 1)
+            for a in range(run.address, run.end + 1)
         }
-        words = [reading.registers.get(a) for a in range(address, span.end + 1)]
-        if doubtful.intersection(range(address, span.end + 1)):
+        words = [reading.registers[a] for a in wanted if a in reading.registers]
+        if len(words) < count or doubtful.intersection(wanted):
             return None
-        return None if None in words else [w for w in words if w is not None]
+        return words
 
     async def read(self, function: int, address: int, count: int) -> list[int]:
         """Read from the device between two polls."""
         link = self.device.link
-        if count > link.max_read:
-            raise Refusal(ILLEGAL_VALUE)
         read = link.read_input_registers if function == READ_INPUT else link.read_holding_registers
         async with AsyncExitStack() as turn:
             # Between two polls: a poll waits for one proxied request at most.

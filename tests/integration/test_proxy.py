@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from homeassistant.components.modbus.const import DATA_MODBUS_HUBS
 from homeassistant.components.modbus.modbus import PRIMARY_RECONNECT_DELAY
+from homeassistant.const import CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.entity_platform import async_get_platforms
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.pdu import ModbusPDU
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
@@ -27,12 +32,14 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.zcs_azzurro import const
 from custom_components.zcs_azzurro.api.proxy import (
+    DEVICE_BUSY,
     GATEWAY_PATH,
     GATEWAY_TARGET,
     ILLEGAL_ADDRESS,
     ILLEGAL_FUNCTION,
     ILLEGAL_VALUE,
 )
+from custom_components.zcs_azzurro.proxy import endpoint_key, entry_proxy
 from simulator.devices.hyd_3ph import BLOCKS, Hyd3ph
 from simulator.eth import EthStick
 from simulator.hub import Hub
@@ -135,6 +142,32 @@ async def test_reads_go_through_the_one_connection_and_polled_ones_never_reach_t
     assert stick.connections == 1
     proxy = loaded_entry.runtime_data.coordinator
     assert proxy.last_update_success
+
+
+async def test_what_the_last_poll_read_is_used_for_a_scan_interval_and_only_if_it_was_sure(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    client: AsyncModbusTcpClient,
+    inverter: Hyd3ph,
+) -> None:
+    coordinator = loaded_entry.runtime_data.coordinator
+    reading = coordinator.data
+    inverter.pin(0x0404, [3])
+    inverter.log.clear()
+    # A scan interval old: the device is asked.
+    coordinator.data = replace(reading, at=reading.at - 30)
+    answer = await client.read_holding_registers(0x0404, count=1, device_id=1)
+    assert answer.registers == [3]
+    # Fresh, but the running state failed the poll's checks: not handed on.
+    coordinator.data = replace(reading, withheld=frozenset({"running_state"}))
+    answer = await client.read_holding_registers(0x0404, count=1, device_id=1)
+    assert answer.registers == [3]
+    # Before the first poll there is nothing to answer from.
+    coordinator.data = None  # type: ignore[assignment]
+    answer = await client.read_holding_registers(0x0404, count=1, device_id=1)
+    assert answer.registers == [3]
+    assert device_requests(inverter) == [(0x03, 0x0404, 1)] * 3
+    coordinator.data = reading
 
 
 async def test_home_assistants_own_modbus_reads_through_the_proxy_while_we_poll(
@@ -367,3 +400,168 @@ async def test_diagnostics_show_the_proxy(
     assert shown["unit_ids"] == [1]
     assert len(shown["clients"]) == 1
     assert (shown["served_from_cache"], shown["forwarded"], shown["refused"]) == (1, 1, 1)
+
+
+async def _read_serial(port: int) -> list[int]:
+    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=1, retries=0)
+    try:
+        assert await modbus.connect()
+        answer: ModbusPDU = await modbus.read_holding_registers(0x0445, count=4, device_id=1)
+        return list(answer.registers)
+    finally:
+        modbus.close()
+
+
+@pytest.mark.parametrize("options", [{}])
+async def test_sharing_is_an_option_checked_before_it_is_saved(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, proxy_port: int
+) -> None:
+    taken = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    taken_port = taken.sockets[0].getsockname()[1]
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    for changes, errors in [
+        ({const.CONF_PROXY_HOST: "my machine"}, {const.CONF_PROXY_HOST: "proxy_host_invalid"}),
+        # An address this machine does not have (TEST-NET-1): bound to nothing, sent nothing.
+        ({const.CONF_PROXY_HOST: "192.0.2.1"}, {const.CONF_PROXY_HOST: "proxy_host_unavailable"}),
+        ({const.CONF_PROXY_PORT: 65536.0}, {const.CONF_PROXY_PORT: "proxy_port_range"}),
+        ({const.CONF_PROXY_PORT: float(taken_port)}, {const.CONF_PROXY_PORT: "proxy_port_in_use"}),
+    ]:
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_SCAN_INTERVAL: 30.0, **sharing(proxy_port), **changes}
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == errors
+    taken.close()
+    assert loaded_entry.options == {const.CONF_PROXY_PORT: proxy_port}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_SCAN_INTERVAL: 30.0,
+            **sharing(float(proxy_port)),
+            const.CONF_PROXY_HOST: " 127.0.0.1",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert loaded_entry.options == {CONF_SCAN_INTERVAL: 30, **sharing(proxy_port)}
+    assert await _read_serial(proxy_port) == SERIAL_WORDS
+    # Saved again as it is: its own proxy's port is no problem. Then off: it stops.
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 30.0, **sharing(proxy_port)}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 30.0, const.CONF_PROXY: False}
+    )
+    await hass.async_block_till_done()
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.open_connection("127.0.0.1", proxy_port)
+
+
+async def test_a_port_another_device_or_program_holds_is_a_repair_issue(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, proxy_port: int, stick: EthStick
+) -> None:
+    other_inverter = Hyd3ph(serial=SERIALS[2])
+    other = EthStick(other_inverter)
+    await other.start()
+    taken = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    issues = ir.async_get(hass)
+    for port, problem in [
+        (proxy_port, "proxy_port_taken"),
+        (taken.sockets[0].getsockname()[1], "proxy_port_in_use"),
+    ]:
+        entry = MockConfigEntry(
+            domain=const.DOMAIN,
+            unique_id=SERIALS[2],
+            title="Other",
+            data=entry_data(other.port),
+            options=sharing(port),
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        # The device is read all the same.
+        assert entry.runtime_data.coordinator.last_update_success
+        issue = issues.async_get_issue(const.DOMAIN, f"proxy_{entry.entry_id}")
+        assert issue is not None
+        assert issue.translation_key == problem
+        assert issue.translation_placeholders == {
+            "title": "Other",
+            "address": f"127.0.0.1:{port}",
+        }
+        await hass.config_entries.async_remove(entry.entry_id)
+        assert issues.async_get_issue(const.DOMAIN, f"proxy_{entry.entry_id}") is None
+    # The other device asking for the first one's port in its options is told so.
+    entry = MockConfigEntry(
+        domain=const.DOMAIN, unique_id=SERIALS[2], title="Other", data=entry_data(other.port)
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 30.0, **sharing(proxy_port)}
+    )
+    assert result["errors"] == {const.CONF_PROXY_PORT: "proxy_port_taken"}
+    await hass.config_entries.async_unload(entry.entry_id)
+    taken.close()
+    await other.stop()
+    # The first one still serves.
+    assert await _read_serial(proxy_port) == SERIAL_WORDS
+
+
+@pytest.mark.parametrize("options", [sharing(0, **{const.CONF_PROXY_WRITES: True})])
+async def test_the_devices_own_refusals_reach_the_client_as_they_are(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    client: AsyncModbusTcpClient,
+    stick: EthStick,
+    proxy_port: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Between two blocks of the map; input registers, which this inverter has none of.
+    answer = await client.read_holding_registers(0x0440, count=2, device_id=1)
+    assert answer.exception_code == ILLEGAL_ADDRESS
+    answer = await client.read_input_registers(0x0404, count=1, device_id=1)
+    assert answer.exception_code == ILLEGAL_FUNCTION
+    # A setting kept in EEPROM, written twice within the interval: the device is busy.
+    assert not (await client.write_register(0x104D, 80, device_id=1)).isError()
+    answer = await client.write_register(0x104D, 70, device_id=1)
+    assert answer.exception_code == DEVICE_BUSY
+    # The device refuses the write: its code (here, a commit it reports as failed).
+    stick.faults.exception = ILLEGAL_VALUE
+    answer = await client.write_register(0x1104, 1, device_id=1)
+    assert answer.exception_code == ILLEGAL_VALUE
+    stick.faults.exception = None
+    # A request held behind a turn that does not come: busy, the device not asked.
+    monkeypatch.setattr(const, "REQUEST_TIMEOUT", 0.05)
+    async with loaded_entry.runtime_data.coordinator.async_turn():
+        answer = await client.read_holding_registers(0x0445, count=1, device_id=1)
+    assert answer.exception_code == DEVICE_BUSY
+    # The link down: no path.
+    await stick.stop()
+    answer = await client.write_register(0x1104, 0, device_id=1)
+    assert answer.exception_code == GATEWAY_PATH
+    # A frame cut short, a request the protocol does not allow (no registers): let go, refused.
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy_port)
+    writer.write(bytes.fromhex("0001 0000 0006 01 03 0000 0000"))
+    assert await reader.readexactly(9) == bytes.fromhex("0001 0000 0003 01 83 03")
+    writer.write(bytes.fromhex("0002 0000 0006 01 03"))
+    writer.write_eof()
+    assert await reader.read() == b""
+    writer.close()
+    stats = entry_proxy(hass, loaded_entry.entry_id)
+    assert stats is not None
+    assert stats.proxy.stats.dropped_clients == 1
+
+
+def test_entries_behind_one_device_share_a_proxy_whatever_their_link() -> None:
+    wifi = {
+        const.CONF_LINK: const.LINK_WIFI,
+        "host": "192.0.2.1",
+        "port": 8899,
+        const.CONF_LOGGER_SERIAL: 1,
+    }
+    assert endpoint_key(wifi) == "v5 192.0.2.1:8899"
+    assert endpoint_key(entry_data(8899)) == "127.0.0.1:8899"
