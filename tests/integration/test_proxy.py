@@ -43,15 +43,18 @@ from custom_components.zcs_azzurro.proxy import endpoint_key, entry_proxy
 from simulator.devices.hyd_3ph import BLOCKS, Hyd3ph
 from simulator.eth import EthStick
 from simulator.hub import Hub
+from simulator.wifi import WifiStick
 from tests.conftest import closed_port
 
-from . import test_hub
+from . import test_hub, test_wifi
 from .conftest import SERIAL, entry_data, state
 from .test_hub import PACING, SERIALS, hub_entry
 from .test_shared_connection import loud
+from .test_wifi import wifi_data
 
 # The HUB and its two inverters, as test_hub sets them up.
 hub = test_hub.hub
+wifi = test_wifi.wifi
 
 # The serial's first registers, ASCII: what a client reading the identity gets.
 SERIAL_WORDS = [ord(SERIAL[i]) << 8 | ord(SERIAL[i + 1]) for i in range(0, 8, 2)]
@@ -565,3 +568,30 @@ def test_entries_behind_one_device_share_a_proxy_whatever_their_link() -> None:
     }
     assert endpoint_key(wifi) == "v5 192.0.2.1:8899"
     assert endpoint_key(entry_data(8899)) == "127.0.0.1:8899"
+
+
+async def test_a_wifi_sticks_connection_is_shared_too(
+    hass: HomeAssistant, wifi: WifiStick, inverter: Hyd3ph, proxy_port: int
+) -> None:
+    entry = MockConfigEntry(
+        domain=const.DOMAIN,
+        unique_id=SERIAL,
+        title="Inverter",
+        data=wifi_data(wifi.port),
+        options=sharing(proxy_port),
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    soc = inverter.read(0x0608, 1)
+    inverter.log.clear()
+    # Solarman V5 to the stick, Modbus TCP to the client: polled registers from the poll.
+    client = AsyncModbusTcpClient("127.0.0.1", port=proxy_port, timeout=2, retries=0)
+    assert await client.connect()
+    answer = await client.read_holding_registers(0x0608, count=1, device_id=1)
+    assert answer.registers == soc
+    assert await _read_serial(proxy_port) == SERIAL_WORDS
+    assert device_requests(inverter) == [(0x03, 0x0445, 4)]
+    assert wifi.connections == 1
+    client.close()
+    await hass.config_entries.async_unload(entry.entry_id)
