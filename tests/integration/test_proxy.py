@@ -41,10 +41,11 @@ from custom_components.zcs_azzurro.api.proxy import (
 )
 from custom_components.zcs_azzurro.proxy import endpoint_key, entry_proxy
 from simulator.devices.hyd_3ph import BLOCKS, Hyd3ph
+from simulator.devices.hyd_es import HydEs
 from simulator.eth import EthStick
 from simulator.hub import Hub
 from simulator.wifi import WifiStick
-from tests.conftest import closed_port
+from tests.conftest import Clock, closed_port, local_time
 
 from . import test_hub, test_wifi
 from .conftest import SERIAL, entry_data, state
@@ -108,7 +109,7 @@ async def refresh(entry: MockConfigEntry) -> None:
     await entry.runtime_data.coordinator.async_refresh()
 
 
-def device_requests(inverter: Hyd3ph) -> list[tuple[int, int, int]]:
+def device_requests(inverter: Hyd3ph | HydEs) -> list[tuple[int, int, int]]:
     """What reached the inverter: function, address, count."""
     return [(r.function, r.address, r.count) for r in inverter.log]
 
@@ -595,3 +596,44 @@ async def test_a_wifi_sticks_connection_is_shared_too(
     assert wifi.connections == 1
     client.close()
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_input_registers_are_answered_from_the_poll_only_as_input_registers(
+    hass: HomeAssistant, socket_enabled: None, proxy_port: int
+) -> None:
+    # The legacy hybrid reads its real-time block as holding registers, and keeps its
+    # battery settings in input registers (no entity reads them yet).
+    device = HydEs(clock=Clock(local_time(13)))
+    stick = EthStick(device)
+    await stick.start()
+    entry = MockConfigEntry(
+        domain=const.DOMAIN,
+        unique_id="ZE1ES460N4B0",
+        title="HYD ES",
+        data=entry_data(stick.port, profile="zcs_hyd_es", model="HYD ES"),
+        options=sharing(proxy_port),
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    reading = coordinator.data
+    settings = [7, 8, 9, 10]
+    # As a profile whose entities read them would have them from its poll.
+    coordinator.data = replace(
+        reading, registers={**reading.registers, **dict(enumerate(settings, 0x10B0))}
+    )
+    device.log.clear()
+    client = AsyncModbusTcpClient("127.0.0.1", port=proxy_port, timeout=2, retries=0)
+    assert await client.connect()
+    assert (await client.read_input_registers(0x10B0, count=4, device_id=1)).registers == settings
+    real_time = await client.read_holding_registers(0x0200, count=2, device_id=1)
+    assert real_time.registers == [reading.registers[0x0200], reading.registers[0x0201]]
+    assert device.log == []
+    # The same addresses with the other function: asked of the device, which says.
+    await client.read_holding_registers(0x10B0, count=4, device_id=1)
+    await client.read_input_registers(0x0200, count=2, device_id=1)
+    assert device_requests(device) == [(0x03, 0x10B0, 4), (0x04, 0x0200, 2)]
+    client.close()
+    await hass.config_entries.async_unload(entry.entry_id)
+    await stick.stop()
