@@ -115,6 +115,7 @@ class EntryUnit(Unit):
         interval = self.coordinator.update_interval
         if reading is None or interval is None:
             return None
+        # The device's clock is time.monotonic here (Home Assistant gives it no other).
         if time.monotonic() - reading.at >= interval.total_seconds():
             return None
         span = Span(address, count)
