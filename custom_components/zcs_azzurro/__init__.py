@@ -38,6 +38,7 @@ from .profiles import async_load, async_report
 from .proxy import async_share
 from .services import async_setup_services
 from .system import async_setup_system_entry
+from .webhook import held_store
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -151,3 +152,9 @@ async def _async_detect(
 async def async_unload_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     """Remove the entities; the shared connection lets go of the entry's unit itself."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> None:
+    """Forget what a removed System entry's writes set (kept across restarts)."""
+    if entry.data[CONF_LINK] == LINK_SYSTEM:
+        await held_store(hass, entry.entry_id).async_remove()
