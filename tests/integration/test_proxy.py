@@ -237,6 +237,17 @@ async def test_a_device_that_does_not_answer_is_a_gateway_exception(
     assert answer.exception_code == GATEWAY_PATH
 
 
+async def test_a_device_busy_past_the_links_deadline_answers_busy(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    client: AsyncModbusTcpClient,
+    stick: EthStick,
+) -> None:
+    stick.faults.exception = 0x06
+    answer = await client.read_holding_registers(0x0445, count=1, device_id=1)
+    assert answer.exception_code == 0x06
+
+
 async def test_writes_are_refused_unless_allowed(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,

@@ -31,7 +31,7 @@ from tmodbus.pdu import (
     WriteSingleRegisterPDU,
 )
 
-from .errors import DeviceError, LinkError, NoResponseError
+from .errors import BusyError, DeviceError, LinkError, NoResponseError
 from .transport.base import READ_HOLDING, READ_INPUT, WRITE_MULTIPLE, WRITE_SINGLE
 
 _LOGGER = logging.getLogger(__name__)
@@ -192,7 +192,7 @@ class ModbusProxy:
             # Waited in the queue too long: the device was not asked.
             self.stats.refused += 1
             code = DEVICE_BUSY
-        except DeviceError as err:
+        except (DeviceError, BusyError) as err:  # busy until the link's deadline: 0x06
             self.stats.failed += 1
             code = err.exception_code
         except NoResponseError:
