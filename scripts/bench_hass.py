@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 from homeassistant import loader  # noqa: E402
+from homeassistant.components.http import config as http_config  # noqa: E402
 from homeassistant.const import (  # noqa: E402
     CONF_DEVICE,
     CONF_HOST,
@@ -195,6 +196,11 @@ async def home_assistant() -> AsyncIterator[HomeAssistant]:
             # a run never binds every interface nor collides with a running demo on 8123.
             http = {"server_host": ["127.0.0.1"], "server_port": _free_port()}
             assert await async_setup_component(hass, "http", {"http": http})
+            # Confirmed, as a user confirms a new HTTP config: a run past five minutes would
+            # otherwise revert it, calling a restart the harness has not (the RS485 soak).
+            store = hass.data[http_config.DATA_STORE]
+            if store.active_config_type is http_config.ActiveConfigType.PENDING:
+                await store.async_promote_pending()
             yield hass
 
 
