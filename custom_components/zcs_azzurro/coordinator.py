@@ -332,9 +332,13 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             # Ask again next poll, rather than show it unavailable until their turn comes.
             self._settings_in = 0
         values = self.guard.apply(reading.values, dt_util.utcnow().timestamp())
-        self.present |= {
-            part.key for part in self.device.profile.presence if part.reported(reading.values)
-        }
+        if reported := {
+            part.key
+            for part in self.device.profile.presence
+            if part.key not in self.present and part.reported(reading.values)
+        }:
+            _LOGGER.info("%s reports %s: its entities are added", self.name, ", ".join(reported))
+            self.present |= reported
         if self.data is not None:
             # Settings not read this time hold what they were last read as.
             values = {key: self.data.values.get(key) for key in self.wanted_keys() - keys} | values

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -65,7 +66,11 @@ async def test_a_second_tower_at_setup_has_its_entities_from_the_start(
 
 
 async def test_a_tower_added_later_appears_at_the_next_poll_and_stays(
-    hass: HomeAssistant, inverter: Hyd3ph, loaded_entry: MockConfigEntry, stick: EthStick
+    hass: HomeAssistant,
+    inverter: Hyd3ph,
+    loaded_entry: MockConfigEntry,
+    stick: EthStick,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     before = stick.requests
     await poll(hass)
@@ -74,6 +79,7 @@ async def test_a_tower_added_later_appears_at_the_next_poll_and_stays(
     inverter.towers = 2
     await poll(hass)
     assert set(TOWER) <= _registered(hass)
+    assert "3PH HYD10000 ZSS reports battery2: its entities are added" in caplog.messages
     await poll(hass)
     _shows_the_tower(hass)
     # The tower switched off and Home Assistant restarted: its entities stay, and say so.
