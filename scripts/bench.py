@@ -85,19 +85,12 @@ class Result:
         ]  # fmt: skip
 
 
-def defaults(profile: Profile) -> list[str]:
-    """The entities enabled by default on a device with none of the parts it may lack.
+def readings(profile: Profile) -> list[str]:
+    """The default entities that show readings (the settings are the controls' values).
 
     (The simulated devices have one battery tower: a second one's entities never appear.)
     """
-    return [
-        f.key for f, shown in profile.entities() if shown.enabled and not profile.presence_of(f.key)
-    ]
-
-
-def readings(profile: Profile) -> list[str]:
-    """The default entities that show readings (the settings are the controls' values)."""
-    return [key for key in defaults(profile) if key not in profile.settings]
+    return [key for key in profile.defaults() if key not in profile.settings]
 
 
 def modbus_yaml(profile: Profile, keys: list[str], port: int, hub_type: str) -> dict[str, Any]:
@@ -296,7 +289,7 @@ async def run(polls: int, latency: tuple[str, ...], profiles: set[str], links: s
             continue
         device = PROFILES[profile.id][0]
         same = readings(profile)
-        default = defaults(profile)
+        default = list(profile.defaults())
         for link in LOCAL_LINKS:
             if links and link.name not in links:
                 continue

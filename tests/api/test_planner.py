@@ -45,13 +45,7 @@ def test_the_settings_take_one_request_per_block(profile: Profile) -> None:
 
 def test_the_default_entities_take_five(profile: Profile) -> None:
     # A unit with one tower: its default entities, and what tells whether a second has come.
-    enabled = [
-        field.key
-        for field, shown in profile.entities()
-        if shown.enabled
-        and field.key not in profile.settings
-        and profile.presence_of(field.key) is None
-    ]
+    enabled = [key for key in profile.defaults() if key not in profile.settings]
     probes = [key for part in profile.presence for key in part.probes]
     assert probes == ["battery2_voltage"]
     requests = _requests(profile, enabled + probes)

@@ -291,6 +291,14 @@ class Profile:
             if shown is not None and platform in (None, shown.platform):
                 yield fld, shown
 
+    def defaults(self) -> tuple[str, ...]:
+        """The keys of the entities enabled by default on a device that has no optional part."""
+        return tuple(
+            fld.key
+            for fld, shown in self.entities()
+            if shown.enabled and self.presence_of(fld.key) is None
+        )
+
     def entity_name(self, key: str, language: str) -> str:
         """A user profile's name for the entity of this key: the language's, English, the key.
 
