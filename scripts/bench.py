@@ -45,7 +45,9 @@ from scripts.bench_hass import (
     count_writes,
     home_assistant,
     local_entry,
+    system_entry,
 )
+from simulator.system import NAMES
 
 # Both integrations are compared at our default poll interval.
 INTERVAL = const.DEFAULT_SCAN_INTERVAL
@@ -73,13 +75,15 @@ class Result:
     cpu: list[float]  # ms per poll
     changed: int
     unchanged: int
+    interval: float = INTERVAL  # s between polls, for requests/h (a cloud's is longer)
 
     def row(self, link: str, who: str) -> list[str]:
         """A table row."""
         polls = len(self.requests)
         per_poll = statistics.fmean(self.requests)
+        hourly = per_poll * 3600 / self.interval
         return [
-            link, who, str(self.entities), f"{per_poll:.1f}", f"{per_poll * 3600 / INTERVAL:.0f}",
+            link, who, str(self.entities), f"{per_poll:.1f}", f"{hourly:.0f}",
             f"{statistics.median(self.wall):.0f}", f"{statistics.median(self.cpu):.2f}",
             f"{self.changed / polls:.1f}", f"{self.unchanged / polls:.1f}", f"{self.setup:.2f}",
         ]  # fmt: skip
@@ -242,6 +246,39 @@ async def core_modbus(
     return Result(len(entities), setup, counts, wall, cpu, writes["changed"], writes["unchanged"])
 
 
+async def system(hass: HomeAssistant, *, port: int, polls: int) -> Result:
+    """An Azzurro System entry (every field the simulated API answers), its calls counted."""
+    fields = sorted([*NAMES.values(), "alarms"])
+    entry = system_entry(f"http://127.0.0.1:{port}/", fields, **{CONF_SCAN_INTERVAL: IDLE})
+    entry.add_to_hass(hass)
+    started = time.perf_counter()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    setup = time.perf_counter() - started
+    coordinator = entry.runtime_data.coordinator
+    assert coordinator.last_update_success
+    shown = {
+        e.entity_id for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    }
+    client = coordinator.device.client  # type: ignore[attr-defined]
+    sent = [0]
+    original = client._call
+
+    async def counted(*args: Any) -> Any:
+        sent[0] += 1
+        return await original(*args)
+
+    client._call = counted
+    with count_writes(hass, shown) as writes:
+        counts, wall, cpu = await measure(hass, polls, coordinator.async_refresh, lambda: sent[0])
+    assert coordinator.last_update_success
+    await hass.config_entries.async_remove(entry.entry_id)
+    return Result(
+        len(shown), setup, counts, wall, cpu, writes["changed"], writes["unchanged"],
+        const.DEFAULT_PORTAL_SCAN_INTERVAL,
+    )  # fmt: skip
+
+
 def _entities(hass: HomeAssistant) -> list[Entity]:
     return [e for p in async_get_platforms(hass, "modbus") for e in p.entities.values()]
 
@@ -318,7 +355,17 @@ async def run(polls: int, latency: tuple[str, ...], profiles: set[str], links: s
                     f"unchanged writes {mine.unchanged} vs {core.unchanged}"
                 )
             rows.append(shipped.row(name, "zcs_azzurro, all default"))
-    print(f"{polls} polls each; requests/h at one poll every {INTERVAL} s; medians per poll")
+    if not links or "system" in links:
+        # The cloud's row: its simulated API in another process, on loopback.
+        with simulator("--link", "system") as port:
+            async with home_assistant() as hass:
+                rows.append(
+                    (await system(hass, port=port, polls=polls)).row("system", "zcs_azzurro")
+                )
+    print(
+        f"{polls} polls each; requests/h at one poll every {INTERVAL} s (the System: "
+        f"{const.DEFAULT_PORTAL_SCAN_INTERVAL} s, its default); medians per poll"
+    )
     print(table(rows))
     print("\n".join(ratios))
 

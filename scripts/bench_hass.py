@@ -32,6 +32,9 @@ from homeassistant import loader  # noqa: E402
 from homeassistant.const import (  # noqa: E402
     CONF_HOST,
     CONF_PORT,
+    CONF_TOKEN,
+    CONF_URL,
+    CONF_WEBHOOK_ID,
     EVENT_STATE_CHANGED,
     EVENT_STATE_REPORTED,
 )
@@ -107,6 +110,26 @@ def local_entry(link: LocalLink, profile: str, port: int, **options: Any) -> Moc
         domain=const.DOMAIN, unique_id=SERIAL, title=data[const.CONF_MODEL], data=data,
         options=options,
     )  # fmt: skip
+
+
+def system_entry(url: str, fields: list[str], **options: Any) -> MockConfigEntry:
+    """An entry for the simulated Azzurro System (its defaults), as the config flow makes it."""
+    return MockConfigEntry(
+        domain=const.DOMAIN,
+        unique_id=f"system_{SERIAL}",
+        title="Azzurro System",
+        data={
+            const.CONF_LINK: const.LINK_SYSTEM,
+            CONF_TOKEN: "simulated-token",
+            const.CONF_PLANT_ID: "PLANT-1",
+            const.CONF_THING_KEY: SERIAL,
+            CONF_URL: url,
+            const.CONF_FIELDS: fields,
+            const.CONF_MODEL: const.SYSTEM_MODEL,
+            CONF_WEBHOOK_ID: "bench-webhook",
+        },
+        options={const.CONF_BACKFILL_DAYS: 0, **options},
+    )
 
 
 @asynccontextmanager

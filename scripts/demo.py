@@ -503,6 +503,8 @@ async def wait_for_values(
     for _ in range(120):
         async with session.get(f"{URL}/api/states", headers=headers) as response:
             states = await response.json()
+        # A System control shows what a write confirmed (an assumed state): none yet.
+        watched -= {s["entity_id"] for s in states if s["attributes"].get("assumed_state")}
         valued = [
             s["entity_id"]
             for s in states
@@ -720,12 +722,12 @@ async def check_link(
     )
     passed = await check_energy(session, token, entities, *link.recorded_since(started)) and passed
     if link.external_url:
-        passed = await check_webhook_write(session, headers, entities) and passed
+        passed = await check_webhook_write(session, headers, entities, entry_id) and passed
     return passed
 
 
 async def check_webhook_write(
-    session: aiohttp.ClientSession, headers: dict[str, str], entities: dict[str, str]
+    session: aiohttp.ClientSession, headers: dict[str, str], entities: dict[str, str], entry_id: str
 ) -> bool:
     """Press Set clock: the write goes through the simulated cloud and ends at the webhook.
 
@@ -740,6 +742,36 @@ async def check_webhook_write(
             say(f"check: the clock write did not complete ({response.status})")
             return False
     say("check: Set clock completed through the webhook")
+    return await check_control(session, headers, entities, entry_id)
+
+
+async def check_control(
+    session: aiohttp.ClientSession, headers: dict[str, str], entities: dict[str, str], entry_id: str
+) -> bool:
+    """Set the export limit as the UI does; its state is then what the callback confirmed.
+
+    The System reports no settings: the limit is written with its mode, known once the
+    group has been written whole (here by the register action: feed-in limit, 5000 W).
+    Each step's state is checked, so a limit left at 3000 W by an earlier run proves nothing.
+    """
+    number = entities["export_limit"]
+    group = {"config_entry_id": entry_id, "address": 0x1023, "values": [1, 50]}
+    for service, data, watts in (
+        (f"{DOMAIN}/write_registers?return_response", group, 5000),
+        ("number/set_value", {"entity_id": number, "value": 3000}, 3000),
+    ):
+        url = f"{URL}/api/services/{service}"
+        async with session.post(url, json=data, headers=headers) as response:
+            if response.status != 200:
+                say(f"check: {service} did not complete ({response.status})")
+                return False
+        async with session.get(f"{URL}/api/states/{number}", headers=headers) as response:
+            state = await response.json()
+        shown, assumed = state["state"], state["attributes"].get("assumed_state")
+        if shown in ("unknown", "unavailable") or float(shown) != watts or not assumed:
+            say(f"check: after {service}, the export limit shows {shown}, not {watts} (assumed)")
+            return False
+    say(f"check: the export limit set to 3000 W through the webhook; {number} shows it (assumed)")
     return True
 
 

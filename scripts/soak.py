@@ -38,10 +38,13 @@ from custom_components.zcs_azzurro.api.profile.decoder import decode
 from custom_components.zcs_azzurro.api.profile.schema import FieldType, Profile, Value
 from custom_components.zcs_azzurro.coordinator import ZcsCoordinator
 from custom_components.zcs_azzurro.portal import async_get_portal_map
-from scripts.bench_hass import LOCAL_LINKS, LocalLink, home_assistant, local_entry
+from custom_components.zcs_azzurro.system import SYSTEM_FIELDS
+from scripts.bench_hass import LOCAL_LINKS, LocalLink, home_assistant, local_entry, system_entry
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
 from simulator.portal import SimulatedPortal
+from simulator.system import NAMES as SYSTEM_NAMES
+from simulator.system import SimulatedSystem
 from simulator.wifi import WifiStick
 
 # Links wait this long for an answer in the soak; a delay fault answers after twice that.
@@ -200,6 +203,35 @@ async def portal_front(clock: Clock, hass: HomeAssistant) -> Front:
         "stale": flag("stale", 3 * 3600.0),
     }
     return Front(entry, faults, truth, portal.stop)
+
+
+async def system_front(clock: Clock, hass: HomeAssistant) -> Front:
+    """The simulated Azzurro System API in this process (its faults: HTTP errors, the token)."""
+    system = SimulatedSystem(clock=clock)
+    await system.start()
+    system_map = await async_get_portal_map(hass, SYSTEM_FIELDS)
+    portal_names = {name: portal for portal, name in SYSTEM_NAMES.items()}
+
+    def truth() -> dict[str, Value | None]:
+        # The sample a realtime answer shows now, and the alarms it reports.
+        _, sample = system._plant.samples()[-1]
+        names = system_map.names.items()
+        held = {key: sample.get(portal_names[name]) for key, name in names if key != ALARM_KEY}
+        return held | {ALARM_KEY: tuple(system.alarms or ())}
+
+    def flag(name: str, on: Any = True) -> Callable[[bool], None]:
+        off = getattr(system.faults, name)
+        return lambda active: setattr(system.faults, name, on if active else off)
+
+    fields = sorted([*SYSTEM_NAMES.values(), "alarms"])
+    interval = {CONF_SCAN_INTERVAL: const.DEFAULT_PORTAL_SCAN_INTERVAL}
+    faults = {
+        "error_500": flag("server_error", 500),
+        "error_502": flag("server_error", 502),
+        "error_503": flag("server_error", 503),
+        "token_rejected": flag("token_rejected"),
+    }
+    return Front(system_entry(system.url, fields, **interval), faults, truth, system.stop)
 
 
 @dataclass
@@ -421,6 +453,7 @@ def _local(link: LocalLink) -> SoakLink:
 SOAK_LINKS = (
     *(_local(link) for link in LOCAL_LINKS),
     SoakLink("portal", lambda hass, clock: portal_front(clock, hass)),
+    SoakLink("system", lambda hass, clock: system_front(clock, hass)),
 )
 
 

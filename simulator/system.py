@@ -104,6 +104,8 @@ class SimulatedSystem:
         self.written = asyncio.Event()
         # The registers written (and confirmed by a callback), as the inverter holds them.
         self.registers: dict[int, int] = {}
+        # More realtime fields, by their JSON names: a setting should the real API report one.
+        self.reported: dict[str, int] = {}
         # The plant and its samples: the simulated Portal's recorder, not served.
         self._plant = SimulatedPortal(thing_key=device, history_days=history_days, clock=clock)
         self.clock = clock
@@ -174,7 +176,7 @@ class SimulatedSystem:
         data: dict[str, Any] = {NAMES[name]: v for name, v in values.items() if name in NAMES}
         data[wire.LAST_UPDATE] = iso(moment)
         data[wire.LOGGER_MODEL] = self.logger
-        return _answer(data)
+        return _answer(data | self.reported)
 
     async def _alarms(self, body: dict[str, Any]) -> web.StreamResponse:
         if self.alarms is None:

@@ -37,6 +37,7 @@ from .portal import async_setup_portal_entry
 from .profiles import async_load, async_report
 from .services import async_setup_services
 from .system import async_setup_system_entry
+from .webhook import held_store
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -148,3 +149,9 @@ async def _async_detect(
 async def async_unload_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     """Remove the entities; the shared connection lets go of the entry's unit itself."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> None:
+    """Forget what a removed System entry's writes set (kept across restarts)."""
+    if entry.data[CONF_LINK] == LINK_SYSTEM:
+        await held_store(hass, entry.entry_id).async_remove()

@@ -91,6 +91,12 @@ class RegisterWrites(Protocol):
         """Write words from `address`; what the write's answer said (translated errors)."""
         ...
 
+    async def write_settings(
+        self, values: Mapping[str, Value], shown: Mapping[str, Value | None]
+    ) -> None:
+        """Write settings of one group whole, the others as shown (translated errors)."""
+        ...
+
 
 # Why a poll got no answer, in the user's words: the device asleep, off, or not there.
 SILENT_STICK = "inverter_silent"
@@ -360,7 +366,19 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         return unsure
 
     async def async_write(self, values: Mapping[str, Value]) -> None:
-        """Write settings of one group; then read what the device holds now."""
+        """Write settings of one group; then read what the device holds now.
+
+        A cloud's writes (the System's) wait for its answer; the settings then show what
+        it confirmed.
+        """
+        if self.register_writes is not None:
+            try:
+                await self.register_writes.write_settings(
+                    values, self.data.values if self.data else {}
+                )
+            finally:
+                await self.async_refresh_settings()
+            return
         await self._async_write(self.writer.write(values))
 
     async def async_write_registers(self, address: int, values: list[int]) -> dict[str, Any]:

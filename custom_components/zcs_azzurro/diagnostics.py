@@ -69,6 +69,10 @@ async def async_get_config_entry_diagnostics(
             writes = coordinator.register_writes
             portal["logger"] = device.client.logger
             portal["writes_enabled"] = isinstance(writes, WebhookWrites) and bool(writes.url)
+            # What the controls show: the settings as the last confirmed writes left them.
+            portal["confirmed_settings"] = (
+                dict(writes.held) if isinstance(writes, WebhookWrites) else None
+            )
     return async_redact_data(
         {
             "entry": {

@@ -7,6 +7,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .api.cloud.portal_source import PortalSource
 from .api.profile.schema import Value
 from .const import DOMAIN
 from .coordinator import ZcsCoordinator
@@ -25,7 +26,12 @@ class ZcsEntity(CoordinatorEntity[ZcsCoordinator]):
         self.entity_description = description
         self._attr_unique_id = coordinator.unique_id(description.key)
         self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, coordinator.serial)})
-        profile = coordinator.device.profile
+        source = coordinator.device
+        # A setting the source cannot read (the System's) shows what its last write confirmed.
+        self._attr_assumed_state = (
+            isinstance(source, PortalSource) and description.key in source.assumed
+        )
+        profile = source.profile
         if not profile.bundled:
             # Translations know only the bundled profiles' keys: a user's profile names
             # its entities itself (translation_key would leave them nameless).
@@ -43,8 +49,11 @@ class ZcsEntity(CoordinatorEntity[ZcsCoordinator]):
 
     @property
     def available(self) -> bool:
-        """A failed or implausible read is unavailable, never a 0."""
-        return super().available and self.device_value is not None
+        """A failed or implausible read is unavailable, never a 0.
+
+        An assumed setting never written is unknown: nothing says otherwise.
+        """
+        return super().available and (self.device_value is not None or self.assumed_state)
 
     async def async_added_to_hass(self) -> None:
         """Remember what the first state, written once the entity is added, shows."""

@@ -47,9 +47,10 @@ class ZcsSwitch(ZcsEntity, SwitchEntity):
     """A setting the device holds as off or on."""
 
     @property
-    def is_on(self) -> bool:
-        """Whether the device holds "on"."""
-        return self.device_value == ON
+    def is_on(self) -> bool | None:
+        """Whether the device holds "on"; None when not known."""
+        value = self.device_value
+        return None if value is None else value == ON
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Write on; the entity then shows what the device holds."""

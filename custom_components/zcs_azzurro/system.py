@@ -13,9 +13,9 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .api.cloud import system_wire
-from .api.cloud.portal_source import PortalSource
+from .api.cloud.portal_source import PortalMap, PortalSource
 from .api.cloud.system import SystemClient
-from .api.profile.schema import GroupKind
+from .api.profile.schema import GroupKind, Profile, WriteGroup
 from .const import CONF_FIELDS, CONF_PLANT_ID, CONF_THING_KEY, DOMAIN
 from .coordinator import ZcsConfigEntry, ZcsCoordinator
 from .portal import async_get_portal_map, async_setup_cloud_entry
@@ -38,6 +38,49 @@ def system_client(hass: HomeAssistant, data: Mapping[str, Any]) -> SystemClient:
     )
 
 
+def writable_groups(local: Profile) -> tuple[WriteGroup, ...]:
+    """The settings groups a System entry has controls for: every register a field of ours.
+
+    The API reports no registers, so a group is written whole from values we know: those
+    asked, and the others' last confirmed ones. A group with registers that are no field
+    (the local writer writes them back as read) cannot be completed, and is left out: on
+    the 3PH HYD ZSS, "eps" (0x102A reserved) and "battery" (24 registers, depth of
+    discharge among them, most of them no field of ours).
+    """
+
+    def covered(group: WriteGroup) -> bool:
+        held = {
+            span.address + offset
+            for fld in local.members(group)
+            for span in fld.spans
+            for offset in range(span.count)
+        }
+        if group.commit is not None:
+            held.add(group.commit[0])
+        span = group.span
+        return held >= set(range(span.address, span.end + 1))
+
+    return tuple(g for g in local.groups if g.kind is GroupKind.SETTINGS and covered(g))
+
+
+def with_controls(system_map: PortalMap, local: Profile | None) -> PortalMap:
+    """The System's map with the local map's clock and the settings groups it can write.
+
+    A setting the System's realtime call reports (its field map names the key) is read from
+    it; the others show what their last write confirmed.
+    """
+    if local is None:
+        return system_map
+    clocks = tuple(g for g in local.groups if g.kind is GroupKind.CLOCK)
+    groups = writable_groups(local)
+    settings = {fld.key: fld for group in groups for fld in local.members(group)}
+    fields = tuple(settings.pop(f.key, f) for f in system_map.profile.fields)
+    profile = replace(
+        system_map.profile, fields=fields + tuple(settings.values()), groups=clocks + groups
+    )
+    return replace(system_map, profile=profile)
+
+
 def no_url_issue(entry_id: str) -> str:
     """The repair issue of an entry whose writes are off: no URL ZCS can reach."""
     return f"system_no_external_url_{entry_id}"
@@ -48,15 +91,18 @@ async def async_setup_system_entry(
 ) -> bool:
     """Poll the System for the entry's inverter; take write callbacks at the entry's webhook."""
     system_map = (await async_get_portal_map(hass, SYSTEM_FIELDS)).narrowed(entry.data[CONF_FIELDS])
-    # The inverter's clock, set through the API: its registers are the local profile's
-    # (the System writes the inverter's own Modbus registers).
-    local = await async_get_profile(hass, REGISTER_MAP)
-    clocks = tuple(g for g in local.groups if g.kind is GroupKind.CLOCK) if local else ()
-    system_map = replace(system_map, profile=replace(system_map.profile, groups=clocks))
+    # The inverter's clock and settings, written through the API: their registers are the
+    # local profile's (the System writes the inverter's own Modbus registers).
+    system_map = with_controls(system_map, await async_get_profile(hass, REGISTER_MAP))
     client = system_client(hass, entry.data)
     device = entry.data[CONF_THING_KEY]
-    coordinator = ZcsCoordinator(hass, entry, PortalSource(client, device, system_map))
-    writes = WebhookWrites(hass, entry.entry_id, client, device, entry.data[CONF_WEBHOOK_ID])
+    webhook_id = entry.data[CONF_WEBHOOK_ID]
+    writes = WebhookWrites(
+        hass, entry.entry_id, client, device, webhook_id, profile=system_map.profile
+    )
+    await writes.async_load()
+    source = PortalSource(client, device, system_map, held=writes.held)
+    coordinator = ZcsCoordinator(hass, entry, source)
     coordinator.register_writes = writes
     writes.register(entry.title)
     entry.async_on_unload(writes.unregister)

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -20,13 +21,19 @@ from typing import Any
 from aiohttp import web
 from homeassistant.components import webhook
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.network import NoURLAvailableError
+from homeassistant.helpers.storage import Store
 
 from . import const
 from .api.cloud import system_wire as wire
 from .api.cloud.system import SystemApiError, SystemClient, SystemLoggerError
+from .api.errors import InvalidValueError
+from .api.profile.decoder import decode
+from .api.profile.encoder import encode
+from .api.profile.schema import Profile, Span, Value
 from .const import DOMAIN
 
 _LOGGER = logging.getLogger(__name__)
@@ -40,6 +47,11 @@ class _Pending:
     register: int
     values: list[int]
     answer: asyncio.Future[wire.Callback]
+
+
+def held_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Value]]:
+    """Where an entry keeps the settings its confirmed writes gave, across restarts."""
+    return Store(hass, 1, f"{DOMAIN}.system_settings.{entry_id}")
 
 
 def webhook_url(hass: HomeAssistant, webhook_id: str) -> str | None:
@@ -60,15 +72,82 @@ class WebhookWrites:
         client: SystemClient,
         device: str,
         webhook_id: str,
+        *,
+        profile: Profile,
     ) -> None:
-        """Writes go to `device`; answers come to the webhook (None: no URL, writes off)."""
+        """Writes go to `device`; answers come to the webhook (None: no URL, writes off).
+
+        `profile` is the entry's (the System's map with its settings groups): what the
+        controls write, and what a confirmed write tells about them.
+        """
         self.hass = hass
         self.entry_id = entry_id
         self.client = client
         self.device = device
         self.webhook_id = webhook_id
+        self.profile = profile
         self.url = webhook_url(hass, webhook_id)
         self._pending: dict[str, _Pending] = {}
+        # What the settings hold as their last confirmed writes said (the API reads none).
+        self.held: dict[str, Value] = {}
+        self._store = held_store(hass, entry_id)
+
+    async def async_load(self) -> None:
+        """Take up the settings as the writes before the last restart left them."""
+        self.held.update(await self._store.async_load() or {})
+
+    async def write_settings(
+        self, values: Mapping[str, Value], shown: Mapping[str, Value | None]
+    ) -> None:
+        """Write settings of one group: the group whole, its other settings as `shown`.
+
+        Settings not shown fall back to what their last confirmed write gave; a group with
+        one of them unknown is refused before anything is sent (nothing reads it here).
+        """
+        self._check_writes_on()
+        profile = self.profile
+        (group,) = {profile.group(f.write.group) for f in map(profile.field, values) if f.write}
+        words = [0] * group.span.count
+        unknown = []
+        for fld in profile.members(group):
+            value = values.get(fld.key, shown.get(fld.key))
+            if value is None and (value := self.held.get(fld.key)) is None:
+                unknown.append(fld)
+                continue
+            try:
+                part = encode(fld, value)
+            except InvalidValueError as err:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="invalid_value",
+                    translation_placeholders={"value": str(err.value), "allowed": err.allowed},
+                ) from err
+            start = fld.spans[0].address - group.span.address
+            words[start : start + len(part)] = part
+        if unknown:
+            # Named by their entity ids, which the user can find and the action's docs use.
+            registry = er.async_get(self.hass)
+            entry = self.hass.config_entries.async_get_entry(self.entry_id)
+            prefix = entry.unique_id if entry else ""
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="system_setting_unknown",
+                translation_placeholders={
+                    "settings": ", ".join(
+                        registry.async_get_entity_id(
+                            fld.presentation.platform, DOMAIN, f"{prefix}_{fld.key}"
+                        )
+                        or fld.key
+                        for fld in unknown
+                        if fld.presentation
+                    ),
+                    "first": f"{group.span.address:#06x}",
+                    "count": str(group.span.count),
+                },
+            )
+        if group.commit is not None:
+            words[group.commit[0] - group.span.address] = group.commit[1]
+        await self.write_registers(group.span.address, words)
 
     def register(self, name: str) -> None:
         """Take callbacks at the webhook: POST only, from the internet (ZCS's servers)."""
@@ -90,11 +169,11 @@ class WebhookWrites:
                 pending.answer.set_exception(TimeoutError())
 
     async def write_registers(self, address: int, values: list[int]) -> dict[str, Any]:
-        """Write registers from `address`; the callback's result, or a translated error."""
-        if self.url is None:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="system_writes_disabled"
-            )
+        """Write registers from `address`; the callback's result, or a translated error.
+
+        The settings a confirmed write covers are held as written.
+        """
+        url = self._check_writes_on()
         if self.client.logger is not None and self.client.logger not in wire.WRITE_LOGGERS:
             raise _logger_error(self.client.logger)
         request_id = uuid.uuid4().hex
@@ -103,7 +182,7 @@ class WebhookWrites:
         try:
             try:
                 await self.client.write(
-                    self.device, address, list(values), callback_url=self.url, request_id=request_id
+                    self.device, address, list(values), callback_url=url, request_id=request_id
                 )
             except SystemLoggerError as err:
                 # Known to the API before us: ask which logger it is, for the message.
@@ -138,7 +217,31 @@ class WebhookWrites:
                 translation_key="system_write_failed",
                 translation_placeholders={"error": answer.error or "?"},
             )
+        await self._hold(address, values)
         return {"request_id": request_id, "register": address, "values": list(values)}
+
+    def _check_writes_on(self) -> str:
+        """The webhook's URL; without one, writes are off."""
+        if self.url is None:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="system_writes_disabled"
+            )
+        return self.url
+
+    async def _hold(self, address: int, values: list[int]) -> None:
+        """Keep what the settings within the written registers hold now; saved at once."""
+        written = Span(address, len(values))
+        registers = dict(enumerate(values, address))
+        held = {
+            fld.key: value
+            for fld in self.profile.fields
+            if fld.write is not None
+            and all(span.within(written) for span in fld.spans)
+            and (value := decode(fld, registers)) is not None
+        }
+        if held:
+            self.held.update(held)
+            await self._store.async_save(self.held)
 
     async def handle(
         self, hass: HomeAssistant, webhook_id: str, request: web.Request

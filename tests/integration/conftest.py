@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 from datetime import timedelta
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
 import pytest
+from aiohttp.test_utils import TestClient
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -105,3 +107,15 @@ async def poll(hass: HomeAssistant) -> None:
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=const.MAX_SCAN_INTERVAL))
     # Scheduled polls run as background tasks; wait for this one to finish.
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+type ClientMaker = Callable[[], Awaitable[TestClient]]
+
+
+@pytest.fixture
+async def http(hass: HomeAssistant, hass_client_no_auth: ClientMaker) -> TestClient:
+    """Home Assistant's HTTP server on loopback, its address the external URL (webhooks)."""
+    assert await async_setup_component(hass, "webhook", {})
+    client = await hass_client_no_auth()
+    hass.config.external_url = str(client.make_url("")).rstrip("/")
+    return client

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -26,7 +26,6 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -42,8 +41,6 @@ from .conftest import poll
 SYSTEM_FIELDS = sorted([*NAMES.values(), "alarms"])
 WEBHOOK_ID = "0123456789abcdef-webhook-secret"
 REGISTER = 0x1187
-
-type ClientMaker = Callable[[], Awaitable[TestClient]]
 
 
 def system_entry(system: SimulatedSystem, **data: Any) -> MockConfigEntry:
@@ -71,15 +68,6 @@ def system_entry(system: SimulatedSystem, **data: Any) -> MockConfigEntry:
 def short_write_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     """A write waits half a second for its callback, not minutes (the simulator sends in 10 ms)."""
     monkeypatch.setattr(const, "SYSTEM_WRITE_TIMEOUT", 0.5)
-
-
-@pytest.fixture
-async def http(hass: HomeAssistant, hass_client_no_auth: ClientMaker) -> TestClient:
-    """Home Assistant's HTTP server on loopback, its address the external URL."""
-    assert await async_setup_component(hass, "webhook", {})
-    client = await hass_client_no_auth()
-    hass.config.external_url = str(client.make_url("")).rstrip("/")
-    return client
 
 
 async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
@@ -116,8 +104,9 @@ async def test_the_inverter_and_its_sensors(
     assert float(shown(hass, "battery_soc")) == latest["batterySoC"]
     assert shown(hass, "alarm", "binary_sensor") == "off"
     entities = er.async_entries_for_config_entry(er.async_get(hass), system_loaded.entry_id)
-    # One entity per field, and the button that sets the inverter's clock.
-    assert len(entities) == len(SYSTEM_FIELDS) + 1
+    # One entity per field, the button that sets the inverter's clock, and the controls of
+    # the settings groups the System can write whole (11 settings in 6 groups).
+    assert len(entities) == len(SYSTEM_FIELDS) + 1 + 11
     (device,) = dr.async_entries_for_config_entry(dr.async_get(hass), system_loaded.entry_id)
     assert (device.serial_number, device.model) == (system.device, "Azzurro System")
     assert not ir.async_get(hass).async_get_issue(
@@ -355,6 +344,8 @@ async def test_diagnostics_and_logs_hold_no_secret(
     assert diagnostics["portal"]["fields"] == SYSTEM_FIELDS
     assert diagnostics["portal"]["logger"] == "ZSM-WIFI-USB"
     assert diagnostics["portal"]["writes_enabled"] is True
+    # Register 0x1187 (the passive grid set-point's high word) alone holds no whole setting.
+    assert diagnostics["portal"]["confirmed_settings"] == {}
 
 
 async def test_register_actions_write_whole_groups_through_the_webhook(

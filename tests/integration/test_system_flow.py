@@ -17,9 +17,7 @@ from custom_components.zcs_azzurro.api.cloud import system_wire
 from simulator.system import SimulatedSystem
 from tests.conftest import closed_port
 
-from .test_system import SYSTEM_FIELDS, http, system_entry
-
-__all__ = ["http"]
+from .test_system import SYSTEM_FIELDS, system_entry
 
 
 async def _system_form(hass: HomeAssistant) -> dict[str, Any]:

@@ -23,8 +23,9 @@ def test_bench_and_soak_short() -> None:
     """Side by side, ours asks less and rewrites nothing; the soak loses nothing."""
     # Both at once: each waits on its own simulator and Home Assistant most of the time.
     bench = _start(
-        "scripts.bench", "--polls", "2", "--delay", "0", "--jitter", "0", "--link", "eth-tcp"
-    )
+        "scripts.bench", "--polls", "2", "--delay", "0", "--jitter", "0", "--link", "eth-tcp",
+        "--link", "system",
+    )  # fmt: skip
     soak = _start("scripts.soak", "--polls", "150", "--seconds", "20", "--seed", "3")
     bench_out, bench_err = bench.communicate(timeout=120)
     soak_out, soak_err = soak.communicate(timeout=120)
@@ -42,8 +43,18 @@ def test_bench_and_soak_short() -> None:
         assert (ours[2], ours[3]) == ("29", "5.0")
         assert float(ours[8]) == 0  # unchanged writes per poll
         assert float(core[8]) > 0
+    # The System: its realtime and alarm calls each poll, and no state written unchanged.
+    (system,) = [line for line in bench_out.splitlines() if line.startswith("| system")]
+    cells = [cell.strip() for cell in system.strip("|").split("|")]
+    assert (cells[3], cells[8]) == ("2.0", "0.0")
     assert soak.returncode == 0, soak_out + soak_err
     lines = soak_out.splitlines()
-    assert [line.split(":")[0] for line in lines] == ["eth-rtu", "eth-tcp", "wifi", "portal"]
+    assert [line.split(":")[0] for line in lines] == [
+        "eth-rtu",
+        "eth-tcp",
+        "wifi",
+        "portal",
+        "system",
+    ]
     for line in lines:
         assert "wrong values 0, decreases 0, exceptions 0" in line

@@ -130,12 +130,23 @@ class PortalSource:
         *,
         stale_after: float = STALE_AFTER,
         clock: Callable[[], float] | None = None,
+        held: Mapping[str, Value] | None = None,
     ) -> None:
-        """Nothing is asked until read; `clock` (seconds since the epoch) defaults to time.time."""
+        """Nothing is asked until read; `clock` (seconds since the epoch) defaults to time.time.
+
+        `held`: the values the last confirmed writes gave the settings the service does not
+        report (the System's); the caller keeps it up to date.
+        """
         self.client = client
         self.thing_key = thing_key
         self.map = portal_map
         self.profile = portal_map.profile
+        self.held: Mapping[str, Value] = held if held is not None else {}
+        # Settings shown as last written, not as read: the service reports no value for them.
+        # A setting the map names (a realtime field) is read instead: a poll confirms it.
+        self.assumed = frozenset(
+            f.key for f in self.profile.fields if f.write and f.key not in self.map.names
+        )
         self.stale_after = stale_after
         self._clock = clock
         # When the Portal last heard from the device, as of the last read.
@@ -164,9 +175,15 @@ class PortalSource:
         burst = any(v is not None for v in totals) and not any(totals)
         values: dict[str, Value | None] = {}
         for fld in wanted:
+            if fld.key in self.assumed:
+                values[fld.key] = self.held.get(fld.key)
+                continue
             value: Value | None = answer.alarms
             if fld.key != ALARM_KEY:
                 value = answer.values.get(self.map.names[fld.key])
+                if fld.options is not None and isinstance(value, int):
+                    # A setting the service reports as its code (the register's value).
+                    value = fld.options.get(value)
             if burst or (stale and not _lifetime(fld)):
                 value = None
             values[fld.key] = value
