@@ -570,7 +570,7 @@ async def check_energy(
     Home Assistant compiles statistics every five minutes, so this waits up to six.
     """
     (prefs,) = await websocket(session, token, {"type": "energy/get_prefs"})
-    wanted = {entities[key] for key in demo_energy.KEYS if key in entities}
+    wanted = set(demo_energy.placed(entities).values())
     if not wanted or not wanted <= demo_energy.used(prefs):
         say(f"check: the Energy dashboard does not use {sorted(wanted - demo_energy.used(prefs))}")
         return False

@@ -25,6 +25,8 @@ KEYS = (
     GRID_IMPORT, GRID_EXPORT, GRID_POWER, PV_ENERGY, PV_POWER,
     BATTERY_DISCHARGE, BATTERY_CHARGE, BATTERY_POWER, BATTERY_SOC,
 )  # fmt: skip
+# With a second battery tower, the totals over both take the places of input 1's own.
+INSTEAD = {BATTERY_POWER: "battery_total_power", BATTERY_SOC: "battery_average_soc"}
 # The counters whose statistics the Energy dashboard draws.
 COUNTERS = (GRID_IMPORT, GRID_EXPORT, PV_ENERGY, BATTERY_DISCHARGE, BATTERY_CHARGE)
 
@@ -51,13 +53,19 @@ def entities_by_key(
     }
 
 
-def preferences(entity: Mapping[str, str]) -> dict[str, Any]:
+def placed(entity: Mapping[str, str]) -> dict[str, str]:
+    """The entity in each place (by its key in KEYS) the device can fill."""
+    return {key: entity.get(INSTEAD.get(key, ""), entity[key]) for key in KEYS if key in entity}
+
+
+def preferences(entities: Mapping[str, str]) -> dict[str, Any]:
     """The Energy preferences (energy/save_prefs) for one device's entities.
 
     A source (grid, solar, battery) is added where the device has its counters (a meter has
     no solar or battery, a string inverter no grid or battery); power and state of charge
     where the source has them (a cloud may report no grid or battery power).
     """
+    entity = placed(entities)
 
     def rate(key: str) -> dict[str, Any]:
         return {"power_config": {"stat_rate": entity[key]}} if key in entity else {}

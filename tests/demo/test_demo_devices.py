@@ -61,3 +61,27 @@ def test_the_energy_dashboard_takes_the_sources_a_device_has() -> None:
     (solar,) = demo_energy.preferences(string_inverter)["energy_sources"]
     assert (solar["type"], solar["stat_rate"]) == ("solar", "sensor.pv_w")
     assert demo_energy.preferences({})["energy_sources"] == []
+
+
+def test_with_a_second_tower_the_battery_totals_go_to_the_energy_dashboard() -> None:
+    one_tower = {
+        demo_energy.BATTERY_CHARGE: "sensor.charge",
+        demo_energy.BATTERY_DISCHARGE: "sensor.discharge",
+        demo_energy.BATTERY_POWER: "sensor.battery_power",
+        demo_energy.BATTERY_SOC: "sensor.battery_soc",
+    }
+    (battery,) = demo_energy.preferences(one_tower)["energy_sources"]
+    assert (battery["power_config"]["stat_rate"], battery["stat_soc"]) == (
+        "sensor.battery_power",
+        "sensor.battery_soc",
+    )
+    two_towers = one_tower | {
+        "battery_total_power": "sensor.total_power",
+        "battery_average_soc": "sensor.average_soc",
+    }
+    (battery,) = demo_energy.preferences(two_towers)["energy_sources"]
+    assert (battery["power_config"]["stat_rate"], battery["stat_soc"]) == (
+        "sensor.total_power",
+        "sensor.average_soc",
+    )
+    assert "sensor.battery_power" not in demo_energy.used({"energy_sources": [battery]})
