@@ -239,9 +239,12 @@ def ensure_packages() -> None:
         raise SystemExit(f"installing {', '.join(missing)} failed")
 
 
-def ensure_ports_free() -> None:
+def ensure_ports_free(proxy: int | None = None) -> None:
     """Stop with one line if something already listens on a port the demo needs."""
-    for port, who in ((HA_PORT, "Home Assistant"), (SIM_PORT, "the simulator")):
+    ports = [(HA_PORT, "Home Assistant"), (SIM_PORT, "the simulator")]
+    if proxy is not None:
+        ports.append((proxy, "the shared connection"))
+    for port, who in ports:
         with socket.socket() as probe:
             # As the servers bind: a port left in TIME_WAIT by the last run is free.
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -454,6 +457,25 @@ async def add_integration(
     headers: dict[str, str],
     link: DemoLink,
     where: str,
+    *,
+    profile: str | None = None,
+    proxy: int | None = None,
+) -> str:
+    """The config flow (and with `proxy`, the options flow sharing the connection there).
+
+    Step by step, as the frontend drives them; returns the entry's id.
+    """
+    entry_id = await create_entry(session, headers, link, where, profile)
+    if proxy is not None:
+        await share_connection(session, headers, entry_id, proxy)
+    return entry_id
+
+
+async def create_entry(
+    session: aiohttp.ClientSession,
+    headers: dict[str, str],
+    link: DemoLink,
+    where: str,
     profile: str | None = None,
 ) -> str:
     """The config flow, step by step, as the frontend drives it; returns the entry's id.
@@ -487,6 +509,63 @@ async def add_integration(
     say(f"added {result['title']} through the config flow")
     created: str = result["result"]["entry_id"]
     return created
+
+
+async def share_connection(
+    session: aiohttp.ClientSession, headers: dict[str, str], entry_id: str, port: int
+) -> None:
+    """Turn the entry's "share this connection" option on, on loopback, through its options flow.
+
+    The form's other fields keep what it suggests (the entry's current options).
+    """
+    flows = f"{URL}/api/config/config_entries/options/flow"
+    async with session.post(flows, json={"handler": entry_id}, headers=headers) as response:
+        form = await response.json()
+    kept = {
+        field["name"]: field["description"]["suggested_value"]
+        for field in form["data_schema"]
+        if "suggested_value" in field.get("description", {})
+    }
+    wanted = {"proxy": True, "proxy_port": port, "proxy_host": HOST}
+    async with session.post(
+        f"{flows}/{form['flow_id']}", json=kept | wanted, headers=headers
+    ) as response:
+        result = await response.json()
+    if result.get("type") != "create_entry":
+        raise SystemExit(f"the options flow did not share the connection: {result}")
+    say(f"sharing the connection on {HOST}:{port} (Modbus TCP, unit id 1)")
+
+
+async def check_proxy(port: int, entry_serial: str) -> bool:
+    """Whether a Modbus TCP client reads the serial's registers through the shared port."""
+    # Imported here: only this check talks Modbus itself.
+    from pymodbus.client import AsyncModbusTcpClient  # noqa: PLC0415
+
+    profile = next(p for p in load_bundled() if p.matches(entry_serial))
+    (span,) = profile.serial.spans
+    client = AsyncModbusTcpClient(HOST, port=port, timeout=10, retries=1)
+    try:
+        if not await client.connect():
+            say(f"check: nothing answers on {HOST}:{port}")
+            return False
+        read = (
+            client.read_input_registers
+            if profile.rules.is_input(span)
+            else (client.read_holding_registers)
+        )
+        answer = await read(span.address, count=span.count, device_id=1)
+    finally:
+        client.close()
+    if answer.isError():
+        say(f"check: reading through {HOST}:{port} answered {answer}")
+        return False
+    words = list(answer.registers)
+    text = b"".join(word.to_bytes(2, "big") for word in words).decode("ascii", "replace")
+    if text.strip("\0 ") != entry_serial:
+        say(f"check: reading through {HOST}:{port} gave {words}")
+        return False
+    say(f"check: pymodbus reads the serial's words {words} through {HOST}:{port}")
+    return True
 
 
 async def wait_for_values(
@@ -712,14 +791,22 @@ async def check_link(
     *,
     entry_id: str,
     meter: str | None = None,
+    proxy: int | None = None,
 ) -> bool:
-    """The register actions (a local link), the Energy dashboard, a cloud's webhook write."""
+    """The register actions (a local link), the Energy dashboard, a cloud's webhook write.
+
+    With the connection shared (--proxy), a Modbus TCP client reads through it too.
+    """
     headers = {"Authorization": f"Bearer {token}"}
     passed = (
         await check_actions(session, token, headers, entry_id, entities, meter=meter)
         if link.registers
         else True
     )
+    if proxy is not None:
+        (devices,) = await websocket(session, token, {"type": "config/device_registry/list"})
+        serial = next(d["serial_number"] for d in devices if entry_id in d["config_entries"])
+        passed = await check_proxy(proxy, serial) and passed
     passed = await check_energy(session, token, entities, *link.recorded_since(started)) and passed
     if link.external_url:
         passed = await check_webhook_write(session, headers, entities, entry_id) and passed
@@ -808,6 +895,12 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
         f"user does, over {' or '.join(METER_LINKS)}",
     )
     parser.add_argument(
+        "--proxy",
+        type=int,
+        metavar="PORT",
+        help="share the entry's connection as Modbus TCP on 127.0.0.1:PORT (local links)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="stop once the check after `ready:` is done; exit status 0 if it passed",
@@ -815,6 +908,9 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
     options, simulator_flags = parser.parse_known_args()
     if options.device in METERS and options.link not in METER_LINKS:
         parser.error(f"a meter is shown over --link {' or '.join(METER_LINKS)}")
+    if options.device in METERS and options.proxy is not None:
+        # Its check reads the serial number through the shared connection.
+        parser.error("--proxy is shown with an inverter: a meter has no serial number")
     return options, simulator_flags
 
 
@@ -831,10 +927,12 @@ def ensure_link(name: str, device: str) -> None:
         (DEMO / flag).write_text(value)
 
 
-async def run(name: str, device: str, check_only: bool, simulator_flags: list[str]) -> None:
+async def run(
+    name: str, device: str, check_only: bool, simulator_flags: list[str], proxy: int | None = None
+) -> None:
     """Set everything up, report ready, check the Energy dashboard, serve until cancelled."""
     link = LINKS[name]
-    ensure_ports_free()
+    ensure_ports_free(proxy)
     started = time.time()
     DEMO.mkdir(exist_ok=True)
     ensure_link(name, device)
@@ -873,7 +971,12 @@ async def run(name: str, device: str, check_only: bool, simulator_flags: list[st
                 )
             # "listening rs485 /dev/pts/3": where the device is, as the user would find it.
             entry_id = await add_integration(
-                session, headers, link, line.split(" ")[2].strip(","), METERS.get(device)
+                session,
+                headers,
+                link,
+                line.split(" ")[2].strip(","),
+                profile=METERS.get(device),
+                proxy=proxy,
             )
             entities = await our_entities(session, access, entry_id)
             count = await wait_for_values(session, headers, entities)
@@ -892,6 +995,7 @@ async def run(name: str, device: str, check_only: bool, simulator_flags: list[st
                 started,
                 entry_id=entry_id,
                 meter=METERS.get(device),
+                proxy=proxy,
             )
             if check_only:
                 raise SystemExit(0 if passed else 1)
@@ -915,8 +1019,10 @@ async def main() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, this.cancel)
     options, simulator_flags = arguments()
+    if options.proxy is not None and not LINKS[options.link].registers:
+        raise SystemExit(f"--proxy shares a local link's connection; {options.link} is a cloud")
     with contextlib.suppress(asyncio.CancelledError):
-        await run(options.link, options.device, options.check, simulator_flags)
+        await run(options.link, options.device, options.check, simulator_flags, options.proxy)
 
 
 if __name__ == "__main__":

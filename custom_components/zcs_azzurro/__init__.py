@@ -35,6 +35,7 @@ from .coordinator import (
 from .discovery import async_scan_while_loaded
 from .portal import async_setup_portal_entry
 from .profiles import async_load, async_report
+from .proxy import async_share
 from .services import async_setup_services
 from .system import async_setup_system_entry
 from .webhook import held_store
@@ -116,6 +117,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
         # The coordinator logs no failure of a first refresh; say it once here.
         _LOGGER.info("%s does not answer; its entities are unavailable until it does", entry.title)
     entry.runtime_data = ZcsRuntimeData(coordinator)
+    # Other programs read the device through this entry's connection, if its options ask.
+    await async_share(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

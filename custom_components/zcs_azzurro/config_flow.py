@@ -90,6 +90,10 @@ from .const import (
     CONF_PARITY,
     CONF_PLANT_ID,
     CONF_PROFILE,
+    CONF_PROXY,
+    CONF_PROXY_HOST,
+    CONF_PROXY_PORT,
+    CONF_PROXY_WRITES,
     CONF_STOPBITS,
     CONF_THING_KEY,
     CONF_UNIT_ID,
@@ -99,6 +103,8 @@ from .const import (
     DEFAULT_HUB_PACING,
     DEFAULT_PORTAL_SCAN_INTERVAL,
     DEFAULT_POWER_MAGIC_PORT,
+    DEFAULT_PROXY_HOST,
+    DEFAULT_PROXY_PORT,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_UNIT_ID,
     DEFAULT_WRITE_INTERVAL,
@@ -124,6 +130,7 @@ from .const import (
 from .discovery import async_scan
 from .portal import async_get_portal_map, portal_client
 from .profiles import async_get_profiles, async_load, error_placeholders
+from .proxy import HOST_INVALID, HOST_UNAVAILABLE, port_problem
 from .system import SYSTEM_FIELDS, system_client
 from .webhook import webhook_url
 
@@ -140,6 +147,7 @@ RANGES: dict[str, tuple[int, int]] = {
     CONF_WRITE_INTERVAL: (0, MAX_WRITE_INTERVAL),
     CONF_BACKFILL_DAYS: (1, MAX_BACKFILL_DAYS),
     CONF_LOGGER_SERIAL: (1, MAX_LOGGER_SERIAL),
+    CONF_PROXY_PORT: (1, 65535),
 }
 # The Portal updates every few minutes: polling it faster gains nothing.
 PORTAL_RANGES = {**RANGES, CONF_SCAN_INTERVAL: (MIN_PORTAL_SCAN_INTERVAL, MAX_SCAN_INTERVAL)}
@@ -270,6 +278,11 @@ OPTIONS_SCHEMA = vol.Schema(
         vol.Required(CONF_SCAN_INTERVAL): _box("s"),
         vol.Optional(CONF_WRITE_INTERVAL): _box("s"),
         vol.Optional(CONF_ALLOW_RAW_WRITES): BooleanSelector(),
+        # Sharing the connection: other programs read the device through this entry.
+        vol.Optional(CONF_PROXY): BooleanSelector(),
+        vol.Optional(CONF_PROXY_PORT): _box(),
+        vol.Optional(CONF_PROXY_HOST): TextSelector(),
+        vol.Optional(CONF_PROXY_WRITES): BooleanSelector(),
     }
 )
 # The HUB's gap between requests, in tenths of a second.
@@ -1043,11 +1056,13 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
             return await self.async_step_portal(user_input)
         errors: dict[str, str] = {}
         if user_input is not None and not (errors := _out_of_range(user_input)):
+            errors = self._proxy_errors(user_input)
+        if user_input is not None and not errors:
             # Number selectors hand back floats (whole ones where a whole number is asked);
-            # the switch a bool.
+            # the switch a bool; the address text.
             return self.async_create_entry(
                 data={
-                    k: v if isinstance(v, bool) or k in DECIMAL_RANGES else int(v)
+                    k: v if isinstance(v, bool | str) or k in DECIMAL_RANGES else int(v)
                     for k, v in user_input.items()
                 }
             )
@@ -1056,6 +1071,10 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
             CONF_SCAN_INTERVAL: options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL),
             CONF_WRITE_INTERVAL: options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL),
             CONF_ALLOW_RAW_WRITES: options.get(CONF_ALLOW_RAW_WRITES, False),
+            CONF_PROXY: options.get(CONF_PROXY, False),
+            CONF_PROXY_PORT: options.get(CONF_PROXY_PORT, DEFAULT_PROXY_PORT),
+            CONF_PROXY_HOST: options.get(CONF_PROXY_HOST, DEFAULT_PROXY_HOST),
+            CONF_PROXY_WRITES: options.get(CONF_PROXY_WRITES, False),
         }
         schema = OPTIONS_SCHEMA
         if LINKS[self.config_entry.data[CONF_LINK]].paced:
@@ -1067,6 +1086,19 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
             data_schema=self.add_suggested_values_to_schema(schema, user_input or current),
             errors=errors,
         )
+
+    def _proxy_errors(self, user_input: dict[str, Any]) -> dict[str, str]:
+        """Why the connection cannot be shared where asked (nothing is checked when off)."""
+        if not user_input.get(CONF_PROXY, False):
+            return {}
+        host = str(user_input.get(CONF_PROXY_HOST, DEFAULT_PROXY_HOST)).strip()
+        user_input[CONF_PROXY_HOST] = host
+        port = int(user_input.get(CONF_PROXY_PORT, DEFAULT_PROXY_PORT))
+        problem = port_problem(self.hass, self.config_entry.data, host, port)
+        if problem is None:
+            return {}
+        wrong = CONF_PROXY_HOST if problem in (HOST_INVALID, HOST_UNAVAILABLE) else CONF_PROXY_PORT
+        return {wrong: problem}
 
     async def async_step_portal(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """A Portal entry: how often to poll, and how many days the backfill reaches back."""

@@ -91,6 +91,19 @@ MAX_BACKOFF: Final = 1800
 # (an option, off by default; admin users only).
 CONF_ALLOW_RAW_WRITES: Final = "allow_raw_writes"
 
+# Sharing the entry's connection: a Modbus TCP server other programs read (and, if allowed,
+# write) the device through (options; off by default, on loopback unless told otherwise).
+CONF_PROXY: Final = "proxy"
+CONF_PROXY_PORT: Final = "proxy_port"
+CONF_PROXY_HOST: Final = "proxy_host"
+CONF_PROXY_WRITES: Final = "proxy_writes"
+DEFAULT_PROXY_PORT: Final = 5020
+DEFAULT_PROXY_HOST: Final = "127.0.0.1"
+# Clients served at once; more are turned away.
+PROXY_MAX_CLIENTS: Final = 8
+# Seconds a client may stay silent before it is let go.
+PROXY_IDLE: Final = 300.0
+
 # Fired after each register action that wrote: entry id, first address, words written.
 EVENT_REGISTER_WRITTEN: Final = f"{DOMAIN}_register_written"
 # The Azzurro System (ZCS's cloud for plant owners): a token, the plant and its inverter.

@@ -15,6 +15,7 @@ from .api.device import ModbusDevice
 from .connection import connection_info
 from .const import CONF_CLIENT_CODE, CONF_LOGGER_SERIAL, CONF_PLANT_ID, CONF_THING_KEY
 from .coordinator import ZcsConfigEntry
+from .proxy import diagnostics as proxy_diagnostics
 from .webhook import WebhookWrites
 
 # Where a device is and which one it is are the owner's business; credentials are secret.
@@ -86,6 +87,7 @@ async def async_get_config_entry_diagnostics(
             "link": link,
             "poll": poll,
             "portal": portal,
+            "proxy": proxy_diagnostics(hass, entry.entry_id),
         },
         TO_REDACT,
     )

@@ -333,15 +333,42 @@ async def _write(
     entry = _entry(hass, call)
     if entry.runtime_data.coordinator.register_writes is not None:
         return await _write_through_cloud(hass, call, entry, words)
+
+    async def check_raw(span: Span) -> None:
+        await _check_raw_allowed(hass, call, entry, span)
+
+    address = call.data[ATTR_ADDRESS]
+    found, sent = await async_write_words(
+        hass, entry, address, words, single=single, check_raw=check_raw
+    )
+    response: dict[str, Any] = {ATTR_ADDRESS: address, "registers": found, "written": sent}
+    return response
+
+
+async def async_write_words(
+    hass: HomeAssistant,
+    entry: ZcsConfigEntry,
+    address: int,
+    words: list[int],
+    *,
+    single: bool,
+    check_raw: Callable[[Span], Awaitable[None]],
+) -> tuple[list[int], bool]:
+    """Write a local entry's registers as the actions do; what they read back, and if sent.
+
+    The checks, the writer (whole groups from a fresh read, the EEPROM interval, read
+    back), the event, the poll after: one way for the actions and the proxy alike.
+    `check_raw` raises when registers the profile does not declare writable may not be.
+    """
     coordinator, device = _local(entry)
     link = device.link
     function = WRITE_SINGLE if single and WRITE_SINGLE in link.functions else WRITE_MULTIPLE
     if function not in link.functions:
         raise _refuse("function_not_on_link", function=f"{WRITE_MULTIPLE:#04x}")
-    span = _span(call.data[ATTR_ADDRESS], len(words), link.max_write)
+    span = _span(address, len(words), link.max_write)
     target = _target(device.profile, span, words)
     if target.raw:
-        await _check_raw_allowed(hass, call, entry, span)
+        await check_raw(span)
     written = coordinator.writer.write_words(target.group, span.address, words, single=single)
     try:
         found, sent = await _request(coordinator, span, written, write=True)
@@ -355,8 +382,7 @@ async def _write(
             {"entry_id": entry.entry_id, ATTR_ADDRESS: span.address, ATTR_VALUES: words},
         )
         await coordinator.async_refresh_settings()
-    response: dict[str, Any] = {ATTR_ADDRESS: span.address, "registers": found, "written": sent}
-    return response
+    return found, sent
 
 
 @callback

@@ -57,7 +57,16 @@ def test_a_taken_port_stops_the_demo_with_one_line(
         monkeypatch.setattr(demo, "HA_PORT", port)
         with pytest.raises(SystemExit, match=f"port {port} \\(Home Assistant\\) is in use"):
             demo.ensure_ports_free()
+        # --proxy's port too.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            free = probe.getsockname()[1]
+        monkeypatch.setattr(demo, "HA_PORT", free)
+        monkeypatch.setattr(demo, "SIM_PORT", free)
+        with pytest.raises(SystemExit, match=f"port {port} \\(the shared connection\\) is in"):
+            demo.ensure_ports_free(proxy=port)
     monkeypatch.setattr(demo, "SIM_PORT", port)  # both free now
+    monkeypatch.setattr(demo, "HA_PORT", port)
     demo.ensure_ports_free()
 
 

@@ -42,6 +42,15 @@ def test_a_meter_is_shown_only_where_a_meter_is_reached(
     assert "a meter is shown over --link eth or rs485" in capsys.readouterr().err
 
 
+def test_a_meter_is_not_shown_through_a_shared_connection(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["demo", "--device", "dtsu666", "--proxy", "5020"])
+    with pytest.raises(SystemExit):
+        demo.arguments()
+    assert "a meter has no serial number" in capsys.readouterr().err
+
+
 def test_an_unknown_device_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "argv", ["demo", "--device", "toaster"])
     with pytest.raises(SystemExit):

@@ -275,6 +275,9 @@ async def test_the_pause_is_an_option_of_a_hub_entry(hass: HomeAssistant, hub: H
     result = await hass.config_entries.options.async_configure(result["flow_id"], answers)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == {"scan_interval": 30, const.CONF_WRITE_INTERVAL: 10, "pacing": 3.5}
+    # The entry reloads with the new pause; the test ends only once it has.
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.state is ConfigEntryState.LOADED
 
 
 async def test_a_poll_longer_than_the_interval_is_said_once(

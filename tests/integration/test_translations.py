@@ -20,6 +20,7 @@ from custom_components.zcs_azzurro.config_flow import (
     WIFI_SCHEMA,
 )
 from custom_components.zcs_azzurro.coordinator import WRITE_ERRORS
+from custom_components.zcs_azzurro.proxy import PORT_PROBLEMS
 
 COMPONENT = Path(__file__).parents[2] / "custom_components" / "zcs_azzurro"
 
@@ -108,7 +109,7 @@ def test_every_translation_key_the_code_raises_or_shows_exists() -> None:
         if key in RANGES or key in DECIMAL_RANGES
     }
     options |= {f"{key}_range" for key in map(str, PORTAL_OPTIONS_SCHEMA.schema)}
-    options |= {"portal_scan_interval_range"}
+    options |= {"portal_scan_interval_range", *PORT_PROBLEMS}
     assert options == set(strings["options"]["error"])
     reasons = set(re.findall(r'reason="(\w+)"', flow))
     assert reasons == {"wrong_device", "reconfigure_successful", "already_configured"}

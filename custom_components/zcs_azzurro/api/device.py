@@ -43,7 +43,8 @@ class Reading:
     """What one read gave: values, raw registers, requests sent, and runs refused.
 
     Fields in a refused run have no value; nor have those `withheld`, which failed a check
-    and were not said the same twice (the device may well hold a value for them).
+    and were not said the same twice (the device may well hold a value for them). `at` is
+    when the read began (the device's clock, seconds): no register is older than that.
     """
 
     values: dict[str, Value | None]
@@ -51,6 +52,7 @@ class Reading:
     requests: tuple[Span, ...]
     refused: tuple[Span, ...]
     withheld: frozenset[str] = frozenset()
+    at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,7 @@ class ModbusDevice:
         Link failures raise: the device cannot be reached, so nothing read is worth keeping.
         """
         self._polls += 1
+        started = self._now()
         plan = self.plan(keys)
         poll = _Poll(refused=list(plan.skipped))
         # Whether refused requests are worth splitting depends on whether anything answered.
@@ -195,6 +198,7 @@ class ModbusDevice:
             tuple(poll.requests),
             tuple(sorted(poll.refused, key=lambda span: span.address)),
             frozenset(withheld & {fld.key for fld in plan.fields}),
+            started,
         )
 
     def _decode(
