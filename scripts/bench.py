@@ -90,10 +90,11 @@ class Result:
 
 
 def readings(profile: Profile) -> list[str]:
-    """The default entities that show readings (the settings are the controls' values)."""
-    return [
-        f.key for f, shown in profile.entities() if shown.enabled and f.key not in profile.settings
-    ]
+    """The default entities that show readings (the settings are the controls' values).
+
+    (The simulated devices have one battery tower: a second one's entities never appear.)
+    """
+    return [key for key in profile.defaults() if key not in profile.settings]
 
 
 def modbus_yaml(
@@ -195,6 +196,8 @@ async def ours(
     entry.add_to_hass(hass)
     registry = er.async_get(hass)
     for field, shown in profile.entities():
+        if profile.presence_of(field.key):
+            continue  # a part the device lacks has no entity
         # An entity registry entry outlives its config entry: set its state each time.
         registered = registry.async_get_or_create(
             shown.platform, const.DOMAIN, f"{SERIAL}_{field.key}", config_entry=entry
@@ -338,7 +341,7 @@ async def run(polls: int, latency: tuple[str, ...], profiles: set[str], links: s
             continue
         device = PROFILES[profile.id][0]
         same = readings(profile)
-        default = [f.key for f, shown in profile.entities() if shown.enabled]
+        default = list(profile.defaults())
         for link in LOCAL_LINKS:
             if links and link.name not in links:
                 continue

@@ -135,12 +135,10 @@ async def report(ports: dict[str, int], polls: int) -> None:
     profile = hyd_3ph(load_bundled())
     readings = [f.key for f, _ in profile.entities() if f.key not in profile.settings]
     sets = {
-        "default entities": [f.key for f, shown in profile.entities() if shown.enabled],
+        "default entities": list(profile.defaults()),
         "every entity": [f.key for f, _ in profile.entities()],
         # What most polls read: the settings come every SETTINGS_EVERY polls.
-        "default, readings": [
-            f.key for f, shown in profile.entities() if shown.enabled and f.key in readings
-        ],
+        "default, readings": [key for key in profile.defaults() if key in readings],
         "settings only": sorted(profile.settings),
     }
     print(f"{polls} polls each, simulator on loopback in another process")
@@ -178,7 +176,7 @@ async def report_refusals(port: int, refused: str) -> None:
     request that holds it; after that the plan reads around it.
     """
     profile = hyd_3ph(load_bundled())
-    keys = [f.key for f, shown in profile.entities() if shown.enabled]
+    keys = list(profile.defaults())
     link = link_to("rtu", port)
     device = ModbusDevice(link, 1, profile)
     counts = [len((await device.read(keys)).requests) for _ in range(REFUSAL_POLLS - 1)]
@@ -199,7 +197,7 @@ async def report_hub(port: int, pacing: float) -> None:
     at 3 s follows from the count; the measurement checks the rule on the real path.
     """
     profile = hyd_3ph(load_bundled())
-    default = [f.key for f, shown in profile.entities() if shown.enabled]
+    default = list(profile.defaults())
     readings = [key for key in default if key not in profile.settings]
     counters = {f.key for f in profile.fields if f.counter}
     powers = [key for key in readings if key not in counters]

@@ -20,6 +20,7 @@ import os
 import secrets
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -53,6 +54,12 @@ SERIAL = "ZP1ES010M2H00017"
 SCAN_PORT = 48899
 # The simulated devices the setup finds by their serial number (scripts/demo --device).
 DETECTED = ("hyd-3ph", "hyd-1ph", "ktl-v3", "hyd-es", "tl-v3")
+# The meters: no serial number to find them by, so the demo ticks *Show the profile
+# detected* as a user does, and picks the meter's profile (the flow's `unidentified` step).
+METERS = {"dtsu666": "chint_dtsu666", "ddsu666": "chint_ddsu666"}
+# Where a meter is reached from: a stick's or a bus's port (the HUB's meter line would need
+# an inverter beside it on its inverter line).
+METER_LINKS = ("eth", "rs485")
 # Where each keeps its counters across runs (the first demo's file keeps its name).
 MEMORY = {"hyd-3ph": "inverter.json"}
 
@@ -450,22 +457,31 @@ async def add_integration(
     headers: dict[str, str],
     link: DemoLink,
     where: str,
+    *,
+    profile: str | None = None,
     proxy: int | None = None,
 ) -> str:
     """The config flow (and with `proxy`, the options flow sharing the connection there).
 
     Step by step, as the frontend drives them; returns the entry's id.
     """
-    entry_id = await create_entry(session, headers, link, where)
+    entry_id = await create_entry(session, headers, link, where, profile)
     if proxy is not None:
         await share_connection(session, headers, entry_id, proxy)
     return entry_id
 
 
 async def create_entry(
-    session: aiohttp.ClientSession, headers: dict[str, str], link: DemoLink, where: str
+    session: aiohttp.ClientSession,
+    headers: dict[str, str],
+    link: DemoLink,
+    where: str,
+    profile: str | None = None,
 ) -> str:
-    """The config flow, step by step, as the frontend drives it; returns the entry's id."""
+    """The config flow, step by step, as the frontend drives it; returns the entry's id.
+
+    A device with no serial number (a meter) is added by the `profile` the user chooses.
+    """
     async with session.get(
         f"{URL}/api/config/config_entries/entry", params={"domain": DOMAIN}, headers=headers
     ) as response:
@@ -482,8 +498,12 @@ async def create_entry(
             flow, json={"next_step_id": link.step}, headers=headers
         ) as response:
             result = await response.json()
-    async with session.post(flow, json=link.fields(where), headers=headers) as response:
+    fields = link.fields(where) | ({"choose_profile": True} if profile else {})
+    async with session.post(flow, json=fields, headers=headers) as response:
         result = await response.json()
+    if profile and result.get("step_id") == "unidentified":
+        async with session.post(flow, json={"profile": profile}, headers=headers) as response:
+            result = await response.json()
     if result.get("type") != "create_entry":
         raise SystemExit(f"the config flow did not create the entry: {result}")
     say(f"added {result['title']} through the config flow")
@@ -596,13 +616,14 @@ async def set_up_energy(
     (current,) = await answers(session, token, {"type": "energy/get_prefs"})
     if current.get("success") and current["result"]["energy_sources"]:
         return  # set up by an earlier run, or by the user: theirs to keep
-    if missing := [key for key in demo_energy.COUNTERS if key not in entities]:
-        say(f"energy: not set up, the inverter has no enabled entity for {', '.join(missing)}")
+    prefs = demo_energy.preferences(entities)
+    if not prefs["energy_sources"]:
+        say("energy: not set up, the device has no enabled energy counter")
         return
     _, core = await websocket(
         session,
         token,
-        {"type": "energy/save_prefs", **demo_energy.preferences(entities)},
+        {"type": "energy/save_prefs", **prefs},
         {"type": "frontend/get_system_data", "key": "core"},
     )
     # The first page a browser opens: the plant, not an empty overview of areas.
@@ -612,7 +633,8 @@ async def set_up_energy(
         {"type": "frontend/set_system_data", "key": "core",
          "value": {**(core["value"] or {}), "default_panel": "energy"}},
     )  # fmt: skip
-    say("energy: the Energy dashboard, now the first page, shows the grid, solar and battery")
+    shown = ", ".join(source["type"] for source in prefs["energy_sources"])
+    say(f"energy: the Energy dashboard, now the first page, shows {shown}")
 
 
 async def check_energy(
@@ -627,11 +649,11 @@ async def check_energy(
     Home Assistant compiles statistics every five minutes, so this waits up to six.
     """
     (prefs,) = await websocket(session, token, {"type": "energy/get_prefs"})
-    wanted = {entities[key] for key in demo_energy.KEYS if key in entities}
+    wanted = set(demo_energy.placed(entities).values())
     if not wanted or not wanted <= demo_energy.used(prefs):
         say(f"check: the Energy dashboard does not use {sorted(wanted - demo_energy.used(prefs))}")
         return False
-    counters = [entities[key] for key in demo_energy.COUNTERS]
+    counters = [entities[key] for key in demo_energy.COUNTERS if key in entities]
     request = {
         "type": "recorder/statistics_during_period",
         "start_time": datetime.fromtimestamp(since, UTC).isoformat(),
@@ -650,7 +672,7 @@ async def check_energy(
                 say(f"check: Home Assistant finds issues in the Energy settings: {issues}")
                 return False
             say(
-                f"check: the Energy dashboard uses {len(wanted)} of the inverter's entities; "
+                f"check: the Energy dashboard uses {len(wanted)} of the device's entities; "
                 f"the recorder has statistics for its {len(counters)} energy counters"
             )
             return True
@@ -659,20 +681,25 @@ async def check_energy(
     return False
 
 
-async def check_actions(
+async def read_registers(
+    session: aiohttp.ClientSession, headers: dict[str, str], read: dict[str, Any]
+) -> tuple[int, dict[str, Any]]:
+    """The read_registers action over REST with ?return_response: status and answer."""
+    async with session.post(
+        f"{URL}/api/services/{DOMAIN}/read_registers?return_response", json=read, headers=headers
+    ) as response:
+        answer: dict[str, Any] = await response.json()
+        return response.status, answer
+
+
+async def check_serial_read(
     session: aiohttp.ClientSession, token: str, headers: dict[str, str], entry_id: str
 ) -> bool:
-    """Whether the register actions work over REST as a script would call them.
-
-    The read returns the registers where the device's profile keeps its serial number; a
-    write to a register no profile declares writable (0x0404, the 3PH HYD's running state)
-    is refused while raw writes are off.
-    """
+    """The read returns the registers where the device's profile keeps its serial number."""
     (devices,) = await websocket(session, token, {"type": "config/device_registry/list"})
     serial = next(d["serial_number"] for d in devices if entry_id in d["config_entries"])
     profile = next(p for p in load_bundled() if p.matches(serial))
     (span,) = profile.serial.spans
-    actions = f"{URL}/api/services/{DOMAIN}"
     read = {
         "config_entry_id": entry_id,
         "address": f"{span.address:#06x}",
@@ -680,17 +707,71 @@ async def check_actions(
         "function": "input" if profile.rules.is_input(span) else "holding",
         "data_type": "str",
     }
-    async with session.post(
-        f"{actions}/read_registers?return_response", json=read, headers=headers
-    ) as response:
-        answer = await response.json()
+    status, answer = await read_registers(session, headers, read)
     found = answer.get("service_response") or {}
     words = found.get("registers") or []
     text = b"".join(word.to_bytes(2, "big") for word in words).decode("ascii", "replace")
-    if response.status != 200 or found.get("value") != serial or text.strip("\0 ") != serial:
-        say(f"check: read_registers answered {response.status}: {answer}")
+    if status != 200 or found.get("value") != serial or text.strip("\0 ") != serial:
+        say(f"check: read_registers answered {status}: {answer}")
         return False
     say(f"check: read_registers over REST gives the serial's words {words} ({serial})")
+    return True
+
+
+async def check_meter_read(
+    session: aiohttp.ClientSession,
+    headers: dict[str, str],
+    entry_id: str,
+    meter: str,
+    entity_id: str,
+) -> bool:
+    """A meter has no serial: the read returns the float32 words of its import counter.
+
+    They must hold what its entity shows (the counter moves by far less than 0.01 kWh
+    between the two).
+    """
+    field = next(p for p in load_bundled() if p.id == meter).field(demo_energy.GRID_IMPORT)
+    (span,) = field.spans
+    read = {"config_entry_id": entry_id, "address": f"{span.address:#06x}", "count": span.count}
+    status, answer = await read_registers(session, headers, read)
+    words = (answer.get("service_response") or {}).get("registers") or []
+    if status != 200 or len(words) != span.count:
+        say(f"check: read_registers answered {status}: {answer}")
+        return False
+    raw = b"".join(word.to_bytes(2, "big") for word in words)
+    value = struct.unpack(">f", raw)[0] * field.scale
+    async with session.get(f"{URL}/api/states/{entity_id}", headers=headers) as response:
+        shown = (await response.json())["state"]
+    if abs(value - float(shown)) >= 0.01:
+        say(f"check: read_registers gives {value:.3f} kWh, the entity shows {shown}")
+        return False
+    say(f"check: read_registers over REST gives the import counter's words {words} ({shown} kWh)")
+    return True
+
+
+async def check_actions(
+    session: aiohttp.ClientSession,
+    token: str,
+    headers: dict[str, str],
+    entry_id: str,
+    entities: dict[str, str],
+    *,
+    meter: str | None = None,
+) -> bool:
+    """Whether the register actions work over REST as a script would call them.
+
+    The read returns what the device holds (its serial's words; a meter's import counter);
+    a write to a register no profile declares writable (0x0404, the 3PH HYD's running state)
+    is refused while raw writes are off.
+    """
+    actions = f"{URL}/api/services/{DOMAIN}"
+    if meter is None:
+        passed = await check_serial_read(session, token, headers, entry_id)
+    else:
+        counter = entities[demo_energy.GRID_IMPORT]
+        passed = await check_meter_read(session, headers, entry_id, meter, counter)
+    if not passed:
+        return False
     raw = {"config_entry_id": entry_id, "address": 0x0404, "value": 1}
     async with session.post(f"{actions}/write_register", json=raw, headers=headers) as response:
         answer = await response.json()
@@ -709,6 +790,7 @@ async def check_link(
     started: float,
     *,
     entry_id: str,
+    meter: str | None = None,
     proxy: int | None = None,
 ) -> bool:
     """The register actions (a local link), the Energy dashboard, a cloud's webhook write.
@@ -716,7 +798,11 @@ async def check_link(
     With the connection shared (--proxy), a Modbus TCP client reads through it too.
     """
     headers = {"Authorization": f"Bearer {token}"}
-    passed = await check_actions(session, token, headers, entry_id) if link.registers else True
+    passed = (
+        await check_actions(session, token, headers, entry_id, entities, meter=meter)
+        if link.registers
+        else True
+    )
     if proxy is not None:
         (devices,) = await websocket(session, token, {"type": "config/device_registry/list"})
         serial = next(d["serial_number"] for d in devices if entry_id in d["config_entries"])
@@ -803,9 +889,10 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
     )
     parser.add_argument(
         "--device",
-        choices=sorted(DETECTED),
+        choices=sorted((*DETECTED, *METERS)),
         default="hyd-3ph",
-        help="the simulated device (the meters have no serial number: the setup cannot find them)",
+        help="the simulated device; a meter (no serial number) is added by its profile, as a "
+        f"user does, over {' or '.join(METER_LINKS)}",
     )
     parser.add_argument(
         "--proxy",
@@ -818,7 +905,13 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
         action="store_true",
         help="stop once the check after `ready:` is done; exit status 0 if it passed",
     )
-    return parser.parse_known_args()
+    options, simulator_flags = parser.parse_known_args()
+    if options.device in METERS and options.link not in METER_LINKS:
+        parser.error(f"a meter is shown over --link {' or '.join(METER_LINKS)}")
+    if options.device in METERS and options.proxy is not None:
+        # Its check reads the serial number through the shared connection.
+        parser.error("--proxy is shown with an inverter: a meter has no serial number")
+    return options, simulator_flags
 
 
 def ensure_link(name: str, device: str) -> None:
@@ -878,7 +971,12 @@ async def run(
                 )
             # "listening rs485 /dev/pts/3": where the device is, as the user would find it.
             entry_id = await add_integration(
-                session, headers, link, line.split(" ")[2].strip(","), proxy
+                session,
+                headers,
+                link,
+                line.split(" ")[2].strip(","),
+                profile=METERS.get(device),
+                proxy=proxy,
             )
             entities = await our_entities(session, access, entry_id)
             count = await wait_for_values(session, headers, entities)
@@ -890,7 +988,14 @@ async def run(
             say(f"token: {TOKEN.relative_to(ROOT)}  ({count} entities with values)")
             say(f"ready: {URL}")
             passed = await check_link(
-                session, access, link, entities, started, entry_id=entry_id, proxy=proxy
+                session,
+                access,
+                link,
+                entities,
+                started,
+                entry_id=entry_id,
+                meter=METERS.get(device),
+                proxy=proxy,
             )
             if check_only:
                 raise SystemExit(0 if passed else 1)

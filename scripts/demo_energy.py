@@ -25,6 +25,8 @@ KEYS = (
     GRID_IMPORT, GRID_EXPORT, GRID_POWER, PV_ENERGY, PV_POWER,
     BATTERY_DISCHARGE, BATTERY_CHARGE, BATTERY_POWER, BATTERY_SOC,
 )  # fmt: skip
+# With a second battery tower, the totals over both take the places of input 1's own.
+INSTEAD = {BATTERY_POWER: "battery_total_power", BATTERY_SOC: "battery_average_soc"}
 # The counters whose statistics the Energy dashboard draws.
 COUNTERS = (GRID_IMPORT, GRID_EXPORT, PV_ENERGY, BATTERY_DISCHARGE, BATTERY_CHARGE)
 
@@ -51,43 +53,56 @@ def entities_by_key(
     }
 
 
-def preferences(entity: Mapping[str, str]) -> dict[str, Any]:
-    """The Energy preferences (energy/save_prefs) for one inverter's entities.
+def placed(entity: Mapping[str, str]) -> dict[str, str]:
+    """The entity in each place (by its key in KEYS) the device can fill."""
+    return {key: entity.get(INSTEAD.get(key, ""), entity[key]) for key in KEYS if key in entity}
 
-    The counters are needed; power and state of charge are added where the source has them
-    (a cloud may report no grid or battery power).
+
+def preferences(entities: Mapping[str, str]) -> dict[str, Any]:
+    """The Energy preferences (energy/save_prefs) for one device's entities.
+
+    A source (grid, solar, battery) is added where the device has its counters (a meter has
+    no solar or battery, a string inverter no grid or battery); power and state of charge
+    where the source has them (a cloud may report no grid or battery power).
     """
+    entity = placed(entities)
 
     def rate(key: str) -> dict[str, Any]:
         return {"power_config": {"stat_rate": entity[key]}} if key in entity else {}
 
-    solar_rate = {"stat_rate": entity[PV_POWER]} if PV_POWER in entity else {}
-    soc = {"stat_soc": entity[BATTERY_SOC]} if BATTERY_SOC in entity else {}
-    return {
-        "energy_sources": [
+    sources: list[dict[str, Any]] = []
+    if GRID_IMPORT in entity and GRID_EXPORT in entity:
+        sources.append(
             {
                 "type": "grid",
                 "stat_energy_from": entity[GRID_IMPORT],
                 "stat_energy_to": entity[GRID_EXPORT],
                 **rate(GRID_POWER),
                 "cost_adjustment_day": 0,
-            },
+            }
+        )
+    if PV_ENERGY in entity:
+        solar_rate = {"stat_rate": entity[PV_POWER]} if PV_POWER in entity else {}
+        sources.append(
             {
                 "type": "solar",
                 "stat_energy_from": entity[PV_ENERGY],
                 **solar_rate,
                 "config_entry_solar_forecast": None,
-            },
+            }
+        )
+    if BATTERY_DISCHARGE in entity and BATTERY_CHARGE in entity:
+        soc = {"stat_soc": entity[BATTERY_SOC]} if BATTERY_SOC in entity else {}
+        sources.append(
             {
                 "type": "battery",
                 "stat_energy_from": entity[BATTERY_DISCHARGE],
                 "stat_energy_to": entity[BATTERY_CHARGE],
                 **rate(BATTERY_POWER),
                 **soc,
-            },
-        ],
-        "device_consumption": [],
-    }
+            }
+        )
+    return {"energy_sources": sources, "device_consumption": []}
 
 
 def used(prefs: Mapping[str, Any]) -> set[str]:

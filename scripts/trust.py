@@ -80,7 +80,7 @@ async def _main(arguments: argparse.Namespace) -> int:
     stick.faults.crossed = arguments.crossed
     stick.random.seed(arguments.seed)
     link = link_to(stick)
-    keys = [f.key for f, shown in profile.entities() if arguments.all or shown.enabled]
+    keys = [f.key for f, _ in profile.entities()] if arguments.all else list(profile.defaults())
     try:
         tally = await run(link, stick, profile, keys, arguments.polls, interval=arguments.interval)
     finally:

@@ -163,6 +163,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--asleep", action="store_true", help="the inverter sleeps: the stick is awake but silent"
     )
+    parser.add_argument(
+        "--second-tower",
+        action="store_true",
+        help="hyd-3ph: a second battery tower on battery input 2 (off: the input is empty)",
+    )
     add_flags(parser, title="faults of the ETH or WiFi stick, HUB lines, Power Magic, RS485 bus")
     portal.add_arguments(parser)
     system.add_arguments(parser)
@@ -181,6 +186,10 @@ def _device(arguments: argparse.Namespace) -> Model:
     device = DEVICES[arguments.device]()
     device.gaps.extend(arguments.refuse)
     device.asleep = arguments.asleep
+    if arguments.second_tower:
+        if not isinstance(device, Hyd3ph) or device.BATTERY_INPUTS < 2:
+            raise SystemExit(f"simulator: {arguments.device} has no second battery input")
+        device.towers = 2
     if arguments.memory is not None and arguments.memory.exists():
         device.plant.recall(json.loads(arguments.memory.read_text()))
         device.refresh()

@@ -633,8 +633,10 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
                 await self.async_set_unique_id(f"{data[CONF_LINK]}_{where}_{unit}")
                 self._abort_if_unique_id_configured()
                 paced = LINKS[data[CONF_LINK]].paced
+                # Named as an inverter is (model, what tells two apart), in no language:
+                # the model alone (not the profile's longer name) keeps entity ids short.
                 return self.async_create_entry(
-                    title=f"{profile.name} ({where}, {unit})",
+                    title=f"{profile.model_name({})} ({where} #{unit})",
                     data=data,
                     options={CONF_PACING: DEFAULT_HUB_PACING} if paced else {},
                 )

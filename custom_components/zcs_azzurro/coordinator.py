@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from homeassistant.components.sensor import SensorExtraStoredData
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_SCAN_INTERVAL
+from homeassistant.const import CONF_SCAN_INTERVAL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
@@ -158,6 +158,8 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         # Buttons listen too, under keys that are no field.
         self._field_keys = frozenset(field.key for field in device.profile.fields)
         self._refused: tuple[Span, ...] = ()
+        # Parts of the device (a second battery tower) it has reported: their entities exist.
+        self.present: set[str] = set()
         self._device_id = ""
         # A paced port (the HUB's) is shared: its budget and its other clients are watched.
         self.watch: PortWatch | None = None
@@ -218,12 +220,21 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         )
         registry = er.async_get(self.hass)
         stored = restore_state.async_get(self.hass).last_states
+        # A part reported before keeps its entities, even while it says nothing (asleep).
+        self.present = {
+            part.key
+            for part in profile.presence
+            for key in part.fields
+            if registry.async_get_entity_id(Platform.SENSOR, DOMAIN, self.unique_id(key))
+        }
         keys = set()
         for field, shown in profile.entities():
             entity_id = registry.async_get_entity_id(
                 shown.platform, DOMAIN, self.unique_id(field.key)
             )
             entry = registry.async_get(entity_id) if entity_id else None
+            if not self.shows(field.key):
+                continue
             if (entry.disabled_by is None) if entry else shown.enabled:
                 keys.add(field.key)
             if field.counter and entity_id and (last := stored.get(entity_id)) and last.extra_data:
@@ -233,9 +244,20 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._first_keys = frozenset(keys)
 
     def wanted_keys(self) -> frozenset[str]:
-        """The fields the entities listening now show (before any listens: the enabled ones)."""
+        """The fields the entities listening now show (before any listens: the enabled ones).
+
+        And what tells whether a part not reported yet has come (a second battery tower).
+        """
         listened = frozenset(self.async_contexts()) & self._field_keys
-        return listened or self._first_keys
+        probes = [
+            part.probes for part in self.device.profile.presence if part.key not in self.present
+        ]
+        return (listened or self._first_keys).union(*probes)
+
+    def shows(self, key: str) -> bool:
+        """Whether the field has an entity: it belongs to no part, or to one reported."""
+        part = self.device.profile.presence_of(key)
+        return part is None or part.key in self.present
 
     def _this_poll(self) -> frozenset[str]:
         """What this poll reads: settings only on setup, after a write, and every few polls.
@@ -328,6 +350,13 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         if self._unsure(reading, self._slow):
             self._slow_in = 0  # a paced port's counters (scripts/soak, HUB row)
         values = self.guard.apply(reading.values, dt_util.utcnow().timestamp())
+        if reported := {
+            part.key
+            for part in self.device.profile.presence
+            if part.key not in self.present and part.reported(reading.values)
+        }:
+            _LOGGER.info("%s reports %s: its entities are added", self.name, ", ".join(reported))
+            self.present |= reported
         if self.data is not None:
             # Settings not read this time hold what they were last read as.
             values = {key: self.data.values.get(key) for key in self.wanted_keys() - keys} | values

@@ -11,7 +11,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
@@ -43,12 +43,29 @@ async def async_setup_entry(
     entry: ZcsConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a sensor for each sensor field of the entry's profile."""
+    """Add a sensor for each sensor field of the entry's profile.
+
+    A field of a part the device may lack (a second battery tower) gets its sensor once the
+    device reports the part: at setup if it does, or at the first poll that says so.
+    """
     coordinator = entry.runtime_data.coordinator
-    async_add_entities(
-        (ZcsCounterSensor if field.counter else ZcsSensor)(coordinator, describe(field, shown))
-        for field, shown in coordinator.device.profile.entities(Platform.SENSOR)
-    )
+    fields = list(coordinator.device.profile.entities(Platform.SENSOR))
+
+    @callback
+    def add_reported() -> None:
+        nonlocal fields
+        shown_now = [(field, shown) for field, shown in fields if coordinator.shows(field.key)]
+        if not shown_now:
+            return
+        fields = [item for item in fields if item not in shown_now]
+        async_add_entities(
+            (ZcsCounterSensor if field.counter else ZcsSensor)(coordinator, describe(field, shown))
+            for field, shown in shown_now
+        )
+
+    add_reported()
+    if fields:
+        entry.async_on_unload(coordinator.async_add_listener(add_reported))
 
 
 class ZcsSensor(ZcsEntity, SensorEntity):

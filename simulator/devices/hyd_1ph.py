@@ -18,6 +18,7 @@ class Hyd1ph(Hyd3ph):
     """The single-phase hybrid: its registers, refreshed from its plant."""
 
     PHASES: ClassVar[int] = 1
+    BATTERY_INPUTS: ClassVar[int] = 1
 
     def __init__(
         self,

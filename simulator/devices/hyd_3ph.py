@@ -268,6 +268,8 @@ class Hyd3ph(RegisterBank):
     MAP_BLOCKS: ClassVar[tuple[tuple[int, int], ...]] = BLOCKS
     MAP_GROUPS: ClassVar[tuple[Group, ...]] = GROUPS
     PHASES: ClassVar[int] = 3
+    # Battery inputs that take a tower (the map has 8; the 3PH HYD ZSS uses two).
+    BATTERY_INPUTS: ClassVar[int] = 2
 
     def __init__(
         self,
@@ -289,6 +291,8 @@ class Hyd3ph(RegisterBank):
         self._standby = False
         self.plant = self.new_plant(clock())
         self.asleep = False
+        # Towers on the battery inputs: a second one is an option (--second-tower).
+        self.towers = 1
         self.identity = {
             0x0445: ascii_registers(serial, 8),
             0x044D: ascii_registers("V1", 2),
@@ -325,26 +329,45 @@ class Hyd3ph(RegisterBank):
             self.set(0x0584 + 3 * index, [round(volts * 10), s16(amps * 100), round(watts / 10)])
         # The unit's own total (0.1 kW): coarser than the strings' sum, which is what it is.
         self.set(0x05C4, [round(plant.pv_w / 100)])
-        battery_v = 410 + 0.4 * plant.soc
-        self.set(
-            0x0604,
-            [
-                round(battery_v * 10),
-                s16(plant.battery_w / battery_v * 100),
-                s16(plant.battery_w / 10),
-                22,
-                round(plant.soc),
-                98,
-                312,
-            ],
-        )
-        # Totals over the battery inputs (one tower): power (0.1 kW, + charge), SOC, SOH,
-        # packs, capacity (Ah).
-        capacity_ah = round(plant.capacity_wh / battery_v)
-        self.set(0x0667, [s16(plant.battery_w / 100), round(plant.soc), 98, 1, capacity_ah])
+        self._battery()
         for index, name in enumerate(_COUNTERS):
             address = _COUNTER_BASE + 4 * index
             self.set(address, u32(plant.today_wh[name] / 10) + u32(plant.totals_wh[name] / 100))
+
+    def _battery(self) -> None:
+        """The battery inputs: each tower carries its share of the plant's battery.
+
+        An input with no tower reads 0 throughout, its state 0 ("unknown"): what the map
+        leaves to guess, guessed the plain way.
+        """
+        plant = self.plant
+        battery_v = 410 + 0.4 * plant.soc
+        watts = plant.battery_w / self.towers
+        # Per input: state (1 charging, 2 discharging, 3 sleeping), + charge.
+        state = 1 if watts > 0 else 2 if watts < 0 else 3
+        for index in range(self.BATTERY_INPUTS):
+            there = index < self.towers
+            self.set(
+                0x0604 + 7 * index,
+                [
+                    round(battery_v * 10),
+                    s16(watts / battery_v * 100),
+                    s16(watts / 10),
+                    22 + index,
+                    round(plant.soc),
+                    98 - index,
+                    312 - 100 * index,
+                ]
+                if there
+                else [0] * 7,
+            )
+            self.set(0x0644 + 4 * index, [2500, 2500, state if there else 0, 0])
+        # Totals over the inputs: power (0.1 kW, + charge), SOC, SOH, packs, capacity (Ah).
+        capacity_ah = round(plant.capacity_wh / battery_v)
+        self.set(
+            0x0667,
+            [s16(plant.battery_w / 100), round(plant.soc), 98, self.towers, capacity_ah],
+        )
 
     def _settings(self) -> Settings:
         """What the settings registers tell the plant."""

@@ -38,6 +38,7 @@ class KtlV3(Hyd3ph):
         for group in GROUPS
         if (group.first, group.last) in {(0x1004, 0x100A), (0x1023, 0x1024), (0x1104, 0x110D)}
     )
+    BATTERY_INPUTS: ClassVar[int] = 0
 
     def __init__(
         self,

@@ -171,7 +171,7 @@ async def test_a_burst_of_exceptions_across_the_board_teaches_nothing(
 ) -> None:
     clock = Clock(0.0)
     device = ModbusDevice(link, 1, profile, clock=clock)
-    keys = [field.key for field, shown in profile.entities() if shown.enabled]
+    keys = profile.defaults()  # a unit with one battery tower
     plan = device.plan(keys)
     stick.faults.exception = code  # illegal address, failure, or a gateway's codes, for 40 s
     while clock.now < 40:

@@ -53,6 +53,12 @@ GOLDEN = [
             0x0606: [s16(250)],  # charging 2.5 kW
             0x048D: [2301],
             0x0686: u32(1234567),  # 123456.7 kWh
+            0x0646: [1],  # input 1 charging
+            # Input 2: 401.2 V, discharging 1.25 A, 0.5 kW, -3 degrees, 71 %, SOH 96 %.
+            0x060B: [4012, s16(-125), s16(-50), s16(-3), 71, 96],
+            0x064A: [2],  # input 2 discharging
+            # Totals: 1.2 kW charging, SOC 73 %, SOH 97 %, 8 packs, 50 Ah.
+            0x0667: [s16(12), 73, 97, 8, 50],
         },
         {
             "running_state": "grid_connected",
@@ -60,6 +66,19 @@ GOLDEN = [
             "battery_power": -2500,
             "grid_voltage_l1": 230.1,
             "pv_energy_total": 123456.7,
+            "battery_state": "charging",
+            "battery2_voltage": 401.2,
+            "battery2_current": 1.25,  # discharging: positive here
+            "battery2_power": 500,
+            "battery2_temperature": -3,
+            "battery2_soc": 71,
+            "battery2_soh": 96,
+            "battery2_state": "discharging",
+            "battery_total_power": -1200,  # charging: negative here
+            "battery_average_soc": 73,
+            "battery_total_soh": 97,
+            "battery_packs": 8,
+            "battery_capacity": 50,
         },
     ),
     Golden(
@@ -425,7 +444,8 @@ async def test_the_string_inverter_sleeps_at_night_behind_an_awake_stick(
 # tenth poll): the planner's fewest under each device's rules (one per block touched, more
 # only where a block holds more than one request's worth).
 REQUESTS = {
-    "zcs_3ph_hyd_zss": (6, 11),
+    # The battery states and totals (0x0644-0x066B) are one request more.
+    "zcs_3ph_hyd_zss": (7, 12),
     "zcs_1ph_hyd_zss_hp": (6, 11),
     "zcs_3ph_ktl_v3": (4, 6),
     "zcs_hyd_es": (1, 2),

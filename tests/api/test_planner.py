@@ -28,7 +28,7 @@ def test_a_full_poll_of_the_bundled_profile_takes_one_request_per_block(profile:
     every = [f.key for f in profile.fields]
     requests = _requests(profile, every)
     blocks = {profile.rules.block_of(span) for span in requests}
-    assert len(requests) == len(blocks) == 11
+    assert len(requests) == len(blocks) == 12
     assert _follows_the_rules(requests, profile.rules)
 
 
@@ -44,17 +44,16 @@ def test_the_settings_take_one_request_per_block(profile: Profile) -> None:
 
 
 def test_the_default_entities_take_five(profile: Profile) -> None:
-    enabled = [
-        field.key
-        for field, shown in profile.entities()
-        if shown.enabled and field.key not in profile.settings
-    ]
-    requests = _requests(profile, enabled)
+    # A unit with one tower: its default entities, and what tells whether a second has come.
+    enabled = [key for key in profile.defaults() if key not in profile.settings]
+    probes = [key for part in profile.presence for key in part.probes]
+    assert probes == ["battery2_voltage"]
+    requests = _requests(profile, enabled + probes)
     assert [(hex(span.address), span.count) for span in requests] == [
         ("0x404", 58),  # state, faults, temperatures (fault words reach to 0x043d)
         ("0x484", 44),  # grid and meter up to house consumption at 0x04af
         ("0x584", 6),  # PV1 and PV2
-        ("0x604", 6),  # battery 1 up to state of health
+        ("0x604", 8),  # battery 1 up to state of health, and battery 2's voltage
         ("0x686", 22),  # lifetime energy counters
     ]
 

@@ -194,3 +194,78 @@ def test_a_missing_file_is_a_profile_error(tmp_path: Path) -> None:
 def test_a_file_that_is_no_mapping(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match=r"^device\.yaml:1: \(file\): must be a mapping"):
         load_profile(_write(tmp_path, "- just\n- a list\n"))
+
+
+# An extension the device may have: its entities appear once it reports one.
+PRESENCE = """\
+presence:
+  - key: extension
+    fields: [twice]
+    when:
+      - {field: power, at_least: 40}
+      - {field: mode, one_of: [running]}
+"""
+
+
+def test_a_part_is_reported_by_any_of_its_conditions(tmp_path: Path) -> None:
+    profile = load_profile(_write(tmp_path, GOOD + PRESENCE))
+    (part,) = profile.presence
+    assert (part.key, part.fields, part.probes) == ("extension", {"twice"}, {"power", "mode"})
+    assert profile.presence_of("twice") is part
+    assert profile.presence_of("power") is None
+    assert not part.reported({"power": 39.9, "mode": "stopped"})
+    assert not part.reported({"power": None, "mode": None})
+    assert part.reported({"power": 40, "mode": None})
+    assert part.reported({"power": 0, "mode": "running"})
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "field", "message"),
+    [
+        (("fields: [twice]", "fields: [nothing]"), 56, "presence[0].fields", "not a field"),
+        (("fields: [twice]", "fields: [alarms]"), 56, "presence[0].fields", "not shown as a"),
+        (("fields: [twice]", "fields: [twice, twice]"), 56, "presence[0].fields", "in extension"),
+        (
+            ("field: power, at_least", "field: nothing, at_least"),
+            58,
+            "presence[0].when[0].field",
+            "not a field",
+        ),
+        (
+            ("power, at_least: 40", "power, at_least: lots"),
+            58,
+            "presence[0].when[0].at_least",
+            "a number",
+        ),
+        (
+            ("power, at_least: 40", "mode, at_least: 1"),
+            58,
+            "presence[0].when[0].at_least",
+            "not a numeric",
+        ),
+        (
+            ("at_least: 40}", "at_least: 40, one_of: [running]}"),
+            58,
+            "presence[0].when[0].field",
+            "not both",
+        ),
+        (
+            ("one_of: [running]", "one_of: [flying]"),
+            59,
+            "presence[0].when[1].one_of",
+            "flying is not an option",
+        ),
+        (("    when:\n", "    when: []\n    x:\n"), 57, "presence[0].when", "at least one"),
+        (("    fields: [twice]\n", ""), 55, "presence[0].fields", "is required"),
+    ],
+)
+def test_a_bad_part_names_file_line_and_field(
+    tmp_path: Path, change: tuple[str, str], line: int, field: str, message: str
+) -> None:
+    old, new = change
+    text = GOOD + PRESENCE
+    assert old in text
+    with pytest.raises(ProfileError) as error:
+        load_profile(_write(tmp_path, text.replace(old, new, 1)))
+    assert (error.value.line, error.value.field) == (line, field), str(error.value)
+    assert message in str(error.value)

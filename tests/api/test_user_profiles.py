@@ -137,3 +137,5 @@ def test_the_readme_example_is_a_valid_user_profile(tmp_path: Path) -> None:
     assert errors == ()
     assert "PLACEHOLDERS" in example
     assert {f.key for f in profile.fields if f.write} == {"setpoint", "mode"}
+    (part,) = profile.presence
+    assert part.fields == {"circuit2_state", "circuit2_temperature"}

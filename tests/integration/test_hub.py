@@ -404,12 +404,13 @@ async def test_a_meter_on_the_meter_line_is_added_by_its_profile_and_read(
         port = front.lines["meters"].port
         entry = result["result"]
         assert entry.unique_id == f"{const.LINK_HUB}_127.0.0.1:{port}_1"
+        assert entry.title == f"DTSU666 (127.0.0.1:{port} #1)"
         await hass.async_block_till_done(wait_background_tasks=True)
         assert entry.state is ConfigEntryState.LOADED
         grid = er.async_get(hass).async_get_entity_id(
             "sensor", const.DOMAIN, f"{entry.unique_id}_grid_power"
         )
-        assert grid is not None
+        assert grid == f"sensor.dtsu666_127_0_0_1_{port}_1_grid_power"
         shown = hass.states.get(grid)
         assert shown is not None
         assert float(shown.state) == pytest.approx(-meter.plant.grid_w, abs=1)

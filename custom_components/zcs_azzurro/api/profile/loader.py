@@ -15,11 +15,13 @@ from .schema import (
     WIDTHS,
     Check,
     CheckKind,
+    Condition,
     Counter,
     CounterKind,
     Field,
     FieldType,
     GroupKind,
+    Presence,
     Presentation,
     Profile,
     ReadRules,
@@ -499,6 +501,11 @@ _FIELD_LIST: _Check[tuple[str, ...]] = _Check(
     "a list of field keys",
     lambda v: tuple(v) if isinstance(v, list) and v and all(_is_key(k) for k in v) else None,
 )
+_NUMBER_CHECK = _Check("a number", lambda v: float(v) if isinstance(v, _NUMBER) else None)
+_OPTION_NAMES: _Check[tuple[str, ...]] = _Check(
+    "a list of option names",
+    lambda v: tuple(v) if isinstance(v, list) and v and all(_is_key(k) for k in v) else None,
+)
 
 
 def _checks(node: _Node, known: Mapping[str, Field]) -> tuple[Check, ...]:
@@ -531,6 +538,56 @@ def _checks(node: _Node, known: Mapping[str, Field]) -> tuple[Check, ...]:
         else:
             checks.append(Check(kind, tuple(keys), **numbers))
     return tuple(checks)
+
+
+def _presence(node: _Node, known: Mapping[str, Field]) -> tuple[Presence, ...]:
+    """The parts listed under `presence`: fields shown once the device reports the part."""
+    if "presence" not in node.mapping:
+        return ()
+    parts: list[Presence] = []
+    placed: dict[str, str] = {}
+    for item in node.items("presence"):
+        key = item.get("key", _KEY_CHECK)
+        if any(part.key == key for part in parts):
+            raise item.error("key", f"{key} is used twice")
+        members = item.get("fields", _FIELD_LIST)
+        for member in members:
+            fld = known.get(member)
+            if fld is None:
+                raise item.error("fields", f"{member} is not a field of this profile")
+            # Controls and alarms are there from the start; what appears is what is measured.
+            if fld.presentation is None or fld.presentation.platform != "sensor":
+                raise item.error("fields", f"{member} is not shown as a sensor")
+            if member in placed:
+                raise item.error("fields", f"{member} is in {placed[member]} already")
+            placed[member] = key
+        when = tuple(_condition(condition, known) for condition in item.items("when"))
+        if not when:
+            raise item.error("when", "needs at least one condition")
+        item.done()
+        parts.append(Presence(key, frozenset(members), when))
+    return tuple(parts)
+
+
+def _condition(node: _Node, known: Mapping[str, Field]) -> Condition:
+    """`{field: key, at_least: number}` or `{field: key, one_of: [option, ...]}`."""
+    key = node.get("field", _KEY_CHECK)
+    fld = known.get(key)
+    if fld is None:
+        raise node.error("field", f"{key} is not a field of this profile")
+    if ("at_least" in node.mapping) == ("one_of" in node.mapping):
+        raise node.error("field", "needs at_least (a number) or one_of (options), and not both")
+    if "at_least" in node.mapping:
+        if fld.options or fld.type not in (*WIDTHS, FieldType.SUM):
+            raise node.error("at_least", f"{key} is not a numeric field")
+        condition = Condition(key, at_least=node.get("at_least", _NUMBER_CHECK))
+    else:
+        names = node.get("one_of", _OPTION_NAMES)
+        if unknown := [name for name in names if name not in (fld.options or {}).values()]:
+            raise node.error("one_of", f"{', '.join(unknown)} is not an option of {key}")
+        condition = Condition(key, one_of=frozenset(names))
+    node.done()
+    return condition
 
 
 def load_profile(
@@ -586,6 +643,7 @@ def load_profile(
         fields=tuple(_with_precision(fld, known) for fld in placed),
         groups=groups,
         checks=_checks(root, {fld.key: fld for _, fld in identity + fields}),
+        presence=_presence(root, known),
         bundled=bundled,
     )
     root.done()

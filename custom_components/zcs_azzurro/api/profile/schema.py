@@ -176,6 +176,44 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """What one field reads when the device reports a part: at least a number, or an option."""
+
+    field: str
+    at_least: float | None = None
+    one_of: frozenset[str] = frozenset()
+
+    def holds(self, values: Mapping[str, Value | None]) -> bool:
+        """Whether the field's value (None: not read) meets the condition."""
+        value = values.get(self.field)
+        if self.at_least is not None:
+            return isinstance(value, int | float) and value >= self.at_least
+        return isinstance(value, str) and value in self.one_of
+
+
+@dataclass(frozen=True)
+class Presence:
+    """Fields shown only once the device reports the part they belong to (a second tower).
+
+    The part is reported when any condition of `when` holds; until then no entity shows
+    its fields, so a device without it has no dead entities.
+    """
+
+    key: str
+    fields: frozenset[str]
+    when: tuple[Condition, ...]
+
+    @property
+    def probes(self) -> frozenset[str]:
+        """The fields read to tell whether the part is there."""
+        return frozenset(condition.field for condition in self.when)
+
+    def reported(self, values: Mapping[str, Value | None]) -> bool:
+        """Whether these values report the part."""
+        return any(condition.holds(values) for condition in self.when)
+
+
+@dataclass(frozen=True)
 class ReadRules:
     """What the device allows a read request to cover."""
 
@@ -215,6 +253,7 @@ class Profile:
     fields: tuple[Field, ...]
     groups: tuple[WriteGroup, ...] = ()
     checks: tuple[Check, ...] = ()
+    presence: tuple[Presence, ...] = ()
     # False for a user's own profile (from <config>/zcs_azzurro/profiles/): its entities
     # take their names from the profile, as no translation knows its keys.
     bundled: bool = True
@@ -232,6 +271,10 @@ class Profile:
         """The write group with this key."""
         return next(group for group in self.groups if group.key == key)
 
+    def presence_of(self, key: str) -> Presence | None:
+        """The part whose presence shows the field with this key, if it has one."""
+        return next((part for part in self.presence if key in part.fields), None)
+
     def members(self, group: WriteGroup) -> tuple[Field, ...]:
         """The writable fields of a group."""
         return tuple(f for f in self.fields if f.write is not None and f.write.group == group.key)
@@ -247,6 +290,14 @@ class Profile:
             shown = fld.presentation
             if shown is not None and platform in (None, shown.platform):
                 yield fld, shown
+
+    def defaults(self) -> tuple[str, ...]:
+        """The keys of the entities enabled by default on a device that has no optional part."""
+        return tuple(
+            fld.key
+            for fld, shown in self.entities()
+            if shown.enabled and self.presence_of(fld.key) is None
+        )
 
     def entity_name(self, key: str, language: str) -> str:
         """A user profile's name for the entity of this key: the language's, English, the key.

@@ -1,0 +1,93 @@
+"""Battery inputs and totals of the 3PH HYD ZSS: a second tower is told by what it reads."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from custom_components.zcs_azzurro.api.device import LEARN_REFUSAL_AFTER, ModbusDevice
+from custom_components.zcs_azzurro.api.profile.schema import Profile, Span
+from custom_components.zcs_azzurro.api.transport.base import Link
+from simulator.__main__ import _device
+from simulator.devices.hyd_3ph import Hyd3ph
+
+TOTALS = ["battery_total_power", "battery_average_soc", "battery_total_soh"]
+TOTALS += ["battery_packs", "battery_capacity"]
+
+
+def _tower(profile: Profile) -> list[str]:
+    part = profile.presence_of("battery2_voltage")
+    assert part is not None
+    return sorted(part.fields)
+
+
+async def test_an_empty_second_input_reports_no_tower(link: Link, profile: Profile) -> None:
+    (part,) = profile.presence
+    reading = await ModbusDevice(link, 1, profile).read(_tower(profile))
+    assert reading.values["battery2_voltage"] == 0
+    # Code 0 is no state the map names: no value.
+    assert reading.values["battery2_state"] is None
+    assert not part.reported(reading.values)
+
+
+async def test_a_second_tower_is_reported_and_read(
+    link: Link, inverter: Hyd3ph, profile: Profile
+) -> None:
+    (part,) = profile.presence
+    inverter.towers = 2
+    inverter.refresh()
+    reading = await ModbusDevice(link, 1, profile).read([*_tower(profile), "battery_power"])
+    values = reading.values
+    assert part.reported(values)
+    # The simulated plant at 13:00 charges; each tower takes half.
+    assert values["battery2_state"] == "charging"
+    assert isinstance(values["battery2_voltage"], float)
+    assert values["battery2_voltage"] >= 40
+    assert isinstance(values["battery_power"], int)
+    assert isinstance(values["battery2_power"], int)
+    assert values["battery_power"] < 0
+    assert values["battery2_power"] == pytest.approx(values["battery_power"], abs=10)
+    # The total (0.1 kW) is both inputs' power.
+    total = values["battery_power"] + values["battery2_power"]
+    assert values["battery_total_power"] == pytest.approx(total, abs=100)
+
+
+async def test_totals_the_firmware_refuses_are_unavailable_and_nothing_else_is_lost(
+    link: Link, inverter: Hyd3ph, profile: Profile
+) -> None:
+    # As `python -m simulator --refuse 0x0667-0x066B` does.
+    inverter.gaps.append((0x0667, 0x066B))
+    device = ModbusDevice(link, 1, profile)
+    keys = ["battery_state", "battery2_state", "battery_soc", *TOTALS]
+    for _ in range(LEARN_REFUSAL_AFTER):
+        reading = await device.read(keys)
+    assert reading.refused == tuple(Span(address, 1) for address in range(0x0667, 0x066C))
+    assert {key: reading.values[key] for key in TOTALS} == dict.fromkeys(TOTALS)
+    assert reading.values["battery_state"] == "charging"
+    assert isinstance(reading.values["battery_soc"], int)
+    # Learnt: the next poll asks only for what the firmware serves, in as many requests.
+    reading = await device.read(keys)
+    assert reading.requests == (Span(0x0608, 1), Span(0x0646, 5))
+    assert reading.values["battery_state"] == "charging"
+
+
+def _arguments(device: str, *, second_tower: bool) -> argparse.Namespace:
+    return argparse.Namespace(
+        device=device, refuse=[], asleep=False, memory=None, second_tower=second_tower
+    )
+
+
+def test_the_simulator_flag_adds_a_second_tower_to_the_three_phase_hybrid_only() -> None:
+    model = _device(_arguments("hyd-3ph", second_tower=True))
+    assert isinstance(model, Hyd3ph)
+    assert model.towers == 2
+    model.refresh()
+    assert model.values[0x060B] > 4000  # input 2 reads a tower's voltage (0.1 V)
+    assert model.values[0x064A] in (1, 2, 3)  # and a battery's state
+    one = _device(_arguments("hyd-3ph", second_tower=False))
+    assert isinstance(one, Hyd3ph)
+    assert (one.towers, one.values[0x060B], one.values[0x064A]) == (1, 0, 0)
+    # The single-phase hybrid has one battery input.
+    with pytest.raises(SystemExit, match="hyd-1ph has no second battery input"):
+        _device(_arguments("hyd-1ph", second_tower=True))
