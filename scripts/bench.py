@@ -36,6 +36,7 @@ from custom_components.zcs_azzurro import const
 from custom_components.zcs_azzurro.api.profile.decoder import decimals
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.profile.schema import FieldType, Profile, WordOrder
+from custom_components.zcs_azzurro.coordinator import ZcsConfigEntry, ZcsCoordinator
 from scripts.bench_hass import (
     LOCAL_LINKS,
     PROFILES,
@@ -206,6 +207,22 @@ async def ours(
             registered.entity_id,
             disabled_by=None if field.key in keys else er.RegistryEntryDisabler.USER,
         )
+
+    def requests(coordinator: ZcsCoordinator) -> Callable[[], int]:
+        stats = coordinator.device.link.stats  # type: ignore[attr-defined]
+        return lambda: int(stats.requests)
+
+    return await measured_entry(hass, entry, polls, requests)
+
+
+async def measured_entry(
+    hass: HomeAssistant,
+    entry: ZcsConfigEntry,
+    polls: int,
+    requests: Callable[[ZcsCoordinator], Callable[[], int]],
+    interval: float = INTERVAL,
+) -> Result:
+    """Set the entry up, poll it `polls` times counting its requests, and remove it."""
     started = time.perf_counter()
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -214,18 +231,17 @@ async def ours(
     assert coordinator.last_update_success
     shown = {
         e.entity_id
-        for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
         if e.disabled_by is None
     }
-    link_stats = coordinator.device.link.stats  # type: ignore[attr-defined]
+    sent = requests(coordinator)
     with count_writes(hass, shown) as writes:
-        counts, wall, cpu = await measure(
-            hass, polls, coordinator.async_refresh, lambda: link_stats.requests
-        )
+        counts, wall, cpu = await measure(hass, polls, coordinator.async_refresh, sent)
     assert coordinator.last_update_success
-    entities = len(shown)
     await hass.config_entries.async_remove(entry.entry_id)
-    return Result(entities, setup, counts, wall, cpu, writes["changed"], writes["unchanged"])
+    return Result(
+        len(shown), setup, counts, wall, cpu, writes["changed"], writes["unchanged"], interval
+    )
 
 
 async def core_modbus(
@@ -266,32 +282,22 @@ async def system(hass: HomeAssistant, *, port: int, polls: int) -> Result:
     fields = sorted([*NAMES.values(), "alarms"])
     entry = system_entry(f"http://127.0.0.1:{port}/", fields, **{CONF_SCAN_INTERVAL: IDLE})
     entry.add_to_hass(hass)
-    started = time.perf_counter()
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    setup = time.perf_counter() - started
-    coordinator = entry.runtime_data.coordinator
-    assert coordinator.last_update_success
-    shown = {
-        e.entity_id for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-    }
-    client = coordinator.device.client  # type: ignore[attr-defined]
-    sent = [0]
-    original = client._call
 
-    async def counted(*args: Any) -> Any:
-        sent[0] += 1
-        return await original(*args)
+    def requests(coordinator: ZcsCoordinator) -> Callable[[], int]:
+        client = coordinator.device.client  # type: ignore[attr-defined]
+        sent = [0]
+        original = client._call
 
-    client._call = counted
-    with count_writes(hass, shown) as writes:
-        counts, wall, cpu = await measure(hass, polls, coordinator.async_refresh, lambda: sent[0])
-    assert coordinator.last_update_success
-    await hass.config_entries.async_remove(entry.entry_id)
-    return Result(
-        len(shown), setup, counts, wall, cpu, writes["changed"], writes["unchanged"],
-        const.DEFAULT_PORTAL_SCAN_INTERVAL,
-    )  # fmt: skip
+        async def counted(*args: Any) -> Any:
+            sent[0] += 1
+            return await original(*args)
+
+        client._call = counted
+        return lambda: sent[0]
+
+    return await measured_entry(
+        hass, entry, polls, requests, float(const.DEFAULT_PORTAL_SCAN_INTERVAL)
+    )
 
 
 def _entities(hass: HomeAssistant) -> list[Entity]:

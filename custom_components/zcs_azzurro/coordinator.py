@@ -426,11 +426,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             async with self._turn:
                 await write
         except InvalidValueError as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="invalid_value",
-                translation_placeholders={"value": str(err.value), "allowed": err.allowed},
-            ) from err
+            raise invalid_value(err) from err
         except (WriteError, LinkError) as err:
             _LOGGER.debug("%s: write failed: %s", self.name, err)
             await self.async_refresh_settings()
@@ -474,6 +470,15 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         elif self._refused and not refused:
             _LOGGER.info("%s reads all its registers again", self.name)
         self._refused = refused
+
+
+def invalid_value(err: InvalidValueError) -> ServiceValidationError:
+    """A value the setting cannot take, in the user's words, with what it can."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="invalid_value",
+        translation_placeholders={"value": str(err.value), "allowed": err.allowed},
+    )
 
 
 def write_details(err: Exception) -> dict[str, str]:

@@ -35,6 +35,7 @@ from .api.profile.decoder import decode
 from .api.profile.encoder import encode
 from .api.profile.schema import Profile, Span, Value
 from .const import DOMAIN
+from .coordinator import invalid_value
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -117,11 +118,7 @@ class WebhookWrites:
             try:
                 part = encode(fld, value)
             except InvalidValueError as err:
-                raise ServiceValidationError(
-                    translation_domain=DOMAIN,
-                    translation_key="invalid_value",
-                    translation_placeholders={"value": str(err.value), "allowed": err.allowed},
-                ) from err
+                raise invalid_value(err) from err
             start = fld.spans[0].address - group.span.address
             words[start : start + len(part)] = part
         if unknown:
