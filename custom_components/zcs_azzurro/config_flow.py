@@ -422,6 +422,8 @@ class _Probe:
     data: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     placeholders: dict[str, str] = field(default_factory=dict)
+    # What failed, before a link words it its own way (no_answer: the HUB's device_no_answer).
+    cause: str = ""
 
 
 async def _async_identify(
@@ -453,12 +455,12 @@ async def _async_probe(hass: HomeAssistant, data: dict[str, Any]) -> _Probe:
         data, profile, serial, identity = await _async_identify(hass, data)
     except tuple(_PROBE_ERRORS) as err:
         _LOGGER.debug("Probing %s: %r", where, err)
-        field_name, key = _PROBE_ERRORS[type(err)]
-        key = LINK_FORMS[data[CONF_LINK]].errors.get(key, key)
+        field_name, cause = _PROBE_ERRORS[type(err)]
+        key = LINK_FORMS[data[CONF_LINK]].errors.get(cause, cause)
         placeholders = {"serial": getattr(err, "serial", "")}
         if isinstance(err, WrongLoggerError):
             placeholders["logger"] = str(err.answered)
-        return _Probe(errors={field_name: key}, placeholders=placeholders)
+        return _Probe(errors={field_name: key}, placeholders=placeholders, cause=cause)
     except Exception:
         _LOGGER.exception("Unexpected error while probing %s", where)
         return _Probe(errors={"base": "unknown"})
@@ -730,11 +732,11 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             choose = user_input.get(CONF_CHOOSE_PROFILE, False)
             if not probe.errors:
                 return await self._async_found(probe, choose)
-            if choose and probe.errors == {"base": "no_answer"}:
+            if choose and probe.cause == "no_answer":
                 # The stick answers, the inverter does not (asleep): its model is asked.
                 self._asleep = {CONF_LINK: link} | LINK_FORMS[link].data(user_input)
                 return await self.async_step_asleep()
-            if choose and probe.errors == {"base": "not_zcs"}:
+            if choose and probe.cause == "not_zcs":
                 # Something answers, with no ZCS serial: a meter, say, whose profile is chosen.
                 self._asleep = {CONF_LINK: link} | LINK_FORMS[link].data(user_input)
                 return await self.async_step_unidentified()

@@ -120,6 +120,29 @@ async def _hub_flow(hass: HomeAssistant, hub: Hub) -> None:
     assert hub.lines["inverters"].early == 0
 
 
+async def test_an_inverter_asleep_behind_the_hub_is_added_by_its_model(
+    hass: HomeAssistant, hub: Hub
+) -> None:
+    hub.lines["inverters"].units[2].asleep = True
+    form = await link_form(hass, const.LINK_HUB)
+    flow = form["flow_id"]
+    answers = {CONF_HOST: "127.0.0.1", const.CONF_LINE: "inverters", const.CONF_UNIT_ID: 2.0}
+    # Worded for the HUB, and still the silence the user may add the device through.
+    result = await hass.config_entries.flow.async_configure(flow, answers)
+    assert result["errors"] == {"base": "device_no_answer"}
+    result = await hass.config_entries.flow.async_configure(
+        flow, {**answers, "choose_profile": True}
+    )
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "asleep")
+    with patch("custom_components.zcs_azzurro.async_setup_entry", return_value=True):
+        result = await hass.config_entries.flow.async_configure(
+            flow, {"profile": "zcs_3ph_hyd_zss"}
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][const.CONF_LINE] == "inverters"
+    assert result["data"][const.CONF_UNIT_ID] == 2
+
+
 async def test_two_entries_on_one_port_share_one_connection_with_the_pause_held(
     hass: HomeAssistant, hub: Hub
 ) -> None:
