@@ -21,7 +21,7 @@ from typing import Protocol
 from . import portal, system
 from .devices import DEVICES, Model
 from .devices.chint import Dtsu666
-from .devices.hyd_3ph import Hyd3ph
+from .devices.hyd_3ph import CONTACT_ANY, CONTACT_SETPOINTS, Hyd3ph
 from .eth import EthStick, Framing
 from .faults import Faults, add_flags, from_flags
 from .hub import Hub
@@ -102,6 +102,8 @@ def _where(front: Front, arguments: argparse.Namespace) -> str:
 
 # Seconds between writes of the counters to the --memory file.
 MEMORY_INTERVAL = 5.0
+# Where in it the EEPROM writes per register are ("0x1110": 2), which wear survives.
+EEPROM = "eeprom_writes"
 
 
 def _arguments() -> argparse.Namespace:
@@ -158,7 +160,15 @@ def _arguments() -> argparse.Namespace:
         "--memory",
         type=Path,
         metavar="FILE",
-        help="keep the counters here across runs, as the inverter keeps them through a restart",
+        help="keep the counters here across runs, as the inverter keeps them through a restart; "
+        "with them the EEPROM writes per register (eeprom_writes), which the demo reads",
+    )
+    parser.add_argument(
+        "--passive-contact",
+        choices=(CONTACT_ANY, CONTACT_SETPOINTS),
+        default=CONTACT_ANY,
+        help="hybrids: what restarts the passive mode's timeout: any request (the protocol's "
+        "'any communication') or only passive set-points written",
     )
     parser.add_argument(
         "--asleep", action="store_true", help="the inverter sleeps: the stick is awake but silent"
@@ -190,8 +200,14 @@ def _device(arguments: argparse.Namespace) -> Model:
         if not isinstance(device, Hyd3ph) or device.BATTERY_INPUTS < 2:
             raise SystemExit(f"simulator: {arguments.device} has no second battery input")
         device.towers = 2
+    if isinstance(device, Hyd3ph):
+        device.passive_contact = arguments.passive_contact
     if arguments.memory is not None and arguments.memory.exists():
-        device.plant.recall(json.loads(arguments.memory.read_text()))
+        memory = json.loads(arguments.memory.read_text())
+        device.plant.recall(memory)
+        device.eeprom_writes.update(
+            {int(address, 0): count for address, count in memory.get(EEPROM, {}).items()}
+        )
         device.refresh()
     return device
 
@@ -228,8 +244,9 @@ async def _run(arguments: argparse.Namespace, device: Model) -> None:
 
 def _remember(device: Model, memory: Path) -> None:
     device.refresh()
+    eeprom = {f"{address:#06x}": count for address, count in sorted(device.eeprom_writes.items())}
     written = memory.with_suffix(".tmp")
-    written.write_text(json.dumps(device.plant.memory()))
+    written.write_text(json.dumps({**device.plant.memory(), EEPROM: eeprom}))
     written.replace(memory)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 # Modbus exception codes.
@@ -17,13 +18,19 @@ COMMIT_IN_PROGRESS = 0x0001
 COMMIT_REFUSED = 0xFFFB
 
 
+# The raw values a register accepts: a range (signed where the low end is negative), or a test.
+type Limit = tuple[int, int] | Callable[[int], bool]
+
+
 @dataclass(frozen=True)
 class Group:
     """Registers the device takes only in the runs `accepted` (first, last), in one request.
 
     With `free`, any run inside the group is accepted. `commit` is the register whose 1
     applies the group and which reads back the result; `limits` are the raw values each
-    register accepts (signed where the low end is negative).
+    register accepts (signed where the low end is negative), or a test of the raw value
+    (a time with the hour in the high byte). A `volatile` group lives in RAM: writing it
+    wears no EEPROM.
     """
 
     first: int
@@ -31,7 +38,8 @@ class Group:
     accepted: tuple[tuple[int, int], ...] = ()
     free: bool = False
     commit: int | None = None
-    limits: Mapping[int, tuple[int, int]] = field(default_factory=dict)
+    limits: Mapping[int, Limit] = field(default_factory=dict)
+    volatile: bool = False
 
     def takes(self, first: int, last: int) -> bool:
         """Whether a write of exactly these registers is one the device accepts."""
@@ -43,6 +51,8 @@ class Group:
         """Whether the register accepts the raw value."""
         if (limits := self.limits.get(address)) is None:
             return True
+        if callable(limits):
+            return limits(value)
         low, high = limits
         signed = value - 0x10000 if low < 0 and value >= 0x8000 else value
         return low <= signed <= high
@@ -97,6 +107,10 @@ class RegisterBank:
         self.commit_result = COMMIT_OK
         # How many reads after a write a commit register says "in progress" before the result.
         self.commit_busy_reads = 0
+        # Writes that reached the EEPROM, per register: every register of an accepted write
+        # to a group that is not volatile, whether or not its value changed (what the
+        # firmware does with an unchanged value is not public: the worst case is counted).
+        self.eeprom_writes: Counter[int] = Counter()
         self._busy: dict[int, int] = {}
 
     def read(self, address: int, count: int) -> list[int]:
@@ -153,6 +167,8 @@ class RegisterBank:
                 return
         # A pinned register holds its value, as firmware that ignores a setting does.
         self.values.update((a, v) for a, v in written.items() if a not in self.pinned)
+        if not group.volatile:
+            self.eeprom_writes.update(written.keys())
         self.applied(group)
 
     def applied(self, group: Group) -> None:

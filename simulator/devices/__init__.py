@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Protocol
 
@@ -15,11 +16,12 @@ from .tl_v3 import TlV3
 
 
 class Model(Device, Protocol):
-    """What the command line needs of a model: refusals to add, a plant to remember."""
+    """What the command line needs of a model: refusals to add, a plant and wear to remember."""
 
     gaps: list[tuple[int, int]]
     plant: Plant
     clock: Callable[[], float]
+    eeprom_writes: Counter[int]
 
 
 DEVICES: dict[str, Callable[[], Model]] = {

@@ -9,18 +9,48 @@ export and charge positive), independent of how the integration decodes them.
 The settings are written as the real unit takes them (research/modbus_maps.md 3.11-3.12,
 10): whole groups, commit registers that read back a result, ranges enforced; and the
 plant obeys them: storage mode (passive holds the grid set-point within the battery
-limits), export limit, output limit, depth of discharge, max charge SOC, remote off.
+limits, and takes its timeout action when nothing comes; timed and time-of-use rules),
+export limit, output limit, depth of discharge, max charge SOC, the battery's charge and
+discharge current limits, remote off. Writes that reach the EEPROM are counted per
+register (`eeprom_writes`); RAM groups (remote control, passive set-points) and the clock
+are not.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..registers import Group, RegisterBank, ascii_registers, s16, u32
+from ..registers import (
+    ILLEGAL_VALUE,
+    Group,
+    Limit,
+    ModbusExceptionError,
+    RegisterBank,
+    Request,
+    ascii_registers,
+    s16,
+    u32,
+)
+from .rules import (
+    BLANK_TIMED,
+    BLANK_TOU,
+    TIMED_COMMIT,
+    TIMED_RULE,
+    TIMED_RULES,
+    TOU_COMMIT,
+    TOU_RULE,
+    TOU_RULES,
+    TimedRule,
+    TouRule,
+    clock_time,
+    day_of_year,
+    timed_battery_w,
+    tou_battery_w,
+)
 
 # The documented parts of the G3 map's 64-address blocks (Modbus-G3 protocol V1.38, 5.1).
 BLOCKS = (
@@ -38,18 +68,40 @@ BLOCKS = (
     (0x1044, 0x105B),
     (0x1104, 0x110D),
     (0x1110, 0x1110),
+    (0x1111, 0x111F),
+    (0x1120, 0x112F),
     (0x1184, 0x11A9),
 )
 CLOCK = 0x1004
 BATTERY_COMMIT = 0x1053
+# What a timed rule's and a time-of-use rule's registers take (protocol V1.38 5.3.6-5.3.7).
+_TIMED_LIMITS: dict[int, Limit] = {
+    TIMED_RULE: (0, TIMED_RULES - 1),
+    0x1112: (0, 3),
+    **dict.fromkeys(range(0x1113, 0x1117), clock_time),
+}
+_TOU_LIMITS: dict[int, Limit] = {
+    TOU_RULE: (0, TOU_RULES - 1),
+    0x1121: (0, 1),
+    0x1122: clock_time,
+    0x1123: clock_time,
+    0x1124: (10, 100),
+    0x1127: day_of_year,
+    0x1128: day_of_year,
+    0x1129: (0, 0x7F),
+    0x112A: (0, 6),
+    0x112B: (0, 2),
+}
 # The settings and the runs in which the unit takes them (research/modbus_maps.md 3.12).
 GROUPS = (
+    # The real-time clock: set, not stored in EEPROM.
     Group(
         CLOCK,
         0x100A,
         commit=0x100A,
         limits={0x1004: (0, 99), 0x1005: (1, 12), 0x1006: (1, 31), 0x1007: (0, 23)}
         | {0x1008: (0, 59), 0x1009: (0, 59)},
+        volatile=True,
     ),
     Group(0x1023, 0x1024, limits={0x1023: (0, 4), 0x1024: (-32768, 32767)}),
     Group(0x1029, 0x102A, limits={0x1029: (0, 2)}),
@@ -68,11 +120,25 @@ GROUPS = (
         free=True,
         limits={0x1104: (0, 1), 0x1106: (0, 1100), 0x1107: (0, 1000)}
         | {0x1108: (-1000, 1000), 0x1109: (-100, 100)},
+        volatile=True,
     ),
     Group(0x1110, 0x1110, limits={0x1110: (0, 7)}),
+    # A timed rule and a time-of-use rule, each whole with its number first (rules.py).
+    Group(
+        TIMED_RULE,
+        TIMED_COMMIT,
+        commit=TIMED_COMMIT,
+        limits=_TIMED_LIMITS,
+    ),
+    Group(
+        TOU_RULE,
+        TOU_COMMIT,
+        commit=TOU_COMMIT,
+        limits=_TOU_LIMITS,
+    ),
     Group(0x1184, 0x1185, limits={0x1185: (0, 1)}),
-    # Passive set-points: six words, or the battery limits alone (evcc #12220).
-    Group(0x1187, 0x118C, accepted=((0x1187, 0x118C), (0x1189, 0x118C))),
+    # Passive set-points: six words, or the battery limits alone (evcc #12220); in RAM.
+    Group(0x1187, 0x118C, accepted=((0x1187, 0x118C), (0x1189, 0x118C)), volatile=True),
 )
 # What the settings hold on a unit fresh from the installer. The battery block is the one a
 # real HYD showed (research 3.11), with a high-voltage tower's voltages and capacity.
@@ -86,11 +152,20 @@ SETTINGS = {
     + [100],
     0x1104: [1, 0, 1000, 1000, 0, 0, 0, 0, 0, 0],
     0x1110: [0],
+    TIMED_RULE: [0, *BLANK_TIMED],
+    TOU_RULE: [0, *BLANK_TOU],
     0x1184: [0, 0, 0, 0, 0, 0, 0, 0, 0],
 }
+TIME_OF_USE = 1
+TIMED = 2
 PASSIVE = 3
 STORAGE_MODE = 0x1110
+PASSIVE_TIMEOUT = 0x1184
 PASSIVE_SETPOINTS = 0x1187
+# What restarts the passive timeout: any request (the protocol's "does not receive any
+# communication", V1.38 5.3.11), or, as a stricter reading, only set-points written.
+CONTACT_ANY = "any"
+CONTACT_SETPOINTS = "setpoints"
 
 RUNNING_GRID_CONNECTED = 2
 _COUNTERS = ("pv", "load", "import", "export", "charge", "discharge")
@@ -130,6 +205,11 @@ class Settings:
     max_soc: float = 100.0
     passive: tuple[float, float, float] = (0.0, 0.0, 0.0)
     standby: bool = False  # the battery idles (passive mode timed out, "force standby")
+    # The battery's charge and discharge current limits (A), and the unit's own schedules.
+    charge_limit_a: float | None = None
+    discharge_limit_a: float | None = None
+    timed: tuple[TimedRule, ...] = ()
+    tou: tuple[TouRule, ...] = ()
 
 
 @dataclass
@@ -194,7 +274,7 @@ class Plant:
         self.pv_w = self.peak_pv_w * self.sun * clouds * (1 - self.shade)
         evening = 1500.0 if 18 <= hour < 21.5 else 0.0
         self.load_w = 380 + 220 * math.sin(now / 89) ** 2 + evening + self.extra_load_w
-        self._obey()
+        self._obey(local)
         # The inverter warms with the PV power it really converts (after any curtailment).
         seconds = 0.0 if self._last is None else min(max(now - self._last, 0.0), 3600.0)
         if self.warmth is None:
@@ -205,7 +285,12 @@ class Plant:
             self._integrate(seconds)
         self._last = now
 
-    def _obey(self) -> None:
+    @property
+    def battery_v(self) -> float:
+        """The battery's voltage: a high-voltage tower's, rising with its charge."""
+        return 410 + 0.4 * self.soc
+
+    def _obey(self, local: time.struct_time) -> None:
         """Battery and grid as the settings have them; PV curtailed to meet the limits."""
         rules = self.settings
         if not rules.on:
@@ -219,7 +304,13 @@ class Plant:
             grid, low, high = rules.passive
             # The charge that leaves `grid` flowing in from the grid, within the limits.
             battery = 0.0 if rules.standby else min(max(surplus + grid, low), high)
-        battery = min(max(battery, -self.max_battery_w), self.max_battery_w)
+        elif (forced := self._scheduled(local)) is not None:
+            battery = forced
+        limits = [self.max_battery_w, self.max_battery_w]
+        for index, amps in enumerate((rules.discharge_limit_a, rules.charge_limit_a)):
+            if amps is not None:
+                limits[index] = min(limits[index], amps * self.battery_v)
+        battery = min(max(battery, -limits[0]), limits[1])
         if (battery > 0 and self.soc >= rules.max_soc) or (
             battery < 0 and self.soc <= rules.min_soc
         ):
@@ -239,6 +330,15 @@ class Plant:
             battery = max(battery, *(self.pv_w - cap + battery for cap in caps))
         self.battery_w = battery
         self.grid_w = self.pv_w - self.load_w - battery
+
+    def _scheduled(self, local: time.struct_time) -> float | None:
+        """The battery power the unit's own rules force now (timed, time of use), if any."""
+        rules = self.settings
+        if rules.mode == TIMED:
+            return timed_battery_w(rules.timed, local)
+        if rules.mode == TIME_OF_USE:
+            return tou_battery_w(rules.tou, local, self.soc)
+        return None
 
     def _integrate(self, seconds: float) -> None:
         flows = {
@@ -285,10 +385,15 @@ class Hyd3ph(RegisterBank):
         self.clock = clock
         # Seconds the inverter's own clock is ahead of the wall clock (set by writing it).
         self.clock_offset = 0.0
-        # Passive mode: when set-points last came, what the mode was before, timed out idle.
+        # Passive mode: since when nothing restarted its timeout, what the mode was before,
+        # timed out idle; what restarts the timeout (CONTACT_ANY or CONTACT_SETPOINTS).
         self._passive_since = clock()
         self._mode_before_passive = 0
         self._standby = False
+        self.passive_contact = CONTACT_ANY
+        # The rules each schedule holds, by number (the shadow registers show one of each).
+        self.timed_rules = {n: list(BLANK_TIMED) for n in range(TIMED_RULES)}
+        self.tou_rules: dict[int, list[int]] = {}
         self.plant = self.new_plant(clock())
         self.asleep = False
         # Towers on the battery inputs: a second one is an option (--second-tower).
@@ -341,7 +446,7 @@ class Hyd3ph(RegisterBank):
         leaves to guess, guessed the plain way.
         """
         plant = self.plant
-        battery_v = 410 + 0.4 * plant.soc
+        battery_v = plant.battery_v
         watts = plant.battery_w / self.towers
         # Per input: state (1 charging, 2 discharging, 3 sleeping), + charge.
         state = 1 if watts > 0 else 2 if watts < 0 else 3
@@ -382,6 +487,10 @@ class Hyd3ph(RegisterBank):
             output_limit_w=rated_w * value(0x1106, 1000) / 1000 if limit_enabled else None,
             min_soc=100.0 - value(0x104D, 90),
             max_soc=float(value(0x105B, 100)),
+            charge_limit_a=value(0x104B, 0) / 100 if 0x104B in self.values else None,
+            discharge_limit_a=value(0x104C, 0) / 100 if 0x104C in self.values else None,
+            timed=tuple(TimedRule(tuple(w)) for _, w in sorted(self.timed_rules.items())),
+            tou=tuple(TouRule(tuple(w)) for _, w in sorted(self.tou_rules.items())),
             passive=(
                 float(_s32(value(0x1187, 0), value(0x1188, 0))),
                 float(_s32(value(0x1189, 0), value(0x118A, 0))),
@@ -390,31 +499,65 @@ class Hyd3ph(RegisterBank):
         )
 
     def _passive_timeout(self, now: float) -> None:
-        """Passive mode without new set-points for the timeout (0x1184) takes its action."""
+        """Passive mode without contact for the timeout (0x1184) takes its action (0x1185)."""
         mode = self.values.get(STORAGE_MODE, 0)
         if mode != PASSIVE:
             self._mode_before_passive = mode
             self._standby = False
             return
-        timeout = self.values.get(0x1184, 0)
+        timeout = self.values.get(PASSIVE_TIMEOUT, 0)
         if timeout and now - self._passive_since > timeout:
             if self.values.get(0x1185) == 1:
                 self.values[STORAGE_MODE] = self._mode_before_passive
             else:
                 self._standby = True
 
+    def read(self, address: int, count: int) -> list[int]:
+        """Registers; a request restarts the passive timeout where any contact does."""
+        self._contact()
+        return super().read(address, count)
+
+    def write(self, address: int, values: Sequence[int]) -> None:
+        """Take a write; a rule's number written alone loads that rule into the shadow."""
+        self._contact()
+        for first, rules, blank in (
+            (TIMED_RULE, self.timed_rules, BLANK_TIMED),
+            (TOU_RULE, self.tou_rules, BLANK_TOU),
+        ):
+            if address == first and len(values) == 1:
+                self.log.append(Request(0x10, address, 1, tuple(values)))
+                group = next(g for g in self.groups if g.first == first)
+                if not group.in_range(address, values[0]):
+                    raise ModbusExceptionError(ILLEGAL_VALUE)
+                self.values[first] = values[0]
+                self.set(first + 1, rules.get(values[0], blank))
+                return
+        super().write(address, values)
+
+    def _contact(self) -> None:
+        if self.passive_contact == CONTACT_ANY:
+            self._passive_since = self.clock()
+
     def applied(self, group: Group) -> None:
         """A written clock sets the inverter's time (the plant keeps the wall clock's).
 
         Passive set-points, or the storage mode, written: the passive timeout starts again.
+        A rule written whole is kept under its number.
         """
         if group.first in (STORAGE_MODE, PASSIVE_SETPOINTS):
             self._passive_since = self.clock()
             self._standby = False
+        if group.first == TIMED_RULE:
+            self.timed_rules[self.values[TIMED_RULE]] = self._words(TIMED_RULE + 1, 9)
+        if group.first == TOU_RULE:
+            self.tou_rules[self.values[TOU_RULE]] = self._words(TOU_RULE + 1, 11)
         if group.first == CLOCK:
             year, month, day, hour, minute, second = (self.values[CLOCK + i] for i in range(6))
             wanted = time.mktime((2000 + year, month, day, hour, minute, second, 0, 0, -1))
             self.clock_offset = wanted - self.clock()
+
+    def _words(self, address: int, count: int) -> list[int]:
+        return [self.values.get(a, 0) for a in range(address, address + count)]
 
     def _system(self, now: float) -> None:
         plant = self.plant

@@ -175,22 +175,37 @@ async def _pv_total(port: int) -> int:
     return int.from_bytes(answer[3:7])
 
 
+async def _write_storage_mode(port: int, mode: int) -> None:
+    """Write 0x1110 over the wire (one register, function 0x10), as energy managers do."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(rtu_frame(1, bytes([0x10, 0x11, 0x10, 0x00, 0x01, 0x02, 0x00, mode])))
+    answer = await asyncio.wait_for(reader.readexactly(8), 5)
+    assert answer[1] == 0x10
+    writer.close()
+    await writer.wait_closed()
+
+
 async def test_counters_are_kept_across_runs_like_the_inverter_keeps_them(
     socket_enabled: None, tmp_path: Path
 ) -> None:
     memory = tmp_path / "inverter.json"
     process, port = await _serve("--memory", str(memory))
     first = await _pv_total(port)
+    await _write_storage_mode(port, 3)
     process.terminate()
     assert await asyncio.wait_for(process.wait(), 10) == 0
     kept = json.loads(memory.read_text())
     assert round(kept["totals_wh"]["pv"] / 100) >= first
+    # The EEPROM's wear survives a restart too, per register.
+    assert kept["eeprom_writes"] == {"0x1110": 1}
     # Ahead of what the clock alone gives, as a run whose flows were above average leaves it.
     kept["totals_wh"]["pv"] += 5_000_000
     memory.write_text(json.dumps(kept))
     process, port = await _serve("--memory", str(memory))
     try:
         assert await _pv_total(port) >= first + 50_000
+        await _write_storage_mode(port, 0)
     finally:
         process.terminate()
         await process.wait()
+    assert json.loads(memory.read_text())["eeprom_writes"] == {"0x1110": 2}
