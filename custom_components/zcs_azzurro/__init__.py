@@ -14,6 +14,7 @@ from .api.device import ModbusDevice, identify
 from .api.errors import IdentifyError, LinkError
 from .api.profile.schema import Profile
 from .api.transport.base import Link
+from .battery import async_setup_battery, battery_store
 from .connection import async_get_link, function_codes, needed_functions
 from .const import (
     CONF_LINK,
@@ -117,6 +118,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
         # The coordinator logs no failure of a first refresh; say it once here.
         _LOGGER.info("%s does not answer; its entities are unavailable until it does", entry.title)
     entry.runtime_data = ZcsRuntimeData(coordinator)
+    entry.runtime_data.battery = await async_setup_battery(hass, entry, coordinator)
     # Other programs read the device through this entry's connection, if its options ask.
     await async_share(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -155,6 +157,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> None:
-    """Forget what a removed System entry's writes set (kept across restarts)."""
+    """Forget what a removed entry kept across restarts: System writes, battery control."""
     if entry.data[CONF_LINK] == LINK_SYSTEM:
         await held_store(hass, entry.entry_id).async_remove()
+    await battery_store(hass, entry.entry_id).async_remove()

@@ -48,6 +48,7 @@ from homeassistant.helpers.selector import (
 )
 
 from . import const
+from .api.battery import supports
 from .api.cloud import system_wire
 from .api.cloud.portal import ENDPOINT, PortalAuthError, PortalError, PortalOfflineError
 from .api.cloud.portal_source import ALARM_KEY, FIELDS_FILE, CloudClient
@@ -95,6 +96,7 @@ from .const import (
     CONF_PROXY_HOST,
     CONF_PROXY_PORT,
     CONF_PROXY_WRITES,
+    CONF_STAY_IN_PASSIVE,
     CONF_STOPBITS,
     CONF_THING_KEY,
     CONF_UNIT_ID,
@@ -130,9 +132,9 @@ from .const import (
 )
 from .discovery import async_scan
 from .portal import async_get_portal_map, portal_client
-from .profiles import async_get_profiles, async_load, error_placeholders
+from .profiles import async_get_profile, async_get_profiles, async_load, error_placeholders
 from .proxy import HOST_INVALID, HOST_UNAVAILABLE, port_problem
-from .system import SYSTEM_FIELDS, system_client
+from .system import REGISTER_MAP, SYSTEM_FIELDS, system_client
 from .webhook import webhook_url
 
 _LOGGER = logging.getLogger(__name__)
@@ -1086,11 +1088,23 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
             # The HUB's gap between requests; its own setting must match.
             schema = schema.extend({vol.Required(CONF_PACING): PACING_BOX})
             current[CONF_PACING] = options.get(CONF_PACING, DEFAULT_HUB_PACING)
+        if await self._has_battery_control():
+            schema = schema.extend({vol.Optional(CONF_STAY_IN_PASSIVE): BooleanSelector()})
+            current[CONF_STAY_IN_PASSIVE] = options.get(CONF_STAY_IN_PASSIVE, False)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(schema, user_input or current),
             errors=errors,
         )
+
+    async def _has_battery_control(self) -> bool:
+        """Whether the entry's device has passive mode (a System entry writes the inverter's)."""
+        data = self.config_entry.data
+        if data[CONF_LINK] == LINK_PORTAL:
+            return False
+        profile_id = REGISTER_MAP if data[CONF_LINK] == LINK_SYSTEM else data.get(CONF_PROFILE)
+        profile = await async_get_profile(self.hass, profile_id) if profile_id else None
+        return profile is not None and supports(profile)
 
     def _proxy_errors(self, user_input: dict[str, Any]) -> dict[str, str]:
         """Why the connection cannot be shared where asked (nothing is checked when off)."""
@@ -1111,18 +1125,23 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
         if user_input is not None:
             errors = _out_of_range(user_input, PORTAL_RANGES)
             if not errors:
-                return self.async_create_entry(data={k: int(v) for k, v in user_input.items()})
+                return self.async_create_entry(
+                    data={k: v if isinstance(v, bool) else int(v) for k, v in user_input.items()}
+                )
             if CONF_SCAN_INTERVAL in errors:
                 errors[CONF_SCAN_INTERVAL] = "portal_scan_interval_range"
         options = self.config_entry.options
-        current = {
+        current: dict[str, Any] = {
             CONF_SCAN_INTERVAL: options.get(CONF_SCAN_INTERVAL, DEFAULT_PORTAL_SCAN_INTERVAL),
             CONF_BACKFILL_DAYS: options.get(CONF_BACKFILL_DAYS, DEFAULT_BACKFILL_DAYS),
         }
+        schema = PORTAL_OPTIONS_SCHEMA
+        if await self._has_battery_control():
+            # The System writes the inverter's registers: battery control works through it.
+            schema = schema.extend({vol.Optional(CONF_STAY_IN_PASSIVE): BooleanSelector()})
+            current[CONF_STAY_IN_PASSIVE] = options.get(CONF_STAY_IN_PASSIVE, False)
         return self.async_show_form(
             step_id="portal",
-            data_schema=self.add_suggested_values_to_schema(
-                PORTAL_OPTIONS_SCHEMA, user_input or current
-            ),
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or current),
             errors=errors,
         )

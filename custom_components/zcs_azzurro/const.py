@@ -104,6 +104,16 @@ PROXY_MAX_CLIENTS: Final = 8
 # Seconds a client may stay silent before it is let go.
 PROXY_IDLE: Final = 300.0
 
+# Battery control (hybrids with passive mode). With "stay in passive mode" (an option, off by
+# default) the storage mode is written once and every battery mode, self use too, is a
+# matter of passive set-points, which live in RAM.
+CONF_STAY_IN_PASSIVE: Final = "stay_in_passive"
+# Seconds the inverter waits without hearing from Home Assistant before it goes back to the
+# storage mode it had before passive mode (its timeout and timeout action, set by battery
+# control); the set-points are written again well within it, every KEEP_ALIVE seconds.
+PASSIVE_TIMEOUT: Final = 600
+KEEP_ALIVE: Final = 150
+
 # Fired after each register action that wrote: entry id, first address, words written.
 EVENT_REGISTER_WRITTEN: Final = f"{DOMAIN}_register_written"
 # The Azzurro System (ZCS's cloud for plant owners): a token, the plant and its inverter.

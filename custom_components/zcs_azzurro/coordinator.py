@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from homeassistant.components.sensor import SensorExtraStoredData
 from homeassistant.config_entries import ConfigEntry
@@ -64,6 +64,9 @@ from .const import (
 )
 from .pacing import PortWatch
 
+if TYPE_CHECKING:
+    from .battery import BatteryControl
+
 _LOGGER = logging.getLogger(__name__)
 
 # The message a user reads for each way a write fails, most specific first.
@@ -108,9 +111,10 @@ SILENT_DEVICE = "device_silent"
 
 @dataclass
 class ZcsRuntimeData:
-    """What a loaded entry holds."""
+    """What a loaded entry holds: its coordinator, and battery control where it has one."""
 
     coordinator: ZcsCoordinator
+    battery: BatteryControl | None = None
 
 
 type ZcsConfigEntry = ConfigEntry[ZcsRuntimeData]
@@ -377,11 +381,12 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._had_value |= {key for key in read if reading.values[key] is not None}
         return unsure
 
-    async def async_write(self, values: Mapping[str, Value]) -> None:
-        """Write settings of one group; then read what the device holds now.
+    async def async_write(self, values: Mapping[str, Value], *, keep_alive: bool = False) -> bool:
+        """Write settings of one group; then read what the device holds now. Whether sent.
 
         A cloud's writes (the System's) wait for its answer; the settings then show what
-        it confirmed.
+        it confirmed. With `keep_alive` (passive set-points, in RAM), the group is sent even
+        when the device holds it already, and nothing is read after it: it changed nothing.
         """
         if self.register_writes is not None:
             try:
@@ -389,9 +394,13 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                     values, self.data.values if self.data else {}
                 )
             finally:
-                await self.async_refresh_settings()
-            return
-        await self._async_write(self.writer.write(values))
+                if not keep_alive:
+                    await self.async_refresh_settings()
+            return True
+        sent = await self._async_write(
+            self.writer.write(values, resend=keep_alive), refresh=not keep_alive
+        )
+        return bool(sent)
 
     async def async_write_registers(self, address: int, values: list[int]) -> dict[str, Any]:
         """Write registers through the cloud (the System's API; its answer at the webhook).
@@ -420,11 +429,16 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         async with self._turn:
             yield
 
-    async def _async_write(self, write: Coroutine[Any, Any, object]) -> None:
-        """Run a write, then read what the device holds; say in the user's words what failed."""
+    async def _async_write(
+        self, write: Coroutine[Any, Any, object], *, refresh: bool = True
+    ) -> object:
+        """Run a write, then read what the device holds; say in the user's words what failed.
+
+        Gives what the write gave.
+        """
         try:
             async with self._turn:
-                await write
+                result = await write
         except InvalidValueError as err:
             raise invalid_value(err) from err
         except (WriteError, LinkError) as err:
@@ -436,7 +450,9 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 translation_key=key,
                 translation_placeholders=write_details(err),
             ) from err
-        await self.async_refresh_settings()
+        if refresh:
+            await self.async_refresh_settings()
+        return result
 
     async def async_refresh_settings(self) -> None:
         """Poll now, settings included: entities show what the device holds, not what was asked."""

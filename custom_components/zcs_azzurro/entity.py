@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api.cloud.portal_source import PortalSource
 from .api.profile.schema import Value
 from .const import DOMAIN
 from .coordinator import ZcsCoordinator
+
+if TYPE_CHECKING:
+    from .battery import BatteryControl
 
 
 class ZcsEntity(CoordinatorEntity[ZcsCoordinator]):
@@ -68,6 +73,47 @@ class ZcsEntity(CoordinatorEntity[ZcsCoordinator]):
         machine's work and a state_reported event, for every entity, every poll.
         """
         shown = (self.available, self.device_value)
+        if shown != self._shown:
+            self._shown = shown
+            self.async_write_ha_state()
+
+
+class BatteryControlEntity(Entity):
+    """Shows battery control, which is no field of the profile: what it asks, and how.
+
+    It follows battery control (which tells it after every poll too), not the coordinator.
+    """
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    # What the state last written showed.
+    _shown: tuple[bool, Any] | None = None
+    # Whether it says what the device does (then unavailable while it cannot be reached).
+    follows_device = True
+
+    def __init__(self, control: BatteryControl, description: EntityDescription) -> None:
+        """On the entry's device, under the description's key."""
+        self.control = control
+        self.entity_description = description
+        coordinator = control.coordinator
+        self._attr_unique_id = coordinator.unique_id(description.key)
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, coordinator.serial)})
+
+    @property
+    def available(self) -> bool:
+        """While the device answers; what is only battery control's own is always known."""
+        return not self.follows_device or self.control.coordinator.last_update_success
+
+    async def async_added_to_hass(self) -> None:
+        """Listen to battery control."""
+        await super().async_added_to_hass()
+        self._shown = (self.available, self.state)
+        self.async_on_remove(self.control.async_add_listener(self._update))
+
+    @callback
+    def _update(self) -> None:
+        """Write the state only when it changed (battery control tells after every poll)."""
+        shown = (self.available, self.state)
         if shown != self._shown:
             self._shown = shown
             self.async_write_ha_state()

@@ -6,17 +6,22 @@ from homeassistant.components.number import (
     NumberDeviceClass,
     NumberEntity,
     NumberEntityDescription,
+    NumberMode,
 )
-from homeassistant.const import EntityCategory, Platform
+from homeassistant.const import EntityCategory, Platform, UnitOfPower
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .api.battery import POWERED
 from .api.profile.schema import Field, Presentation
+from .battery import BatteryControl
 from .coordinator import ZcsConfigEntry
-from .entity import ZcsEntity
+from .entity import BatteryControlEntity, ZcsEntity
 
 # Writes are queued by the coordinator's writer, one at a time per device.
 PARALLEL_UPDATES = 0
+
+BATTERY_MODE_POWER = "battery_mode_power"
 
 
 def describe(field: Field, shown: Presentation) -> NumberEntityDescription:
@@ -47,6 +52,21 @@ async def async_setup_entry(
         ZcsNumber(coordinator, describe(field, shown))
         for field, shown in coordinator.device.profile.entities(Platform.NUMBER)
     )
+    if (control := entry.runtime_data.battery) is not None:
+        limits = control.limits
+        # Charge and discharge up to the battery's bounds; a grid target either way.
+        high = max(limits.battery_high, -limits.battery_low, limits.grid_high)
+        description = NumberEntityDescription(
+            key=BATTERY_MODE_POWER,
+            translation_key=BATTERY_MODE_POWER,
+            device_class=NumberDeviceClass.POWER,
+            native_unit_of_measurement=UnitOfPower.WATT,
+            native_min_value=limits.grid_low,
+            native_max_value=high,
+            native_step=10,
+            mode=NumberMode.BOX,
+        )
+        async_add_entities([BatteryPowerNumber(control, description)])
 
 
 class ZcsNumber(ZcsEntity, NumberEntity):
@@ -63,3 +83,21 @@ class ZcsNumber(ZcsEntity, NumberEntity):
         await self.coordinator.async_write(
             {self.entity_description.key: int(value) if value.is_integer() else value}
         )
+
+
+class BatteryPowerNumber(BatteryControlEntity, NumberEntity):
+    """The watts the battery mode asks for: to charge, to discharge, the grid's (+ import)."""
+
+    control: BatteryControl
+
+    @property
+    def native_value(self) -> float | None:
+        """The power of the mode asked for, if it takes one; else what the next will take."""
+        command = self.control.target.command
+        if self.control.engaged and command is not None and command.mode in POWERED:
+            return command.power
+        return self.control.power
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Keep it for the mode select; a powered mode asked for now takes it at once."""
+        await self.control.async_set_power(round(value))

@@ -21,6 +21,7 @@ from .api.cloud.portal_source import (
     load_portal_map,
 )
 from .backfill import Backfill
+from .battery import async_setup_battery
 from .const import CONF_CLIENT_CODE, CONF_FIELDS, CONF_THING_KEY, DOMAIN
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
 
@@ -68,6 +69,8 @@ async def async_setup_cloud_entry(
     assert isinstance(source, PortalSource)  # the clouds' one source type
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = ZcsRuntimeData(coordinator)
+    # The System writes the inverter's registers: battery control works through it too.
+    entry.runtime_data.battery = await async_setup_battery(hass, entry, coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, platforms)
     if ALARM_KEY in source.map.names:
         entry.async_on_unload(_watch_alarms(hass, coordinator))

@@ -5,11 +5,15 @@ from __future__ import annotations
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .api.battery import POWERED, BatteryCommand, BatteryMode
 from .api.profile.schema import Field, Presentation
+from .battery import BatteryControl
+from .const import DOMAIN
 from .coordinator import ZcsConfigEntry
-from .entity import ZcsEntity
+from .entity import BatteryControlEntity, ZcsEntity
 
 # Writes are queued by the coordinator's writer, one at a time per device.
 PARALLEL_UPDATES = 0
@@ -37,6 +41,15 @@ async def async_setup_entry(
         ZcsSelect(coordinator, describe(field, shown))
         for field, shown in coordinator.device.profile.entities(Platform.SELECT)
     )
+    if (control := entry.runtime_data.battery) is not None:
+        async_add_entities([BatteryModeSelect(control, BATTERY_MODE)])
+
+
+BATTERY_MODE = SelectEntityDescription(
+    key="battery_mode",
+    translation_key="battery_mode",
+    options=[mode.value for mode in BatteryMode],
+)
 
 
 class ZcsSelect(ZcsEntity, SelectEntity):
@@ -51,3 +64,25 @@ class ZcsSelect(ZcsEntity, SelectEntity):
     async def async_select_option(self, option: str) -> None:
         """Write the option; the entity then shows what the device holds."""
         await self.coordinator.async_write({self.entity_description.key: option})
+
+
+class BatteryModeSelect(BatteryControlEntity, SelectEntity):
+    """The battery's mode; charge, discharge and grid target at the mode power's watts."""
+
+    control: BatteryControl
+
+    @property
+    def current_option(self) -> str | None:
+        """The mode asked for, or the inverter's own if it is one of ours."""
+        mode = self.control.mode
+        return mode.value if mode else None
+
+    async def async_select_option(self, option: str) -> None:
+        """Ask for the mode, until changed."""
+        mode = BatteryMode(option)
+        power = self.control.power
+        if mode in POWERED and power is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="battery_power_missing"
+            )
+        await self.control.async_set(BatteryCommand(mode, power or 0))

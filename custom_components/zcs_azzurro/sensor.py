@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from homeassistant.components.sensor import (
     RestoreSensor,
     SensorDeviceClass,
@@ -16,8 +18,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .api.profile.schema import Field, Presentation
+from .battery import BatteryControl
 from .coordinator import ZcsConfigEntry
-from .entity import ZcsEntity
+from .entity import BatteryControlEntity, ZcsEntity
 
 # Read-only: the coordinator does the polling.
 PARALLEL_UPDATES = 0
@@ -66,6 +69,38 @@ async def async_setup_entry(
     add_reported()
     if fields:
         entry.async_on_unload(coordinator.async_add_listener(add_reported))
+    if (control := entry.runtime_data.battery) is not None:
+        async_add_entities(
+            [
+                BatteryModeEndSensor(control, BATTERY_MODE_END),
+                BatteryWritesToSensor(control, BATTERY_MODE_WRITES),
+                StorageWritesSensor(control, STORAGE_WRITES),
+            ]
+        )
+
+
+BATTERY_MODE_END = SensorEntityDescription(
+    key="battery_mode_end",
+    translation_key="battery_mode_end",
+    device_class=SensorDeviceClass.TIMESTAMP,
+)
+# What a change of battery mode writes: RAM only ("stay in passive mode"), or the storage
+# mode (EEPROM) when it goes from or back to self use.
+RAM_ONLY = "ram_only"
+STORAGE_MODE_TOO = "storage_mode"
+BATTERY_MODE_WRITES = SensorEntityDescription(
+    key="battery_mode_writes",
+    translation_key="battery_mode_writes",
+    device_class=SensorDeviceClass.ENUM,
+    options=[RAM_ONLY, STORAGE_MODE_TOO],
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+STORAGE_WRITES = SensorEntityDescription(
+    key="storage_mode_writes",
+    translation_key="storage_mode_writes",
+    state_class=SensorStateClass.TOTAL_INCREASING,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
 
 
 class ZcsSensor(ZcsEntity, SensorEntity):
@@ -92,3 +127,38 @@ class ZcsCounterSensor(ZcsSensor, RestoreSensor):
         if stored.native_value is None:
             stored.native_value = self.coordinator.guard.last(self.entity_description.key)
         return stored
+
+
+class BatteryModeEndSensor(BatteryControlEntity, SensorEntity):
+    """When the battery mode asked for a while ends (then the one before comes back)."""
+
+    control: BatteryControl
+
+    @property
+    def native_value(self) -> datetime | None:
+        """The end; unknown while the mode lasts until changed."""
+        return self.control.until if self.control.episode else None
+
+
+class BatteryWritesToSensor(BatteryControlEntity, SensorEntity):
+    """Whether a change of battery mode writes RAM only, or the storage mode (EEPROM) too."""
+
+    control: BatteryControl
+    follows_device = False
+
+    @property
+    def native_value(self) -> str:
+        """RAM only with "stay in passive mode"; else the storage mode too."""
+        return RAM_ONLY if self.control.stay_in_passive else STORAGE_MODE_TOO
+
+
+class StorageWritesSensor(BatteryControlEntity, SensorEntity):
+    """How often battery control has written the inverter's permanent memory (EEPROM)."""
+
+    control: BatteryControl
+    follows_device = False
+
+    @property
+    def native_value(self) -> int:
+        """Writes of the storage mode and of the passive timeout, since it was set up."""
+        return self.control.storage_writes

@@ -1,16 +1,18 @@
-"""Register actions: read any register, write the ones the profile allows (others by choice).
+"""Actions: read any register, write the ones the profile allows; set the battery's mode.
 
 Registered once in async_setup. Every check runs before a frame leaves: the schema bounds
 a scripted call (the selectors in services.yaml only bound the UI), the handler what
 depends on the entry (its link's functions and limits, its profile, its options, the
 user). Writes go through the entry's writer, between polls: whole groups from a fresh
-read, the EEPROM interval, read back.
+read, the EEPROM interval, read back. The battery's mode goes through battery control
+(battery.py), which writes the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import probatio
@@ -28,7 +30,9 @@ from homeassistant.helpers.service import (
     async_get_config_entry,
     async_get_device_and_config_entry,
 )
+from homeassistant.util import dt as dt_util
 
+from .api.battery import POWERED, BatteryCommand, BatteryMode
 from .api.device import ModbusDevice
 from .api.errors import (
     BusyError,
@@ -51,6 +55,7 @@ from .system import REGISTER_MAP
 SERVICE_READ_REGISTERS = "read_registers"
 SERVICE_WRITE_REGISTERS = "write_registers"
 SERVICE_WRITE_REGISTER = "write_register"
+SERVICE_SET_BATTERY_MODE = "set_battery_mode"
 
 ATTR_ADDRESS = "address"
 ATTR_COUNT = "count"
@@ -60,6 +65,10 @@ ATTR_WORD_ORDER = "word_order"
 ATTR_SCALE = "scale"
 ATTR_VALUES = "values"
 ATTR_VALUE = "value"
+ATTR_MODE = "mode"
+ATTR_POWER = "power"
+ATTR_DURATION = "duration"
+ATTR_UNTIL = "until"
 
 # The read functions, by the name a call gives them.
 FUNCTIONS = {"holding": READ_HOLDING, "input": READ_INPUT}
@@ -130,6 +139,22 @@ WRITE_REGISTERS_SCHEMA = _targeted(
     {probatio.Required(ATTR_VALUES): probatio.All([_WORD], probatio.Length(min=1, max=MAX_WRITE))}
 )
 WRITE_REGISTER_SCHEMA = _targeted({probatio.Required(ATTR_VALUE): _WORD})
+# A power beyond any plant's; the device's profile bounds it (battery control checks).
+_WATTS = _whole(-1_000_000, 1_000_000)
+SET_BATTERY_MODE_SCHEMA = probatio.All(
+    probatio.Schema(
+        {
+            probatio.Exclusive(ATTR_CONFIG_ENTRY_ID, "target"): cv.string,
+            probatio.Exclusive(ATTR_DEVICE_ID, "target"): cv.string,
+            probatio.Required(ATTR_MODE): probatio.In([mode.value for mode in BatteryMode]),
+            probatio.Optional(ATTR_POWER): _WATTS,
+            probatio.Exclusive(ATTR_DURATION, "end"): cv.positive_time_period,
+            # A time of day (the next one to come) or a date and time.
+            probatio.Exclusive(ATTR_UNTIL, "end"): probatio.Any(cv.time, cv.datetime),
+        }
+    ),
+    cv.has_at_least_one_key(ATTR_CONFIG_ENTRY_ID, ATTR_DEVICE_ID),
+)
 
 
 def _refuse(key: str, **placeholders: object) -> ServiceValidationError:
@@ -388,9 +413,38 @@ async def async_write_words(
     return found, sent
 
 
+def _end(call: ServiceCall) -> datetime | None:
+    """When a mode asked for a while ends (UTC): after the duration, or at the time given.
+
+    A time of day is the next to come; a date and time without a zone is Home Assistant's.
+    """
+    now = dt_util.now()
+    if (duration := call.data.get(ATTR_DURATION)) is not None:
+        assert isinstance(duration, timedelta)
+        return dt_util.as_utc(now + duration)
+    until = call.data.get(ATTR_UNTIL)
+    if isinstance(until, time):
+        end = now.replace(hour=until.hour, minute=until.minute, second=until.second, microsecond=0)
+        return dt_util.as_utc(end if end > now else end + timedelta(days=1))
+    if isinstance(until, datetime):
+        return dt_util.as_utc(until if until.tzinfo else until.replace(tzinfo=now.tzinfo))
+    return None
+
+
+async def _set_battery_mode(hass: HomeAssistant, call: ServiceCall) -> None:
+    entry = _entry(hass, call)
+    if (control := entry.runtime_data.battery) is None:
+        raise _refuse("no_battery_control", title=entry.title)
+    mode = BatteryMode(call.data[ATTR_MODE])
+    power = call.data.get(ATTR_POWER)
+    if mode in POWERED and power is None:
+        raise _refuse("battery_power_missing")
+    await control.async_set(BatteryCommand(mode, power or 0), until=_end(call))
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register the register actions."""
+    """Register the actions."""
 
     async def read_registers(call: ServiceCall) -> ServiceResponse:
         return await _read_registers(hass, call)
@@ -415,3 +469,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
         hass.services.async_register(
             DOMAIN, name, handler, schema=schema, supports_response=SupportsResponse.OPTIONAL
         )
+
+    async def set_battery_mode(call: ServiceCall) -> None:
+        await _set_battery_mode(hass, call)
+
+    hass.services.async_register(
+        DOMAIN, SERVICE_SET_BATTERY_MODE, set_battery_mode, schema=SET_BATTERY_MODE_SCHEMA
+    )

@@ -20,7 +20,14 @@ from custom_components.zcs_azzurro.config_flow import (
     WIFI_SCHEMA,
 )
 from custom_components.zcs_azzurro.coordinator import WRITE_ERRORS
+from custom_components.zcs_azzurro.number import BATTERY_MODE_POWER
 from custom_components.zcs_azzurro.proxy import PORT_PROBLEMS
+from custom_components.zcs_azzurro.select import BATTERY_MODE
+from custom_components.zcs_azzurro.sensor import (
+    BATTERY_MODE_END,
+    BATTERY_MODE_WRITES,
+    STORAGE_WRITES,
+)
 
 COMPONENT = Path(__file__).parents[2] / "custom_components" / "zcs_azzurro"
 
@@ -66,6 +73,19 @@ def test_every_entity_state_and_icon_of_the_bundled_profiles_is_translated() -> 
                     assert group.key in entity["button"], (language, group.key)
         for (platform, key), options in states.items():
             assert set(entity[platform][key]["state"]) == options, (language, key)
+    # Battery control's entities, which show no field of a profile.
+    battery = {
+        ("select", BATTERY_MODE.key): BATTERY_MODE.options,
+        ("number", BATTERY_MODE_POWER): None,
+        ("sensor", BATTERY_MODE_END.key): None,
+        ("sensor", BATTERY_MODE_WRITES.key): BATTERY_MODE_WRITES.options,
+        ("sensor", STORAGE_WRITES.key): None,
+    }
+    for language in ("en", "it"):
+        entity = _load(f"translations/{language}.json")["entity"]
+        for (platform, key), options in battery.items():
+            assert entity[platform][key]["name"], (language, key)
+            assert set(entity[platform][key].get("state", {})) == set(options or ()), key
     icons = _load("icons.json")["entity"]
     known = {(f.presentation.platform, f.key) for p in profiles for f in p.fields if f.presentation}
     known |= {
@@ -74,6 +94,7 @@ def test_every_entity_state_and_icon_of_the_bundled_profiles_is_translated() -> 
         for group in p.groups
         if group.kind is GroupKind.CLOCK
     }
+    known |= set(battery)
     assert {(p, key) for p, keys in icons.items() for key in keys} <= known
 
 
@@ -82,8 +103,10 @@ def test_every_translation_key_the_code_raises_or_shows_exists() -> None:
     code = "\n".join(path.read_text() for path in COMPONENT.glob("*.py"))
     raised = set(re.findall(r'translation_key="([a-z_]+)"', code))
     assert raised
-    # Repair issues are translated under "issues", everything raised under "exceptions".
+    # Repair issues are translated under "issues", entities' names under "entity" (battery
+    # control's descriptions name theirs), everything raised under "exceptions".
     raised -= set(strings["issues"])
+    raised -= {key for platform in strings["entity"].values() for key in platform}
     assert raised | set(WRITE_ERRORS.values()) <= set(strings["exceptions"])
     flow = (COMPONENT / "config_flow.py").read_text()
     # Form errors are (field, key) pairs in the probe's table, or {"base": key}.

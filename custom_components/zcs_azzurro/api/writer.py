@@ -48,9 +48,11 @@ class Writer:
         self._lock = asyncio.Lock()
         self._written: dict[str, float] = {}
 
-    async def write(self, values: Mapping[str, Value]) -> bool:
+    async def write(self, values: Mapping[str, Value], *, resend: bool = False) -> bool:
         """Set fields of one write group; whether anything was sent (False: already so).
 
+        With `resend`, a group in RAM is sent even when the device holds it already (the
+        passive set-points, written again to show the inverter its controller is alive).
         Raises InvalidValueError before sending anything, TooSoonError for an EEPROM
         group written within the interval, WriteRefusedError, CommitError or ReadBackError
         when the device does not take it, and the link's errors when it cannot be reached.
@@ -61,11 +63,13 @@ class Writer:
         if len(groups) != 1 or any(fld.write is None for fld in fields):
             raise ValueError(f"{', '.join(values)}: not the writable fields of one group")
         group = profile.group(groups.pop())
+        if resend and not group.volatile:
+            raise ValueError(f"{group.key} is kept in EEPROM: it is not written again unchanged")
         # Every value is checked before the link is touched.
         wanted = {fld.key: encode(fld, values[fld.key]) for fld in fields}
         async with self._lock:
             after, sent = await self._update(
-                group, {fld.spans[0].address: wanted[fld.key] for fld in fields}
+                group, {fld.spans[0].address: wanted[fld.key] for fld in fields}, resend=resend
             )
             wrong = tuple(
                 key
@@ -105,19 +109,24 @@ class Writer:
         return part, sent
 
     async def _update(
-        self, group: WriteGroup, parts: Mapping[int, list[int]], *, single: bool = False
+        self,
+        group: WriteGroup,
+        parts: Mapping[int, list[int]],
+        *,
+        single: bool = False,
+        resend: bool = False,
     ) -> tuple[list[int], bool]:
         """The group as read, with the parts (by address) in it: written and read back.
 
         Gives what the group reads afterwards and whether it was sent (not when the
-        device already holds it). The caller holds the lock.
+        device already holds it, unless `resend`). The caller holds the lock.
         """
         words = await self._read(group)
         current = list(words)
         for address, part in parts.items():
             start = address - group.span.address
             words[start : start + len(part)] = part
-        if words == current:
+        if words == current and not resend:
             return current, False
         await self._send(group, words, single=single)
         return await self._read_applied(group), True
