@@ -55,10 +55,12 @@ from .api.battery import (
     Limits,
     SetPoints,
     setpoint_values,
+    setpoints_from_registers,
     setpoints_of,
     supports,
 )
-from .api.profile.schema import Value
+from .api.profile.encoder import encode
+from .api.profile.schema import Span, Value
 from .const import CONF_STAY_IN_PASSIVE, DOMAIN, KEEP_ALIVE, PASSIVE_TIMEOUT
 from .coordinator import ZcsConfigEntry, ZcsCoordinator
 
@@ -231,14 +233,48 @@ class BatteryControl:
         points = self.limits.clamp(points)
         await self._change(Target(points, BatteryCommand.of(points, self.limits)), None)
 
-    async def async_keep_passive(self) -> None:
-        """A program asks for passive mode: with "stay in passive mode" it is there already.
+    async def async_take_write(self, address: int, words: list[int]) -> bool:
+        """A program's write (through the shared connection), taken as a battery mode.
 
-        What battery control asks for stays; the storage mode is written only if it is not
-        passive (after the inverter's timeout, say).
+        Passive set-points become what battery control asks for (and keeps alive); with
+        "stay in passive mode", the storage mode written as passive keeps what is asked, and
+        written as self use asks for self use with set-points: no EEPROM write (evcc writes
+        the storage mode on every change of its battery mode). False for any other write:
+        it goes the way every write goes.
         """
-        target = self.target
-        await self._change(target, self.until if self.episode else None)
+        profile = self.coordinator.device.profile
+        span = Span(address, len(words))
+        written = dict(enumerate(words, address))
+        storage = profile.field(STORAGE_MODE)
+        if span == storage.spans[0]:
+            option = (storage.options or {}).get(words[0])
+            if not self.stay_in_passive or option not in (PASSIVE, OWN_MODE):
+                return False
+            if option == OWN_MODE:
+                await self.async_set(SELF_USE)
+            else:
+                await self._change(self.target, self.until if self.episode else None)
+            return True
+        group = profile.group(self.setpoint_group)
+        if not span.within(group.span):
+            return False
+        # What the program leaves out stays as asked (or as read), its words over it.
+        current = self.target.points if self.engaged else setpoints_of(self._values())
+        registers: dict[int, int] = {}
+        for key, value in setpoint_values(current or SetPoints(0, 0, 0)).items():
+            fld = profile.field(key)
+            registers.update(enumerate(encode(fld, value), fld.spans[0].address))
+        points = setpoints_from_registers(profile, registers | written)
+        assert points is not None  # every register of the three is there
+        await self.async_set_points(points)
+        return True
+
+    @property
+    def setpoint_group(self) -> str:
+        """The write group of the passive set-points."""
+        write = self.coordinator.device.profile.field(SETPOINTS[0]).write
+        assert write is not None  # supports() said so
+        return write.group
 
     async def async_set_power(self, power: int) -> None:
         """The power the mode select asks for; a powered mode asked for now takes it at once."""

@@ -149,13 +149,21 @@ class EntryUnit(Unit):
             return await read(self.device.unit, address, count)
 
     async def write(self, address: int, values: list[int], *, single: bool) -> None:
-        """Write as the register actions do: checked, whole groups, the event."""
+        """Write as the register actions do: checked, whole groups, the event.
+
+        The storage mode and the passive set-points go to battery control, where the device
+        has it: an energy manager's battery mode is kept alive like ours, and with "stay in
+        passive mode" its storage-mode writes become set-points (battery.py).
+        """
 
         async def check_raw(span: Span) -> None:
             if not self.entry.options.get(CONF_ALLOW_RAW_WRITES, False):
                 raise Refusal(ILLEGAL_ADDRESS)
 
+        control = self.entry.runtime_data.battery
         try:
+            if control is not None and await control.async_take_write(address, values):
+                return
             await async_write_words(
                 self.hass, self.entry, address, values, single=single, check_raw=check_raw
             )

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .profile.schema import Profile, Value
+from .profile.schema import WIDTHS, Field, FieldType, Profile, Value, WordOrder
 
 STORAGE_MODE = "storage_mode"
 PASSIVE = "passive"
@@ -165,3 +165,29 @@ def setpoints_of(values: Mapping[str, Value | None]) -> SetPoints | None:
 def setpoint_values(points: SetPoints) -> dict[str, Value]:
     """The set-points as the fields' values, to write."""
     return {GRID: points.grid, BATTERY_MIN: points.low, BATTERY_MAX: points.high}
+
+
+def _raw(fld: Field, registers: Mapping[int, int]) -> int | None:
+    """A field's number as its registers hold it, sign and scale applied, no sentinels.
+
+    A program's 0x7FFFFFFF is "no limit" here, not the "no value" a reading would make of it.
+    """
+    words = [registers.get(a) for s in fld.spans for a in range(s.address, s.end + 1)]
+    if None in words:
+        return None
+    if fld.word_order is WordOrder.LITTLE:
+        words.reverse()
+    raw = 0
+    for word in words:
+        raw = raw << 16 | (word or 0)
+    bits = 16 * WIDTHS[fld.type]
+    if fld.type in (FieldType.S16, FieldType.S32) and raw >= 1 << (bits - 1):
+        raw -= 1 << bits
+    return round(raw * fld.scale)
+
+
+def setpoints_from_registers(profile: Profile, registers: Mapping[int, int]) -> SetPoints | None:
+    """The set-points registers hold (as a program wrote them), if they hold all three."""
+    found = [_raw(profile.field(key), registers) for key in SETPOINTS]
+    numbers = [n for n in found if n is not None]
+    return SetPoints(*numbers) if len(numbers) == len(SETPOINTS) else None
