@@ -1,4 +1,4 @@
-"""Actions: read any register, write the ones the profile allows; set the battery's mode.
+"""Actions: registers, the battery's mode, the inverter's own schedules (rules, read back).
 
 Registered once in async_setup. Every check runs before a frame leaves: the schema bounds
 a scripted call (the selectors in services.yaml only bound the UI), the handler what
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import probatio
@@ -45,7 +45,16 @@ from .api.errors import (
 )
 from .api.profile.decoder import decode
 from .api.profile.encoder import allowed, encode
-from .api.profile.schema import WIDTHS, Field, FieldType, Profile, Span, WordOrder, WriteGroup
+from .api.profile.schema import (
+    WIDTHS,
+    Field,
+    FieldType,
+    Profile,
+    Span,
+    Value,
+    WordOrder,
+    WriteGroup,
+)
 from .api.transport.base import READ_HOLDING, READ_INPUT, WRITE_MULTIPLE, WRITE_SINGLE, Link
 from .const import CONF_ALLOW_RAW_WRITES, DOMAIN, EVENT_REGISTER_WRITTEN
 from .coordinator import WRITE_ERRORS, ZcsConfigEntry, ZcsCoordinator, write_details
@@ -56,6 +65,8 @@ SERVICE_READ_REGISTERS = "read_registers"
 SERVICE_WRITE_REGISTERS = "write_registers"
 SERVICE_WRITE_REGISTER = "write_register"
 SERVICE_SET_BATTERY_MODE = "set_battery_mode"
+SERVICE_SET_TIMED_RULE = "set_timed_charge_rule"
+SERVICE_SET_TOU_RULE = "set_time_of_use_rule"
 
 ATTR_ADDRESS = "address"
 ATTR_COUNT = "count"
@@ -413,6 +424,152 @@ async def async_write_words(
     return found, sent
 
 
+# A schedule's rule: its fields in the profile, and what the action calls them.
+ATTR_RULE = "rule"
+_TIMED_PARTS = ("charge", "discharge")
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# The modes of a time-of-use rule (0x112A), as the profile names them.
+TOU_MODES = (
+    "forced_charge",
+    "forced_discharge",
+    "peak_shaving",
+    "feed_in_priority",
+    "self_use",
+    "charge_maintenance",
+    "discharge_maintenance",
+)
+_U32 = 0xFFFFFFFF
+
+
+def _schedule_schema(fields: dict[Any, Any]) -> probatio.All[Any]:
+    return probatio.All(
+        probatio.Schema(
+            {
+                probatio.Exclusive(ATTR_CONFIG_ENTRY_ID, "target"): cv.string,
+                probatio.Exclusive(ATTR_DEVICE_ID, "target"): cv.string,
+                **fields,
+            }
+        ),
+        cv.has_at_least_one_key(ATTR_CONFIG_ENTRY_ID, ATTR_DEVICE_ID),
+    )
+
+
+SET_TIMED_RULE_SCHEMA = _schedule_schema(
+    {probatio.Required(ATTR_RULE): _whole(0, 3)}
+    | {
+        probatio.Inclusive(f"{part}_{item}", part): check
+        for part in _TIMED_PARTS
+        for item, check in (("start", cv.time), ("end", cv.time), ("power", _whole(1, _U32)))
+    }
+)
+SET_TOU_RULE_SCHEMA = _schedule_schema(
+    {
+        probatio.Required(ATTR_RULE): _whole(0, 255),
+        probatio.Optional("enabled", default=True): cv.boolean,
+        probatio.Required("start"): cv.time,
+        probatio.Required("end"): cv.time,
+        probatio.Required(ATTR_MODE): probatio.In(TOU_MODES),
+        probatio.Optional("target_soc", default=100): _whole(10, 100),
+        probatio.Optional(ATTR_POWER, default=0): _whole(0, _U32),
+        probatio.Optional("first_day"): cv.date,
+        probatio.Optional("last_day"): cv.date,
+        probatio.Optional("weekdays", default=list(_WEEKDAYS)): probatio.All(
+            cv.ensure_list, [probatio.In(_WEEKDAYS)], probatio.Length(min=1)
+        ),
+        probatio.Optional("feature", default=0): _whole(0, 2),
+    }
+)
+
+
+def _clock(value: time) -> int:
+    """A time as the schedules keep it: the hour in the high byte, the minute in the low."""
+    return value.hour << 8 | value.minute
+
+
+def _clock_text(raw: int) -> str:
+    return f"{raw >> 8:02d}:{raw & 0xFF:02d}"
+
+
+def _day(value: date | None, default: int) -> int:
+    """A day of the year as the schedules keep it: the month high, the day low."""
+    return default if value is None else value.month << 8 | value.day
+
+
+def _day_text(raw: int) -> str:
+    return f"{raw >> 8:02d}-{raw & 0xFF:02d}"
+
+
+async def _write_rule(hass: HomeAssistant, call: ServiceCall, values: dict[str, Value]) -> None:
+    """Write one schedule rule whole through the entry's writer (read back, or an error)."""
+    entry = _entry(hass, call)
+    coordinator = entry.runtime_data.coordinator
+    profile = coordinator.device.profile
+    groups = {f.write.group for f in profile.fields if f.key in values and f.write is not None}
+    # The rule's group has reserved registers: only a device whose registers are read can
+    # complete it (not a cloud's), and only a profile with the schedule has it.
+    if len(groups) != 1 or not isinstance(coordinator.device, ModbusDevice):
+        raise _refuse("no_schedules", title=entry.title)
+    await coordinator.async_write(values)
+
+
+async def _set_timed_rule(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    rule = call.data[ATTR_RULE]
+    parts = [part for part in _TIMED_PARTS if f"{part}_start" in call.data]
+    enable = "_and_".join(parts) or "none"
+    values: dict[str, Value] = {"timed_rule": rule, "timed_enable": enable}
+    response: dict[str, Any] = {ATTR_RULE: rule}
+    for part in _TIMED_PARTS:
+        on = part in parts
+        start, end = (call.data[f"{part}_{i}"] if on else time(0) for i in ("start", "end"))
+        # A part left off is written as a window of nothing at the least power there is.
+        power = call.data[f"{part}_power"] if on else 1
+        values |= {
+            f"timed_{part}_start": _clock(start),
+            f"timed_{part}_end": _clock(end),
+            f"timed_{part}_power": power,
+        }
+        response[part] = (
+            {"start": _clock_text(_clock(start)), "end": _clock_text(_clock(end)), "power": power}
+            if on
+            else None
+        )
+    await _write_rule(hass, call, values)
+    return response
+
+
+async def _set_tou_rule(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    data = call.data
+    weekdays = sum(1 << _WEEKDAYS.index(day) for day in set(data["weekdays"]))
+    first, last = _day(data.get("first_day"), 0x0101), _day(data.get("last_day"), 0x0C1F)
+    values: dict[str, Value] = {
+        "tou_rule": data[ATTR_RULE],
+        "tou_enable": "on" if data["enabled"] else "off",
+        "tou_start": _clock(data["start"]),
+        "tou_end": _clock(data["end"]),
+        "tou_target_soc": data["target_soc"],
+        "tou_power": data[ATTR_POWER],
+        "tou_first_day": first,
+        "tou_last_day": last,
+        "tou_weekdays": weekdays,
+        "tou_mode": data[ATTR_MODE],
+        "tou_feature": data["feature"],
+    }
+    await _write_rule(hass, call, values)
+    return {
+        ATTR_RULE: data[ATTR_RULE],
+        "enabled": data["enabled"],
+        "start": _clock_text(_clock(data["start"])),
+        "end": _clock_text(_clock(data["end"])),
+        ATTR_MODE: data[ATTR_MODE],
+        "target_soc": data["target_soc"],
+        ATTR_POWER: data[ATTR_POWER],
+        "first_day": _day_text(first),
+        "last_day": _day_text(last),
+        "weekdays": [day for index, day in enumerate(_WEEKDAYS) if weekdays >> index & 1],
+        "feature": data["feature"],
+    }
+
+
 def _end(call: ServiceCall) -> datetime | None:
     """When a mode asked for a while ends (UTC): after the duration, or at the time given.
 
@@ -476,3 +633,17 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_SET_BATTERY_MODE, set_battery_mode, schema=SET_BATTERY_MODE_SCHEMA
     )
+
+    async def set_timed_rule(call: ServiceCall) -> ServiceResponse:
+        return await _set_timed_rule(hass, call)
+
+    async def set_tou_rule(call: ServiceCall) -> ServiceResponse:
+        return await _set_tou_rule(hass, call)
+
+    for name, rule_handler, schema in (
+        (SERVICE_SET_TIMED_RULE, set_timed_rule, SET_TIMED_RULE_SCHEMA),
+        (SERVICE_SET_TOU_RULE, set_tou_rule, SET_TOU_RULE_SCHEMA),
+    ):
+        hass.services.async_register(
+            DOMAIN, name, rule_handler, schema=schema, supports_response=SupportsResponse.OPTIONAL
+        )

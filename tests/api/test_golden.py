@@ -463,7 +463,8 @@ def test_requests_per_poll(
     # Planning sends nothing: no link is needed.
     device = ModbusDevice(cast("Link", object()), 1, profile)
     readings = device.plan(f.key for f in profile.fields if f.write is None)
-    every = device.plan(f.key for f in profile.fields)
+    # What polls can read: every field an entity shows (a schedule's rule is written only).
+    every = device.plan(f.key for f, _ in profile.entities())
     assert (len(readings.requests), len(every.requests)) == counts
     blocks = {profile.rules.block_of(run) for run in readings.runs}
     assert len(readings.requests) >= len(blocks)

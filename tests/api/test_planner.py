@@ -25,7 +25,7 @@ def _follows_the_rules(requests: tuple[Span, ...], rules: ReadRules) -> bool:
 
 
 def test_a_full_poll_of_the_bundled_profile_takes_one_request_per_block(profile: Profile) -> None:
-    every = [f.key for f in profile.fields]
+    every = [f.key for f, _ in profile.entities()]
     requests = _requests(profile, every)
     blocks = {profile.rules.block_of(span) for span in requests}
     assert len(requests) == len(blocks) == 12
@@ -33,10 +33,11 @@ def test_a_full_poll_of_the_bundled_profile_takes_one_request_per_block(profile:
 
 
 def test_the_settings_take_one_request_per_block(profile: Profile) -> None:
-    requests = _requests(profile, sorted(profile.settings))
+    shown = {f.key for f, _ in profile.entities()}
+    requests = _requests(profile, sorted(profile.settings & shown))
     assert [(hex(span.address), span.count) for span in requests] == [
         ("0x1023", 7),  # export limit mode and power, EPS mode
-        ("0x104d", 15),  # depth of discharge up to max charge SOC
+        ("0x104b", 17),  # charge and discharge current limits up to max charge SOC
         ("0x1104", 3),  # remote on/off, power control word, output limit
         ("0x1110", 1),  # storage mode
         ("0x1184", 9),  # passive timeout, action and set-points

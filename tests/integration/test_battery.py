@@ -401,3 +401,25 @@ async def test_a_device_without_passive_mode_has_no_battery_control(
     with pytest.raises(ServiceValidationError) as refused:
         await set_mode(hass, loaded_entry, mode="hold")
     assert refused.value.translation_key == "no_battery_control"
+
+
+async def test_the_current_limits_are_numbers_written_with_the_battery_block(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, inverter: Hyd3ph
+) -> None:
+    assert state(hass, "battery_charge_current_limit", "number").state == "25.0"
+    inverter.log.clear()
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {ATTR_ENTITY_ID: state(hass, "battery_charge_current_limit", "number").entity_id,
+         "value": 5},
+        blocking=True,
+    )  # fmt: skip
+    (write,) = [r for r in inverter.log if r.function == 0x10]
+    # The whole battery block from a fresh read, applied by 0x1053 = 1.
+    assert (write.address, len(write.words), write.words[0x104B - 0x1044]) == (0x1044, 24, 500)
+    assert write.words[0x1053 - 0x1044] == 1
+    assert state(hass, "battery_charge_current_limit", "number").state == "5.0"
+    # The plant's battery charges no faster than 5 A allow.
+    battery = float(state(hass, "battery_power").state)
+    assert battery == pytest.approx(-5 * inverter.plant.battery_v, abs=10)

@@ -130,7 +130,7 @@ async def test_names_are_translated_and_rare_entities_are_disabled(
     ]
     assert disabled == {field.key for field, shown in shown if not shown.enabled}
     # One entity per field, the button that sets the clock, and battery control's five.
-    assert len(entries) == len(shown) + 1 + 5 == 83
+    assert len(entries) == len(shown) + 1 + 5 == 85
     assert (
         registry.async_get(entity_id(hass, "heatsink_temperature")).entity_category == "diagnostic"
     )

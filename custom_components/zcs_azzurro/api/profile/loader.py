@@ -307,7 +307,13 @@ def _field(node: _Node, *, shown: bool) -> Field:
         options=options,
         sum_of=sum_of,
         counter=counter,
-        presentation=_presentation(node) if shown else None,
+        # A writable field without a platform is written by actions only (a schedule's
+        # rule): no entity shows it. Every other field of `fields` has one.
+        presentation=(
+            _presentation(node)
+            if shown and ("platform" in node.mapping or "write" not in node.mapping)
+            else None
+        ),
         write=_writable(node, field_type, options),
         names=names,
     )
@@ -387,7 +393,7 @@ def _check_control(item: _Node, fld: Field) -> None:
     platform = shown.platform if shown else None
     if platform in CONTROLS and fld.write is None:
         raise item.error("write", f"a {platform} must say how it is written")
-    if fld.write is None:
+    if fld.write is None or platform is None:
         return
     if platform not in CONTROLS:
         raise item.error("platform", f"a writable field is shown as one of {', '.join(CONTROLS)}")
