@@ -12,9 +12,11 @@ from typing import Any
 
 import probatio
 import pytest
+from aiohttp.test_utils import TestClient
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -22,9 +24,11 @@ from custom_components.zcs_azzurro import const
 from custom_components.zcs_azzurro.battery import BatteryControl
 from simulator.devices.hyd_3ph import CONTACT_SETPOINTS, Hyd3ph
 from simulator.eth import EthStick
+from simulator.system import SimulatedSystem
 from tests.conftest import Clock
 
 from .conftest import SERIAL, entry_data, state
+from .test_system import _setup, system_entry
 
 STORAGE_MODE = 0x1110
 # Home Assistant's timers are moved on here, not the monotonic clock the minimum interval
@@ -423,3 +427,30 @@ async def test_the_current_limits_are_numbers_written_with_the_battery_block(
     # The plant's battery charges no faster than 5 A allow.
     battery = float(state(hass, "battery_power").state)
     assert battery == pytest.approx(-5 * inverter.plant.battery_v, abs=10)
+
+
+async def test_on_the_system_battery_control_writes_through_its_api(
+    hass: HomeAssistant, system: SimulatedSystem, http: TestClient, later: Later
+) -> None:
+    entry = await _setup(hass, system_entry(system))
+    mode = er.async_get(hass).async_get_entity_id(
+        "select", const.DOMAIN, f"system_{system.device}_battery_mode"
+    )
+    assert mode is not None
+    await set_mode(hass, entry, mode="charge", power=2000, duration={"minutes": 2})
+    # Each write waits for ZCS's callback at the entry's webhook: the timeout and its action,
+    # the set-points, then passive mode (the System reads no storage mode: it is written).
+    assert [(w.register, w.values) for w in system.writes] == [
+        (0x1184, [const.PASSIVE_TIMEOUT, 1]),
+        (0x1187, [0, 0, 0, 2000, 0, 2000]),
+        (0x1110, [3]),
+    ]
+    shown = hass.states.get(mode)
+    assert shown is not None
+    assert shown.state == "charge"
+    await later(121)
+    # Back to the storage mode it had (unknown to the System: self use), through the API.
+    assert (system.writes[-1].register, system.writes[-1].values) == (0x1110, [0])
+    shown = hass.states.get(mode)
+    assert shown is not None
+    assert shown.state == "self_use"
