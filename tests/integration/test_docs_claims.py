@@ -258,11 +258,17 @@ async def shown_forms(hass: HomeAssistant) -> dict[str, Form]:
     assert result["step_id"] == "wifi_manual"
     forms["config.wifi_manual"] = _form(result, whole)
     hass.config_entries.flow.async_abort(result["flow_id"])
-    # Options: a HUB entry's (a paced link: every option a local entry can have), and a
-    # Portal entry's (the clouds').
+    # Options: a HUB entry's (a paced link, a hybrid's profile: every option a local entry
+    # can have), and a Portal entry's (the clouds').
     hub = MockConfigEntry(
         domain=const.DOMAIN,
-        data={const.CONF_LINK: const.LINK_HUB, "host": "192.0.2.1", "port": 55400, "unit_id": 1},
+        data={
+            const.CONF_LINK: const.LINK_HUB,
+            "host": "192.0.2.1",
+            "port": 55400,
+            "unit_id": 1,
+            const.CONF_PROFILE: "zcs_3ph_hyd_zss",
+        },
     )
     cloud = MockConfigEntry(domain=const.DOMAIN, data={const.CONF_LINK: const.LINK_PORTAL})
     for entry, step, ranges in (
