@@ -35,6 +35,7 @@ import aiohttp
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.backfill import statistic_id
 from scripts import demo_energy
+from scripts.demo_battery import BatteryCheck, check_battery
 from simulator.wifi import DEFAULT_LOGGER_SERIAL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +63,8 @@ METERS = {"dtsu666": "chint_dtsu666", "ddsu666": "chint_ddsu666"}
 METER_LINKS = ("eth", "rs485")
 # Where each keeps its counters across runs (the first demo's file keeps its name).
 MEMORY = {"hyd-3ph": "inverter.json"}
+# The simulated devices with battery control (passive mode).
+HYBRIDS = ("hyd-3ph", "hyd-1ph")
 
 
 @dataclass(frozen=True)
@@ -511,10 +514,10 @@ async def create_entry(
     return created
 
 
-async def share_connection(
-    session: aiohttp.ClientSession, headers: dict[str, str], entry_id: str, port: int
+async def set_options(
+    session: aiohttp.ClientSession, headers: dict[str, str], entry_id: str, wanted: dict[str, Any]
 ) -> None:
-    """Turn the entry's "share this connection" option on, on loopback, through its options flow.
+    """Change some of the entry's options through its options flow, as a user does.
 
     The form's other fields keep what it suggests (the entry's current options).
     """
@@ -526,13 +529,21 @@ async def share_connection(
         for field in form["data_schema"]
         if "suggested_value" in field.get("description", {})
     }
-    wanted = {"proxy": True, "proxy_port": port, "proxy_host": HOST}
     async with session.post(
         f"{flows}/{form['flow_id']}", json=kept | wanted, headers=headers
     ) as response:
         result = await response.json()
     if result.get("type") != "create_entry":
-        raise SystemExit(f"the options flow did not share the connection: {result}")
+        raise SystemExit(f"the options flow did not take {wanted}: {result}")
+
+
+async def share_connection(
+    session: aiohttp.ClientSession, headers: dict[str, str], entry_id: str, port: int
+) -> None:
+    """Turn the entry's "share this connection" option on, on loopback."""
+    await set_options(
+        session, headers, entry_id, {"proxy": True, "proxy_port": port, "proxy_host": HOST}
+    )
     say(f"sharing the connection on {HOST}:{port} (Modbus TCP, unit id 1)")
 
 
@@ -862,6 +873,29 @@ async def check_control(
     return True
 
 
+def announce(credentials: dict[str, str], count: str) -> None:
+    """How to sign in, where the token is, and that the demo is ready."""
+    say(f"user: {credentials['username']}  password: {credentials['password']}")
+    say(f"token: {TOKEN.relative_to(ROOT)}  ({count} entities with values)")
+    say(f"ready: {URL}")
+
+
+async def show_battery(
+    session: aiohttp.ClientSession,
+    headers: dict[str, str],
+    entities: dict[str, str],
+    memory: Path,
+    entry_id: str,
+) -> bool:
+    """Battery control, with and without "stay in passive mode" (scripts/demo_battery.py)."""
+    check = BatteryCheck(session, URL, headers, entities, memory, say)
+
+    async def options(wanted: dict[str, Any]) -> None:
+        await set_options(session, headers, entry_id, wanted)
+
+    return await check_battery(check, entry_id, options)
+
+
 async def wait_until_running(session: aiohttp.ClientSession, headers: dict[str, str]) -> None:
     """Until Home Assistant has finished starting: stopped before, it may not save its state."""
     for _ in range(240):
@@ -905,12 +939,23 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
         action="store_true",
         help="stop once the check after `ready:` is done; exit status 0 if it passed",
     )
+    parser.add_argument(
+        "--battery",
+        action="store_true",
+        help="after `ready:`, show battery control first (hybrids, local links): charge at "
+        "2000 W for 2 minutes, without and with 'stay in passive mode', and what each cost "
+        "the simulated EEPROM (about 6 minutes; the battery starts at 50 %%)",
+    )
     options, simulator_flags = parser.parse_known_args()
     if options.device in METERS and options.link not in METER_LINKS:
         parser.error(f"a meter is shown over --link {' or '.join(METER_LINKS)}")
     if options.device in METERS and options.proxy is not None:
         # Its check reads the serial number through the shared connection.
         parser.error("--proxy is shown with an inverter: a meter has no serial number")
+    if options.battery and (options.device not in HYBRIDS or not LINKS[options.link].registers):
+        parser.error(f"--battery is shown with a hybrid ({', '.join(HYBRIDS)}) on a local link")
+    if options.battery and "--soc" not in simulator_flags:
+        simulator_flags += ["--soc", "50"]
     return options, simulator_flags
 
 
@@ -928,7 +973,13 @@ def ensure_link(name: str, device: str) -> None:
 
 
 async def run(
-    name: str, device: str, check_only: bool, simulator_flags: list[str], proxy: int | None = None
+    name: str,
+    device: str,
+    check_only: bool,
+    simulator_flags: list[str],
+    proxy: int | None = None,
+    *,
+    battery: bool = False,
 ) -> None:
     """Set everything up, report ready, check the Energy dashboard, serve until cancelled."""
     link = LINKS[name]
@@ -938,10 +989,10 @@ async def run(
     ensure_link(name, device)
     ensure_packages()
     ensure_config()
+    memory = DEMO / MEMORY.get(device, f"{device}.json")
     simulator = await start(
         "simulator", sys.executable, "-m", "simulator", "--device", device, *link.simulator,
-        "--port", str(link.port), "--memory", str(DEMO / MEMORY.get(device, f"{device}.json")),
-        *simulator_flags,
+        "--port", str(link.port), "--memory", str(memory), *simulator_flags,
     )  # fmt: skip
     hass = None
     try:
@@ -984,18 +1035,20 @@ async def run(
                 entities.update((key, statistic_id(SERIAL, key)) for key in demo_energy.COUNTERS)
             await set_up_energy(session, access, entities)
             await wait_until_running(session, headers)
-            say(f"user: {credentials['username']}  password: {credentials['password']}")
-            say(f"token: {TOKEN.relative_to(ROOT)}  ({count} entities with values)")
-            say(f"ready: {URL}")
-            passed = await check_link(
-                session,
-                access,
-                link,
-                entities,
-                started,
-                entry_id=entry_id,
-                meter=METERS.get(device),
-                proxy=proxy,
+            announce(credentials, count)
+            passed = not battery or await show_battery(session, headers, entities, memory, entry_id)
+            passed = (
+                await check_link(
+                    session,
+                    access,
+                    link,
+                    entities,
+                    started,
+                    entry_id=entry_id,
+                    meter=METERS.get(device),
+                    proxy=proxy,
+                )
+                and passed
             )
             if check_only:
                 raise SystemExit(0 if passed else 1)
@@ -1022,7 +1075,14 @@ async def main() -> None:
     if options.proxy is not None and not LINKS[options.link].registers:
         raise SystemExit(f"--proxy shares a local link's connection; {options.link} is a cloud")
     with contextlib.suppress(asyncio.CancelledError):
-        await run(options.link, options.device, options.check, simulator_flags, options.proxy)
+        await run(
+            options.link,
+            options.device,
+            options.check,
+            simulator_flags,
+            options.proxy,
+            battery=options.battery,
+        )
 
 
 if __name__ == "__main__":

@@ -164,6 +164,13 @@ def _arguments() -> argparse.Namespace:
         "with them the EEPROM writes per register (eeprom_writes), which the demo reads",
     )
     parser.add_argument(
+        "--soc",
+        type=float,
+        metavar="PERCENT",
+        help="hybrids: the battery's charge to start from (over --memory's); the demo's "
+        "battery check starts at 50 so that a charge shows",
+    )
+    parser.add_argument(
         "--passive-contact",
         choices=(CONTACT_ANY, CONTACT_SETPOINTS),
         default=CONTACT_ANY,
@@ -208,7 +215,9 @@ def _device(arguments: argparse.Namespace) -> Model:
         device.eeprom_writes.update(
             {int(address, 0): count for address, count in memory.get(EEPROM, {}).items()}
         )
-        device.refresh()
+    if arguments.soc is not None:
+        device.plant.soc = min(max(arguments.soc, 0.0), 100.0)
+    device.refresh()
     return device
 
 

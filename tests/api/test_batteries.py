@@ -80,6 +80,7 @@ def _arguments(device: str, *, second_tower: bool) -> argparse.Namespace:
         memory=None,
         second_tower=second_tower,
         passive_contact="any",
+        soc=None,
     )
 
 
