@@ -587,8 +587,14 @@ async def wait_for_values(
     Asked once all have, or once setup is being retried (the simulator's faults), or after
     two minutes.
     """
-    # A button's state is when it was last pressed: unknown until then.
-    watched = {entity for entity in entities.values() if not entity.startswith("button.")}
+    # A button's state is when it was last pressed: unknown until then. Battery control's
+    # mode power and end are unknown until a mode with a power, or with an end, is asked.
+    unknown_until_asked = {entities.get(key) for key in ("battery_mode_power", "battery_mode_end")}
+    watched = {
+        entity
+        for entity in entities.values()
+        if not entity.startswith("button.") and entity not in unknown_until_asked
+    }
     valued: list[str] = []
     for _ in range(120):
         async with session.get(f"{URL}/api/states", headers=headers) as response:
