@@ -435,6 +435,16 @@ class BatteryControl:
             self._end()
             self._end = None
 
+    def diagnostics(self) -> dict[str, Any]:
+        """What it asks, what it keeps, and whether a write is still to be made."""
+        asserted = self._asserted
+        return {
+            **self._state(),
+            "mode": self.mode.value if self.mode else None,
+            "pending": self._pending,
+            "set_points_written_s_ago": round(time.monotonic() - asserted) if asserted else None,
+        }
+
     def _state(self) -> dict[str, Any]:
         return {
             "base": self.base.as_dict(),

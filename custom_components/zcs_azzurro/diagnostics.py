@@ -74,6 +74,7 @@ async def async_get_config_entry_diagnostics(
             portal["confirmed_settings"] = (
                 dict(writes.held) if isinstance(writes, WebhookWrites) else None
             )
+    battery = entry.runtime_data.battery
     return async_redact_data(
         {
             "entry": {
@@ -88,6 +89,7 @@ async def async_get_config_entry_diagnostics(
             "poll": poll,
             "portal": portal,
             "proxy": proxy_diagnostics(hass, entry.entry_id),
+            "battery_control": battery.diagnostics() if battery else None,
         },
         TO_REDACT,
     )

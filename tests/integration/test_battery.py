@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.zcs_azzurro import const
 from custom_components.zcs_azzurro.battery import BatteryControl
+from custom_components.zcs_azzurro.diagnostics import async_get_config_entry_diagnostics
 from simulator.devices.hyd_3ph import CONTACT_SETPOINTS, Hyd3ph
 from simulator.eth import EthStick
 from simulator.system import SimulatedSystem
@@ -454,3 +455,14 @@ async def test_on_the_system_battery_control_writes_through_its_api(
     shown = hass.states.get(mode)
     assert shown is not None
     assert shown.state == "self_use"
+
+
+async def test_diagnostics_say_what_battery_control_asks(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    await set_mode(hass, loaded_entry, mode="hold", duration={"hours": 1})
+    found = await async_get_config_entry_diagnostics(hass, loaded_entry)
+    control = found["battery_control"]
+    assert (control["mode"], control["engaged"], control["pending"]) == ("hold", True, False)
+    assert control["episode"]["mode"] == "hold"
+    assert control["set_points_written_s_ago"] == 0
