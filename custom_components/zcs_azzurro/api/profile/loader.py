@@ -18,6 +18,8 @@ from .schema import (
     Condition,
     Counter,
     CounterKind,
+    Difference,
+    Evidence,
     Field,
     FieldType,
     GroupKind,
@@ -26,6 +28,7 @@ from .schema import (
     Profile,
     ReadRules,
     Span,
+    Status,
     WordOrder,
     Writable,
     WriteGroup,
@@ -271,6 +274,50 @@ _PAIR = _Check(
 )
 
 
+_ADDRESSES: _Check[tuple[int, ...]] = _Check(
+    "a list of addresses 0..0xFFFF",
+    lambda v: tuple(v) if isinstance(v, list) and v and all(_is_address(a) for a in v) else None,
+)
+_CODES: _Check[tuple[int, ...]] = _Check(
+    "a list of option codes",
+    lambda v: tuple(v) if isinstance(v, list) and v and all(type(c) is int for c in v) else None,
+)
+_FUNCTION: _Check[int] = _one_of((3, 4))
+# What a source may say otherwise about a field, and how each is checked.
+_DIFFERENCES: dict[str, _Check[Any]] = {
+    "address": _ADDRESS,
+    "count": _COUNT,
+    "signed": _BOOL,
+    "scale": _SCALE,
+    "word_order": _one_of(tuple(WordOrder)),
+    "options": _CODES,
+    "function": _FUNCTION,
+}
+
+
+def _evidence(node: _Node, *, candidates: bool) -> Evidence:
+    """`evidence`: status, note, who agrees, who says otherwise (and what), candidates."""
+    differ = []
+    for item in node.items("differ") if "differ" in node.mapping else ():
+        said = {name: item.optional(name, check) for name, check in _DIFFERENCES.items()}
+        if all(value is None for value in said.values()):
+            raise item.error("source", f"says nothing otherwise: give its {', '.join(said)}")
+        differ.append(
+            Difference(source=item.get("source", _TEXT), note=item.get("note", _TEXT, ""), **said)
+        )
+        item.done()
+    found = node.optional("candidates", _ADDRESSES) if candidates else None
+    evidence = Evidence(
+        status=Status(node.get("status", _one_of(tuple(Status)))),
+        note=node.get("note", _TEXT),
+        agree=node.get("agree", _TEXTS, ()),
+        differ=tuple(differ),
+        candidates=found or (),
+    )
+    node.done()
+    return evidence
+
+
 def _field(node: _Node, *, shown: bool) -> Field:
     key = node.get("key", _KEY_CHECK)
     kind = node.get("type", _one_of(tuple(t for t in FieldType if t is not FieldType.CLOUD)))
@@ -310,6 +357,11 @@ def _field(node: _Node, *, shown: bool) -> Field:
         presentation=_presentation(node) if shown else None,
         write=_writable(node, field_type, options),
         names=names,
+        evidence=(
+            _evidence(node.child("evidence"), candidates=True)
+            if "evidence" in node.mapping
+            else None
+        ),
     )
     node.done()
     return result
@@ -466,6 +518,7 @@ def _check_fields(
                 raise item.error("address", f"{span.address:#06x} is outside every read block")
             if rules.in_gap(span):
                 raise item.error("address", f"{span.address:#06x} touches a gap")
+        _check_candidates(item, rules, fld)
         for part in fld.sum_of:
             if part not in known or known[part].type not in WIDTHS:
                 raise item.error("of", f"{part} is not a numeric field listed before")
@@ -474,6 +527,21 @@ def _check_fields(
     # A device found by its serial prefix must say where its serial number is.
     if detected and "serial" not in known:
         raise node.error("identity", "must list a field with key serial")
+
+
+def _check_candidates(item: _Node, rules: ReadRules, fld: Field) -> None:
+    """A field read elsewhere when its own address holds nothing can be read there."""
+    if fld.evidence is None or not fld.evidence.candidates:
+        return
+    if len(fld.spans) != 1:
+        raise item.error("evidence", "only a field at one address can have candidates")
+    (own,) = fld.spans
+    for address in fld.evidence.candidates:
+        span = Span(address, own.count)
+        if address == own.address:
+            raise item.error("evidence", f"{address:#06x} is the field's own address")
+        if rules.block_of(span) is None or rules.in_gap(span):
+            raise item.error("evidence", f"candidate {address:#06x} is outside every read block")
 
 
 # The keys each kind of check names its fields with, in the order Check.fields holds them.
@@ -615,6 +683,12 @@ def load_profile(
         blocks=reads.get("blocks", _SPANS),
         gaps=reads.get("gaps", _SPANS, ()),
         input_blocks=reads.get("input_blocks", _SPANS, ()),
+        input_fallback=reads.get("input_fallback", _BOOL, False),
+        evidence=(
+            _evidence(reads.child("evidence"), candidates=False)
+            if "evidence" in reads.mapping
+            else None
+        ),
     )
     reads.done()
     match = root.child("match")
