@@ -74,7 +74,8 @@ GOLDEN = [
             "battery2_soc": 71,
             "battery2_soh": 96,
             "battery2_state": "discharging",
-            "battery_total_power": -1200,  # charging: negative here
+            # Both inputs: 2.5 kW charging, 0.5 kW discharging; negative: charging.
+            "battery_total_power": -2000,
             "battery_average_soc": 73,
             "battery_total_soh": 97,
             "battery_packs": 8,

@@ -293,20 +293,27 @@ _DIFFERENCES: dict[str, _Check[Any]] = {
     "options": _CODES,
     "function": _FUNCTION,
 }
+# What a source may say otherwise about read rules.
+_RULE_DIFFERENCES: dict[str, _Check[Any]] = {"max_registers": _COUNT, "function": _FUNCTION}
 
 
-def _evidence(node: _Node, *, candidates: bool) -> Evidence:
-    """`evidence`: status, note, who agrees, who says otherwise (and what), candidates."""
+def _evidence(node: _Node, *, rules: bool = False) -> Evidence:
+    """`evidence`: status, note, who agrees, who says otherwise (and what), candidates.
+
+    Of read rules (`rules`), a source says otherwise what it asks for, and no value has
+    candidate addresses.
+    """
     differ = []
+    kinds = _RULE_DIFFERENCES if rules else _DIFFERENCES
     for item in node.items("differ") if "differ" in node.mapping else ():
-        said = {name: item.optional(name, check) for name, check in _DIFFERENCES.items()}
-        if all(value is None for value in said.values()):
-            raise item.error("source", f"says nothing otherwise: give its {', '.join(said)}")
-        differ.append(
-            Difference(source=item.get("source", _TEXT), note=item.get("note", _TEXT, ""), **said)
-        )
+        said = {name: item.optional(name, check) for name, check in kinds.items()}
+        note = item.get("note", _TEXT, "")
+        # What a source means by the same register has no attribute: its note says it.
+        if not note and all(value is None for value in said.values()):
+            raise item.error("source", f"says nothing otherwise: give a note, or {', '.join(said)}")
+        differ.append(Difference(source=item.get("source", _TEXT), note=note, **said))
         item.done()
-    found = node.optional("candidates", _ADDRESSES) if candidates else None
+    found = None if rules else node.optional("candidates", _ADDRESSES)
     evidence = Evidence(
         status=Status(node.get("status", _one_of(tuple(Status)))),
         note=node.get("note", _TEXT),
@@ -357,11 +364,7 @@ def _field(node: _Node, *, shown: bool) -> Field:
         presentation=_presentation(node) if shown else None,
         write=_writable(node, field_type, options),
         names=names,
-        evidence=(
-            _evidence(node.child("evidence"), candidates=True)
-            if "evidence" in node.mapping
-            else None
-        ),
+        evidence=(_evidence(node.child("evidence")) if "evidence" in node.mapping else None),
     )
     node.done()
     return result
@@ -685,9 +688,7 @@ def load_profile(
         input_blocks=reads.get("input_blocks", _SPANS, ()),
         input_fallback=reads.get("input_fallback", _BOOL, False),
         evidence=(
-            _evidence(reads.child("evidence"), candidates=False)
-            if "evidence" in reads.mapping
-            else None
+            _evidence(reads.child("evidence"), rules=True) if "evidence" in reads.mapping else None
         ),
     )
     reads.done()

@@ -125,8 +125,18 @@ class Status(StrEnum):
     UNCONFIRMED = "unconfirmed"  # no public source has it
 
 
-# What a source can say otherwise about a field (Difference's attributes, in this order).
-ATTRIBUTES = ("address", "count", "signed", "scale", "word_order", "options", "function")
+# What a source can say otherwise about a field, or about read rules (`max_registers`, the
+# most it asks for in one request, and `function`): Difference's attributes, in this order.
+ATTRIBUTES = (
+    "address",
+    "count",
+    "signed",
+    "scale",
+    "word_order",
+    "options",
+    "function",
+    "max_registers",
+)
 
 
 @dataclass(frozen=True)
@@ -135,7 +145,8 @@ class Difference:
 
     Each attribute is the source's word, in the profile's terms: `address`, `count` (a
     text's registers), `signed`, `scale` (in the field's unit), `word_order`, `options`
-    (the codes it knows), `function` (3 holding, 4 input). None: the source agrees.
+    (the codes it knows), `function` (3 holding, 4 input); of read rules, `max_registers`.
+    None: the source agrees.
     """
 
     source: str
@@ -147,6 +158,7 @@ class Difference:
     word_order: str | None = None
     options: tuple[int, ...] | None = None
     function: int | None = None
+    max_registers: int | None = None
 
     def says(self) -> dict[str, object]:
         """The attributes this source gives otherwise, by name."""
