@@ -75,7 +75,12 @@ async def test_totals_the_firmware_refuses_are_unavailable_and_nothing_else_is_l
 
 def _arguments(device: str, *, second_tower: bool) -> argparse.Namespace:
     return argparse.Namespace(
-        device=device, refuse=[], asleep=False, memory=None, second_tower=second_tower
+        device=device,
+        refuse=[],
+        max_read=None,
+        asleep=False,
+        memory=None,
+        second_tower=second_tower,
     )
 
 

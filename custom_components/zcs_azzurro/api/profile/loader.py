@@ -320,6 +320,7 @@ def _evidence(node: _Node, *, rules: bool = False) -> Evidence:
         agree=node.get("agree", _TEXTS, ()),
         differ=tuple(differ),
         candidates=found or (),
+        follows=None if rules else node.optional("follows", _KEY_CHECK),
     )
     node.done()
     return evidence
@@ -365,6 +366,7 @@ def _field(node: _Node, *, shown: bool) -> Field:
         write=_writable(node, field_type, options),
         names=names,
         evidence=(_evidence(node.child("evidence")) if "evidence" in node.mapping else None),
+        ratio=node.get("ratio", _FIELD_LIST, ()),
     )
     node.done()
     return result
@@ -521,7 +523,7 @@ def _check_fields(
                 raise item.error("address", f"{span.address:#06x} is outside every read block")
             if rules.in_gap(span):
                 raise item.error("address", f"{span.address:#06x} touches a gap")
-        _check_candidates(item, rules, fld)
+        _check_candidates(item, rules, fld, known)
         for part in fld.sum_of:
             if part not in known or known[part].type not in WIDTHS:
                 raise item.error("of", f"{part} is not a numeric field listed before")
@@ -532,9 +534,25 @@ def _check_fields(
         raise node.error("identity", "must list a field with key serial")
 
 
-def _check_candidates(item: _Node, rules: ReadRules, fld: Field) -> None:
-    """A field read elsewhere when its own address holds nothing can be read there."""
-    if fld.evidence is None or not fld.evidence.candidates:
+def _check_candidates(
+    item: _Node, rules: ReadRules, fld: Field, known: Mapping[str, Field]
+) -> None:
+    """A field read elsewhere when its own address holds nothing can be read there.
+
+    One that follows another's move follows a field listed before it, one with candidates.
+    """
+    if fld.evidence is None:
+        return
+    if (leader := fld.evidence.follows) is not None:
+        if not fld.evidence.candidates:
+            raise item.error("evidence", "a field that follows another needs candidates")
+        if (
+            leader == fld.key
+            or leader not in known
+            or not getattr(known[leader].evidence, "candidates", ())
+        ):
+            raise item.error("evidence", f"{leader} is no field with candidates listed before")
+    if not fld.evidence.candidates:
         return
     if len(fld.spans) != 1:
         raise item.error("evidence", "only a field at one address can have candidates")
@@ -545,6 +563,18 @@ def _check_candidates(item: _Node, rules: ReadRules, fld: Field) -> None:
             raise item.error("evidence", f"{address:#06x} is the field's own address")
         if rules.block_of(span) is None or rules.in_gap(span):
             raise item.error("evidence", f"candidate {address:#06x} is outside every read block")
+
+
+def _check_ratios(identity: list[tuple[_Node, Field]], fields: list[tuple[_Node, Field]]) -> None:
+    """A field multiplied by ratios is a number; each ratio a number the identity reads."""
+    numbers = {fld.key for _, fld in identity if fld.type in WIDTHS and not fld.options}
+    for item, fld in fields:
+        if not fld.ratio:
+            continue
+        if fld.type not in WIDTHS or fld.options:
+            raise item.error("ratio", f"{fld.key} is not a number")
+        if unknown := [key for key in fld.ratio if key not in numbers]:
+            raise item.error("ratio", f"{', '.join(unknown)} is not a number of the identity")
 
 
 # The keys each kind of check names its fields with, in the order Check.fields holds them.
@@ -699,6 +729,7 @@ def load_profile(
     identity = [(item, _field(item, shown=False)) for item in root.items("identity")]
     fields = [(item, _field(item, shown=True)) for item in root.items("fields")]
     _check_fields(root, rules, identity + fields, detected=bool(prefixes))
+    _check_ratios(identity, fields)
     known = {fld.key: fld for _, fld in fields}
     groups, placed = _writes(root, rules, fields)
     profile_id = root.get("id", _KEY_CHECK)

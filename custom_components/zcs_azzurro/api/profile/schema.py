@@ -170,7 +170,9 @@ class Evidence:
     """What public sources say about a field (or a profile's read rules), and what we chose.
 
     `candidates` are other addresses where sources keep the same value: a device whose own
-    address holds nothing is read there instead, and a device report shows their words.
+    address holds nothing is read there instead, and a device report shows their words. A
+    field that `follows` another is read at its candidate when that one is (a meter keeps
+    its import and export totals in the same place), never on its own: its 0 may be true.
     """
 
     status: Status
@@ -178,6 +180,7 @@ class Evidence:
     agree: tuple[str, ...] = ()
     differ: tuple[Difference, ...] = ()
     candidates: tuple[int, ...] = ()
+    follows: str | None = None
 
     @property
     def doubted(self) -> bool:
@@ -210,6 +213,9 @@ class Field:
     names: Mapping[str, str] | None = None
     # What public sources say where they disagree with this map, or nothing confirms it.
     evidence: Evidence | None = None
+    # Identity fields whose values multiply this one's: a meter keeps its readings before its
+    # current and voltage transformers, and keeps their ratios.
+    ratio: tuple[str, ...] = ()
 
 
 class CheckKind(StrEnum):
