@@ -22,7 +22,7 @@ from .profile import planner
 from .profile.checks import Checks, Failure
 from .profile.decoder import decimals, decode, plausible
 from .profile.schema import Field, FieldType, Profile, Span, Value
-from .transport.base import READ_INPUT, Link
+from .transport.base import READ_HOLDING, READ_INPUT, Link
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -380,6 +380,23 @@ class ModbusDevice:
 
     def _is_input(self, request: Span) -> bool:
         return any(request.within(block) for block in self.input_blocks)
+
+    def function_of(self, request: Span) -> int:
+        """The function code a poll reads the request with."""
+        return READ_INPUT if self._is_input(request) else READ_HOLDING
+
+    async def read_raw(self, request: Span, function: int | None = None) -> list[int]:
+        """The words the device answers one request with, for a device report.
+
+        With the function a poll uses unless told another; nothing is learnt from it.
+        """
+        if (function or self.function_of(request)) == READ_INPUT:
+            return await self.link.read_input_registers(self.unit, request.address, request.count)
+        return await self.link.read_holding_registers(self.unit, request.address, request.count)
+
+    def decode(self, fields: Iterable[Field], registers: dict[int, int]) -> dict[str, Value | None]:
+        """The fields' values from registers, as a poll decodes them (checks aside)."""
+        return self._decode(fields, registers, set())
 
     def _reader(self, request: Span) -> Callable[[int, int, int], Awaitable[list[int]]]:
         """How the request is read: input registers (0x04) in an input block, else holding."""
