@@ -18,6 +18,7 @@ from custom_components.zcs_azzurro import const
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from simulator.devices.chint import Dtsu666
 from simulator.devices.hyd_3ph import Hyd3ph
+from simulator.devices.hyd_es import HydEs
 from simulator.eth import EthStick
 from tests.conftest import Clock, local_time
 
@@ -66,6 +67,7 @@ async def test_the_report_holds_every_block_and_each_address_sources_disagree_on
         "running_state": "contested",
         "battery_state": "unconfirmed",
         "battery2_state": "unconfirmed",
+        "battery_capacity": "unconfirmed",
     }
     assert report["reads"]["max_registers"] == 60
 
@@ -145,3 +147,38 @@ async def test_a_silent_device_gets_a_short_report(
         "not asked: the link failed before"
     }
     assert time.monotonic() - started < 10 * 0.3 + 5
+
+
+async def test_the_serial_stays_out_where_another_map_reads_it_elsewhere(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, socket_enabled: None
+) -> None:
+    # The legacy map's serial, which two maps read from 0x2001: that read is in the report.
+    serial = "ZE1ES460N4B0"
+    stick = EthStick(HydEs(serial=serial, clock=Clock(local_time(13))))
+    await stick.start()
+    try:
+        changes = {const.CONF_PROFILE: "zcs_hyd_es", const.CONF_MODEL: "HYD ES / 3000SP"}
+        data = entry_data(stick.port, **changes)
+        entry = MockConfigEntry(domain=const.DOMAIN, unique_id=serial, title="ES", data=data)
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        report = diagnostics["device_report"]
+        (elsewhere,) = report["candidates"]
+        assert (elsewhere["field"], elsewhere["address"], elsewhere["function"]) == (
+            "serial",
+            "0x2001",
+            "0x04",
+        )
+        assert "value" not in elsewhere  # 7 registers: not the field's 6
+        # The word before the serial, then its prefix, then nothing of the rest.
+        assert elsewhere["words"].split()[3:] == ["----"] * 4
+        dumped = json.dumps(diagnostics)
+        assert serial not in dumped
+        assert serial[4:] not in dumped
+        assert report["serial_prefix"] == "ZE1E"
+    finally:
+        for loaded in hass.config_entries.async_entries(const.DOMAIN):
+            await hass.config_entries.async_unload(loaded.entry_id)
+        await stick.stop()

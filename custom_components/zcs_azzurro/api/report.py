@@ -93,13 +93,14 @@ async def survey(
             continue
         for address in evidence.addresses:
             said = next((d for d in evidence.differ if d.address == address), None)
-            # A value read elsewhere has the field's width; a derived one, the source's.
-            count = fld.spans[0].count if len(fld.spans) == 1 else (said and said.count) or 1
+            # As wide as the source reads it, else as the field (a derived one: one register).
+            own = fld.spans[0].count if len(fld.spans) == 1 else 1
+            count = said.count if said and said.count else own
             span = Span(address, count)
             block = await reading.read(span, said.function if said else None)
-            if "words" in block and len(fld.spans) == 1:
+            if "words" in block and len(fld.spans) == 1 and count == own:
                 moved = replace(fld, spans=(span,))
-                block["value"] = device.decode([moved], reading.registers)[fld.key]
+                block["value"] = _shown(fld, device.decode([moved], reading.registers)[fld.key])
             candidates.append({"field": fld.key, **block})
     serial = identity.get("serial") if identity else None
     return {
