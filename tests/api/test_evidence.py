@@ -127,3 +127,66 @@ def test_read_rules_have_no_candidates(tmp_path: Path) -> None:
     evidence = READS_EVIDENCE + "    candidates: [0x0110]\n"
     with pytest.raises(ProfileError, match=r"reads\.evidence\.candidates: is not a known key"):
         _load(tmp_path, GOOD.replace("  gaps:\n", evidence + "  gaps:\n"))
+
+
+FOLLOWER = """\
+  - key: energy_back
+    type: u32
+    address: 0x0112
+    platform: sensor
+    evidence:
+      status: contested
+      note: Kept where the power is found.
+      candidates: [0x011E]
+      follows: power
+"""
+
+
+def test_a_field_may_follow_another_to_its_candidate(tmp_path: Path) -> None:
+    text = _with_evidence().replace("  - key: energy\n", FOLLOWER + "  - key: energy\n", 1)
+    text = text.replace(
+        "    address: 0x0112\n    scale: 0.1\n", "    address: 0x0118\n    scale: 0.1\n"
+    )
+    evidence = _load(tmp_path, text).field("energy_back").evidence
+    assert evidence is not None
+    assert evidence.follows == "power"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("follows: power", "follows: energy"), "energy is no field with candidates listed before"),
+        (("follows: power", "follows: energy_back"), "is no field with candidates"),
+        (("      candidates: [0x011E]\n      follows", "      follows"), "needs candidates"),
+    ],
+)
+def test_a_follower_needs_a_leader_with_candidates(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    text = _with_evidence().replace("  - key: energy\n", FOLLOWER + "  - key: energy\n", 1)
+    text = text.replace(
+        "    address: 0x0112\n    scale: 0.1\n", "    address: 0x0118\n    scale: 0.1\n"
+    )
+    old, new = change
+    assert old in text
+    with pytest.raises(ProfileError, match=message):
+        _load(tmp_path, text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize(
+    ("ratio", "message"),
+    [
+        ("[rated_power]", None),
+        ("[serial]", "serial is not a number of the identity"),
+        ("[power]", "power is not a number of the identity"),
+    ],
+)
+def test_a_ratio_is_a_number_the_identity_reads(
+    tmp_path: Path, ratio: str, message: str | None
+) -> None:
+    text = GOOD.replace(POWER_END, f"    unit: W\n    ratio: {ratio}\n  - key: energy")
+    if message is None:
+        assert _load(tmp_path, text).field("power").ratio == ("rated_power",)
+        return
+    with pytest.raises(ProfileError, match=message):
+        _load(tmp_path, text)
