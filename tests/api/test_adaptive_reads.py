@@ -251,3 +251,20 @@ async def test_a_meter_on_current_transformers_reads_times_their_ratio(
         assert (await device.read(keys)).requests == (Span(0x2006, 14), Span(0x2044, 2))
     finally:
         await link.close()
+
+
+async def test_a_device_refusing_a_read_across_battery_inputs_loses_nothing(
+    link: Link, inverter: Hyd3ph, profile: Profile
+) -> None:
+    # (With a request that answers: a poll whose every request is refused teaches nothing.)
+    keys = ["grid_frequency", "battery_soc", "battery_cycles", "battery2_voltage", "battery2_soc"]
+    served = (await ModbusDevice(link, 1, profile).read(keys)).values
+    # Firmware that takes each battery input as a block of its own (as wills106 and
+    # sofar-modbus read them): a read across 0x060A/0x060B is an illegal address.
+    inverter.blocks.remove((0x0604, 0x063B))
+    inverter.blocks += [(0x0604, 0x060A), (0x060B, 0x0611)]
+    device = ModbusDevice(link, 1, profile)
+    for _ in range(3):
+        reading = await device.read(keys)
+        assert reading.values == served
+        assert reading.refused == ()

@@ -109,6 +109,8 @@ async def survey(
         "serial_prefix": serial[:SERIAL_SHOWN] if isinstance(serial, str) else None,
         "firmware": {key: identity[key] for key in FIRMWARE if identity and key in identity},
         "reads": {
+            # What the link carries (the HUB's: no input registers, whatever the device has).
+            "link_functions": [f"{code:#04x}" for code in sorted(device.link.functions)],
             "max_registers": device.max_registers,
             "profile_max_registers": profile.rules.max_registers,
             "input_blocks": [
