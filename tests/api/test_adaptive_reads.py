@@ -268,3 +268,77 @@ async def test_a_device_refusing_a_read_across_battery_inputs_loses_nothing(
         reading = await device.read(keys)
         assert reading.values == served
         assert reading.refused == ()
+
+
+async def test_a_device_refusing_every_length_learns_no_limit(
+    link: Link, inverter: Hyd3ph, profile: Profile
+) -> None:
+    inverter.max_read = 0  # every read an illegal value: nothing about length to learn
+    device = ModbusDevice(link, 1, profile)
+    reading = await device.read(["running_state", "module_temperature", "battery_soc"])
+    assert set(reading.values.values()) == {None}
+    assert device.max_registers == 60
+
+
+class _Neither(Dtsu666):
+    """A meter that refuses holding reads, and serves no input registers either."""
+
+    def read(self, address: int, count: int) -> list[int]:
+        raise ModbusExceptionError(0x01)
+
+
+async def test_a_meter_refusing_both_functions_stays_unavailable(
+    socket_enabled: None, dtsu666: Profile
+) -> None:
+    stick = EthStick(_Neither(clock=Clock(local_time(13))))
+    await stick.start()
+    link = link_to(stick)
+    try:
+        device = ModbusDevice(link, 1, dtsu666)
+        reading = await device.read(["grid_power", "grid_frequency"])
+        assert set(reading.values.values()) == {None}
+        assert device.input_blocks == frozenset()
+    finally:
+        await link.close()
+        await stick.stop()
+
+
+async def test_a_meter_whose_totals_read_nothing_anywhere_is_not_moved(
+    meter_stick: EthStick, dtsu666: Profile
+) -> None:
+    meter = meter_stick.device
+    assert isinstance(meter, Dtsu666)
+    meter.pin(0x401E, [0, 0])  # a new meter: 0 kWh is no count yet
+    meter.blocks.remove((0x1000, 0x1051))  # and it has no totals at 0x101E: refused
+    link = link_to(meter_stick)
+    try:
+        device = ModbusDevice(link, 1, dtsu666)
+        keys = ["grid_import_energy_total", "grid_export_energy_total"]
+        for _ in range(2):
+            reading = await device.read(keys)
+            assert reading.values["grid_import_energy_total"] is None
+            assert isinstance(reading.values["grid_export_energy_total"], float)
+            assert device.field("grid_import_energy_total") is dtsu666.field(
+                "grid_import_energy_total"
+            )
+            # Looked for where the 2019 manual puts it, each poll, and not noted as refused.
+            assert Span(0x101E, 2) in reading.requests
+            assert reading.refused == ()
+    finally:
+        await link.close()
+
+
+async def test_readings_multiplied_by_a_ratio_the_meter_refuses_are_unavailable(
+    meter_stick: EthStick, dtsu666: Profile
+) -> None:
+    meter = meter_stick.device
+    assert isinstance(meter, Dtsu666)
+    meter.gaps.append((0x0006, 0x0007))
+    link = link_to(meter_stick)
+    try:
+        reading = await ModbusDevice(link, 1, dtsu666).read(["grid_power", "grid_frequency"])
+        # Unavailable, never a secondary-side value taken for the primary's.
+        assert reading.values["grid_power"] is None
+        assert isinstance(reading.values["grid_frequency"], float)
+    finally:
+        await link.close()
