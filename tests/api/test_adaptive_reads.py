@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -129,6 +131,19 @@ async def meter_stick(socket_enabled: None) -> EthStick:
     await front.stop()
 
 
+@asynccontextmanager
+async def _served(meter: Dtsu666) -> AsyncIterator[Link]:
+    """A link to the meter behind a stick of its own, for the test's length."""
+    stick = EthStick(meter)
+    await stick.start()
+    link = link_to(stick)
+    try:
+        yield link
+    finally:
+        await link.close()
+        await stick.stop()
+
+
 class _InputsOnly(Dtsu666):
     """A meter that serves its registers with function 0x04 only (as OpenEMS reads one)."""
 
@@ -149,11 +164,8 @@ async def test_a_meter_refusing_holding_reads_is_read_as_input_registers(
     socket_enabled: None, dtsu666: Profile, caplog: pytest.LogCaptureFixture
 ) -> None:
     meter = _InputsOnly(clock=Clock(local_time(13)))
-    stick = EthStick(meter)
-    await stick.start()
-    link = link_to(stick)
     caplog.set_level(logging.INFO)
-    try:
+    async with _served(meter) as link:
         device = ModbusDevice(link, 1, dtsu666)
         keys = ["grid_power", "grid_import_energy_total"]
         first = await device.read(keys)
@@ -165,26 +177,17 @@ async def test_a_meter_refusing_holding_reads_is_read_as_input_registers(
         assert second.values["grid_import_energy_total"] is not None
         # Learnt: each block is read with 0x04, and no holding read is tried.
         assert set(meter.functions) == {0x04}
-    finally:
-        await link.close()
-        await stick.stop()
 
 
 async def test_a_link_without_input_reads_leaves_such_a_meter_unavailable(
     socket_enabled: None, dtsu666: Profile
 ) -> None:
     meter = _InputsOnly(clock=Clock(local_time(13)))
-    stick = EthStick(meter)
-    await stick.start()
-    link = link_to(stick)
-    link.functions = frozenset({0x03, 0x10})  # the HUB's meter line
-    try:
+    async with _served(meter) as link:
+        link.functions = frozenset({0x03, 0x10})  # the HUB's meter line
         reading = await ModbusDevice(link, 1, dtsu666).read(["grid_power"])
         assert reading.values["grid_power"] is None
         assert set(meter.functions) == {0x03}
-    finally:
-        await link.close()
-        await stick.stop()
 
 
 async def test_a_meter_counting_at_the_other_documented_address_is_read_there(
@@ -192,12 +195,9 @@ async def test_a_meter_counting_at_the_other_documented_address_is_read_there(
 ) -> None:
     # Chint's 2019 manual: the totals at 0x101E/0x1028; 0x401E/0x4028 read nothing.
     meter = Dtsu666(clock=Clock(local_time(13)), energy_at=0x101E)
-    stick = EthStick(meter)
-    await stick.start()
-    link = link_to(stick)
     caplog.set_level(logging.INFO)
     keys = ["grid_import_energy_total", "grid_export_energy_total"]
-    try:
+    async with _served(meter) as link:
         device = ModbusDevice(link, 1, dtsu666)
         first = await device.read(keys)
         imported = first.values["grid_import_energy_total"]
@@ -211,9 +211,6 @@ async def test_a_meter_counting_at_the_other_documented_address_is_read_there(
         second = await device.read(keys)
         assert {request.address for request in second.requests} == {0x101E}
         assert {key: second.values[key] for key in keys} == {key: first.values[key] for key in keys}
-    finally:
-        await link.close()
-        await stick.stop()
 
 
 async def test_a_meter_counting_where_the_2016_manual_says_is_read_there_only(
@@ -290,17 +287,11 @@ class _Neither(Dtsu666):
 async def test_a_meter_refusing_both_functions_stays_unavailable(
     socket_enabled: None, dtsu666: Profile
 ) -> None:
-    stick = EthStick(_Neither(clock=Clock(local_time(13))))
-    await stick.start()
-    link = link_to(stick)
-    try:
+    async with _served(_Neither(clock=Clock(local_time(13)))) as link:
         device = ModbusDevice(link, 1, dtsu666)
         reading = await device.read(["grid_power", "grid_frequency"])
         assert set(reading.values.values()) == {None}
         assert device.input_blocks == frozenset()
-    finally:
-        await link.close()
-        await stick.stop()
 
 
 async def test_a_meter_whose_totals_read_nothing_anywhere_is_not_moved(
