@@ -515,7 +515,9 @@ class ModbusDevice:
         self._length = _Lesson(self._polls, self._now(), self._length_level, limit)
         self._length_level += 1
         self._plans.clear()
-        _LOGGER.info(
+        # Said once; learnt again after a try of the longer read, it is no news.
+        _LOGGER.log(
+            logging.INFO if self._length_level == 1 else logging.DEBUG,
             "Unit %s refuses to read %s registers at once: it is read %s at a time",
             self.unit,
             poll.too_long,
