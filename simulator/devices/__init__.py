@@ -19,6 +19,7 @@ class Model(Device, Protocol):
     """What the command line needs of a model: refusals to add, a plant and wear to remember."""
 
     gaps: list[tuple[int, int]]
+    max_read: int
     plant: Plant
     clock: Callable[[], float]
     eeprom_writes: Counter[int]
