@@ -197,9 +197,11 @@ class BatteryControl:
         if self.until is not None and self.until <= dt_util.utcnow():
             self.episode = self.until = None
         entry = self.entry
-        # The polls read the storage mode and the set-points for us, whatever is shown.
-        for key in (STORAGE_MODE, *SETPOINTS):
-            entry.async_on_unload(self.coordinator.async_add_listener(self._on_poll, key))
+        # The polls read the storage mode and the set-points for us, whatever is shown; one
+        # listener is told of each poll.
+        entry.async_on_unload(self.coordinator.async_add_listener(self._on_poll, STORAGE_MODE))
+        for key in SETPOINTS:
+            entry.async_on_unload(self.coordinator.async_add_listener(lambda: None, key))
         entry.async_on_unload(
             async_track_time_interval(
                 self.hass, self._keep_alive, timedelta(seconds=KEEP_ALIVE), cancel_on_shutdown=True

@@ -24,8 +24,8 @@ from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
 from tests.conftest import closed_port
 
-from .conftest import SERIAL, entry_data, state
-from .test_battery import setpoints, storage_mode
+from .conftest import state
+from .test_battery import add_entry, setpoints, storage_mode
 
 NO_LIMIT = [0x7FFF, 0xFFFF]
 EVCC_MODES: dict[str, list[tuple[int, list[int]]]] = {
@@ -48,23 +48,14 @@ async def proxy_port(socket_enabled: None) -> int:
 async def shared_entry(
     hass: HomeAssistant, stick: EthStick, port: int, **options: Any
 ) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=const.DOMAIN,
-        unique_id=SERIAL,
-        title="Inverter",
-        data=entry_data(stick.port),
-        options={
-            const.CONF_PROXY: True,
-            const.CONF_PROXY_HOST: "127.0.0.1",
-            const.CONF_PROXY_PORT: port,
-            const.CONF_PROXY_WRITES: True,
-            **options,
-        },
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    return entry
+    """The inverter's entry, its connection shared on the port with writes allowed."""
+    shared = {
+        const.CONF_PROXY: True,
+        const.CONF_PROXY_HOST: "127.0.0.1",
+        const.CONF_PROXY_PORT: port,
+        const.CONF_PROXY_WRITES: True,
+    }
+    return await add_entry(hass, stick, shared | options)
 
 
 @pytest.fixture
