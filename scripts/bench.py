@@ -36,6 +36,7 @@ from custom_components.zcs_azzurro import const
 from custom_components.zcs_azzurro.api.profile.decoder import decimals
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.profile.schema import FieldType, Profile, WordOrder
+from custom_components.zcs_azzurro.battery import ENTITIES as BATTERY_ENTITIES
 from custom_components.zcs_azzurro.coordinator import ZcsConfigEntry, ZcsCoordinator
 from scripts.bench_hass import (
     LOCAL_LINKS,
@@ -206,6 +207,14 @@ async def ours(
         registry.async_update_entity(
             registered.entity_id,
             disabled_by=None if field.key in keys else er.RegistryEntryDisabler.USER,
+        )
+    # Battery control's entities show no reading: the comparison leaves them out.
+    for key, platform in BATTERY_ENTITIES.items():
+        registered = registry.async_get_or_create(
+            platform, const.DOMAIN, f"{SERIAL}_{key}", config_entry=entry
+        )
+        registry.async_update_entity(
+            registered.entity_id, disabled_by=er.RegistryEntryDisabler.USER
         )
 
     def requests(coordinator: ZcsCoordinator) -> Callable[[], int]:

@@ -36,6 +36,7 @@ from custom_components.zcs_azzurro import const
 from custom_components.zcs_azzurro.api.cloud.portal_source import ALARM_KEY
 from custom_components.zcs_azzurro.api.profile.decoder import decode
 from custom_components.zcs_azzurro.api.profile.schema import FieldType, Profile, Value
+from custom_components.zcs_azzurro.battery import ENTITIES as BATTERY_ENTITIES
 from custom_components.zcs_azzurro.coordinator import ZcsCoordinator
 from custom_components.zcs_azzurro.portal import async_get_portal_map
 from custom_components.zcs_azzurro.system import SYSTEM_FIELDS
@@ -358,10 +359,11 @@ async def soaked(
     await hass.async_block_till_done()
     registry = er.async_get(hass)
     prefix = f"{front.entry.unique_id}_"
+    # Battery control's entities show what Home Assistant asks, not a reading of the device.
     entities = {
         e.entity_id: (e.unique_id.removeprefix(prefix), e.domain)
         for e in er.async_entries_for_config_entry(registry, front.entry.entry_id)
-        if e.disabled_by is None
+        if e.disabled_by is None and e.unique_id.removeprefix(prefix) not in BATTERY_ENTITIES
     }
     try:
         yield front.entry.runtime_data.coordinator, entities

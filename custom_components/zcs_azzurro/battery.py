@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.event import async_track_point_in_utc_time, async_track_time_interval
@@ -65,6 +66,20 @@ from .const import CONF_STAY_IN_PASSIVE, DOMAIN, KEEP_ALIVE, PASSIVE_TIMEOUT
 from .coordinator import ZcsConfigEntry, ZcsCoordinator
 
 _LOGGER = logging.getLogger(__name__)
+
+# The entities battery control adds to the device's, by key, with their platforms.
+MODE_SELECT = "battery_mode"
+MODE_POWER = "battery_mode_power"
+MODE_END = "battery_mode_end"
+MODE_WRITES = "battery_mode_writes"
+STORAGE_WRITES = "storage_mode_writes"
+ENTITIES = {
+    MODE_SELECT: Platform.SELECT,
+    MODE_POWER: Platform.NUMBER,
+    MODE_END: Platform.SENSOR,
+    MODE_WRITES: Platform.SENSOR,
+    STORAGE_WRITES: Platform.SENSOR,
+}
 
 SELF_USE = BatteryCommand(BatteryMode.SELF_USE)
 # The storage mode given back when the one before passive mode was never read.
@@ -162,6 +177,11 @@ class BatteryControl:
             command = BatteryCommand.of(points, self.limits)
             return command.mode if command else None
         return None
+
+    @property
+    def known(self) -> bool:
+        """Whether the mode is known: asked for, or the inverter's storage mode read."""
+        return self.engaged or self._values().get(STORAGE_MODE) is not None
 
     def _values(self) -> Mapping[str, Value | None]:
         data = self.coordinator.data

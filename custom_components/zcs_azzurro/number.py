@@ -14,14 +14,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.battery import POWERED
 from .api.profile.schema import Field, Presentation
-from .battery import BatteryControl
+from .battery import MODE_POWER, BatteryControl
 from .coordinator import ZcsConfigEntry
 from .entity import BatteryControlEntity, ZcsEntity
 
 # Writes are queued by the coordinator's writer, one at a time per device.
 PARALLEL_UPDATES = 0
-
-BATTERY_MODE_POWER = "battery_mode_power"
 
 
 def describe(field: Field, shown: Presentation) -> NumberEntityDescription:
@@ -57,8 +55,8 @@ async def async_setup_entry(
         # Charge and discharge up to the battery's bounds; a grid target either way.
         high = max(limits.battery_high, -limits.battery_low, limits.grid_high)
         description = NumberEntityDescription(
-            key=BATTERY_MODE_POWER,
-            translation_key=BATTERY_MODE_POWER,
+            key=MODE_POWER,
+            translation_key=MODE_POWER,
             device_class=NumberDeviceClass.POWER,
             native_unit_of_measurement=UnitOfPower.WATT,
             native_min_value=limits.grid_low,

@@ -10,7 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.battery import POWERED, BatteryCommand, BatteryMode
 from .api.profile.schema import Field, Presentation
-from .battery import BatteryControl
+from .battery import MODE_SELECT, BatteryControl
 from .const import DOMAIN
 from .coordinator import ZcsConfigEntry
 from .entity import BatteryControlEntity, ZcsEntity
@@ -46,8 +46,8 @@ async def async_setup_entry(
 
 
 BATTERY_MODE = SelectEntityDescription(
-    key="battery_mode",
-    translation_key="battery_mode",
+    key=MODE_SELECT,
+    translation_key=MODE_SELECT,
     options=[mode.value for mode in BatteryMode],
 )
 
@@ -70,6 +70,11 @@ class BatteryModeSelect(BatteryControlEntity, SelectEntity):
     """The battery's mode; charge, discharge and grid target at the mode power's watts."""
 
     control: BatteryControl
+
+    @property
+    def available(self) -> bool:
+        """Not while the storage mode it reads the inverter's mode from has no value."""
+        return super().available and self.control.known
 
     @property
     def current_option(self) -> str | None:

@@ -18,7 +18,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .api.profile.schema import Field, Presentation
-from .battery import BatteryControl
+from .battery import MODE_END, MODE_WRITES, STORAGE_WRITES, BatteryControl
 from .coordinator import ZcsConfigEntry
 from .entity import BatteryControlEntity, ZcsEntity
 
@@ -74,14 +74,14 @@ async def async_setup_entry(
             [
                 BatteryModeEndSensor(control, BATTERY_MODE_END),
                 BatteryWritesToSensor(control, BATTERY_MODE_WRITES),
-                StorageWritesSensor(control, STORAGE_WRITES),
+                StorageWritesSensor(control, STORAGE_MODE_WRITES),
             ]
         )
 
 
 BATTERY_MODE_END = SensorEntityDescription(
-    key="battery_mode_end",
-    translation_key="battery_mode_end",
+    key=MODE_END,
+    translation_key=MODE_END,
     device_class=SensorDeviceClass.TIMESTAMP,
 )
 # What a change of battery mode writes: RAM only ("stay in passive mode"), or the storage
@@ -89,15 +89,15 @@ BATTERY_MODE_END = SensorEntityDescription(
 RAM_ONLY = "ram_only"
 STORAGE_MODE_TOO = "storage_mode"
 BATTERY_MODE_WRITES = SensorEntityDescription(
-    key="battery_mode_writes",
-    translation_key="battery_mode_writes",
+    key=MODE_WRITES,
+    translation_key=MODE_WRITES,
     device_class=SensorDeviceClass.ENUM,
     options=[RAM_ONLY, STORAGE_MODE_TOO],
     entity_category=EntityCategory.DIAGNOSTIC,
 )
-STORAGE_WRITES = SensorEntityDescription(
-    key="storage_mode_writes",
-    translation_key="storage_mode_writes",
+STORAGE_MODE_WRITES = SensorEntityDescription(
+    key=STORAGE_WRITES,
+    translation_key=STORAGE_WRITES,
     state_class=SensorStateClass.TOTAL_INCREASING,
     entity_category=EntityCategory.DIAGNOSTIC,
 )

@@ -68,6 +68,11 @@ async def test_the_report_holds_every_block_and_each_address_sources_disagree_on
         "battery_state": "unconfirmed",
         "battery2_state": "unconfirmed",
         "battery_capacity": "unconfirmed",
+        # The timed rules' times: hour and minute bytes, or a decimal HHMM (ha-solarman).
+        "timed_charge_start": "contested",
+        "timed_charge_end": "contested",
+        "timed_discharge_start": "contested",
+        "timed_discharge_end": "contested",
     }
     assert report["reads"]["max_registers"] == 60
 

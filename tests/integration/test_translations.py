@@ -9,6 +9,7 @@ from typing import Any
 
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.profile.schema import GroupKind, Profile
+from custom_components.zcs_azzurro.battery import ENTITIES as BATTERY_ENTITIES
 from custom_components.zcs_azzurro.config_flow import (
     CLOUDS,
     DECIMAL_RANGES,
@@ -20,14 +21,9 @@ from custom_components.zcs_azzurro.config_flow import (
     WIFI_SCHEMA,
 )
 from custom_components.zcs_azzurro.coordinator import WRITE_ERRORS
-from custom_components.zcs_azzurro.number import BATTERY_MODE_POWER
 from custom_components.zcs_azzurro.proxy import PORT_PROBLEMS
 from custom_components.zcs_azzurro.select import BATTERY_MODE
-from custom_components.zcs_azzurro.sensor import (
-    BATTERY_MODE_END,
-    BATTERY_MODE_WRITES,
-    STORAGE_WRITES,
-)
+from custom_components.zcs_azzurro.sensor import BATTERY_MODE_WRITES
 
 COMPONENT = Path(__file__).parents[2] / "custom_components" / "zcs_azzurro"
 
@@ -74,13 +70,11 @@ def test_every_entity_state_and_icon_of_the_bundled_profiles_is_translated() -> 
         for (platform, key), options in states.items():
             assert set(entity[platform][key]["state"]) == options, (language, key)
     # Battery control's entities, which show no field of a profile.
-    battery = {
-        ("select", BATTERY_MODE.key): BATTERY_MODE.options,
-        ("number", BATTERY_MODE_POWER): None,
-        ("sensor", BATTERY_MODE_END.key): None,
-        ("sensor", BATTERY_MODE_WRITES.key): BATTERY_MODE_WRITES.options,
-        ("sensor", STORAGE_WRITES.key): None,
+    states = {
+        BATTERY_MODE.key: BATTERY_MODE.options,
+        BATTERY_MODE_WRITES.key: BATTERY_MODE_WRITES.options,
     }
+    battery = {(str(platform), key): states.get(key) for key, platform in BATTERY_ENTITIES.items()}
     for language in ("en", "it"):
         entity = _load(f"translations/{language}.json")["entity"]
         for (platform, key), options in battery.items():
