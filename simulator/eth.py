@@ -15,7 +15,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import NamedTuple
 
-from .faults import Faults
+from .faults import Faults, write_answer
 from .modbus import (
     READ_HOLDING,
     READ_INPUT,
@@ -186,9 +186,9 @@ class EthStick:
         reply_pdu = self._damage(reply_pdu)
         if faults.short and reply_pdu[0] == READ_HOLDING:
             reply_pdu = bytes([READ_HOLDING, reply_pdu[1] - 2]) + reply_pdu[2:-2]
-        if faults.short and reply_pdu[0] == WRITE_MULTIPLE:
-            count = int.from_bytes(reply_pdu[3:5]) - 1
-            reply_pdu = reply_pdu[:3] + count.to_bytes(2)
+        if (changed := write_answer(faults, reply_pdu, self.random)) is None:
+            return True
+        reply_pdu = changed
         if faults.wrong_function:
             # The same data as if answering "read input registers" (0x04).
             reply_pdu = bytes([0x04]) + reply_pdu[1:]

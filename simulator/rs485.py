@@ -11,7 +11,7 @@ import os
 import random
 import tty
 
-from .faults import Faults
+from .faults import Faults, write_answer
 from .modbus import (
     READ_HOLDING,
     WRITE_MULTIPLE,
@@ -32,7 +32,7 @@ class Rs485Bus:
     """Devices on one bus, each at its unit id; a frame for no unit on it gets no answer.
 
     Of the faults, it shows silence, delay and jitter, a bad CRC, garbage, another unit's
-    answer and exception codes.
+    answer, exception codes and the write answers' (lse3_writes, damage_writes).
     """
 
     functions = frozenset({READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE})
@@ -41,6 +41,8 @@ class Rs485Bus:
         """Nothing is on the line until open()."""
         self.units = units
         self.faults = Faults()
+        # Which write answers the damage_writes fault changes: seeded, so a run repeats.
+        self.random = random.Random(0)  # noqa: S311 (a simulated fault, not a secret)
         self.requests = 0
         self.path = ""
         self._fds: tuple[int, int] | None = None
@@ -98,6 +100,9 @@ class Rs485Bus:
             reply_pdu = exception_pdu(pdu[0], faults.exception)
         else:
             reply_pdu = answer(device, pdu, self.functions)
+        if (changed := write_answer(faults, reply_pdu, self.random)) is None:
+            return
+        reply_pdu = changed
         # As on the wire: another unit's answer, a damaged CRC, noise in place of a frame.
         reply = rtu_frame((unit or 0) + 1 if faults.wrong_unit else unit or 0, reply_pdu)
         if faults.bad_crc:
