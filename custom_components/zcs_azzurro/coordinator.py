@@ -96,8 +96,8 @@ POLL_ERRORS: dict[type[LinkError], str] = {
 class RegisterWrites(Protocol):
     """Register writes that go another way than the device's link (a cloud's API)."""
 
-    async def write_registers(self, address: int, values: list[int]) -> dict[str, Any]:
-        """Write words from `address`; what the write's answer said (translated errors)."""
+    async def write_registers(self, address: int, values: list[int]) -> dict[str, Any] | None:
+        """Write words from `address`; what the write's answer said (None: held, not sent)."""
         ...
 
     async def write_settings(
@@ -399,7 +399,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             return
         await self._async_write(self.writer.write(values))
 
-    async def async_write_registers(self, address: int, values: list[int]) -> dict[str, Any]:
+    async def async_write_registers(self, address: int, values: list[int]) -> dict[str, Any] | None:
         """Write registers through the cloud (the System's API; its answer at the webhook).
 
         A local device's registers are written by its writer (whole groups, checked); only

@@ -313,6 +313,9 @@ async def _write_through_cloud(
             groups=f"{_hex(group.address)}-{_hex(group.end)}",
         )
     result = await coordinator.async_write_registers(span.address, words)
+    if result is None:
+        # The inverter holds these already, as its last confirmed writes say: nothing sent.
+        return {ATTR_ADDRESS: span.address, "written": False}
     hass.bus.async_fire(
         EVENT_REGISTER_WRITTEN,
         {"entry_id": entry.entry_id, ATTR_ADDRESS: span.address, ATTR_VALUES: words},

@@ -16,7 +16,14 @@ from .api.cloud import system_wire
 from .api.cloud.portal_source import PortalMap, PortalSource
 from .api.cloud.system import SystemClient
 from .api.profile.schema import GroupKind, Profile, WriteGroup
-from .const import CONF_FIELDS, CONF_PLANT_ID, CONF_THING_KEY, DOMAIN
+from .const import (
+    CONF_FIELDS,
+    CONF_PLANT_ID,
+    CONF_THING_KEY,
+    CONF_WRITE_INTERVAL,
+    DEFAULT_WRITE_INTERVAL,
+    DOMAIN,
+)
 from .coordinator import ZcsConfigEntry, ZcsCoordinator
 from .portal import async_get_portal_map, async_setup_cloud_entry
 from .profiles import async_get_profile
@@ -86,6 +93,11 @@ def no_url_issue(entry_id: str) -> str:
     return f"system_no_external_url_{entry_id}"
 
 
+def plain_http_issue(entry_id: str) -> str:
+    """The repair issue of an entry whose write results come over plain http."""
+    return f"system_webhook_plain_http_{entry_id}"
+
+
 async def async_setup_system_entry(
     hass: HomeAssistant, entry: ZcsConfigEntry, platforms: list[Platform]
 ) -> bool:
@@ -98,7 +110,14 @@ async def async_setup_system_entry(
     device = entry.data[CONF_THING_KEY]
     webhook_id = entry.data[CONF_WEBHOOK_ID]
     writes = WebhookWrites(
-        hass, entry.entry_id, client, device, webhook_id, profile=system_map.profile
+        hass,
+        entry.entry_id,
+        client,
+        device,
+        webhook_id,
+        profile=system_map.profile,
+        reported=frozenset(system_map.names),
+        interval=entry.options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL),
     )
     await writes.async_load()
     source = PortalSource(client, device, system_map, held=writes.held)
@@ -107,6 +126,21 @@ async def async_setup_system_entry(
     writes.register(entry.title)
     entry.async_on_unload(writes.unregister)
     issue = no_url_issue(entry.entry_id)
+    plain = plain_http_issue(entry.entry_id)
+    if writes.url is not None and writes.url.startswith("http:"):
+        # Anyone on the way reads the webhook id and the writes' ids, and can answer for ZCS.
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            plain,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="system_webhook_plain_http",
+            translation_placeholders={"name": entry.title},
+        )
+    else:
+        ir.async_delete_issue(hass, DOMAIN, plain)
+    entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, plain))
     if writes.url is None:
         # ZCS's servers must reach the webhook: without an external URL, no write can finish.
         ir.async_create_issue(

@@ -43,8 +43,10 @@ WEBHOOK_ID = "0123456789abcdef-webhook-secret"
 REGISTER = 0x1187
 
 
-def system_entry(system: SimulatedSystem, **data: Any) -> MockConfigEntry:
-    """What the flow stores for the simulated inverter (not yet added)."""
+def system_entry(
+    system: SimulatedSystem, options: dict[str, Any] | None = None, **data: Any
+) -> MockConfigEntry:
+    """What the flow stores for the simulated inverter (not yet added), with more options."""
     return MockConfigEntry(
         domain=const.DOMAIN,
         unique_id=f"system_{system.device}",
@@ -60,7 +62,7 @@ def system_entry(system: SimulatedSystem, **data: Any) -> MockConfigEntry:
             CONF_WEBHOOK_ID: WEBHOOK_ID,
             **data,
         },
-        options={CONF_SCAN_INTERVAL: 300, const.CONF_BACKFILL_DAYS: 7},
+        options={CONF_SCAN_INTERVAL: 300, const.CONF_BACKFILL_DAYS: 7, **(options or {})},
     )
 
 

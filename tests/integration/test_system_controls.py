@@ -44,8 +44,11 @@ def short_write_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 async def loaded(hass: HomeAssistant, system: SimulatedSystem, http: TestClient) -> MockConfigEntry:
-    """The simulated inverter's System entry, its webhook reachable at the external URL."""
-    return await _setup(hass, system_entry(system))
+    """The simulated inverter's System entry, its webhook reachable at the external URL.
+
+    Its EEPROM groups may be written back to back (the interval has tests of its own).
+    """
+    return await _setup(hass, system_entry(system, {const.CONF_WRITE_INTERVAL: 0}))
 
 
 def entity_id(hass: HomeAssistant, control: tuple[str, str]) -> str:

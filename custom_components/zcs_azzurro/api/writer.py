@@ -67,6 +67,37 @@ DEFAULT_MIN_INTERVAL = 10.0
 CLOCK_TOLERANCE = 120.0
 
 
+class WriteInterval:
+    """When a group may be written again: those kept in EEPROM not within `seconds`.
+
+    EEPROM takes about 100,000 write cycles; groups in RAM (volatile) are exempt. Local and
+    cloud writes keep one each. `clock` (seconds) defaults to time.monotonic.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] | None = None) -> None:
+        """No group written yet."""
+        self.seconds = seconds
+        self.clock = clock
+        self._written: dict[str, float] = {}
+
+    def check(self, group: WriteGroup) -> None:
+        """Raise TooSoonError if the group may not be written yet."""
+        last = self._written.get(group.key)
+        if (
+            not group.volatile
+            and last is not None
+            and (wait := last + self.seconds - self._now()) > 0
+        ):
+            raise TooSoonError(group.key, wait)
+
+    def spent(self, group: WriteGroup) -> None:
+        """The group was (or may have been) written now."""
+        self._written[group.key] = self._now()
+
+    def _now(self) -> float:
+        return self.clock() if self.clock else time.monotonic()
+
+
 @dataclass(frozen=True)
 class _Plan:
     """A group's write: what goes out, and which of it must read back so."""
@@ -89,11 +120,18 @@ class Writer:
     ) -> None:
         """`clock` (seconds, for the EEPROM interval) defaults to time.monotonic."""
         self.device = device
-        self.min_interval = min_interval
+        self.interval = WriteInterval(min_interval, clock)
         self.busy_wait = BUSY_WAIT
-        self._clock = clock
         self._lock = asyncio.Lock()
-        self._written: dict[str, float] = {}
+
+    @property
+    def min_interval(self) -> float:
+        """Seconds between writes of a group kept in EEPROM."""
+        return self.interval.seconds
+
+    @min_interval.setter
+    def min_interval(self, seconds: float) -> None:
+        self.interval.seconds = seconds
 
     async def write(self, values: Mapping[str, Value]) -> bool:
         """Set fields of one write group; whether anything was sent (False: already so)."""
@@ -264,12 +302,7 @@ class Writer:
 
     async def _send(self, group: WriteGroup, words: list[int], *, single: bool = False) -> None:
         """Write the group whole, its commit value in it."""
-        if not group.volatile:
-            now = self._now()
-            if (last := self._written.get(group.key)) is not None and (
-                wait := last + self.min_interval - now
-            ) > 0:
-                raise TooSoonError(group.key, wait)
+        self.interval.check(group)
         if group.commit is not None:
             words[group.commit[0] - group.span.address] = group.commit[1]
         link = self.device.link
@@ -285,12 +318,9 @@ class Writer:
             raise
         except LinkError:
             # The EEPROM may have been written although the answer got lost.
-            self._written[group.key] = self._now()
+            self.interval.spent(group)
             raise
-        self._written[group.key] = self._now()
-
-    def _now(self) -> float:
-        return self._clock() if self._clock else time.monotonic()
+        self.interval.spent(group)
 
 
 def clock_words(group: WriteGroup, when: datetime) -> list[int]:
