@@ -116,6 +116,37 @@ def from_flags[T](arguments: argparse.Namespace, kind: type[T], prefix: str = ""
     return kind(**chosen)
 
 
+class ReadDamage:
+    """The corrupt and crossed faults over one front end's read answers, drawn from `random`."""
+
+    def __init__(self, rng: random.Random) -> None:
+        """No answer damaged yet."""
+        self.random = rng
+        self.corrupted = 0
+        self._last: bytes | None = None
+
+    def apply(self, faults: Faults, pdu: bytes) -> bytes:
+        """A read answer as the corrupt and crossed faults leave it (`corrupted` counts them)."""
+        if pdu[0] != 0x03:
+            return pdu
+        last, self._last = self._last, pdu
+        # No draw for the crossed fault unless it is on: a run's corruptions repeat with its seed.
+        if (
+            faults.crossed
+            and last is not None
+            and len(last) == len(pdu)
+            and self.random.random() < faults.crossed
+        ):
+            self.corrupted += last != pdu
+            return last
+        if self.random.random() < faults.corrupt:
+            self.corrupted += 1
+            damaged = bytearray(pdu)
+            damaged[self.random.randrange(2, len(pdu))] ^= self.random.randrange(1, 256)
+            return bytes(damaged)
+        return pdu
+
+
 # The LSE-3 logger's answer to a write-multiple it has applied, where the echo of address and
 # count belongs (evcc-io/evcc#33016, firmware ME_0E_5406_4.0E; the same on Sofar inverters in
 # wills106/homeassistant-solax-modbus#843). Over RTU the same PDU, with unit and CRC.

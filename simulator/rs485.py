@@ -11,7 +11,7 @@ import os
 import random
 import tty
 
-from .faults import Faults, write_answer
+from .faults import Faults, ReadDamage, write_answer
 from .modbus import (
     READ_HOLDING,
     WRITE_MULTIPLE,
@@ -32,7 +32,8 @@ class Rs485Bus:
     """Devices on one bus, each at its unit id; a frame for no unit on it gets no answer.
 
     Of the faults, it shows silence, delay and jitter, a bad CRC, garbage, another unit's
-    answer, exception codes and the write answers' (lse3_writes, damage_writes).
+    answer, exception codes, damaged read answers (corrupt, crossed) and the write answers'
+    (lse3_writes, damage_writes).
     """
 
     functions = frozenset({READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE})
@@ -41,8 +42,9 @@ class Rs485Bus:
         """Nothing is on the line until open()."""
         self.units = units
         self.faults = Faults()
-        # Which write answers the damage_writes fault changes: seeded, so a run repeats.
+        # Which answers the corrupt, crossed and damage_writes faults change: seeded.
         self.random = random.Random(0)  # noqa: S311 (a simulated fault, not a secret)
+        self.reads = ReadDamage(self.random)
         self.requests = 0
         self.path = ""
         self._fds: tuple[int, int] | None = None
@@ -100,6 +102,7 @@ class Rs485Bus:
             reply_pdu = exception_pdu(pdu[0], faults.exception)
         else:
             reply_pdu = answer(device, pdu, self.functions)
+        reply_pdu = self.reads.apply(faults, reply_pdu)
         if (changed := write_answer(faults, reply_pdu, self.random)) is None:
             return
         reply_pdu = changed

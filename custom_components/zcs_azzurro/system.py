@@ -49,10 +49,11 @@ def writable_groups(local: Profile) -> tuple[WriteGroup, ...]:
     """The settings groups a System entry has controls for: every register a field of ours.
 
     The API reports no registers, so a group is written whole from values we know: those
-    asked, and the others' last confirmed ones. A group with registers that are no field
-    (the local writer writes them back as read) cannot be completed, and is left out: on
-    the 3PH HYD ZSS, "eps" (0x102A reserved) and "battery" (24 registers, depth of
-    discharge among them, most of them no field of ours).
+    asked, the others' last confirmed ones, and the group's fixed registers (0x102A, EPS's
+    reserved one, is always sent as 0). A group with other registers that are no field (the
+    local writer sends them back as the device holds them) cannot be completed, and is left
+    out: on the 3PH HYD ZSS, "battery" (depth of discharge among 19 registers, most of them
+    no field of ours).
     """
 
     def covered(group: WriteGroup) -> bool:
@@ -64,6 +65,7 @@ def writable_groups(local: Profile) -> tuple[WriteGroup, ...]:
         }
         if group.commit is not None:
             held.add(group.commit[0])
+        held.update(address for address, _ in group.fixed)
         span = group.span
         return held >= set(range(span.address, span.end + 1))
 

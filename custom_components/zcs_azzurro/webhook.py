@@ -153,6 +153,8 @@ class WebhookWrites:
                 words[start : start + len(part)] = part
             if unknown:
                 raise self._unknown_error(group, unknown)
+            for address, value in group.fixed:
+                words[address - group.span.address] = value
             if group.commit is not None:
                 words[group.commit[0] - group.span.address] = group.commit[1]
             if not self._holds(group.span.address, words, shown):
@@ -177,6 +179,11 @@ class WebhookWrites:
             group.commit[0]
             for group in self.profile.groups
             if group.commit and span.address <= group.commit[0] <= span.end
+        } | {
+            fixed
+            for group in self.profile.groups
+            for fixed, value in group.fixed
+            if registers.get(fixed) == value
         }
         for fld in self.profile.fields:
             if fld.write is None or not all(s.within(span) for s in fld.spans):

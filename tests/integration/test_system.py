@@ -107,8 +107,9 @@ async def test_the_inverter_and_its_sensors(
     assert shown(hass, "alarm", "binary_sensor") == "off"
     entities = er.async_entries_for_config_entry(er.async_get(hass), system_loaded.entry_id)
     # One entity per field, the button that sets the inverter's clock, and the controls of
-    # the settings groups the System can write whole (11 settings in 6 groups).
-    assert len(entities) == len(SYSTEM_FIELDS) + 1 + 11
+    # the settings groups the System can write whole (12 settings in 7 groups, EPS's with
+    # its reserved register sent as 0).
+    assert len(entities) == len(SYSTEM_FIELDS) + 1 + 12
     (device,) = dr.async_entries_for_config_entry(dr.async_get(hass), system_loaded.entry_id)
     assert (device.serial_number, device.model) == (system.device, "Azzurro System")
     assert not ir.async_get(hass).async_get_issue(
