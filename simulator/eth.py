@@ -15,7 +15,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import NamedTuple
 
-from .faults import Faults, ReadDamage, write_answer
+from .faults import AnswerDamage, Faults
 from .modbus import (
     READ_HOLDING,
     READ_INPUT,
@@ -76,7 +76,7 @@ class EthStick:
         self.connections = 0  # accepted since start: how many clients it had to serve
         # Which answers the corrupt fault changes, and how: seeded, so a run can be repeated.
         self.random = random.Random(0)  # noqa: S311 (a simulated fault, not a secret)
-        self.reads = ReadDamage(self.random)
+        self.damage = AnswerDamage(self.random)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._handlers: set[asyncio.Task[None]] = set()
@@ -140,7 +140,7 @@ class EthStick:
     @property
     def corrupted(self) -> int:
         """Read answers the corrupt and crossed faults changed."""
-        return self.reads.corrupted
+        return self.damage.corrupted
 
     async def _handle(self, frame: bytes, writer: asyncio.StreamWriter) -> bool:
         """Answer one request frame; False closes the connection."""
@@ -165,10 +165,10 @@ class EthStick:
             reply_pdu = answer(self.device, pdu, self.functions)
         if faults.lose_write_answer and reply_pdu[0] == WRITE_MULTIPLE:
             return False
-        reply_pdu = self.reads.apply(faults, reply_pdu)
+        reply_pdu = self.damage.read(faults, reply_pdu)
         if faults.short and reply_pdu[0] == READ_HOLDING:
             reply_pdu = bytes([READ_HOLDING, reply_pdu[1] - 2]) + reply_pdu[2:-2]
-        if (changed := write_answer(faults, reply_pdu, self.random)) is None:
+        if (changed := self.damage.write(faults, reply_pdu)) is None:
             return True
         reply_pdu = changed
         if faults.wrong_function:

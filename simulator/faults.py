@@ -116,17 +116,22 @@ def from_flags[T](arguments: argparse.Namespace, kind: type[T], prefix: str = ""
     return kind(**chosen)
 
 
-class ReadDamage:
-    """The corrupt and crossed faults over one front end's read answers, drawn from `random`."""
+class AnswerDamage:
+    """What the answer faults do to one front end's answers, drawn from `random`, counted.
+
+    Read answers: corrupt and crossed. Write answers (once the write was applied):
+    lse3_writes, short and damage_writes.
+    """
 
     def __init__(self, rng: random.Random) -> None:
         """No answer damaged yet."""
         self.random = rng
-        self.corrupted = 0
+        self.corrupted = 0  # read answers
+        self.damaged_writes = 0
         self._last: bytes | None = None
 
-    def apply(self, faults: Faults, pdu: bytes) -> bytes:
-        """A read answer as the corrupt and crossed faults leave it (`corrupted` counts them)."""
+    def read(self, faults: Faults, pdu: bytes) -> bytes:
+        """A read answer as the corrupt and crossed faults leave it."""
         if pdu[0] != 0x03:
             return pdu
         last, self._last = self._last, pdu
@@ -145,6 +150,12 @@ class ReadDamage:
             damaged[self.random.randrange(2, len(pdu))] ^= self.random.randrange(1, 256)
             return bytes(damaged)
         return pdu
+
+    def write(self, faults: Faults, pdu: bytes) -> bytes | None:
+        """A write's answer as the write faults leave it; None: no answer at all."""
+        answer = write_answer(faults, pdu, self.random)
+        self.damaged_writes += answer != pdu
+        return answer
 
 
 # The LSE-3 logger's answer to a write-multiple it has applied, where the echo of address and

@@ -11,7 +11,7 @@ import os
 import random
 import tty
 
-from .faults import Faults, ReadDamage, write_answer
+from .faults import AnswerDamage, Faults
 from .modbus import (
     READ_HOLDING,
     WRITE_MULTIPLE,
@@ -44,7 +44,7 @@ class Rs485Bus:
         self.faults = Faults()
         # Which answers the corrupt, crossed and damage_writes faults change: seeded.
         self.random = random.Random(0)  # noqa: S311 (a simulated fault, not a secret)
-        self.reads = ReadDamage(self.random)
+        self.damage = AnswerDamage(self.random)
         self.requests = 0
         self.path = ""
         self._fds: tuple[int, int] | None = None
@@ -102,8 +102,8 @@ class Rs485Bus:
             reply_pdu = exception_pdu(pdu[0], faults.exception)
         else:
             reply_pdu = answer(device, pdu, self.functions)
-        reply_pdu = self.reads.apply(faults, reply_pdu)
-        if (changed := write_answer(faults, reply_pdu, self.random)) is None:
+        reply_pdu = self.damage.read(faults, reply_pdu)
+        if (changed := self.damage.write(faults, reply_pdu)) is None:
             return
         reply_pdu = changed
         # As on the wire: another unit's answer, a damaged CRC, noise in place of a frame.

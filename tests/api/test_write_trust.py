@@ -265,7 +265,7 @@ def test_the_battery_group_is_what_public_write_backs_write(profile: Profile) ->
     assert profile.field("storage_mode").options[7] == "feed_in_priority"  # type: ignore[index]
 
 
-def test_storage_mode_7_is_a_choice(inverter: Hyd3ph) -> None:
-    """The simulated inverter takes it, as the maps that list it say the real one does."""
-    inverter.write(0x1110, [7])
+async def test_storage_mode_7_is_a_choice(writer: Writer, inverter: Hyd3ph) -> None:
+    """Feed-in priority, in the three public maps of the 3PH HYD that list the modes."""
+    assert await writer.write({"storage_mode": "feed_in_priority"}) is True
     assert inverter.read(0x1110, 1) == [7]

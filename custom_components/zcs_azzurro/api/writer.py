@@ -59,8 +59,8 @@ COMMIT_IN_PROGRESS = 0x0001
 # How often, and how many seconds apart, a group is read again while its commit is in progress.
 BUSY_READS = 5
 BUSY_WAIT = 0.5
-# Reads of a group, at most, until two in a row agree.
-SETTLE_READS = 4
+# Reads of a group, at most, until two of them agree.
+SETTLE_READS = 5
 # Seconds between writes of a group kept in EEPROM, unless told otherwise.
 DEFAULT_MIN_INTERVAL = 10.0
 # How far (s) a clock read back may be from the time written: it runs on meanwhile.
@@ -275,13 +275,16 @@ class Writer:
             raise WriteRefusedError(group.key, err.function_code, err.exception_code) from err
 
     async def _settled(self, group: WriteGroup, first: list[int] | None = None) -> list[int]:
-        """The group once two reads in a row agree (after `first`, if read already)."""
-        last = first if first is not None else await self._read(group)
+        """The group once two of its reads agree (`first` one of them, if read already).
+
+        A damaged answer seldom equals another: two alike are what the device holds.
+        """
+        reads = [first if first is not None else await self._read(group)]
         for _ in range(SETTLE_READS - 1):
             words = await self._read(group)
-            if words == last:
+            if words in reads:
                 return words
-            last = words
+            reads.append(words)
         raise UnsettledError(group.key)
 
     async def _read_back(self, group: WriteGroup) -> list[int]:
