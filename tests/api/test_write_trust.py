@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -185,6 +186,21 @@ async def test_damaged_answers_to_single_register_writes_are_judged_by_the_read_
     single = WRITE_SINGLE in writer.device.link.functions
     expected = WRITE_SINGLE if single else WRITE_MULTIPLE
     assert [r.function for r in _writes(inverter)] == [expected] * 4
+
+
+async def test_the_clock_is_set_against_the_lse3_and_judged_by_what_it_reads(
+    writer: Writer, local: Local, inverter: Hyd3ph
+) -> None:
+    local.faults.lse3_writes = True
+    when = datetime(2027, 3, 4, 5, 6, 7, tzinfo=UTC)
+    await writer.set_clock("set_clock", when)
+    assert inverter.read(0x1004, 6) == [27, 3, 4, 5, 6, 7]
+    # Firmware that answers so and keeps its clock: the clock read back says so.
+    inverter.pin(0x1004, [27, 3, 4, 5, 6, 7])
+    writer.min_interval = 0
+    with pytest.raises(ReadBackError) as kept:
+        await writer.set_clock("set_clock", datetime(2027, 3, 5, 5, 6, 7, tzinfo=UTC))
+    assert kept.value.held == {"clock": "2027-03-04T05:06:07"}
 
 
 # --- 2. Nothing unchecked is sent back with a group ----------------------------------------
