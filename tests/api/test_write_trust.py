@@ -201,6 +201,10 @@ async def test_the_clock_is_set_against_the_lse3_and_judged_by_what_it_reads(
     with pytest.raises(ReadBackError) as kept:
         await writer.set_clock("set_clock", datetime(2027, 3, 5, 5, 6, 7, tzinfo=UTC))
     assert kept.value.held == {"clock": "2027-03-04T05:06:07"}
+    inverter.pin(0x1005, [13])  # no month 13: no time at all
+    with pytest.raises(ReadBackError) as nonsense:
+        await writer.set_clock("set_clock", datetime(2027, 3, 6, 5, 6, 7, tzinfo=UTC))
+    assert nonsense.value.held == {"clock": [27, 13, 4, 5, 6, 7, 0]}
 
 
 # --- 2. Nothing unchecked is sent back with a group ----------------------------------------
@@ -256,12 +260,14 @@ async def test_the_rest_of_the_group_must_read_back_as_it_was(
     def and_more(group: Group) -> None:
         original(group)
         if group.first == 0x1044:
-            inverter.values[0x104E] = 50  # firmware that changes another setting too
+            # Firmware that changes another setting too, and a register that is none.
+            inverter.values[0x104E] = 50
+            inverter.values[0x1050] = 4400
 
     inverter.applied = and_more  # type: ignore[method-assign]
     with pytest.raises(ReadBackError) as changed:
         await writer.write({"depth_of_discharge": 80})
-    assert changed.value.held == {"depth_of_discharge_off_grid": 50}
+    assert changed.value.held == {"depth_of_discharge_off_grid": 50, "0x1050": 4400}
 
 
 async def test_reserved_registers_go_as_public_write_backs_send_them(
