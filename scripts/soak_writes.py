@@ -33,13 +33,16 @@ from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.profile.schema import Field, Profile, Value
 from custom_components.zcs_azzurro.coordinator import ZcsCoordinator
 from scripts.bench_hass import LOCAL_LINKS, LocalLink, home_assistant
-from scripts.soak import START, TIMEOUT, Clock, local_front, soaked
+from scripts.soak import START, Clock, local_front, soaked
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.faults import Faults
 
 # Seconds between two writes on the soak's clock: past the EEPROM interval, so that every
 # write is one the integration may send.
 SPACING = 15.0
+# Links wait this long for an answer here: a damaged answer costs the wait, and a loaded
+# machine (the poll soak's 50 ms) makes polls fail that are no write's doing.
+TIMEOUT = 0.25
 
 
 @dataclass
