@@ -127,35 +127,29 @@ async def async_setup_system_entry(
     coordinator.register_writes = writes
     writes.register(entry.title)
     entry.async_on_unload(writes.unregister)
-    issue = no_url_issue(entry.entry_id)
-    plain = plain_http_issue(entry.entry_id)
-    if writes.url is not None and writes.url.startswith("http:"):
-        # Anyone on the way reads the webhook id and the writes' ids, and can answer for ZCS.
-        ir.async_create_issue(
-            hass,
-            DOMAIN,
-            plain,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="system_webhook_plain_http",
-            translation_placeholders={"name": entry.title},
-        )
-    else:
-        ir.async_delete_issue(hass, DOMAIN, plain)
-    entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, plain))
-    if writes.url is None:
-        # ZCS's servers must reach the webhook: without an external URL, no write can finish.
+    # Anyone on the way of a plain http URL reads the webhook id and the writes' ids, and can
+    # answer for ZCS; without a URL, ZCS's servers cannot reach the webhook at all.
+    plain = writes.url is not None and writes.url.startswith("http:")
+    _repair(hass, entry, plain_http_issue(entry.entry_id), "system_webhook_plain_http", plain)
+    _repair(hass, entry, no_url_issue(entry.entry_id), "system_no_external_url", not writes.url)
+    await async_setup_cloud_entry(hass, entry, platforms, coordinator)
+    return True
+
+
+def _repair(
+    hass: HomeAssistant, entry: ZcsConfigEntry, issue: str, translation_key: str, raised: bool
+) -> None:
+    """The entry's repair issue raised (a warning naming the entry) or gone; gone with it."""
+    if raised:
         ir.async_create_issue(
             hass,
             DOMAIN,
             issue,
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
-            translation_key="system_no_external_url",
+            translation_key=translation_key,
             translation_placeholders={"name": entry.title},
         )
     else:
         ir.async_delete_issue(hass, DOMAIN, issue)
     entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, issue))
-    await async_setup_cloud_entry(hass, entry, platforms, coordinator)
-    return True

@@ -9,7 +9,6 @@ Home Assistant, as a user and an automation use it: the controls, the register a
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
@@ -21,9 +20,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.zcs_azzurro import const
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
-from tests.conftest import LINK_KINDS, closed_port
+from tests.conftest import LINK_KINDS
 
+from . import test_proxy
 from .conftest import SERIAL, entity_id, entry_data, state
+
+# The proxy's free port, and pymodbus's client connected to it, as test_proxy has them.
+proxy_port = test_proxy.proxy_port
+client = test_proxy.client
 
 
 @pytest.fixture(params=list(Framing))
@@ -31,12 +35,6 @@ def framing(request: pytest.FixtureRequest) -> Framing:
     """The ETH stick in both framings: RTU over TCP (the answer times out) and Modbus TCP."""
     framing: Framing = request.param
     return framing
-
-
-@pytest.fixture
-async def proxy_port(socket_enabled: None) -> int:
-    """A free loopback port for the proxy."""
-    return await closed_port()
 
 
 @pytest.fixture
@@ -132,15 +130,6 @@ async def test_register_actions_succeed_against_the_lse3_and_damaged_single_echo
     ]
     assert inverter.read(0x1023, 2) == [1, 30]
     assert loud(quiet) == []
-
-
-@pytest.fixture
-async def client(loaded_entry: MockConfigEntry, proxy_port: int) -> AsyncGenerator[Any]:
-    """pymodbus's client, connected to the entry's proxy."""
-    modbus = AsyncModbusTcpClient("127.0.0.1", port=proxy_port, timeout=2, retries=0)
-    assert await modbus.connect()
-    yield modbus
-    modbus.close()
 
 
 async def test_a_proxied_write_succeeds_against_the_lse3(
