@@ -517,7 +517,7 @@ class Hyd3ph(RegisterBank):
         self._contact()
         return super().read(address, count)
 
-    def write(self, address: int, values: Sequence[int]) -> None:
+    def write(self, address: int, values: Sequence[int], *, function: int = 0x10) -> None:
         """Take a write; a rule's number written alone loads that rule into the shadow."""
         self._contact()
         for first, rules, blank in (
@@ -525,14 +525,14 @@ class Hyd3ph(RegisterBank):
             (TOU_RULE, self.tou_rules, BLANK_TOU),
         ):
             if address == first and len(values) == 1:
-                self.log.append(Request(0x10, address, 1, tuple(values)))
+                self.log.append(Request(function, address, 1, tuple(values)))
                 group = next(g for g in self.groups if g.first == first)
                 if not group.in_range(address, values[0]):
                     raise ModbusExceptionError(ILLEGAL_VALUE)
                 self.values[first] = values[0]
                 self.set(first + 1, rules.get(values[0], blank))
                 return
-        super().write(address, values)
+        super().write(address, values, function=function)
 
     def _contact(self) -> None:
         if self.passive_contact == CONTACT_ANY:

@@ -412,6 +412,7 @@ async def test_the_current_limits_are_numbers_written_with_the_battery_block(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, inverter: Hyd3ph
 ) -> None:
     assert state(hass, "battery_charge_current_limit", "number").state == "25.0"
+    before = [inverter.values.get(a, 0) for a in range(0x1044, 0x1057)]
     inverter.log.clear()
     await hass.services.async_call(
         "number",
@@ -421,8 +422,12 @@ async def test_the_current_limits_are_numbers_written_with_the_battery_block(
         blocking=True,
     )  # fmt: skip
     (write,) = [r for r in inverter.log if r.function == 0x10]
-    # The whole battery block from a fresh read, applied by 0x1053 = 1.
-    assert (write.address, len(write.words), write.words[0x104B - 0x1044]) == (0x1044, 24, 500)
+    # The battery block as public write-backs write it (0x1044-0x1056), the rest as the
+    # inverter holds it, applied by 0x1053 = 1.
+    assert (write.address, len(write.words), write.words[0x104B - 0x1044]) == (0x1044, 19, 500)
+    assert [w for a, w in enumerate(write.words, 0x1044) if a not in (0x104B, 0x1053)] == [
+        w for a, w in enumerate(before, 0x1044) if a not in (0x104B, 0x1053)
+    ]
     assert write.words[0x1053 - 0x1044] == 1
     assert state(hass, "battery_charge_current_limit", "number").state == "5.0"
     # The plant's battery charges no faster than 5 A allow.
@@ -433,7 +438,8 @@ async def test_the_current_limits_are_numbers_written_with_the_battery_block(
 async def test_on_the_system_battery_control_writes_through_its_api(
     hass: HomeAssistant, system: SimulatedSystem, http: TestClient, later: Later
 ) -> None:
-    entry = await _setup(hass, system_entry(system))
+    # The EEPROM interval counts on the monotonic clock, which `later` does not move.
+    entry = await _setup(hass, system_entry(system, NO_INTERVAL))
     mode = er.async_get(hass).async_get_entity_id(
         "select", const.DOMAIN, f"system_{system.device}_battery_mode"
     )
