@@ -104,9 +104,16 @@ class RegisterWrites(Protocol):
         ...
 
     async def write_settings(
-        self, values: Mapping[str, Value], shown: Mapping[str, Value | None]
-    ) -> None:
-        """Write settings of one group whole, the others as shown (translated errors)."""
+        self,
+        values: Mapping[str, Value],
+        shown: Mapping[str, Value | None],
+        *,
+        resend: bool = False,
+    ) -> bool:
+        """Write settings of one group whole, the others as shown (translated errors).
+
+        Whether it was sent: not when held already, unless `resend` (a group in RAM).
+        """
         ...
 
 
@@ -396,13 +403,12 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         """
         if self.register_writes is not None:
             try:
-                await self.register_writes.write_settings(
-                    values, self.data.values if self.data else {}
+                return await self.register_writes.write_settings(
+                    values, self.data.values if self.data else {}, resend=keep_alive
                 )
             finally:
                 if not keep_alive:
                     await self.async_refresh_settings()
-            return True
         sent = await self._async_write(
             self.writer.write(values, resend=keep_alive), refresh=not keep_alive
         )

@@ -126,17 +126,25 @@ class WebhookWrites:
         self.held.update(await self._store.async_load() or {})
 
     async def write_settings(
-        self, values: Mapping[str, Value], shown: Mapping[str, Value | None]
-    ) -> None:
+        self,
+        values: Mapping[str, Value],
+        shown: Mapping[str, Value | None],
+        *,
+        resend: bool = False,
+    ) -> bool:
         """Write settings of one group: the group whole, its other settings as known.
 
         A setting the API does not report is known by its last confirmed write (newer than
         any poll: writes to one group wait for each other); one it reports, as `shown` by
         the last poll. A group with one of them unknown is refused before anything is sent.
+        Whether it was sent: not when the inverter holds it already, unless `resend` (a
+        group in RAM kept alive: the passive set-points, whose timeout only a write restarts).
         """
         self._check_writes_on()
         profile = self.profile
         (group,) = {profile.group(f.write.group) for f in map(profile.field, values) if f.write}
+        if resend and not group.volatile:
+            raise ValueError(f"{group.key} is kept in EEPROM: it is not written again unchanged")
         async with self._locks[group.key]:
             words = [0] * group.span.count
             unknown = []
@@ -157,8 +165,10 @@ class WebhookWrites:
                 words[address - group.span.address] = value
             if group.commit is not None:
                 words[group.commit[0] - group.span.address] = group.commit[1]
-            if not self._holds(group.span.address, words, shown):
-                await self._write(group, group.span.address, words)
+            if not resend and self._holds(group.span.address, words, shown):
+                return False
+            await self._write(group, group.span.address, words)
+            return True
 
     def _known(self, fld: Field, shown: Mapping[str, Value | None]) -> Value | None:
         first, then = (shown, self.held) if fld.key in self.reported else (self.held, shown)

@@ -444,23 +444,53 @@ async def test_on_the_system_battery_control_writes_through_its_api(
         "select", const.DOMAIN, f"system_{system.device}_battery_mode"
     )
     assert mode is not None
-    await set_mode(hass, entry, mode="charge", power=2000, duration={"minutes": 2})
+    await set_mode(hass, entry, mode="charge", power=2000, duration={"minutes": 4})
     # Each write waits for ZCS's callback at the entry's webhook: the timeout and its action,
     # the set-points, then passive mode (the System reads no storage mode: it is written).
+    setpoints = (0x1187, [0, 0, 0, 2000, 0, 2000])
     assert [(w.register, w.values) for w in system.writes] == [
         (0x1184, [const.PASSIVE_TIMEOUT, 1]),
-        (0x1187, [0, 0, 0, 2000, 0, 2000]),
+        setpoints,
         (0x1110, [3]),
     ]
     shown = hass.states.get(mode)
     assert shown is not None
     assert shown.state == "charge"
-    await later(121)
+    # The keep-alive goes out although the System's last confirmed write says the inverter
+    # holds it: only a write restarts the passive timeout. Nothing else is written again.
+    await later(const.KEEP_ALIVE)
+    assert [(w.register, w.values) for w in system.writes][3:] == [setpoints]
+    await later(91)
     # Back to the storage mode it had (unknown to the System: self use), through the API.
     assert (system.writes[-1].register, system.writes[-1].values) == (0x1110, [0])
     shown = hass.states.get(mode)
     assert shown is not None
     assert shown.state == "self_use"
+
+
+async def test_on_the_system_the_eeprom_interval_holds_only_the_storage_mode(
+    hass: HomeAssistant, system: SimulatedSystem, http: TestClient
+) -> None:
+    entry = await _setup(hass, system_entry(system))  # 10 s between EEPROM writes of a group
+    await set_mode(hass, entry, mode="charge", power=2000)
+    # Back to self use would write the storage mode again at once: refused, nothing sent.
+    with pytest.raises(HomeAssistantError) as soon:
+        await set_mode(hass, entry, mode="self_use")
+    assert soon.value.translation_key == "write_too_soon"
+    assert [w.register for w in system.writes] == [0x1184, 0x1187, 0x1110]
+    mode = er.async_get(hass).async_get_entity_id(
+        "select", const.DOMAIN, f"system_{system.device}_battery_mode"
+    )
+    assert mode is not None
+    shown = hass.states.get(mode)
+    assert shown is not None
+    assert shown.state == "charge"
+    # The set-points live in RAM: another power goes at once.
+    await set_mode(hass, entry, mode="charge", power=3000)
+    assert (system.writes[-1].register, system.writes[-1].values) == (
+        0x1187,
+        [0, 0, 0, 3000, 0, 3000],
+    )
 
 
 async def test_diagnostics_say_what_battery_control_asks(
