@@ -174,6 +174,31 @@ async def test_an_unreadable_answer_and_no_read_back_is_an_unknown_outcome(
     assert inverter.read(0x1110, 1) == [3]
 
 
+async def test_a_keep_alive_resent_as_held_is_judged_by_the_read_back(
+    writer: Writer, local: Local, inverter: Hyd3ph
+) -> None:
+    """Battery control's keep-alive (the passive set-points, in RAM, sent though held)."""
+    setpoints = {"passive_grid_power": 0, "passive_battery_min": 2000, "passive_battery_max": 2000}
+    inverter.values.update(enumerate([0, 0, 0, 2000, 0, 2000], 0x1187))
+    local.faults.lse3_writes = True
+    assert await writer.write(setpoints, resend=True) is True
+    assert [r.words for r in _writes(inverter)] == [(0, 0, 0, 2000, 0, 2000)]
+    inverter.pin(0x118B, [0, 1000])  # the inverter holds another maximum, whatever is sent
+    with pytest.raises(ReadBackError) as other:
+        await writer.write(setpoints, resend=True)
+    assert other.value.held == {"passive_battery_max": 1000}
+    inverter.unpin(0x118B, 2)
+    original = inverter.write
+
+    def then_silent(address: int, values: list[int]) -> None:
+        original(address, values)
+        local.faults.silent = True
+
+    inverter.write = then_silent  # type: ignore[method-assign]
+    with pytest.raises(OutcomeUnknownError):
+        await writer.write(setpoints, resend=True)
+
+
 async def test_damaged_answers_to_single_register_writes_are_judged_by_the_read_back(
     writer: Writer, local: Local, inverter: Hyd3ph
 ) -> None:

@@ -11,6 +11,7 @@ import pytest
 from custom_components.zcs_azzurro.api.device import ModbusDevice
 from custom_components.zcs_azzurro.api.errors import (
     CommitError,
+    HeldValueError,
     InvalidValueError,
     ReadBackError,
     TooSoonError,
@@ -151,6 +152,44 @@ async def test_nothing_is_written_when_the_device_holds_the_value(
     assert _writes(inverter) == []
     # A write skipped is a success: only when the device said twice that it holds the value.
     assert [request.function for request in inverter.log] == [0x03] * 4
+
+
+SETPOINTS = {"passive_grid_power": 0, "passive_battery_min": 2000, "passive_battery_max": 2000}
+
+
+async def test_a_ram_group_resent_goes_out_though_held_and_is_read_back(
+    writer: Writer, inverter: Hyd3ph
+) -> None:
+    """Battery control's keep-alive: only a write restarts the inverter's passive timeout."""
+    assert await writer.write(SETPOINTS) is True
+    assert await writer.write(SETPOINTS) is False
+    inverter.log.clear()
+    assert await writer.write(SETPOINTS, resend=True) is True
+    # The whole group is asked, so nothing else needs confirming before it goes; the
+    # read-back is read until two reads agree, as for any write.
+    read = Request(0x03, 0x1187, 6)
+    assert inverter.log == [read, Request(0x10, 0x1187, 6, (0, 0, 0, 2000, 0, 2000)), read, read]
+
+
+async def test_a_resent_group_sends_the_rest_only_as_confirmed(
+    writer: Writer, inverter: Hyd3ph
+) -> None:
+    # The output limit's group (RAM) with its switch: the switch goes back only as read twice
+    # alike and holding a value it may take.
+    inverter.values.update({0x1105: 1, 0x1106: 500})
+    assert await writer.write({"output_limit": 50}, resend=True) is True
+    read = Request(0x03, 0x1105, 2)
+    assert inverter.log == [read, read, Request(0x10, 0x1105, 2, (1, 500)), read, read]
+    inverter.values[0x1105] = 5  # a power control word with bits this integration never sets
+    with pytest.raises(HeldValueError):
+        await writer.write({"output_limit": 50}, resend=True)
+    assert len(_writes(inverter)) == 1
+
+
+async def test_a_group_in_eeprom_is_never_resent(writer: Writer, inverter: Hyd3ph) -> None:
+    with pytest.raises(ValueError, match="EEPROM"):
+        await writer.write({"storage_mode": "self_use"}, resend=True)
+    assert inverter.log == []
 
 
 async def test_a_commit_result_that_means_failure_is_an_error(
