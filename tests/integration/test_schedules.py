@@ -40,6 +40,8 @@ async def call(
 async def test_a_timed_rule_is_written_whole_kept_under_its_number_and_obeyed(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, inverter: Hyd3ph
 ) -> None:
+    # A reserved register that reads other than 0: no public write-back says what to send.
+    inverter.values[0x111C] = 7
     inverter.log.clear()
     answer = await call(
         hass,
@@ -63,6 +65,10 @@ async def test_a_timed_rule_is_written_whole_kept_under_its_number_and_obeyed(
         1,
         1,
     )
+    # The reserved ones (0x111B-0x111E) as the inverter holds them: read twice alike first.
+    assert write.words[0x111B - 0x1111 : 0x111F - 0x1111] == (0, 7, 0, 0)
+    before = inverter.log[: inverter.log.index(write)]
+    assert sum(r.function == 0x03 and r.address == 0x1111 for r in before) >= 2
     assert inverter.timed_rules[1] == [1, 2 << 8, 5 << 8 | 30, 0, 0, 0, 3000, 0, 1]
     # The inverter follows its rules once its storage mode says so.
     await hass.services.async_call(
