@@ -11,6 +11,7 @@ The client here is pymodbus's, not ours.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -118,3 +119,31 @@ async def test_without_it_each_switch_to_and_from_normal_writes_the_storage_mode
     )
     assert changes == 20
     assert inverter.eeprom_writes[0x1110] == changes
+
+
+async def test_evccs_writes_succeed_against_the_lse3_and_each_goes_out(
+    hass: HomeAssistant,
+    stick: EthStick,
+    inverter: Hyd3ph,
+    proxy_port: int,
+    evcc: AsyncModbusTcpClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The ETH stick answers applied writes with `10 00` (evcc-io/evcc 33016): battery control,
+    which takes evcc's writes, is judged by the read-back as every write is."""
+    await shared_entry(hass, stick, proxy_port, **{const.CONF_STAY_IN_PASSIVE: True})
+    stick.faults.lse3_writes = True
+    caplog.clear()
+    assert await evcc.connect()
+    await switch(evcc, "hold")
+    assert setpoints(inverter) == SETPOINTS["hold"]
+    inverter.log.clear()
+    # The same mode again: the inverter holds it, yet each of evcc's writes goes out as
+    # set-points (a write restarts the passive timeout), with no storage-mode write.
+    await switch(evcc, "hold")
+    assert [r.address for r in inverter.log if r.function == 0x10] == [0x1187, 0x1187]
+    for mode in ("charge", "normal"):
+        await switch(evcc, mode)
+        assert setpoints(inverter) == SETPOINTS[mode], mode
+    assert storage_mode(inverter) == 3
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
