@@ -29,6 +29,7 @@ from homeassistant.helpers import restore_state
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from . import const
 from .api.device import ModbusDevice, Reading
 from .api.errors import (
     BusyError,
@@ -48,7 +49,7 @@ from .api.profile.guard import CounterGuard
 from .api.profile.schema import Span, Value
 from .api.source import Source, SourceAuthError, SourceError
 from .api.writer import Writer, clock_words
-from .connection import LINKS, endpoint_from
+from .connection import LINKS, async_get_turn, endpoint_from
 from .const import (
     CONF_LINK,
     CONF_MODEL,
@@ -145,8 +146,11 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._failures = 0
         # Polls in a row the device answered busy; the first keeps the last reading.
         self._busy = 0
-        # Polls and writes take turns: a write goes between polls, never into one.
-        self._turn = asyncio.Lock()
+        # Polls and writes take turns: a write goes between polls, never into one. A local
+        # device's turn is its endpoint's: other entries on the same line wait for it too.
+        self._turn = (
+            async_get_turn(hass, entry.data) if isinstance(device, ModbusDevice) else asyncio.Lock()
+        )
         # Polls until the settings are read again; 0: on the next poll.
         self._settings_in = 0
         # Settings that have been read with a value at least once.
@@ -419,6 +423,23 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         """Hold the link between polls, for requests of one's own (the register actions)."""
         async with self._turn:
             yield
+
+    @property
+    def turn_wait(self) -> float:
+        """How long a request forwarded for another program may wait for the turn (s).
+
+        A request, and on a paced port the polls queued before it: there a poll takes
+        longer than a request's timeout, and the forwarded request waits its turn.
+        """
+        return const.REQUEST_TIMEOUT + (self.watch.busy_for if self.watch else 0.0)
+
+    def forwarded(self) -> None:
+        """A request was sent to the device for another program (the shared connection).
+
+        On a paced port it spends the line's budget as a poll's requests do.
+        """
+        if self.watch is not None:
+            self.watch.forwarded += 1
 
     async def _async_write(self, write: Coroutine[Any, Any, object]) -> None:
         """Run a write, then read what the device holds; say in the user's words what failed."""
