@@ -168,6 +168,12 @@ def _arguments() -> argparse.Namespace:
         action="store_true",
         help="hyd-3ph: a second battery tower on battery input 2 (off: the input is empty)",
     )
+    parser.add_argument(
+        "--towers",
+        type=int,
+        metavar="N",
+        help="hyd-3ph: battery towers on inputs 1 to N (the map has 8; default 1)",
+    )
     add_flags(parser, title="faults of the ETH or WiFi stick, HUB lines, Power Magic, RS485 bus")
     portal.add_arguments(parser)
     system.add_arguments(parser)
@@ -186,10 +192,11 @@ def _device(arguments: argparse.Namespace) -> Model:
     device = DEVICES[arguments.device]()
     device.gaps.extend(arguments.refuse)
     device.asleep = arguments.asleep
-    if arguments.second_tower:
-        if not isinstance(device, Hyd3ph) or device.BATTERY_INPUTS < 2:
-            raise SystemExit(f"simulator: {arguments.device} has no second battery input")
-        device.towers = 2
+    towers = 2 if arguments.second_tower else arguments.towers
+    if towers is not None:
+        if not isinstance(device, Hyd3ph) or not 1 <= towers <= device.BATTERY_INPUTS:
+            raise SystemExit(f"simulator: {arguments.device} has no battery input {towers}")
+        device.towers = towers
     if arguments.memory is not None and arguments.memory.exists():
         device.plant.recall(json.loads(arguments.memory.read_text()))
         device.refresh()

@@ -268,8 +268,9 @@ class Hyd3ph(RegisterBank):
     MAP_BLOCKS: ClassVar[tuple[tuple[int, int], ...]] = BLOCKS
     MAP_GROUPS: ClassVar[tuple[Group, ...]] = GROUPS
     PHASES: ClassVar[int] = 3
-    # Battery inputs that take a tower (the map has 8; the 3PH HYD ZSS uses two).
-    BATTERY_INPUTS: ClassVar[int] = 2
+    # Battery inputs that take a tower: the map's 8 (Modbus-G3 V1.38 5.2). ZCS sells the
+    # 3PH HYD ZSS with one or two towers; more are there to show the rest of the map.
+    BATTERY_INPUTS: ClassVar[int] = 8
 
     def __init__(
         self,

@@ -38,7 +38,7 @@ async def test_diagnostics_are_redacted(
         ["0x0404", 58],
         ["0x0484", 44],
         ["0x0584", 6],
-        ["0x0604", 8],  # battery 1, and battery 2's voltage: has a second tower come?
+        ["0x0604", 50],  # battery 1, and the voltages of inputs 2-8: has a tower come?
         ["0x0686", 22],
         ["0x1023", 7],
         ["0x104d", 15],

@@ -124,7 +124,7 @@ def test_dc_quantities_have_the_dc_icon_and_the_running_state_its_own(profile: P
         for field, shown in profile.entities("sensor")
         if shown.device_class in {"voltage", "current"} and field.key.startswith(("pv", "battery"))
     }
-    assert len(dc) == 8
+    assert len(dc) == 4 + 2 * 8  # PV 1-2, battery inputs 1-8: voltage and current each
     assert {icons[key]["default"] for key in dc} == {"mdi:current-dc"}
     running = icons["running_state"]
     its_own = {running["default"], *running["state"].values()}
