@@ -187,6 +187,9 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, self._overrun_issue))
         # Set by an entry whose registers are written through a cloud (the System's webhook).
         self.register_writes: RegisterWrites | None = None
+        # What a plant this device is the master of can do, by identity field (its rated
+        # power): the plant's settings written here may reach that far.
+        self.plant_bounds: dict[str, float] = {}
 
     @property
     def writer(self) -> Writer:
@@ -381,12 +384,32 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._had_value |= {key for key in read if reading.values[key] is not None}
         return unsure
 
+    def bound(self, key: str) -> float | None:
+        """The most the field may be set to beyond its range: the rated power it names.
+
+        The device's own, read from it; a plant's, when this device is the plant's master.
+        None while it is not known (the range alone holds then).
+        """
+        field = self.device.profile.field(key)
+        if field.write is None or (at_most := field.write.at_most) is None:
+            return None
+        if at_most in self.plant_bounds:
+            return self.plant_bounds[at_most]
+        rated = (self.identity or {}).get(at_most)
+        return float(rated) if isinstance(rated, int | float) else None
+
     async def async_write(self, values: Mapping[str, Value]) -> None:
         """Write settings of one group; then read what the device holds now.
 
         A cloud's writes (the System's) wait for its answer; the settings then show what
-        it confirmed.
+        it confirmed. A value past what the device (or its plant) is rated for is refused
+        before anything is sent.
         """
+        for key, value in values.items():
+            bound = self.bound(key)
+            if bound is not None and isinstance(value, int | float) and value > bound:
+                group = self.device.profile.group_of(key)
+                raise self._invalid(InvalidValueError(group, key, value, ""))
         if self.register_writes is not None:
             try:
                 await self.register_writes.write_settings(
@@ -447,7 +470,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             async with self._turn:
                 await write
         except InvalidValueError as err:
-            raise invalid_value(err) from err
+            raise self._invalid(err) from err
         except (WriteError, LinkError) as err:
             _LOGGER.debug("%s: write failed: %s", self.name, err)
             await self.async_refresh_settings()
@@ -458,6 +481,15 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 translation_placeholders=write_details(err),
             ) from err
         await self.async_refresh_settings()
+
+    def _invalid(self, err: InvalidValueError) -> ServiceValidationError:
+        """The refusal in the user's words; a bounded field's range ends at its bound."""
+        field = self.device.profile.field(err.key)
+        bound = self.bound(err.key)
+        if bound is not None and field.write is not None and field.write.range is not None:
+            low, high = field.write.range
+            err.allowed = f"{low:g} - {min(high, bound):g}, step {field.write.step or 1:g}"
+        return invalid_value(err)
 
     async def async_refresh_settings(self) -> None:
         """Poll now, settings included: entities show what the device holds, not what was asked."""

@@ -53,6 +53,13 @@ class ZcsNumber(ZcsEntity, NumberEntity):
     """A setting the device holds as a number."""
 
     @property
+    def native_max_value(self) -> float:
+        """The range's top, or what the device (or its plant) is rated for if less."""
+        top = super().native_max_value
+        bound = self.coordinator.bound(self.entity_description.key)
+        return top if bound is None else min(top, bound)
+
+    @property
     def native_value(self) -> float | None:
         """What the device holds."""
         value = self.device_value
