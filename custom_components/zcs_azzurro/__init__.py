@@ -21,6 +21,7 @@ from .const import (
     CONF_PROFILE,
     CONF_UNIT_ID,
     DOMAIN,
+    LINK_PLANT,
     LINK_PORTAL,
     LINK_SYSTEM,
     LINK_WIFI,
@@ -33,6 +34,7 @@ from .coordinator import (
     ZcsRuntimeData,
 )
 from .discovery import async_scan_while_loaded
+from .plant import PLANT_PLATFORMS, async_setup_plant_entry
 from .portal import async_setup_portal_entry
 from .profiles import async_load, async_report
 from .proxy import async_share
@@ -67,6 +69,8 @@ CLOUD_SETUPS = {LINK_PORTAL: async_setup_portal_entry, LINK_SYSTEM: async_setup_
 
 async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     """Hold the entry's link, poll once, and add the entities."""
+    if entry.data[CONF_LINK] == LINK_PLANT:
+        return await async_setup_plant_entry(hass, entry)  # type: ignore[arg-type]
     if (setup := CLOUD_SETUPS.get(entry.data[CONF_LINK])) is not None:
         return await setup(hass, entry, PLATFORMS)
     loaded = await async_load(hass)
@@ -151,7 +155,8 @@ async def _async_detect(
 
 async def async_unload_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     """Remove the entities; the shared connection lets go of the entry's unit itself."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    platforms = PLANT_PLATFORMS if entry.data[CONF_LINK] == LINK_PLANT else PLATFORMS
+    return await hass.config_entries.async_unload_platforms(entry, platforms)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> None:

@@ -12,11 +12,28 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Protocol
 
 from ..registers import RegisterBank, f32
 from .hyd_3ph import Plant
+
+
+class GridPoint(Protocol):
+    """What a meter reads: the flow at a grid connection (+ export) and its counters (Wh)."""
+
+    grid_w: float
+    load_w: float
+    totals_wh: dict[str, float]
+
+    def advance(self, now: float) -> None:
+        """Move to time `now`."""
+
+    def memory(self) -> dict[str, Any]:
+        """What it keeps through a restart."""
+
+    def recall(self, memory: Mapping[str, Any]) -> None:
+        """Take up what was kept."""
 
 
 class _Meter(RegisterBank, ABC):
@@ -25,13 +42,20 @@ class _Meter(RegisterBank, ABC):
     IMPORT: ClassVar[int]
     EXPORT: ClassVar[int]
 
-    def __init__(self, blocks: list[tuple[int, int]], clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        blocks: list[tuple[int, int]],
+        clock: Callable[[], float],
+        plant: GridPoint | None = None,
+    ) -> None:
         super().__init__(blocks, max_read=60)
         self.clock = clock
         self.asleep = False
-        self.plant = Plant.commissioned(clock())
-        # A meter sees the grid point of a plant without a battery it could see apart.
-        self.plant.max_battery_w = 0.0
+        if plant is None:
+            plant = Plant.commissioned(clock())
+            # A meter sees the grid point of a plant without a battery it could see apart.
+            plant.max_battery_w = 0.0
+        self.plant: GridPoint = plant
         self.refresh()
 
     def refresh(self) -> None:
@@ -54,9 +78,14 @@ class Dtsu666(_Meter):
     IMPORT = 0x401E
     EXPORT = 0x4028
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
-        """On the wall clock unless told otherwise; version 0x0105, 3P4W, address 1."""
-        super().__init__([(0x0000, 0x002E), (0x2000, 0x2045), (0x401E, 0x4029)], clock)
+    def __init__(
+        self, *, clock: Callable[[], float] = time.time, plant: GridPoint | None = None
+    ) -> None:
+        """On the wall clock unless told otherwise; version 0x0105, 3P4W, address 1.
+
+        At a plant's grid connection (`plant`), or a house of its own.
+        """
+        super().__init__([(0x0000, 0x002E), (0x2000, 0x2045), (0x401E, 0x4029)], clock, plant)
         self.set(0x0000, [0x0105, 0, 0, 0])
         self.set(0x002C, [3, 3, 1])
 

@@ -79,6 +79,8 @@ GROUPS = (
 SETTINGS = {
     0x1023: [0, 0],
     0x1029: [0, 0],
+    # Parallel operation off; the role a unit leaves the factory with: master, address 0.
+    0x1035: [0, 1, 0],
     # index, address, BMS, OVP, charge V, UVP, min discharge V, currents, DOD, EOD, Ah,
     # rated V, LiFePO4, EPS buffer, commit; addresses 2-4, lead-acid, control bits, max SOC.
     0x1044: [0, 0, 0, 4800, 4700, 3800, 4000, 2500, 2500, 90, 90, 24, 4320, 1, 10, 0]
@@ -153,6 +155,8 @@ class Plant:
     shade: float = 0.0
     # How much PV load has warmed the inverter (°C); it follows in minutes, not at once.
     warmth: float | None = None
+    # The share of the house this plant's inverter covers (one of several in parallel).
+    load_share: float = 1.0
     today_wh: dict[str, float] = field(default_factory=lambda: dict.fromkeys(_COUNTERS, 0.0))
     _last: float | None = None
     _day: int | None = None
@@ -193,7 +197,8 @@ class Plant:
         clouds = 0.85 + 0.15 * math.sin(now / 173)
         self.pv_w = self.peak_pv_w * self.sun * clouds * (1 - self.shade)
         evening = 1500.0 if 18 <= hour < 21.5 else 0.0
-        self.load_w = 380 + 220 * math.sin(now / 89) ** 2 + evening + self.extra_load_w
+        house = 380 + 220 * math.sin(now / 89) ** 2 + evening + self.extra_load_w
+        self.load_w = house * self.load_share
         self._obey()
         # The inverter warms with the PV power it really converts (after any curtailment).
         seconds = 0.0 if self._last is None else min(max(now - self._last, 0.0), 3600.0)
@@ -318,7 +323,8 @@ class Hyd3ph(RegisterBank):
         for address, values in self.identity.items():
             self.set(address, values)
         self._system(now)
-        self._grid()
+        grid_w, house_w, today_wh, totals_wh = self.grid_point()
+        self._grid(grid_w, house_w)
         eps_volts = [2300, 2302, 2298][: self.PHASES]
         self.set(0x0504, [0, 0, 0, 5000, 0, 0, eps_volts[0], 0, 0])
         for phase, eps_v in enumerate(eps_volts[1:], start=1):
@@ -333,7 +339,15 @@ class Hyd3ph(RegisterBank):
         self._battery()
         for index, name in enumerate(_COUNTERS):
             address = _COUNTER_BASE + 4 * index
-            self.set(address, u32(plant.today_wh[name] / 10) + u32(plant.totals_wh[name] / 100))
+            self.set(address, u32(today_wh[name] / 10) + u32(totals_wh[name] / 100))
+
+    def grid_point(self) -> tuple[float, float, dict[str, float], dict[str, float]]:
+        """What the meter at the grid connection shows the inverter; alone, its own plant's.
+
+        Power (+ export) and the house's (W), and the counters today and in total (Wh).
+        """
+        plant = self.plant
+        return plant.grid_w, plant.load_w, plant.today_wh, plant.totals_wh
 
     def _battery(self) -> None:
         """The battery inputs: each tower carries its share of the plant's battery.
@@ -439,14 +453,14 @@ class Hyd3ph(RegisterBank):
         self.set(0x042C, clock)
         self.set(CLOCK, clock)
 
-    def _grid(self) -> None:
+    def _grid(self, grid_w: float, house_w: float) -> None:
         plant = self.plant
         output_w = plant.pv_w - plant.battery_w
         wobble = math.sin(plant.load_w / 37)
         self.set(0x0484, [5000 + round(3 * wobble), s16(output_w / 10), 0, s16(abs(output_w) / 10)])
         # PCC: active power (0.01 kW), apparent (0.01 kVA), active again in 0.1 kW.
-        self.set(0x0488, [s16(plant.grid_w / 10), 0, round(abs(plant.grid_w) / 10)])
-        self.set(0x048B, [s16(plant.grid_w / 100)])
+        self.set(0x0488, [s16(grid_w / 10), 0, round(abs(grid_w) / 10)])
+        self.set(0x048B, [s16(grid_w / 100)])
         # Each phase carries its share; a single-phase unit leaves S and T at 0.
         share = self.PHASES
         phases = [230.0 + wobble + phase * 0.4 for phase in range(share)]
@@ -454,9 +468,9 @@ class Hyd3ph(RegisterBank):
             base = 0x048D + 11 * phase
             self.set(base, [round(volts * 10), round(abs(output_w) / share / volts * 100)])
             self.set(base + 2, [s16(output_w / 10 / share), 0, 1000])
-            grid_amps = round(abs(plant.grid_w) / share / volts * 100)
-            self.set(base + 5, [grid_amps, s16(plant.grid_w / 10 / share)])
-        self.set(0x04AF, [round(plant.load_w / 10)])
+            grid_amps = round(abs(grid_w) / share / volts * 100)
+            self.set(base + 5, [grid_amps, s16(grid_w / 10 / share)])
+        self.set(0x04AF, [round(house_w / 10)])
         self.set(0x04BD, [1000])
         if share == 1:
             return
@@ -470,8 +484,8 @@ class Hyd3ph(RegisterBank):
                     round(volts * 10),
                     round(abs(output_w) / 3 / volts * 100),
                     s16(output_w / 30),
-                    round(abs(plant.grid_w) / 3 / volts * 100),
-                    s16(plant.grid_w / 30),
+                    round(abs(grid_w) / 3 / volts * 100),
+                    s16(grid_w / 30),
                 ],
             )
         line = [(phases[i] + phases[(i + 1) % 3]) / 2 * math.sqrt(3) for i in range(3)]
