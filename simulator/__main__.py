@@ -207,6 +207,12 @@ def _arguments() -> argparse.Namespace:
         help="hyd-3ph: a second battery tower on battery input 2 (off: the input is empty)",
     )
     parser.add_argument(
+        "--packs",
+        type=int,
+        metavar="N",
+        help="hyd-3ph: N packs in each battery tower, shown through the BMS window (0x9000-)",
+    )
+    parser.add_argument(
         "--plant",
         type=int,
         metavar="N",
@@ -240,6 +246,9 @@ def _site(arguments: argparse.Namespace) -> Site:
     if not 1 <= arguments.plant <= len(SERIALS):
         raise SystemExit(f"simulator: a plant of 1 to {len(SERIALS)} inverters")
     site = Site(arguments.plant, towers=2 if arguments.second_tower else arguments.towers or 1)
+    if arguments.packs:
+        for inverter in site.inverters:
+            inverter.fit_packs(arguments.packs)
     if arguments.memory is not None and arguments.memory.exists():
         site.recall(json.loads(arguments.memory.read_text()))
         site.refresh()
@@ -255,6 +264,10 @@ def _device(arguments: argparse.Namespace) -> Model:
         if not isinstance(device, Hyd3ph) or not 1 <= towers <= device.BATTERY_INPUTS:
             raise SystemExit(f"simulator: {arguments.device} has no battery input {towers}")
         device.towers = towers
+    if arguments.packs:
+        if not isinstance(device, Hyd3ph) or not device.BATTERY_INPUTS:
+            raise SystemExit(f"simulator: {arguments.device} has no battery towers")
+        device.fit_packs(arguments.packs)
     if arguments.memory is not None and arguments.memory.exists():
         device.plant.recall(json.loads(arguments.memory.read_text()))
         device.refresh()

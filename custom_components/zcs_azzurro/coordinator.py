@@ -30,12 +30,14 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from . import const
+from .api.bms import PACK_REQUESTS, BmsWindow, PackId
 from .api.device import ModbusDevice, Reading
 from .api.errors import (
     BusyError,
     CommitError,
     ConnectError,
     ConnectionLostError,
+    DeviceError,
     FrameError,
     InvalidValueError,
     LinkError,
@@ -101,6 +103,9 @@ class RegisterWrites(Protocol):
         """Write settings of one group whole, the others as shown (translated errors)."""
         ...
 
+
+# Seconds until a device that showed no battery packs through its BMS window is asked again.
+BMS_RETRY = 3600.0
 
 # Why a poll got no answer, in the user's words: the device asleep, off, or not there.
 SILENT_STICK = "inverter_silent"
@@ -190,6 +195,22 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         # What a plant this device is the master of can do, by identity field (its rated
         # power): the plant's settings written here may reach that far.
         self.plant_bounds: dict[str, float] = {}
+        # Battery packs read through the BMS window (one per turn of it), by pack.
+        self.bms = (
+            BmsWindow(device.link, device.unit)
+            if isinstance(device, ModbusDevice) and device.profile.bms_window
+            else None
+        )
+        self.packs: dict[PackId, dict[str, Value | None]] = {}
+        self._pack_order: list[PackId] = []
+        self._next_pack = 0
+        self._bms_in = 0
+        self._bms_retry_at = 0.0
+
+    @property
+    def device_id(self) -> str:
+        """The device registry's id of the entry's device (set up with the coordinator)."""
+        return self._device_id
 
     @property
     def writer(self) -> Writer:
@@ -299,6 +320,9 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         """
         if self.watch is not None and isinstance(self.device, ModbusDevice):
             demand = _demand(self.device, self.wanted_keys(), self._slow)
+            if self._pack_order:
+                # A pack every few polls: its selection, two reads and the echo read again.
+                demand += PACK_REQUESTS / SLOW_EVERY
             self.update_interval = self.watch.polled(demand, self.device.link.stats.losses)
         interval = self.update_interval.total_seconds() if self.update_interval else 0
         if self.data is None or took <= interval or self._overrun_said:
@@ -350,6 +374,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 translation_domain=DOMAIN, translation_key=err.reason, retry_after=wait
             ) from err
         self._failures = self._busy = 0
+        await self._read_pack()
         self._note_refused(reading.refused)
         # Ask again next poll, rather than show them unavailable until their turn comes.
         if self._unsure(reading, self.device.profile.settings):
@@ -368,6 +393,40 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             # Settings not read this time hold what they were last read as.
             values = {key: self.data.values.get(key) for key in self.wanted_keys() - keys} | values
         return replace(reading, values=values)
+
+    async def _read_pack(self) -> None:
+        """The next battery pack through the BMS window, in the poll's turn.
+
+        Every poll until each pack has been read once, then every SLOW_EVERY polls (a
+        pack's cells and temperatures move slowly); each round starts with the layout
+        (0x900D), so a pack added or taken away is seen. A pack that cannot be read this
+        time shows nothing until it can; the poll itself stands.
+        """
+        if self.bms is None:
+            return
+        if self._bms_in > 0:
+            self._bms_in -= 1
+            return
+        if time.monotonic() < self._bms_retry_at:
+            return
+        try:
+            if self._next_pack == 0:
+                self._pack_order = await self.bms.packs()
+                gone = self.packs.keys() - set(self._pack_order)
+                for pack in gone:
+                    del self.packs[pack]
+            if not self._pack_order:
+                # No window (or no packs): asked again in an hour.
+                self._bms_retry_at = time.monotonic() + BMS_RETRY
+                return
+            pack = self._pack_order[self._next_pack]
+            self.packs[pack] = await self.bms.read(pack)
+        except (LinkError, DeviceError) as err:
+            _LOGGER.debug("%s: battery pack not read: %r", self.name, err)
+            return
+        self._next_pack = (self._next_pack + 1) % len(self._pack_order)
+        if all(pack in self.packs for pack in self._pack_order):
+            self._bms_in = SLOW_EVERY - 1
 
     def _unsure(self, reading: Reading, keys: AbstractSet[str]) -> bool:
         """Whether one of these fields, read, lacks a value the device may well hold.

@@ -19,6 +19,7 @@ from .api.profile.schema import Field, Presentation
 from .const import CONF_LINK, LINK_PLANT
 from .coordinator import ZcsConfigEntry
 from .entity import ZcsEntity
+from .pack import async_add_pack_sensors
 from .plant_entity import async_add_sensors
 
 # Read-only: the coordinator does the polling.
@@ -71,6 +72,7 @@ async def async_setup_entry(
     add_reported()
     if fields:
         entry.async_on_unload(coordinator.async_add_listener(add_reported))
+    async_add_pack_sensors(entry, async_add_entities)
 
 
 class ZcsSensor(ZcsEntity, SensorEntity):

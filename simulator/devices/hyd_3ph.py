@@ -42,6 +42,9 @@ BLOCKS = (
 )
 CLOCK = 0x1004
 BATTERY_COMMIT = 0x1053
+# The G3 BMS window (research/modbus_maps.md 3.10): the selected BMS's summary and its pack.
+BMS_BLOCKS = ((0x9000, 0x9030), (0x9044, 0x9074))
+BMS_SELECT = 0x9020
 # The settings and the runs in which the unit takes them (research/modbus_maps.md 3.12).
 GROUPS = (
     Group(
@@ -299,6 +302,13 @@ class Hyd3ph(RegisterBank):
         self.asleep = False
         # Towers on the battery inputs: a second one is an option (--second-tower).
         self.towers = 1
+        # Packs in each tower, read through the BMS window (none: the window is not served).
+        self.packs_per_tower = 0
+        # Reads after a selection that still show the pack shown before (a BMS slow to switch).
+        self.bms_lag = 0
+        self._lagging = 0
+        self._selected = 0
+        self._shown_pack = 0
         self.identity = {
             0x0445: ascii_registers(serial, 8),
             0x044D: ascii_registers("V1", 2),
@@ -337,6 +347,7 @@ class Hyd3ph(RegisterBank):
         # The unit's own total (0.1 kW): coarser than the strings' sum, which is what it is.
         self.set(0x05C4, [round(plant.pv_w / 100)])
         self._battery()
+        self._bms_window()
         for index, name in enumerate(_COUNTERS):
             address = _COUNTER_BASE + 4 * index
             self.set(address, u32(today_wh[name] / 10) + u32(totals_wh[name] / 100))
@@ -384,6 +395,54 @@ class Hyd3ph(RegisterBank):
             [s16(plant.battery_w / 100), round(plant.soc), 98, self.towers, capacity_ah],
         )
 
+    def fit_packs(self, packs: int) -> None:
+        """Give every tower `packs` packs, and serve the BMS window that shows them."""
+        self.packs_per_tower = packs
+        for block in BMS_BLOCKS:
+            if block not in self.blocks:
+                self.blocks.append(block)
+        if not any(group.first == BMS_SELECT for group in self.groups):
+            self.groups.append(Group(BMS_SELECT, BMS_SELECT, free=True))
+        self.refresh()
+
+    def _bms_window(self) -> None:
+        """The BMS window: the layout, and the selected pack (once the BMS has switched).
+
+        A ZBT-5K module: 16 LFP cells (51.2 V, 100 Ah) with a BMS of its own.
+        """
+        if not self.packs_per_tower:
+            return
+        plant = self.plant
+        self.set(0x900D, [self.packs_per_tower << 8 | self.towers])
+        if self._lagging:
+            self._lagging -= 1
+        else:
+            self._shown_pack = self._selected
+        selected = self._shown_pack
+        battery, pack = selected & 0xFF, selected >> 8 & 0x0F
+        if battery >= self.towers or pack >= self.packs_per_tower:
+            self.set(0x900E, [0] * 6)
+            self.set(0x9044, [selected] + [0] * 48)
+            return
+        amps = plant.battery_w / self.towers / self.packs_per_tower / 51.2
+        soh = 98 - pack - battery
+        cell = 3.20 + 0.0015 * plant.soc + 0.004 * pack
+        cells = [round((cell + 0.001 * (i % 5)) * 1000) for i in range(16)]
+        temperatures = [round((21.0 + 0.5 * i + pack) * 10) for i in range(4)]
+        full = round(100 * soh / 100 * 10)
+        self.set(
+            0x900E,
+            [round(plant.soc), round(51.2 * 10), s16(amps * 10), 225, round(plant.soc), soh],
+        )
+        serial = ascii_registers(f"ZBT5K2406{battery + 1:02d}{pack + 1:03d}", 9)
+        self.set(
+            0x9044,
+            [selected, 0, 0, 0, *serial, *cells]
+            + [0] * 8
+            + [max(cells), min(cells), *temperatures, 265, 230, s16(amps * 10)]
+            + [round(full * plant.soc / 100), full, 312 + 7 * pack + battery],
+        )
+
     def _settings(self) -> Settings:
         """What the settings registers tell the plant."""
         value = self.values.get
@@ -426,6 +485,9 @@ class Hyd3ph(RegisterBank):
         if group.first in (STORAGE_MODE, PASSIVE_SETPOINTS):
             self._passive_since = self.clock()
             self._standby = False
+        if group.first == BMS_SELECT:
+            self._selected = self.values[BMS_SELECT]
+            self._lagging = self.bms_lag
         if group.first == CLOCK:
             year, month, day, hour, minute, second = (self.values[CLOCK + i] for i in range(6))
             wanted = time.mktime((2000 + year, month, day, hour, minute, second, 0, 0, -1))

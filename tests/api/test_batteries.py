@@ -86,6 +86,7 @@ def _arguments(device: str, *, second_tower: bool, towers: int | None = None) ->
         memory=None,
         second_tower=second_tower,
         towers=towers,
+        packs=None,
     )
 
 

@@ -31,8 +31,9 @@ async def test_diagnostics_are_redacted(
     assert diagnostics["last_update_success"] is True
     assert diagnostics["link"]["failures"] == 0
     # Identity (2), and the first poll: readings (5) and settings (5), each read twice (again
-    # in reverse order), as every value is seen for the first time.
-    assert diagnostics["link"]["requests"] == 22
+    # in reverse order), as every value is seen for the first time; and the BMS window's
+    # layout (refused: the simulated unit has no packs).
+    assert diagnostics["link"]["requests"] == 23
     poll = diagnostics["poll"]
     requests = [
         ["0x0404", 58],

@@ -651,6 +651,7 @@ def load_profile(
         groups=groups,
         checks=_checks(root, {fld.key: fld for _, fld in identity + fields}),
         presence=_presence(root, known),
+        bms_window=root.get("bms_window", _BOOL, False),
         bundled=bundled,
     )
     root.done()

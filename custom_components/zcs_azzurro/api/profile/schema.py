@@ -259,6 +259,8 @@ class Profile:
     groups: tuple[WriteGroup, ...] = ()
     checks: tuple[Check, ...] = ()
     presence: tuple[Presence, ...] = ()
+    # Whether the device passes its battery packs' data through the G3 BMS window (api/bms.py).
+    bms_window: bool = False
     # False for a user's own profile (from <config>/zcs_azzurro/profiles/): its entities
     # take their names from the profile, as no translation knows its keys.
     bundled: bool = True
