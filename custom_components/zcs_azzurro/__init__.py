@@ -34,6 +34,7 @@ from .coordinator import (
     ZcsRuntimeData,
 )
 from .discovery import async_scan_while_loaded
+from .history_fill import async_watch_history
 from .plant import PLANT_PLATFORMS, async_setup_plant_entry
 from .portal import async_setup_portal_entry
 from .profiles import async_load, async_report
@@ -123,6 +124,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     entry.runtime_data = ZcsRuntimeData(coordinator)
     # Other programs read the device through this entry's connection, if its options ask.
     await async_share(hass, entry)
+    # Hours the link missed, filled from a cloud entry of the same device, if there is one.
+    async_watch_history(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
