@@ -14,6 +14,7 @@ from .api.device import ModbusDevice, identify
 from .api.errors import IdentifyError, LinkError
 from .api.profile.schema import Profile
 from .api.transport.base import Link
+from .battery_health import async_watch_battery_health
 from .connection import async_get_link, function_codes, needed_functions
 from .const import (
     CONF_LINK,
@@ -126,6 +127,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     await async_share(hass, entry)
     # Hours the link missed, filled from a cloud entry of the same device, if there is one.
     async_watch_history(hass, entry)
+    async_watch_battery_health(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
