@@ -13,7 +13,7 @@ import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from ..registers import RegisterBank, f32
 from .hyd_3ph import Plant
@@ -39,8 +39,8 @@ class GridPoint(Protocol):
 class _Meter(RegisterBank, ABC):
     """A meter reading the grid flow of a plant; its energy totals in kWh at its addresses."""
 
-    IMPORT: ClassVar[int]
-    EXPORT: ClassVar[int]
+    IMPORT: int
+    EXPORT: int
 
     def __init__(
         self,
@@ -73,20 +73,37 @@ class _Meter(RegisterBank, ABC):
 
 
 class Dtsu666(_Meter):
-    """The three-phase meter."""
+    """The three-phase meter.
+
+    Chint's manuals place the energy totals at 0x401E/0x4028 (2016) or 0x101E/0x1028 (V1.5,
+    2019), and owners have found each on their meter (lmatula/ha_chint_pm issue #16): the
+    model counts at one (`energy_at`), the other reads 0. Direct connection: the current and
+    voltage transformer ratios read 1 and 10 (0.1 each), and readings are as measured.
+    """
 
     IMPORT = 0x401E
     EXPORT = 0x4028
+    # Where each manual puts the totals; the export total is 10 registers after the import.
+    ENERGY = (0x401E, 0x101E)
 
     def __init__(
-        self, *, clock: Callable[[], float] = time.time, plant: GridPoint | None = None
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        energy_at: int = 0x401E,
+        plant: GridPoint | None = None,
     ) -> None:
         """On the wall clock unless told otherwise; version 0x0105, 3P4W, address 1.
 
         At a plant's grid connection (`plant`), or a house of its own.
         """
-        super().__init__([(0x0000, 0x002E), (0x2000, 0x2045), (0x401E, 0x4029)], clock, plant)
+        if energy_at not in self.ENERGY:
+            raise ValueError(f"a DTSU666 keeps its totals at {self.ENERGY}, not {energy_at:#06x}")
+        self.IMPORT, self.EXPORT = energy_at, energy_at + 10
+        blocks = [(0x0000, 0x002E), (0x1000, 0x1051), (0x2000, 0x2045), (0x4000, 0x4059)]
+        super().__init__(blocks, clock, plant)
         self.set(0x0000, [0x0105, 0, 0, 0])
+        self.set(0x0006, [1, 10])  # IrAt, UrAt: no transformers
         self.set(0x002C, [3, 3, 1])
 
     def show(self, power: float, volts: float, hertz: float) -> None:
