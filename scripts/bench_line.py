@@ -1,6 +1,6 @@
 """The HUB with a full line: three inverters and a meter behind one HUB at its pause.
 
-`scripts/bench --hub-line [--rounds N] [--pacing S]` (here: `python -m scripts.bench_line`).
+`scripts/bench --hub-line [--rounds N] [--pacing S]`.
 The simulator runs a plant of three 3PH HYD ZSS in parallel behind a HUB (`--plant 3 --link
 hub`, the HUB's pause between requests, 3 s unless told), the meter on the meter line, in
 its own process; one Home Assistant sets up four entries on it (the inverters at units 1-3
@@ -14,7 +14,6 @@ ten minutes. Run it under the heavy lock.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import subprocess
@@ -129,18 +128,10 @@ def _row(
     ]  # fmt: skip
 
 
-def main() -> None:
-    """Print the table."""
-    parser = argparse.ArgumentParser(prog="scripts/bench --hub-line", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=10, help="scan intervals polled")
-    parser.add_argument("--pacing", type=float, default=const.DEFAULT_HUB_PACING)
-    options = parser.parse_args()
-    rows = asyncio.run(bench(options.rounds, options.pacing))
+def main(rounds: int, pacing: float) -> None:
+    """Print the table (scripts/bench --hub-line [--rounds N] [--pacing S])."""
+    rows = asyncio.run(bench(rounds, pacing))
     print("| " + " | ".join(HEADER) + " |")
     print("| " + " | ".join("---" for _ in HEADER) + " |")
     for row in rows:
         print("| " + " | ".join(row) + " |")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,7 @@
 """The plant's entities: its totals as sensors, its limits as numbers.
 
 They carry the keys (and so the names) of the inverters' own entities, and entity ids that
-say `plant`: sensor.plant_pv_power, sensor.plant_grid_import_energy_total, and so on.
+say `plant`: sensor.plant_pv_power, sensor.plant_grid_import_energy, and so on.
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ from homeassistant.const import (
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.entity_platform import (
+    AddConfigEntryEntitiesCallback,
+    async_get_current_platform,
+)
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import slugify
 
@@ -121,14 +124,20 @@ class PlantEntity(CoordinatorEntity[PlantCoordinator]):
     def __init__(
         self, coordinator: PlantCoordinator, description: EntityDescription, platform: str
     ) -> None:
-        """The plant's device; an entity id from the plant's name, `plant` in it."""
+        """The plant's device; an entity id from the plant's name, `plant` in it.
+
+        As Home Assistant makes ids (the device's name, then the entity's, in the language
+        it makes ids in), with `plant` in front of a plant's name that does not say it.
+        """
         super().__init__(coordinator)
         self.entity_description = description
         self._attr_unique_id = f"{coordinator.unique_id}_{description.key}"
         self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, coordinator.unique_id)})
-        name = slugify(coordinator.config_entry.title)
-        base = name if "plant" in name.split("_") else f"plant_{name}".rstrip("_")
-        self.entity_id = f"{platform}.{base}_{description.key}"
+        device = slugify(coordinator.config_entry.title)
+        base = device if "plant" in device.split("_") else f"plant_{device}".rstrip("_")
+        names = async_get_current_platform().platform_data.object_id_platform_translations
+        name = names.get(f"component.{DOMAIN}.entity.{platform}.{description.key}.name")
+        self.entity_id = f"{platform}.{base}_{slugify(name or description.key)}"
 
     @property
     def plant_value(self) -> float | None:

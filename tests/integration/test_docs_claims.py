@@ -56,6 +56,7 @@ TOPICS = (
     "energy",
     "sharing",
     "clouds",
+    "plants",
     "profiles",
     "troubleshooting",
     "development",

@@ -97,9 +97,17 @@ async def make_plant(
     return await hass.config_entries.flow.async_configure(result["flow_id"], chosen)
 
 
+def plant_entity(hass: HomeAssistant, key: str, platform: str = "sensor") -> str:
+    """The plant's entity for this key (its unique id: the plant's, then the key)."""
+    unique_id = f"{const.LINK_PLANT}_{MASTER}_{key}"
+    entity_id = er.async_get(hass).async_get_entity_id(platform, const.DOMAIN, unique_id)
+    assert entity_id is not None, key
+    return entity_id
+
+
 def plant_state(hass: HomeAssistant, key: str, platform: str = "sensor") -> float | None:
     """What the plant's entity for this key shows (None: unavailable)."""
-    found = hass.states.get(f"{platform}.plant_{key}")
+    found = hass.states.get(plant_entity(hass, key, platform))
     assert found is not None, key
     return None if found.state in ("unavailable", "unknown") else float(found.state)
 
@@ -236,7 +244,9 @@ async def test_one_device_for_the_plant_connecting_its_members_and_entity_ids_sa
     }
     assert ids
     assert all(entity_id.split(".")[1].startswith("plant_") for entity_id in ids)
-    assert "sensor.plant_grid_import_energy_total" in ids
+    # Made as Home Assistant makes ids: the plant's name, then the entity's.
+    assert plant_entity(hass, "grid_import_energy_total") == "sensor.plant_grid_import_energy"
+    assert plant_entity(hass, "export_limit", "number") == "number.plant_export_limit"
     # A plant has no registers of its own.
     with pytest.raises(ServiceValidationError, match="is a plant"):
         await hass.services.async_call(
@@ -252,14 +262,14 @@ async def test_the_plants_export_limit_reaches_what_the_plant_can_give_on_the_ma
     hass: HomeAssistant, members: list[MockConfigEntry], site: Site
 ) -> None:
     await _plant(hass, members)
-    number = hass.states.get("number.plant_export_limit")
+    number = hass.states.get(plant_entity(hass, "export_limit", "number"))
     assert number is not None
     # Two 10 kW inverters: up to 20 kW, beyond what the master alone is rated for.
     assert number.attributes["max"] == 20000
     await hass.services.async_call(
         "number",
         "set_value",
-        {"entity_id": "number.plant_export_limit", "value": 15000},
+        {"entity_id": plant_entity(hass, "export_limit", "number"), "value": 15000},
         blocking=True,
     )
     master = site.inverters[0]
@@ -279,7 +289,7 @@ async def test_the_plants_export_limit_reaches_what_the_plant_can_give_on_the_ma
         await hass.services.async_call(
             "number",
             "set_value",
-            {"entity_id": "number.plant_export_limit", "value": 25000},
+            {"entity_id": plant_entity(hass, "export_limit", "number"), "value": 25000},
             blocking=True,
         )
     assert master.values[0x1024] == 150
@@ -293,10 +303,23 @@ async def test_the_plants_output_limit_gives_each_inverter_its_share(
     await hass.services.async_call(
         "number",
         "set_value",
-        {"entity_id": "number.plant_output_power_limit", "value": 12000},
+        {"entity_id": plant_entity(hass, "output_power_limit", "number"), "value": 12000},
         blocking=True,
     )
     for inverter in site.inverters:
         # Enabled, 60.0 % of each one's rating (0.1 % steps).
         assert (inverter.values[0x1105], inverter.values[0x1106]) == (1, 600)
     assert plant_state(hass, "output_power_limit", "number") == 12000
+
+
+async def test_a_plant_named_otherwise_still_says_plant_in_its_entity_ids(
+    hass: HomeAssistant, members: list[MockConfigEntry]
+) -> None:
+    result = await make_plant(hass, members, name="Casa")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert result["title"] == "Casa"
+    assert plant_entity(hass, "pv_power") == "sensor.plant_casa_pv_power"
+    assert hass.states.get("sensor.plant_casa_pv_power").attributes["friendly_name"] == (  # type: ignore[union-attr]
+        "Casa PV power"
+    )

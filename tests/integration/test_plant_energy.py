@@ -25,7 +25,7 @@ from tests.conftest import Clock
 
 from . import test_plant
 from .conftest import poll
-from .test_plant import MASTER, SLAVE, _plant
+from .test_plant import MASTER, SLAVE, _plant, plant_entity
 
 site, sticks, members = test_plant.site, test_plant.sticks, test_plant.members
 __all__ = ["members", "site", "sticks"]
@@ -97,7 +97,7 @@ async def test_an_hour_of_plant_statistics_is_the_sum_of_its_members_within_roun
         await poll(hass)
         do_adhoc_statistics(hass, start=start + timedelta(minutes=5 * period))
     meter = members[2].unique_id
-    plant = {key: f"sensor.plant_{key}" for key in (*INVERTER_COUNTERS, *GRID_COUNTERS)}
+    plant = {key: plant_entity(hass, key) for key in (*INVERTER_COUNTERS, *GRID_COUNTERS)}
     parts = {
         key: [_entity(hass, f"{serial}_{key}") for serial in (MASTER, SLAVE)]
         for key in INVERTER_COUNTERS
