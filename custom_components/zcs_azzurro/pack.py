@@ -30,46 +30,30 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .api.bms import PackId
 from .const import DOMAIN
 from .coordinator import ZcsConfigEntry, ZcsCoordinator
+from .entity import sensor_description
 
 AMPERE_HOUR = "Ah"
 
 
-def _temperature(key: str, *, enabled: bool = True) -> SensorEntityDescription:
-    return SensorEntityDescription(
-        key=key,
-        translation_key=key,
-        device_class=SensorDeviceClass.TEMPERATURE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        suggested_display_precision=1,
-        entity_registry_enabled_default=enabled,
-    )
-
-
-def _cell(key: str) -> SensorEntityDescription:
-    return SensorEntityDescription(
-        key=key,
-        translation_key=key,
-        device_class=SensorDeviceClass.VOLTAGE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-        suggested_display_precision=3,
-    )
-
-
-def _capacity(key: str) -> SensorEntityDescription:
-    return SensorEntityDescription(
-        key=key,
-        translation_key=key,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=AMPERE_HOUR,
-        suggested_display_precision=1,
-        entity_category=EntityCategory.DIAGNOSTIC,
-    )
-
-
-def _sensor(key: str, **kwargs: object) -> SensorEntityDescription:
-    return SensorEntityDescription(key=key, translation_key=key, **kwargs)  # type: ignore[arg-type]
+TEMPERATURE = {
+    "device_class": SensorDeviceClass.TEMPERATURE,
+    "state_class": SensorStateClass.MEASUREMENT,
+    "native_unit_of_measurement": UnitOfTemperature.CELSIUS,
+    "suggested_display_precision": 1,
+}
+CELL = {
+    "device_class": SensorDeviceClass.VOLTAGE,
+    "state_class": SensorStateClass.MEASUREMENT,
+    "native_unit_of_measurement": UnitOfElectricPotential.VOLT,
+    "suggested_display_precision": 3,
+}
+CAPACITY = {
+    "state_class": SensorStateClass.MEASUREMENT,
+    "native_unit_of_measurement": AMPERE_HOUR,
+    "suggested_display_precision": 1,
+    "entity_category": EntityCategory.DIAGNOSTIC,
+}
+_sensor = sensor_description
 
 
 PACK_SENSORS = (
@@ -85,11 +69,11 @@ PACK_SENSORS = (
         native_unit_of_measurement=PERCENTAGE,
         entity_category=EntityCategory.DIAGNOSTIC,
     ),
-    _cell("pack_cell_voltage_max"),
-    _cell("pack_cell_voltage_min"),
-    _temperature("pack_temperature_max"),
-    _temperature("pack_temperature_min"),
-    _temperature("pack_mos_temperature", enabled=False),
+    _sensor("pack_cell_voltage_max", **CELL),
+    _sensor("pack_cell_voltage_min", **CELL),
+    _sensor("pack_temperature_max", **TEMPERATURE),
+    _sensor("pack_temperature_min", **TEMPERATURE),
+    _sensor("pack_mos_temperature", **TEMPERATURE, entity_registry_enabled_default=False),
     _sensor(
         "pack_current",
         device_class=SensorDeviceClass.CURRENT,
@@ -97,8 +81,8 @@ PACK_SENSORS = (
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         suggested_display_precision=1,
     ),
-    _capacity("pack_remaining_capacity"),
-    _capacity("pack_full_capacity"),
+    _sensor("pack_remaining_capacity", **CAPACITY),
+    _sensor("pack_full_capacity", **CAPACITY),
     # Cycles as a measurement: a damaged answer read lower would be taken for a new
     # meter by a total's statistics; the BMS's count is shown as it reads.
     _sensor(

@@ -16,7 +16,6 @@ from homeassistant.components.sensor import (
     RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
-    SensorEntityDescription,
     SensorStateClass,
 )
 from homeassistant.const import (
@@ -37,6 +36,7 @@ from homeassistant.util import slugify
 
 from .api.plant import COUNTERS, SOC
 from .const import DOMAIN
+from .entity import sensor_description
 from .plant import (
     EXPORT_LIMIT,
     OUTPUT_LIMIT,
@@ -46,47 +46,36 @@ from .plant import (
     PlantCoordinator,
 )
 
-
-def _power(key: str) -> SensorEntityDescription:
-    return SensorEntityDescription(
-        key=key,
-        translation_key=key,
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-    )
-
-
-def _energy(key: str) -> SensorEntityDescription:
-    return SensorEntityDescription(
-        key=key,
-        translation_key=key,
-        device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=1,
-    )
+POWER = {
+    "device_class": SensorDeviceClass.POWER,
+    "state_class": SensorStateClass.MEASUREMENT,
+    "native_unit_of_measurement": UnitOfPower.WATT,
+    "suggested_display_precision": 0,
+}
+ENERGY = {
+    "device_class": SensorDeviceClass.ENERGY,
+    "state_class": SensorStateClass.TOTAL_INCREASING,
+    "native_unit_of_measurement": UnitOfEnergy.KILO_WATT_HOUR,
+    "suggested_display_precision": 1,
+}
 
 
 # Signs as the inverters': grid + = import, battery + = discharge.
 SENSORS = (
     *(
-        _power(key)
+        sensor_description(key, **POWER)
         for key in ("pv_power", "inverter_power", "grid_power", "house_power", "battery_power")
     ),
-    SensorEntityDescription(
-        key=SOC,
-        translation_key=SOC,
+    sensor_description(
+        SOC,
         device_class=SensorDeviceClass.BATTERY,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
     ),
-    *(_energy(key) for key in COUNTERS),
-    SensorEntityDescription(
-        key=RATED,
-        translation_key=RATED,
+    *(sensor_description(key, **ENERGY) for key in COUNTERS),
+    sensor_description(
+        RATED,
         device_class=SensorDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.WATT,
         entity_category=EntityCategory.DIAGNOSTIC,
@@ -94,26 +83,25 @@ SENSORS = (
 )
 # The plant's output limit, in W (each inverter's is a share of its rating).
 OUTPUT_POWER_LIMIT = "output_power_limit"
-EXPORT = NumberEntityDescription(
-    key=EXPORT_LIMIT,
-    translation_key=EXPORT_LIMIT,
-    device_class=NumberDeviceClass.POWER,
-    native_unit_of_measurement=UnitOfPower.WATT,
-    native_min_value=0,
-    native_step=100,
-    mode=NumberMode.BOX,
-    entity_category=EntityCategory.CONFIG,
-)
-OUTPUT = NumberEntityDescription(
-    key=OUTPUT_POWER_LIMIT,
-    translation_key=OUTPUT_POWER_LIMIT,
-    device_class=NumberDeviceClass.POWER,
-    native_unit_of_measurement=UnitOfPower.WATT,
-    native_min_value=0,
-    native_step=10,
-    mode=NumberMode.BOX,
-    entity_category=EntityCategory.CONFIG,
-)
+
+
+def _watts(key: str, step: float) -> NumberEntityDescription:
+    """A limit in W, typed in (a plant's reaches far past what a slider could show)."""
+    return NumberEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=NumberDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        native_min_value=0,
+        native_step=step,
+        mode=NumberMode.BOX,
+        entity_category=EntityCategory.CONFIG,
+    )
+
+
+# The master's, in 100 W steps as it takes it; each inverter's share, in 0.1 % steps.
+EXPORT = _watts(EXPORT_LIMIT, 100)
+OUTPUT = _watts(OUTPUT_POWER_LIMIT, 10)
 
 
 class PlantEntity(CoordinatorEntity[PlantCoordinator]):
