@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
@@ -323,3 +323,39 @@ async def test_a_plant_named_otherwise_still_says_plant_in_its_entity_ids(
     assert hass.states.get("sensor.plant_casa_pv_power").attributes["friendly_name"] == (  # type: ignore[union-attr]
         "Casa PV power"
     )
+
+
+async def test_reconfigure_changes_the_members_and_the_plant_sets_itself_up_again(
+    hass: HomeAssistant, members: list[MockConfigEntry]
+) -> None:
+    entry = await _plant(hass, members)
+    master, slave, _ = members
+    result = await hass.config_entries.flow.async_init(
+        const.DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    assert result["step_id"] == "plant"
+    # The form shows what the plant has now.
+    suggested = {
+        str(marker): (marker.description or {}).get("suggested_value")
+        for marker in result["data_schema"].schema
+    }
+    assert suggested[const.CONF_INVERTERS] == [master.entry_id, slave.entry_id]
+    assert suggested[const.CONF_METER] == members[2].entry_id
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "name": "Plant",
+            const.CONF_INVERTERS: [master.entry_id, slave.entry_id],
+            const.CONF_METER: "none",
+        },
+    )
+    assert result["step_id"] == "plant_master"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.data[const.CONF_METER] is None
+    assert entry.state is ConfigEntryState.LOADED
+    # Without the meter, the grid is the master's.
+    await poll(hass)
+    assert plant_state(hass, "grid_power") == member_state(hass, f"{MASTER}_grid_power")
