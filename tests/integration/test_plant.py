@@ -13,6 +13,9 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
 
 from custom_components.zcs_azzurro import const
 from simulator.devices.site import SERIALS, Site
@@ -359,3 +362,27 @@ async def test_reconfigure_changes_the_members_and_the_plant_sets_itself_up_agai
     # Without the meter, the grid is the master's.
     await poll(hass)
     assert plant_state(hass, "grid_power") == member_state(hass, f"{MASTER}_grid_power")
+
+
+async def test_a_member_reloaded_takes_the_plant_with_it_and_diagnostics_name_the_members(
+    hass: HomeAssistant, members: list[MockConfigEntry], hass_client: Any
+) -> None:
+    entry = await _plant(hass, members)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert diagnostics["members"] == [members[0].title, members[1].title]
+    assert diagnostics["grid_from"] == members[2].title
+    assert diagnostics["values"]["rated_power"] == 20000
+    assert await hass.config_entries.async_reload(members[1].entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # The plant waits for the slave, and sets itself up again on its new coordinator (its
+    # setup retried a few seconds on, as Home Assistant retries a setup that is not ready).
+    await poll(hass)
+    assert entry.state is ConfigEntryState.LOADED
+    await poll(hass)
+    assert entry.runtime_data.coordinator.inverters[1] is members[1].runtime_data.coordinator
+    assert plant_state(hass, "pv_power") is not None
+    # A member removed: the plant says so and waits to be reconfigured.
+    await hass.config_entries.async_remove(members[1].entry_id)
+    await poll(hass)  # the setup retried once the slave's entry is gone
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry.reason == "An entry of this plant has been removed: reconfigure the plant"
