@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.components.sensor import SensorEntityDescription
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
@@ -125,3 +126,8 @@ class BatteryControlEntity(Entity):
         if shown != self._shown:
             self._shown = shown
             self.async_write_ha_state()
+
+
+def sensor_description(key: str, **shown: Any) -> SensorEntityDescription:
+    """A sensor described in code (a plant's, a pack's): named by its key's translation."""
+    return SensorEntityDescription(key=key, translation_key=key, **shown)

@@ -19,8 +19,11 @@ from homeassistant.helpers.typing import StateType
 
 from .api.profile.schema import Field, Presentation
 from .battery import MODE_END, MODE_WRITES, STORAGE_WRITES, BatteryControl
+from .const import CONF_LINK, LINK_PLANT
 from .coordinator import ZcsConfigEntry
-from .entity import BatteryControlEntity, ZcsEntity
+from .entity import BatteryControlEntity, ZcsEntity, sensor_description
+from .pack import async_add_pack_sensors
+from .plant_entity import async_add_sensors
 
 # Read-only: the coordinator does the polling.
 PARALLEL_UPDATES = 0
@@ -51,6 +54,9 @@ async def async_setup_entry(
     A field of a part the device may lack (a second battery tower) gets its sensor once the
     device reports the part: at setup if it does, or at the first poll that says so.
     """
+    if entry.data[CONF_LINK] == LINK_PLANT:
+        async_add_sensors(entry, async_add_entities)  # type: ignore[arg-type]
+        return
     coordinator = entry.runtime_data.coordinator
     fields = list(coordinator.device.profile.entities(Platform.SENSOR))
 
@@ -69,6 +75,7 @@ async def async_setup_entry(
     add_reported()
     if fields:
         entry.async_on_unload(coordinator.async_add_listener(add_reported))
+    async_add_pack_sensors(entry, async_add_entities)
     if (control := entry.runtime_data.battery) is not None:
         async_add_entities(
             [
@@ -79,25 +86,19 @@ async def async_setup_entry(
         )
 
 
-BATTERY_MODE_END = SensorEntityDescription(
-    key=MODE_END,
-    translation_key=MODE_END,
-    device_class=SensorDeviceClass.TIMESTAMP,
-)
+BATTERY_MODE_END = sensor_description(MODE_END, device_class=SensorDeviceClass.TIMESTAMP)
 # What a change of battery mode writes: RAM only ("stay in passive mode"), or the storage
 # mode (EEPROM) when it goes from or back to self use.
 RAM_ONLY = "ram_only"
 STORAGE_MODE_TOO = "storage_mode"
-BATTERY_MODE_WRITES = SensorEntityDescription(
-    key=MODE_WRITES,
-    translation_key=MODE_WRITES,
+BATTERY_MODE_WRITES = sensor_description(
+    MODE_WRITES,
     device_class=SensorDeviceClass.ENUM,
     options=[RAM_ONLY, STORAGE_MODE_TOO],
     entity_category=EntityCategory.DIAGNOSTIC,
 )
-STORAGE_MODE_WRITES = SensorEntityDescription(
-    key=STORAGE_WRITES,
-    translation_key=STORAGE_WRITES,
+STORAGE_MODE_WRITES = sensor_description(
+    STORAGE_WRITES,
     state_class=SensorStateClass.TOTAL_INCREASING,
     entity_category=EntityCategory.DIAGNOSTIC,
 )
