@@ -22,8 +22,10 @@ connection, the inverter's display) has the last word: battery control lets go u
 asked for a mode again. Only a storage mode that changed after battery control fell silent
 for the timeout (the inverter's own timeout action) is taken back.
 
-Other parts of the integration ask for a mode with `async_set` (see the plant's
-maintenance charge), as the action and the entities do.
+The action and the entities ask for a mode with `async_set`; a program's writes through the
+shared connection come in through `async_take_write`. A keep-alive goes out even when the
+inverter holds the set-points (the writer's `resend`, RAM groups only): only a write
+restarts its passive timeout, and the read-back judges it as any write.
 """
 
 from __future__ import annotations
