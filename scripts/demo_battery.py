@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 
+from custom_components.zcs_azzurro.const import DEFAULT_WRITE_INTERVAL
 from simulator.__main__ import EEPROM, MEMORY_INTERVAL
 
 DOMAIN = "zcs_azzurro"
@@ -132,4 +133,11 @@ async def check_battery(
         passed = False
     passed = await check.episode(entry_id, stay=True) and passed
     await set_options({"stay_in_passive": False})
+    # Turned off, the option gives the inverter its own storage mode back (a permanent-memory
+    # write): what follows may write the storage mode once the interval between two passed.
+    storage = await check.wait_for("storage_mode", lambda s: s == "self_use", 120)
+    if storage != "self_use":
+        check.say(f"check: with the option off again the storage mode shows {storage}")
+        passed = False
+    await asyncio.sleep(DEFAULT_WRITE_INTERVAL + 1)
     return passed
