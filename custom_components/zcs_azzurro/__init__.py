@@ -37,6 +37,7 @@ from .coordinator import (
 )
 from .discovery import async_scan_while_loaded
 from .history_fill import async_watch_history
+from .maintenance import async_watch_maintenance
 from .plant import PLANT_PLATFORMS, async_setup_plant_entry
 from .portal import async_setup_portal_entry
 from .profiles import async_load, async_report
@@ -130,6 +131,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     # Hours the link missed, filled from a cloud entry of the same device, if there is one.
     async_watch_history(hass, entry)
     async_watch_battery_health(hass, entry)
+    async_watch_maintenance(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

@@ -23,9 +23,10 @@ asked for a mode again. Only a storage mode that changed after battery control f
 for the timeout (the inverter's own timeout action) is taken back.
 
 The action and the entities ask for a mode with `async_set`; a program's writes through the
-shared connection come in through `async_take_write`. A keep-alive goes out even when the
-inverter holds the set-points (the writer's `resend`, RAM groups only): only a write
-restarts its passive timeout, and the read-back judges it as any write.
+shared connection come in through `async_take_write`; the maintenance charge (maintenance.py)
+through `async_maintain`, as a mode for a while that anyone else's mode ends. A keep-alive
+goes out even when the inverter holds the set-points (the writer's `resend`, RAM groups
+only): only a write restarts its passive timeout, and the read-back judges it as any write.
 """
 
 from __future__ import annotations
@@ -64,7 +65,13 @@ from .api.battery import (
 )
 from .api.profile.encoder import encode
 from .api.profile.schema import Span, Value
-from .const import CONF_STAY_IN_PASSIVE, DOMAIN, KEEP_ALIVE, PASSIVE_TIMEOUT
+from .const import (
+    CONF_MAINTENANCE_CHARGE,
+    CONF_STAY_IN_PASSIVE,
+    DOMAIN,
+    KEEP_ALIVE,
+    PASSIVE_TIMEOUT,
+)
 from .coordinator import ZcsConfigEntry, ZcsCoordinator
 
 _LOGGER = logging.getLogger(__name__)
@@ -144,6 +151,10 @@ class BatteryControl:
         self.power: int | None = None
         # Storage-mode and timeout writes (EEPROM) battery control has made, ever.
         self.storage_writes = 0
+        # Whether the mode for a while is the maintenance charge; whether one was ended by a
+        # mode someone asked for (none starts again until the towers are above the floor).
+        self.maintenance = False
+        self.maintenance_yielded = False
         self._lock = asyncio.Lock()
         # When the set-points were last written (time.monotonic), and whether what it asks
         # for is still to be written (a write that failed; retried every KEEP_ALIVE).
@@ -216,8 +227,11 @@ class BatteryControl:
             self._restore(stored)
             if stored.get("stay_in_passive", False) != self.stay_in_passive:
                 self.engaged = True
-        if self.until is not None and self.until <= dt_util.utcnow():
+        if (self.until is not None and self.until <= dt_util.utcnow()) or (
+            self.maintenance and not self.entry.options.get(CONF_MAINTENANCE_CHARGE, False)
+        ):
             self.episode = self.until = None
+            self.maintenance = False
         entry = self.entry
         # The polls read the storage mode and the set-points for us, whatever is shown; one
         # listener is told of each poll.
@@ -247,6 +261,31 @@ class BatteryControl:
         """
         self._check(command, until)
         await self._change(self.target_of(command), until)
+
+    async def async_maintain(self, charge: BatteryCommand | None, until: datetime) -> None:
+        """Start a maintenance charge until a time (charge), or end the one running (None).
+
+        Anyone else's mode wins: one starts only over self use with no mode for a while
+        asked (nor a storage mode of the inverter's own), and not after a mode asked during
+        the last one ended it, until the towers were above the floor (None) again.
+        """
+        if charge is None:
+            if self.maintenance:
+                await self._back(maintenance_only=True)
+            elif self.maintenance_yielded:
+                self.maintenance_yielded = False
+                await self._save()
+            return
+        await self._change(self.target_of(charge), until, maintenance=True)
+
+    def _may_maintain(self) -> bool:
+        """Whether a maintenance charge may start now (see `async_maintain`)."""
+        return not (
+            self.maintenance
+            or self.maintenance_yielded
+            or self.episode is not None
+            or self.mode is not BatteryMode.SELF_USE
+        )
 
     async def async_set_points(self, points: SetPoints) -> None:
         """Ask for set-points as given (a program's, through the shared connection), untimed.
@@ -303,7 +342,13 @@ class BatteryControl:
     async def async_set_power(self, power: int) -> None:
         """The power the mode select asks for; a powered mode asked for now takes it at once."""
         command = self.target.command
-        if self.engaged and command is not None and command.mode in POWERED:
+        # A maintenance charge is not the select's: it keeps its power.
+        if (
+            self.engaged
+            and command is not None
+            and command.mode in POWERED
+            and not self.maintenance
+        ):
             changed = BatteryCommand(command.mode, power)
             self._check(changed, None)
             await self._change(self.target_of(changed), self.until if self.episode else None)
@@ -332,10 +377,21 @@ class BatteryControl:
                 translation_placeholders={"until": dt_util.as_local(until).isoformat()},
             )
 
-    async def _change(self, target: Target, until: datetime | None) -> None:
-        """Ask for the target (over what comes after it, if it ends); carried out, or undone."""
+    async def _change(
+        self, target: Target, until: datetime | None, maintenance: bool = False
+    ) -> None:
+        """Ask for the target (over what comes after it, if it ends); carried out, or undone.
+
+        A target asked for during a maintenance charge ends it: the maintenance yields. A
+        maintenance charge itself is asked only where it may start, once it is its turn.
+        """
         async with self._lock:
+            if maintenance and not self._may_maintain():
+                return
             before = self._state()
+            if self.maintenance and not maintenance:
+                self.maintenance_yielded = True
+            self.maintenance = maintenance
             if until is None:
                 self.base, self.episode = target, None
             else:
@@ -412,8 +468,16 @@ class BatteryControl:
     async def _episode_over(self, now: datetime) -> None:
         """A mode's time is up: the one before it comes back."""
         self._end = None
+        await self._back()
+
+    async def _back(self, *, maintenance_only: bool = False) -> None:
+        """The mode for a while ends (if still the maintenance charge, if only that one)."""
         async with self._lock:
+            if maintenance_only and not self.maintenance:
+                return
+            self._cancel_end()
             self.episode = self.until = None
+            self.maintenance = False
             try:
                 await self._apply()
             except HomeAssistantError as err:
@@ -445,6 +509,8 @@ class BatteryControl:
         self.engaged = False
         self.base, self.episode, self.until = self.target_of(SELF_USE), None, None
         self.mode_before = None
+        self.maintenance_yielded = self.maintenance_yielded or self.maintenance
+        self.maintenance = False
         self._cancel_end()
         self.entry.async_create_background_task(self.hass, self._save(), f"{DOMAIN} battery save")
 
@@ -479,6 +545,8 @@ class BatteryControl:
             "power": self.power,
             "storage_writes": self.storage_writes,
             "stay_in_passive": self.stay_in_passive,
+            "maintenance": self.maintenance,
+            "maintenance_yielded": self.maintenance_yielded,
         }
 
     def _restore(self, state: Mapping[str, Any]) -> None:
@@ -490,6 +558,8 @@ class BatteryControl:
         self.mode_before = state.get("mode_before")
         self.power = state.get("power")
         self.storage_writes = int(state.get("storage_writes", 0))
+        self.maintenance = bool(state.get("maintenance", False))
+        self.maintenance_yielded = bool(state.get("maintenance_yielded", False))
 
     async def _save(self) -> None:
         await self._store.async_save(self._state())

@@ -20,7 +20,7 @@ from homeassistant.helpers import issue_registry as ir
 from .api.cloud.portal_source import ALARM_KEY
 from .api.profile.schema import Value
 from .const import DOMAIN
-from .coordinator import ZcsConfigEntry
+from .coordinator import ZcsConfigEntry, ZcsCoordinator
 
 # The codes of the pattern (KB 516), and the inverter losing its batteries' BMS (Modbus-G3
 # V1.38 fault list: ID157-ID160, lithium battery 1-4 communication).
@@ -46,8 +46,15 @@ def _codes(values: Mapping[str, Value | None]) -> set[int]:
     return found
 
 
-def _charges(values: Mapping[str, Value | None], inputs: Iterable[str]) -> list[float]:
+def charges(values: Mapping[str, Value | None], inputs: Iterable[str]) -> list[float]:
+    """The states of charge (%) the inputs read, those with a value."""
     return [float(v) for key in inputs if isinstance(v := values.get(key), int | float)]
+
+
+def tower_inputs(coordinator: ZcsCoordinator) -> list[str]:
+    """The state-of-charge keys of the battery inputs with a tower (an empty one reads 0 %)."""
+    fields = {field.key for field in coordinator.device.profile.fields}
+    return [key for key in SOC_KEYS if key in fields and coordinator.shows(key)]
 
 
 def deep_discharge(
@@ -58,16 +65,16 @@ def deep_discharge(
     `inputs` are the battery inputs with a tower (an empty input reads 0 %).
     """
     codes = _codes(values) & (DISCHARGE_CODES | BMS_LOST)
-    if codes and any(soc <= 0 for soc in _charges(values, inputs)):
+    if codes and any(soc <= 0 for soc in charges(values, inputs)):
         return tuple(sorted(codes))
     return None
 
 
 def recovered(values: Mapping[str, Value | None], inputs: Iterable[str] = SOC_KEYS) -> bool:
     """Whether every input reads above the floor again, with none of the codes."""
-    charges = _charges(values, inputs)
+    found = charges(values, inputs)
     codes = _codes(values) & (DISCHARGE_CODES | BMS_LOST)
-    return bool(charges) and not codes and all(soc > RECOVERED_SOC for soc in charges)
+    return bool(found) and not codes and all(soc > RECOVERED_SOC for soc in found)
 
 
 def _ids(codes: Iterable[int]) -> str:
@@ -90,7 +97,7 @@ def async_watch_battery_health(hass: HomeAssistant, entry: ZcsConfigEntry) -> No
         if coordinator.data is None or not coordinator.last_update_success:
             return
         values = coordinator.data.values
-        inputs = [key for key in SOC_KEYS if key in fields and coordinator.shows(key)]
+        inputs = tower_inputs(coordinator)
         if (codes := deep_discharge(values, inputs)) is not None:
             raised = True
             ir.async_create_issue(

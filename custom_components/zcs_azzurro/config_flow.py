@@ -86,6 +86,7 @@ from .const import (
     CONF_LINE,
     CONF_LINK,
     CONF_LOGGER_SERIAL,
+    CONF_MAINTENANCE_CHARGE,
     CONF_MODEL,
     CONF_PACING,
     CONF_PARITY,
@@ -1098,14 +1099,24 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
             # The HUB's gap between requests; its own setting must match.
             schema = schema.extend({vol.Required(CONF_PACING): PACING_BOX})
             current[CONF_PACING] = options.get(CONF_PACING, DEFAULT_HUB_PACING)
-        if await self._has_battery_control():
-            schema = schema.extend({vol.Optional(CONF_STAY_IN_PASSIVE): BooleanSelector()})
-            current[CONF_STAY_IN_PASSIVE] = options.get(CONF_STAY_IN_PASSIVE, False)
+        schema = await self._with_battery_control(schema, current)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(schema, user_input or current),
             errors=errors,
         )
+
+    async def _with_battery_control(
+        self, schema: vol.Schema, current: dict[str, Any]
+    ) -> vol.Schema:
+        """The schema with battery control's options (and their values), if the device has it."""
+        if not await self._has_battery_control():
+            return schema
+        options = self.config_entry.options
+        for key in (CONF_STAY_IN_PASSIVE, CONF_MAINTENANCE_CHARGE):
+            schema = schema.extend({vol.Optional(key): BooleanSelector()})
+            current[key] = options.get(key, False)
+        return schema
 
     async def _has_battery_control(self) -> bool:
         """Whether the entry's device has passive mode (a System entry writes the inverter's)."""
@@ -1145,11 +1156,8 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
             CONF_SCAN_INTERVAL: options.get(CONF_SCAN_INTERVAL, DEFAULT_PORTAL_SCAN_INTERVAL),
             CONF_BACKFILL_DAYS: options.get(CONF_BACKFILL_DAYS, DEFAULT_BACKFILL_DAYS),
         }
-        schema = PORTAL_OPTIONS_SCHEMA
-        if await self._has_battery_control():
-            # The System writes the inverter's registers: battery control works through it.
-            schema = schema.extend({vol.Optional(CONF_STAY_IN_PASSIVE): BooleanSelector()})
-            current[CONF_STAY_IN_PASSIVE] = options.get(CONF_STAY_IN_PASSIVE, False)
+        # The System writes the inverter's registers: battery control works through it.
+        schema = await self._with_battery_control(PORTAL_OPTIONS_SCHEMA, current)
         return self.async_show_form(
             step_id="portal",
             data_schema=self.add_suggested_values_to_schema(schema, user_input or current),

@@ -108,6 +108,9 @@ PROXY_IDLE: Final = 300.0
 # default) the storage mode is written once and every battery mode, self use too, is a
 # matter of passive set-points, which live in RAM.
 CONF_STAY_IN_PASSIVE: Final = "stay_in_passive"
+# The maintenance charge (an option, off by default): towers kept above the floor in winter
+# (ZCS KB 516) with a battery mode, where nobody asks for another (maintenance.py).
+CONF_MAINTENANCE_CHARGE: Final = "maintenance_charge"
 # Seconds the inverter waits without hearing from Home Assistant before it goes back to the
 # storage mode it had before passive mode (its timeout and timeout action, set by battery
 # control); the set-points are written again well within it, every KEEP_ALIVE seconds.

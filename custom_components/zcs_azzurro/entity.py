@@ -96,7 +96,7 @@ class BatteryControlEntity(Entity):
     _attr_has_entity_name = True
     _attr_should_poll = False
     # What the state last written showed.
-    _shown: tuple[bool, Any] | None = None
+    _shown: tuple[bool, Any, Any] | None = None
     # Whether it says what the device does (then unavailable while it cannot be reached).
     follows_device = True
 
@@ -116,13 +116,13 @@ class BatteryControlEntity(Entity):
     async def async_added_to_hass(self) -> None:
         """Listen to battery control."""
         await super().async_added_to_hass()
-        self._shown = (self.available, self.state)
+        self._shown = (self.available, self.state, self.extra_state_attributes)
         self.async_on_remove(self.control.async_add_listener(self._update))
 
     @callback
     def _update(self) -> None:
         """Write the state only when it changed (battery control tells after every poll)."""
-        shown = (self.available, self.state)
+        shown = (self.available, self.state, self.extra_state_attributes)
         if shown != self._shown:
             self._shown = shown
             self.async_write_ha_state()

@@ -25,6 +25,7 @@ from .battery import async_setup_battery
 from .battery_health import async_watch_battery_health
 from .const import CONF_CLIENT_CODE, CONF_FIELDS, CONF_THING_KEY, DOMAIN
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
+from .maintenance import async_watch_maintenance
 
 # Fired once for each alarm that becomes active: automations can notify about it.
 EVENT_ALARM = f"{DOMAIN}_alarm"
@@ -76,6 +77,7 @@ async def async_setup_cloud_entry(
     if ALARM_KEY in source.map.names:
         entry.async_on_unload(_watch_alarms(hass, coordinator))
     async_watch_battery_health(hass, entry)
+    async_watch_maintenance(hass, entry)
     backfill = Backfill(hass, entry, source)
     entry.async_on_unload(coordinator.async_add_listener(backfill.async_schedule))
     backfill.async_schedule()

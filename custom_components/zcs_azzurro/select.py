@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
@@ -14,6 +16,7 @@ from .battery import MODE_SELECT, BatteryControl
 from .const import DOMAIN
 from .coordinator import ZcsConfigEntry
 from .entity import BatteryControlEntity, ZcsEntity
+from .maintenance import ATTR_MAINTENANCE
 
 # Writes are queued by the coordinator's writer, one at a time per device.
 PARALLEL_UPDATES = 0
@@ -81,6 +84,11 @@ class BatteryModeSelect(BatteryControlEntity, SelectEntity):
         """The mode asked for, or the inverter's own if it is one of ours."""
         mode = self.control.mode
         return mode.value if mode else None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Whether the charge is the maintenance charge (the option), asked by nobody."""
+        return {ATTR_MAINTENANCE: self.control.maintenance}
 
     async def async_select_option(self, option: str) -> None:
         """Ask for the mode, until changed."""

@@ -119,3 +119,25 @@ async def http(hass: HomeAssistant, hass_client_no_auth: ClientMaker) -> TestCli
     client = await hass_client_no_auth()
     hass.config.external_url = str(client.make_url("")).rstrip("/")
     return client
+
+
+class Later:
+    """Home Assistant's timers fire as if its clock moved on (the wall clock does not).
+
+    Time is not frozen: the links' own timeouts keep running on the real clock.
+    """
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.hass = hass
+        self.ahead = timedelta(0)
+
+    async def __call__(self, seconds: float) -> None:
+        self.ahead += timedelta(seconds=seconds)
+        async_fire_time_changed(self.hass, dt_util.utcnow() + self.ahead)
+        await self.hass.async_block_till_done(wait_background_tasks=True)
+
+
+@pytest.fixture
+def later(hass: HomeAssistant) -> Later:
+    """Moves Home Assistant's timers on."""
+    return Later(hass)

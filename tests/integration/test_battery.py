@@ -18,7 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.zcs_azzurro import const
 from custom_components.zcs_azzurro.battery import BatteryControl
@@ -28,7 +28,7 @@ from simulator.eth import EthStick
 from simulator.system import SimulatedSystem
 from tests.conftest import Clock
 
-from .conftest import SERIAL, entry_data, state
+from .conftest import SERIAL, Later, entry_data, state
 from .test_system import _setup, system_entry
 
 STORAGE_MODE = 0x1110
@@ -79,28 +79,6 @@ async def set_mode(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> 
         {"config_entry_id": entry.entry_id, **data},
         blocking=True,
     )
-
-
-class Later:
-    """Home Assistant's timers fire as if its clock moved on (the wall clock does not).
-
-    Time is not frozen: the links' own timeouts keep running on the real clock.
-    """
-
-    def __init__(self, hass: HomeAssistant) -> None:
-        self.hass = hass
-        self.ahead = timedelta(0)
-
-    async def __call__(self, seconds: float) -> None:
-        self.ahead += timedelta(seconds=seconds)
-        async_fire_time_changed(self.hass, dt_util.utcnow() + self.ahead)
-        await self.hass.async_block_till_done(wait_background_tasks=True)
-
-
-@pytest.fixture
-def later(hass: HomeAssistant) -> Later:
-    """Moves Home Assistant's timers on."""
-    return Later(hass)
 
 
 def control_of(entry: MockConfigEntry) -> BatteryControl:
