@@ -21,12 +21,14 @@ from pymodbus.client import AsyncModbusTcpClient
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.zcs_azzurro import const
+from custom_components.zcs_azzurro.maintenance import ATTR_MAINTENANCE, FLOOR
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
 from tests.conftest import closed_port
 
-from .conftest import state
+from .conftest import Later, state
 from .test_battery import add_entry, setpoints, storage_mode
+from .test_maintenance import CHARGING, MAINTAIN, reads
 
 NO_LIMIT = [0x7FFF, 0xFFFF]
 EVCC_MODES: dict[str, list[tuple[int, list[int]]]] = {
@@ -147,3 +149,26 @@ async def test_evccs_writes_succeed_against_the_lse3_and_each_goes_out(
         assert setpoints(inverter) == SETPOINTS[mode], mode
     assert storage_mode(inverter) == 3
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_evccs_mode_during_a_maintenance_charge_ends_it_for_good(
+    hass: HomeAssistant,
+    stick: EthStick,
+    inverter: Hyd3ph,
+    proxy_port: int,
+    evcc: AsyncModbusTcpClient,
+    later: Later,
+) -> None:
+    options = {**MAINTAIN, const.CONF_STAY_IN_PASSIVE: True}
+    await shared_entry(hass, stick, proxy_port, **options)
+    await reads(later, inverter, FLOOR)
+    assert setpoints(inverter) == CHARGING
+    assert await evcc.connect()
+    await switch(evcc, "hold")
+    await reads(later, inverter, FLOOR)
+    assert setpoints(inverter) == SETPOINTS["hold"]
+    # evcc's "normal" is self use: the towers are still low, and evcc has the last word.
+    await switch(evcc, "normal")
+    await reads(later, inverter, FLOOR)
+    assert setpoints(inverter) == SETPOINTS["normal"]
+    assert state(hass, "battery_mode", "select").attributes[ATTR_MAINTENANCE] is False
