@@ -81,6 +81,18 @@ async def set_mode(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> 
     )
 
 
+async def select_storage_mode(hass: HomeAssistant, entry: MockConfigEntry, option: str) -> None:
+    """The storage mode set with its select, as a user does, and read again."""
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {ATTR_ENTITY_ID: state(hass, "storage_mode", "select").entity_id, "option": option},
+        blocking=True,
+    )
+    # Read twice before it is shown (a setting that changed).
+    await entry.runtime_data.coordinator.async_refresh_settings()
+
+
 def control_of(entry: MockConfigEntry) -> BatteryControl:
     control = entry.runtime_data.battery
     assert control is not None
@@ -265,14 +277,7 @@ async def test_a_storage_mode_set_elsewhere_has_the_last_word(
     later: Later,
 ) -> None:
     await set_mode(hass, loaded_entry, mode="hold", duration={"hours": 1})
-    await hass.services.async_call(
-        "select",
-        "select_option",
-        {ATTR_ENTITY_ID: state(hass, "storage_mode", "select").entity_id, "option": "time_of_use"},
-        blocking=True,
-    )
-    # Read twice before it is shown (a setting that changed), then let be.
-    await loaded_entry.runtime_data.coordinator.async_refresh_settings()
+    await select_storage_mode(hass, loaded_entry, "time_of_use")
     assert state(hass, "storage_mode", "select").state == "time_of_use"
     assert state(hass, "battery_mode", "select").state == "unknown"
     assert state(hass, "battery_mode_end").state == "unknown"

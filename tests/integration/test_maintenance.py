@@ -19,7 +19,14 @@ from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
 
 from .conftest import Later, state
-from .test_battery import NO_INTERVAL, STORAGE_MODE, add_entry, set_mode, setpoints
+from .test_battery import (
+    NO_INTERVAL,
+    STORAGE_MODE,
+    add_entry,
+    select_storage_mode,
+    set_mode,
+    setpoints,
+)
 from .test_battery import storage_mode as storage
 
 SOC = 0x0608
@@ -125,13 +132,7 @@ async def test_none_starts_over_a_storage_mode_of_the_inverters_own(
     hass: HomeAssistant, stick: EthStick, inverter: Hyd3ph, later: Later
 ) -> None:
     entry = await add_entry(hass, stick, MAINTAIN)
-    await hass.services.async_call(
-        "select",
-        "select_option",
-        {ATTR_ENTITY_ID: state(hass, "storage_mode", "select").entity_id, "option": "time_of_use"},
-        blocking=True,
-    )
-    await entry.runtime_data.coordinator.async_refresh_settings()
+    await select_storage_mode(hass, entry, "time_of_use")
     inverter.log.clear()
     await reads(later, inverter, 0)
     assert storage(inverter) == 1
