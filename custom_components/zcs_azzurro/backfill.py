@@ -38,7 +38,7 @@ from homeassistant.util.unit_conversion import EnergyConverter
 from .api.cloud.history import HourlyCounter, HourRow, hour_of
 from .api.cloud.portal_source import PortalSource
 from .api.source import SourceError
-from .const import CONF_BACKFILL_DAYS, DEFAULT_BACKFILL_DAYS, DOMAIN
+from .const import CONF_BACKFILL_DAYS, DEFAULT_BACKFILL_DAYS, DOMAIN, MAX_BACKOFF
 from .coordinator import ZcsConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
@@ -73,17 +73,22 @@ class Backfill:
         self._task: asyncio.Task[None] | None = None
         # The hour the last complete run reached (a failed run leaves it).
         self._done: datetime | None = None
+        # Failed runs in a row, and when the next may start.
+        self._failures = 0
+        self._retry_at: datetime | None = None
 
     @callback
     def async_schedule(self) -> None:
-        """After a good poll, run once per new hour (and again after a failed run)."""
+        """After a good poll, run once per new hour (after a failed run, once its wait is over)."""
         coordinator = self.entry.runtime_data.coordinator
-        hour = hour_of(dt_util.utcnow() - SETTLE)
+        now = dt_util.utcnow()
+        hour = hour_of(now - SETTLE)
         if (
             "recorder" not in self.hass.config.components
             or not coordinator.last_update_success
             or (self._task is not None and not self._task.done())
             or (self._done is not None and self._done >= hour)
+            or (self._retry_at is not None and now < self._retry_at)
         ):
             return
         self._task = self.entry.async_create_background_task(
@@ -93,12 +98,23 @@ class Backfill:
     async def _async_run(self, hour: datetime) -> None:
         try:
             imported = await self.async_backfill()
-        except SourceError as err:
-            # The next good poll tries again, from where this run stopped.
-            _LOGGER.debug("%s: backfill stopped: %r", self.entry.title, err)
+        except Exception as err:
+            # The run ends here; a later good poll tries again, from where it stopped, after
+            # a wait that doubles with each failure in a row (as the polls' own backoff).
+            interval = self.entry.runtime_data.coordinator.update_interval or SETTLE
+            wait = min(interval * 2**self._failures, timedelta(seconds=MAX_BACKOFF))
+            self._retry_at = dt_util.utcnow() + wait
+            self._failures += 1
+            if isinstance(err, SourceError) or self._failures > 1:
+                _LOGGER.debug("%s: backfill stopped: %r", self.entry.title, err)
+            else:
+                # Not a failure of the service's: a fault of ours, shown once, not every run.
+                _LOGGER.exception("%s: backfill failed", self.entry.title)
             return
         _LOGGER.debug("%s: backfill imported %s hourly rows", self.entry.title, imported)
         self._done = hour
+        self._failures = 0
+        self._retry_at = None
 
     async def async_backfill(self, now: datetime | None = None) -> int:
         """Import the hours not stored yet; how many rows were written."""

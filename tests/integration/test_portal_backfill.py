@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -151,3 +152,49 @@ async def test_after_an_outage_the_next_good_poll_fills_the_gap(
     after = await _rows(hass)
     assert len(after) == len(before) + 3
     assert after[-1]["state"] == _total_at(portal, after[-1]["end"])
+
+
+async def test_a_sample_stamped_far_in_the_future_is_no_sample(
+    recorder_mock: Recorder, hass: HomeAssistant, portal: SimulatedPortal
+) -> None:
+    portal.faults.history_future = True
+    await _setup(hass, portal, days=1)
+    rows = await _rows(hass)
+    assert 23 <= len(rows) <= 24
+    assert rows[-1]["state"] == _total_at(portal, rows[-1]["end"])
+
+
+def _history_asked(portal: SimulatedPortal) -> int:
+    return sum("historicData" in request for request in portal.requests)
+
+
+async def test_a_failing_backfill_is_asked_again_later_and_later(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    portal: SimulatedPortal,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Realtime answers; history comes in a shape the client does not know.
+    portal.faults.history_shape = True
+    await _setup(hass, portal, days=1)
+    assert _history_asked(portal) == 1
+    asked = []
+    # Polls every 5 minutes: the run is retried after 5, then 10, then 20 minutes.
+    for _ in range(7):
+        freezer.tick(timedelta(minutes=5))
+        await poll(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        asked.append(_history_asked(portal))
+    assert asked == [2, 2, 3, 3, 3, 3, 4]
+    assert await _rows(hass) == []
+    # The service's failure is told at debug level only.
+    ours = [r for r in caplog.records if r.name.startswith("custom_components.zcs_azzurro")]
+    assert not [r for r in ours if r.levelno >= logging.WARNING]
+    # Answering again: the next run after the wait fills the day.
+    portal.faults.history_shape = False
+    for _ in range(8):
+        freezer.tick(timedelta(minutes=5))
+        await poll(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(await _rows(hass)) >= 23

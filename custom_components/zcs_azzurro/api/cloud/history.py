@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from ..profile.guard import CounterGuard
 from ..profile.schema import Field
@@ -27,8 +27,8 @@ class HourRow:
 
 
 def hour_of(moment: datetime) -> datetime:
-    """The start of the hour the moment lies in."""
-    return moment.replace(minute=0, second=0, microsecond=0)
+    """The start of the UTC hour the moment lies in (an hour of +05:30 starts at :30 UTC)."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 class HourlyCounter:
