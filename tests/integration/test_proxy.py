@@ -39,7 +39,12 @@ from custom_components.zcs_azzurro.api.proxy import (
     ILLEGAL_FUNCTION,
     ILLEGAL_VALUE,
 )
-from custom_components.zcs_azzurro.proxy import endpoint_key, entry_proxy
+from custom_components.zcs_azzurro.proxy import (
+    async_warn_if_exposed,
+    endpoint_key,
+    entry_proxy,
+    exposed_issue,
+)
 from simulator.devices.hyd_3ph import BLOCKS, Hyd3ph
 from simulator.devices.hyd_es import HydEs
 from simulator.eth import EthStick
@@ -288,6 +293,58 @@ async def test_allowed_writes_are_checked_as_the_actions_check_them(
         {"entry_id": loaded_entry.entry_id, "address": 0x104D, "values": [80]}
     ]
     assert state(hass, "depth_of_discharge", "number").state == "80"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [sharing(0, **{const.CONF_PROXY_WRITES: True, const.CONF_ALLOW_RAW_WRITES: True})],
+)
+async def test_raw_writes_never_go_through_the_proxy(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    client: AsyncModbusTcpClient,
+    inverter: Hyd3ph,
+) -> None:
+    """The actions' raw writes are an administrator's; no one signs in at the proxy's port."""
+    inverter.log.clear()
+    answer = await client.write_register(0x1050, 4400, device_id=1)
+    assert answer.exception_code == ILLEGAL_ADDRESS
+    answer = await client.write_registers(0x1050, [4400], device_id=1)
+    assert answer.exception_code == ILLEGAL_ADDRESS
+    assert [r for r in inverter.log if r.function in (0x06, 0x10)] == []
+    # What the profile declares writable still is.
+    answer = await client.write_register(0x104D, 80, device_id=1)
+    assert not answer.isError()
+
+
+@pytest.mark.parametrize(
+    ("host", "writes", "warned"),
+    [
+        ("0.0.0.0", True, True),
+        ("192.168.1.10", True, True),
+        ("127.0.0.1", True, False),
+        ("::1", True, False),
+        ("0.0.0.0", False, False),
+    ],
+)
+async def test_writes_served_beyond_this_machine_are_a_repair_issue(
+    hass: HomeAssistant, host: str, writes: bool, warned: bool
+) -> None:
+    entry = MockConfigEntry(
+        domain=const.DOMAIN,
+        title="Inverter",
+        options=sharing(5020, **{const.CONF_PROXY_HOST: host, const.CONF_PROXY_WRITES: writes}),
+    )
+    entry.add_to_hass(hass)
+    async_warn_if_exposed(hass, entry, host, 5020)
+    issue = ir.async_get(hass).async_get_issue(const.DOMAIN, exposed_issue(entry.entry_id))
+    assert (issue is not None) is warned
+    if issue is not None:
+        assert issue.translation_key == "proxy_writes_exposed"
+        assert issue.translation_placeholders == {
+            "title": "Inverter",
+            "address": f"{host}:5020",
+        }
 
 
 async def test_garbage_and_floods_do_not_hold_up_our_polls(
