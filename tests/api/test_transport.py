@@ -98,7 +98,8 @@ async def test_a_slow_answer_within_the_timeout_is_fine(link: Link, stick: EthSt
 
 
 # Bytes that answer no pending request, which tmodbus throws away while it waits out the
-# timeout: they surface as no answer, not as a frame error (noted for upstream in README.md).
+# timeout: they surface as no answer, not as a frame error (docs/development.md, notes for
+# upstream).
 DISCARDED = {
     (Framing.RTU, "garbage"),  # and tmodbus logs a warning: "Discarding 28 byte(s) ..."
     (Framing.RTU, "wrong_unit"),
