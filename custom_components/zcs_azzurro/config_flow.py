@@ -581,6 +581,9 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
         # The sticks the scan found that no entry uses, by serial (as the pick list has it).
         self._found: dict[str, Logger] = {}
         self._discovered: Logger | None = None
+        # The entry whose stick answered from an address not confirmed, and why not.
+        self._moving = ""
+        self._moved = _Probe()
         # The device identified, while the user looks at its profile (choose_profile).
         self._detected = _Probe()
         # Where a device that did not answer is (choose_profile), while its model is asked.
@@ -814,15 +817,64 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             if entry.data.get(CONF_LOGGER_SERIAL) == logger.serial:
                 if entry.data[CONF_HOST] == logger.host:
                     return self.async_abort(reason="already_configured")
-                return self.async_update_reload_and_abort(
-                    entry, data_updates={CONF_HOST: logger.host}, reason="already_configured"
-                )
+                return await self._async_moved(entry, logger)
         # Until the inverter is read, the flow is the stick's (so "ignore" sticks to it).
         await self.async_set_unique_id(f"{LINK_WIFI}_{logger.serial}")
         self._abort_if_unique_id_configured()
         self._discovered = logger
         self.context["title_placeholders"] = {"serial": str(logger.serial)}
         return await self.async_step_wifi_confirm()
+
+    async def _async_moved(self, entry: ConfigEntry, logger: Logger) -> ConfigFlowResult:
+        """An entry's stick answered from another address: follow it if it is shown to be.
+
+        Anyone on the LAN can answer a scan with the stick's serial. The entry moves by
+        itself only when the new address serves the same logger (every V5 frame names it)
+        and the same inverter (its serial, the entry's unique id); otherwise the user is
+        asked, and told what could not be confirmed.
+        """
+        probe = await _async_probe(self.hass, {**entry.data, CONF_HOST: logger.host})
+        if not probe.errors and probe.serial == entry.unique_id:
+            return self.async_update_reload_and_abort(
+                entry, data_updates={CONF_HOST: logger.host}, reason="already_configured"
+            )
+        _LOGGER.debug("%s's stick at %s not confirmed: %s", entry.title, logger.host, probe)
+        # One question per stick at a time; "ignore" stops the questions (not a confirmed move).
+        await self.async_set_unique_id(f"{LINK_WIFI}_{logger.serial}")
+        self._abort_if_unique_id_configured()
+        self._discovered = logger
+        self._moving = entry.entry_id
+        self._moved = probe if probe.errors else _Probe(errors={"base": "moved_other_inverter"})
+        self.context["title_placeholders"] = {"serial": str(logger.serial)}
+        return await self.async_step_wifi_moved()
+
+    async def async_step_wifi_moved(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask before an entry follows its stick to an address not shown to be the stick's."""
+        assert self._discovered is not None
+        entry = self.hass.config_entries.async_get_entry(self._moving)
+        if entry is None:
+            return self.async_abort(reason="entry_gone")
+        host = self._discovered.host
+        if user_input is not None:
+            return self.async_update_reload_and_abort(
+                entry, data_updates={CONF_HOST: host}, reason="stick_moved"
+            )
+        self._set_confirm_only()
+        return self.async_show_form(
+            step_id="wifi_moved",
+            errors=self._moved.errors,
+            description_placeholders={
+                "name": entry.title,
+                "stick": str(self._discovered.serial),
+                "old": entry.data[CONF_HOST],
+                "new": host,
+                # What the probe's errors name (the serial or logger that answered instead).
+                **dict.fromkeys(("serial", "logger", "model", "functions"), ""),
+                **self._moved.placeholders,
+            },
+        )
 
     async def async_step_wifi_confirm(
         self, user_input: dict[str, Any] | None = None
