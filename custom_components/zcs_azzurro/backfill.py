@@ -36,6 +36,7 @@ from homeassistant.util import slugify
 from homeassistant.util.unit_conversion import EnergyConverter
 
 from .api.cloud.history import HourlyCounter, HourRow, hour_of
+from .api.cloud.portal import History
 from .api.cloud.portal_source import PortalSource
 from .api.source import SourceError
 from .const import CONF_BACKFILL_DAYS, DEFAULT_BACKFILL_DAYS, DOMAIN, MAX_BACKOFF
@@ -60,6 +61,15 @@ SETTLE = timedelta(minutes=10)
 def statistic_id(thing_key: str, key: str) -> str:
     """The external statistic of one counter: zcs_azzurro:<serial>_<counter>."""
     return f"{DOMAIN}:{slugify(thing_key)}_{key.removesuffix('_total')}"
+
+
+def _bursts(history: History, names: list[str]) -> list[bool]:
+    """Which samples are a zero burst: every lifetime total 0 at once (as live, not data)."""
+    columns = [history.series[name] for name in names if name in history.series]
+    return [
+        any(c[i] is not None for c in columns) and not any(c[i] for c in columns)
+        for i in range(len(history.times))
+    ]
 
 
 class Backfill:
@@ -124,12 +134,19 @@ class Backfill:
         thing_key = self.source.thing_key
         names = await self._async_names()
         series = []
+        guard = self.entry.runtime_data.coordinator.guard
         for key in BACKFILLED:
             if key not in self.source.map.names:
                 continue
             sid = statistic_id(thing_key, key)
             last = await self._async_last_row(sid)
-            counter = HourlyCounter(self.source.profile.field(key), last=last, not_before=oldest)
+            fld = self.source.profile.field(key)
+            restart = None
+            anchor = guard.anchor(key)
+            if last is not None and anchor and anchor[0] + abs(fld.scale) < last.state:
+                # Below the series: the counter started again, and its owner accepted it.
+                restart = (anchor[0], datetime.fromtimestamp(anchor[1], UTC))
+            counter = HourlyCounter(fld, last=last, not_before=oldest, restart=restart)
             metadata = StatisticMetaData(
                 mean_type=StatisticMeanType.NONE,
                 has_sum=True,
@@ -147,9 +164,12 @@ class Backfill:
         while start < now:
             end = min(start + self.source.client.max_span, now)
             history = await self.source.client.historic(thing_key, start, end)
+            burst = _bursts(history, [name for name, _, _ in series])
             for name, counter, metadata in series:
                 values = history.series.get(name, (None,) * len(history.times))
-                counter.feed(history.times, values)
+                counter.feed(
+                    history.times, [None if b else v for v, b in zip(values, burst, strict=True)]
+                )
                 if rows := counter.rows():
                     async_add_external_statistics(
                         self.hass,

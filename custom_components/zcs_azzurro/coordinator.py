@@ -152,7 +152,14 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         # Settings that have been read with a value at least once.
         self._had_value: set[str] = set()
         self.serial: str = entry.unique_id or ""
-        self.guard = CounterGuard(device.profile.fields)
+        # A cloud's counters: a first value waits for the next to agree (the service's zero
+        # bursts and stray totals). A local device's are read the same twice already.
+        self.guard = CounterGuard(
+            device.profile.fields, confirm_first=not isinstance(device, ModbusDevice)
+        )
+        # The counters whose new start the owner is asked to accept (repair issues).
+        self._restarts: set[str] = set()
+        entry.async_on_unload(self._clear_restarts)
         self.identity: dict[str, Value | None] | None = None
         self._first_keys: frozenset[str] = frozenset()
         # Buttons listen too, under keys that are no field.
@@ -350,6 +357,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         if self._unsure(reading, self._slow):
             self._slow_in = 0  # a paced port's counters (scripts/soak, HUB row)
         values = self.guard.apply(reading.values, dt_util.utcnow().timestamp())
+        self._note_restarts()
         if reported := {
             part.key
             for part in self.device.profile.presence
@@ -361,6 +369,53 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             # Settings not read this time hold what they were last read as.
             values = {key: self.data.values.get(key) for key in self.wanted_keys() - keys} | values
         return replace(reading, values=values)
+
+    def _note_restarts(self) -> None:
+        """A repair issue for each lifetime counter that counts on from another value.
+
+        The owner knows whether the inverter was replaced or its counters reset; until
+        they accept the new start, the counter stays unavailable. A counter that comes
+        back to its old course takes its issue away.
+        """
+        restarts = {restart.key: restart for restart in self.guard.restarts()}
+        registry = er.async_get(self.hass)
+        for key, restart in restarts.items():
+            if key in self._restarts:
+                continue
+            field = self.device.profile.field(key)
+            unit = field.presentation.unit if field.presentation else None
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                restart_issue(self.config_entry.entry_id, key),
+                is_fixable=True,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="counter_restart",
+                translation_placeholders={
+                    "title": self.config_entry.title,
+                    "entity": registry.async_get_entity_id(
+                        Platform.SENSOR, DOMAIN, self.unique_id(key)
+                    )
+                    or key,
+                    "last": f"{restart.last:g} {unit or ''}".strip(),
+                    "value": f"{restart.value:g} {unit or ''}".strip(),
+                },
+                data={"entry_id": self.config_entry.entry_id, "key": key},
+            )
+        for key in self._restarts - restarts.keys():
+            ir.async_delete_issue(self.hass, DOMAIN, restart_issue(self.config_entry.entry_id, key))
+        self._restarts = set(restarts)
+
+    def _clear_restarts(self) -> None:
+        for key in self._restarts:
+            ir.async_delete_issue(self.hass, DOMAIN, restart_issue(self.config_entry.entry_id, key))
+
+    async def async_accept_restart(self, key: str) -> None:
+        """The owner accepts that the counter starts again from where it now is."""
+        self.guard.accept_restart(key)
+        self._restarts.discard(key)
+        ir.async_delete_issue(self.hass, DOMAIN, restart_issue(self.config_entry.entry_id, key))
+        await self.async_request_refresh()
 
     def _unsure(self, reading: Reading, keys: AbstractSet[str]) -> bool:
         """Whether one of these fields, read, lacks a value the device may well hold.
@@ -470,6 +525,11 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         elif self._refused and not refused:
             _LOGGER.info("%s reads all its registers again", self.name)
         self._refused = refused
+
+
+def restart_issue(entry_id: str, key: str) -> str:
+    """The repair issue of a lifetime counter that counts on from another value."""
+    return f"counter_restart_{entry_id}_{key}"
 
 
 def invalid_value(err: InvalidValueError) -> ServiceValidationError:

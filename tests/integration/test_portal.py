@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from custom_components.zcs_azzurro.diagnostics import async_get_config_entry_dia
 from custom_components.zcs_azzurro.portal import EVENT_ALARM
 from simulator.portal import SimulatedPortal
 from tests.cloud.test_portal_client import FIXTURES, serve
+from tests.conftest import Clock
 from tests.integration.test_translations import COMPONENT
 
 from .conftest import poll
@@ -74,11 +76,15 @@ def portal_entry(portal: SimulatedPortal, **options: Any) -> MockConfigEntry:
 
 @pytest.fixture
 async def portal_loaded(hass: HomeAssistant, portal: SimulatedPortal) -> MockConfigEntry:
-    """The simulated device's Portal entry, set up."""
+    """The simulated device's Portal entry, set up, and polled a second time.
+
+    A cloud's first totals show once the next reading agrees with them (see below).
+    """
     entry = portal_entry(portal)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
+    await poll(hass)
     return entry
 
 
@@ -113,17 +119,49 @@ async def test_the_device_and_its_sensors(
         _ = portal_loaded.runtime_data.coordinator.writer
 
 
+async def test_a_new_entry_shows_its_totals_once_a_second_reading_agrees(
+    hass: HomeAssistant, portal: SimulatedPortal
+) -> None:
+    # The Portal's first answer says 0 for the PV total: a burst of one counter.
+    latest = portal.samples()[-1][1]
+    real = latest["energyGeneratingTotal"]
+    latest["energyGeneratingTotal"] = 0.0
+    entry = portal_entry(portal)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # Powers show at once; no total anchors on a first value alone.
+    assert float(shown(hass, "pv_power").state) == latest["powerGenerating"]
+    assert shown(hass, "pv_energy_total").state == STATE_UNAVAILABLE
+    assert shown(hass, "house_energy_total").state == STATE_UNAVAILABLE
+    latest["energyGeneratingTotal"] = real
+    await poll(hass)
+    # The true total does not follow from the 0: it waits for the next reading in turn.
+    assert shown(hass, "pv_energy_total").state == STATE_UNAVAILABLE
+    assert float(shown(hass, "house_energy_total").state) == latest["energyConsumingTotal"]
+    await poll(hass)
+    assert float(shown(hass, "pv_energy_total").state) == real
+
+
 async def test_stale_data_is_not_current_data(
-    hass: HomeAssistant, portal: SimulatedPortal, portal_loaded: MockConfigEntry
+    hass: HomeAssistant,
+    portal: SimulatedPortal,
+    portal_loaded: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     total = shown(hass, "pv_energy_total").state
+    # The device falls silent; three hours later the Portal still holds its last sample.
+    clock = portal.clock
+    assert isinstance(clock, Clock)
+    clock.now += 3 * 3600
+    freezer.tick(timedelta(hours=3))
     portal.faults.stale = 3 * 3600
     await poll(hass)
     assert shown(hass, "pv_power").state == STATE_UNAVAILABLE
     assert shown(hass, "house_power").state == STATE_UNAVAILABLE
     assert shown(hass, "battery_soc").state == STATE_UNAVAILABLE
-    # The total holds what the Portal last heard: 3 hours back, so not above the last shown.
-    assert float(shown(hass, "pv_energy_total").state) <= float(total)
+    # The total holds what the Portal last heard: what was shown before the silence.
+    assert shown(hass, "pv_energy_total").state == total
     portal.faults.stale = 0
     await poll(hass)
     assert shown(hass, "pv_power").state != STATE_UNAVAILABLE
@@ -269,6 +307,9 @@ async def test_the_real_hybrid_answer_becomes_sensors(
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
+        # A minute later the same answer again: the totals' first value is confirmed.
+        freezer.move_to("2024-10-22T19:49:52+00:00")
+        await poll(hass)
         values = {
             state.attributes["friendly_name"]: state.state
             for state in hass.states.async_all("sensor")

@@ -198,3 +198,23 @@ async def test_a_failing_backfill_is_asked_again_later_and_later(
         await poll(hass)
         await hass.async_block_till_done(wait_background_tasks=True)
     assert len(await _rows(hass)) >= 23
+
+
+@pytest.mark.parametrize("first", [0.0, 99999.0], ids=["zero", "stray_high"])
+async def test_a_new_series_is_not_anchored_on_a_wrong_first_sample(
+    recorder_mock: Recorder, hass: HomeAssistant, portal: SimulatedPortal, first: float
+) -> None:
+    # The first sample the backfill asks for (a day back, on the hour) is wrong.
+    oldest = (datetime.now(UTC) - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    sample = next(v for t, v in portal.samples() if t >= oldest.timestamp())
+    sample["energyGeneratingTotal"] = first
+    await _setup(hass, portal, days=1)
+    rows = await _rows(hass)
+    assert len(rows) >= 22
+    gains = [b["sum"] - a["sum"] for a, b in itertools.pairwise(rows)]
+    assert max(gains) < 9 * 1.1  # never more than an hour of the 9 kW plant at full sun
+    end = rows[-1]["end"]
+    assert (
+        rows[-1]["state"]
+        == [v for t, v in portal.samples() if t < end][-1]["energyGeneratingTotal"]
+    )

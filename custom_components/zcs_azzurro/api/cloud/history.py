@@ -2,7 +2,8 @@
 
 Each hour is given once, and only when it is over (a sample at or after its end has been
 seen); the samples pass the same counter guard as the live values, so the zero bursts
-and decreasing totals the service is known for never become energy.
+and decreasing totals the service is known for never become energy. A new series starts
+only from a sample the next one agrees with, as the live values do.
 """
 
 from __future__ import annotations
@@ -35,22 +36,37 @@ class HourlyCounter:
     """Turns one counter's samples into hourly rows, continuing a series already stored."""
 
     def __init__(
-        self, fld: Field, *, last: HourRow | None = None, not_before: datetime | None = None
+        self,
+        fld: Field,
+        *,
+        last: HourRow | None = None,
+        not_before: datetime | None = None,
+        restart: tuple[float, datetime] | None = None,
     ) -> None:
-        """Continue after `last` (the newest row stored); hours before `not_before` are skipped."""
+        """Continue after `last` (the newest row stored); hours before `not_before` are skipped.
+
+        `restart`: the counter started again from this value at this time (its owner
+        accepted the new start): the series goes on from there, its sum without a jump.
+        """
         self.key = fld.key
-        self._guard = CounterGuard([fld])
+        self._guard = CounterGuard([fld], confirm_first=True)
         self.last = last
         self._not_before = not_before
+        self._restart_hour = hour_of(restart[1]) if restart else None
         self._pending: dict[datetime, float] = {}
         self._seen: datetime | None = None
-        if last is not None:
+        if restart is not None:
+            self._guard.seed(self.key, restart[0], restart[1].timestamp())
+        elif last is not None:
             self._guard.seed(self.key, last.state, (last.start + HOUR).timestamp())
 
     @property
     def resume_at(self) -> datetime | None:
         """The first hour not stored yet, if the series has begun."""
-        return self.last.start + HOUR if self.last else None
+        if self.last is None:
+            return None
+        resume = self.last.start + HOUR
+        return max(resume, self._restart_hour) if self._restart_hour else resume
 
     def feed(self, times: Iterable[datetime], values: Iterable[float | int | None]) -> None:
         """Take samples in time order; those the guard rejects are left out."""
