@@ -295,13 +295,18 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
     def _after_poll(self, took: float) -> None:
         """Polls never overlap: one that outlasts the interval delays the next; say so once.
 
-        The first poll reads identity and settings too, so it is not held against the interval.
+        The first poll reads identity and settings too, so it is not held against the
+        interval. A poll that fits it again takes the repair issue away.
         """
         if self.watch is not None and isinstance(self.device, ModbusDevice):
             demand = _demand(self.device, self.wanted_keys(), self._slow)
             self.update_interval = self.watch.polled(demand, self.device.link.stats.losses)
         interval = self.update_interval.total_seconds() if self.update_interval else 0
-        if self.data is None or took <= interval or self._overrun_said:
+        fits = took <= interval
+        if fits and self._overrun_said:
+            self._overrun_said = False
+            ir.async_delete_issue(self.hass, DOMAIN, self._overrun_issue)
+        if self.data is None or fits or self._overrun_said:
             return
         self._overrun_said = True
         ir.async_create_issue(

@@ -320,6 +320,20 @@ async def test_a_poll_longer_than_the_interval_is_said_once(
     assert ir.async_get(hass).async_get_issue(const.DOMAIN, issue) is None
 
 
+async def test_the_overrun_issue_goes_once_a_poll_fits_again(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    coordinator = loaded_entry.runtime_data.coordinator
+    issue = f"poll_overrun_{loaded_entry.entry_id}"
+    coordinator.update_interval = timedelta(microseconds=1)
+    await poll(hass)
+    assert ir.async_get(hass).async_get_issue(const.DOMAIN, issue) is not None
+    # Polls fit their interval again (a longer one chosen in the options, say).
+    coordinator.update_interval = timedelta(seconds=30)
+    await poll(hass)
+    assert ir.async_get(hass).async_get_issue(const.DOMAIN, issue) is None
+
+
 async def test_on_a_hub_port_powers_are_read_every_poll_counters_every_fifth(
     hass: HomeAssistant, hub: Hub
 ) -> None:
