@@ -140,6 +140,13 @@ async def _async_detect(
             translation_domain=DOMAIN, translation_key="device_not_identified"
         ) from err
     model = profile.model_name(identity.values)
+    if other := hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, serial):
+        # Added again while it slept, by another way (its address by name, say).
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="device_already_added",
+            translation_placeholders={"serial": serial, "title": other.title},
+        )
     hass.config_entries.async_update_entry(
         entry,
         unique_id=serial,

@@ -608,6 +608,9 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
         The entry identifies the device when it wakes; until then its setup is retried.
         """
         profiles = [p for p in await async_get_profiles(self.hass) if p.serial_prefixes]
+        # Known by its serial only once it answers: until then, by where it is. An entry
+        # already there (waiting too, or identified) is this device.
+        self._async_abort_entries_match(self._asleep)
         if user_input is not None:
             profile = next(p for p in profiles if p.id == user_input[CONF_PROFILE])
             data = {**self._asleep, CONF_PROFILE: profile.id, CONF_MODEL: profile.name}
