@@ -573,6 +573,8 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a ZCS device over one of its links."""
 
     VERSION = 1
+    # 2: a meter's entry has no unique id; its device and entities go by the entry's id.
+    MINOR_VERSION = 2
     # A System entry's webhook id, made when its form is first shown.
     _webhook_id: str | None = None
 
@@ -626,8 +628,10 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """A device that answers but carries no serial number (a meter): its profile is chosen.
 
-        With no serial, its entry is known by where it is: link, address and unit id. The
-        profile must read values there before the entry is made.
+        With no serial, the entry has no unique id (Home Assistant accepts no address as
+        one): its device and entities are known by the entry's own id, and a second entry
+        for the same place (link, address or port, unit id) is refused. The profile must
+        read values there before the entry is made.
         """
         data = self._asleep
         profiles = [p for p in (await async_load(self.hass)).profiles if not p.serial_prefixes]
@@ -638,8 +642,7 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             if not (errors := await _async_reads(self.hass, data, profile)):
                 where = data.get(CONF_DEVICE) or f"{data[CONF_HOST]}:{data[CONF_PORT]}"
                 unit = data[CONF_UNIT_ID]
-                await self.async_set_unique_id(f"{data[CONF_LINK]}_{where}_{unit}")
-                self._abort_if_unique_id_configured()
+                self._async_abort_entries_match(self._asleep)
                 paced = LINKS[data[CONF_LINK]].paced
                 # Named as an inverter is (model, what tells two apart), in no language:
                 # the model alone (not the profile's longer name) keeps entity ids short.

@@ -151,7 +151,8 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._settings_in = 0
         # Settings that have been read with a value at least once.
         self._had_value: set[str] = set()
-        self.serial: str = entry.unique_id or ""
+        # The device's serial; a device without one (a meter) goes by its entry's id.
+        self.serial: str = entry.unique_id or entry.entry_id
         # A cloud's counters: a first value waits for the next to agree (the service's zero
         # bursts and stray totals). A local device's are read the same twice already.
         self.guard = CounterGuard(
