@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 
 import pytest
 from modbus_connection.tmodbus import ModbusConnection
@@ -38,6 +38,16 @@ def link_at(endpoint: Endpoint, unit: int = 1) -> Link:
     """A link to a unit at any endpoint, on a connection of its own."""
     connection = ModbusConnection(endpoint.params())
     return UnitLink(connection.for_unit(unit), unit, timeout=TEST_TIMEOUT, close=connection.close)
+
+
+async def until(condition: Callable[[], object], within: float = 10.0) -> None:
+    """Wait until the condition holds: an event the code under test has no signal for.
+
+    Checked every few milliseconds; a loaded machine makes it wait longer, not fail.
+    """
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 (no event to wait on: that is the point)
+            await asyncio.sleep(0.005)
 
 
 class Clock:

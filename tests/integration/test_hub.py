@@ -29,7 +29,7 @@ from custom_components.zcs_azzurro.pacing import MAX_BACKOFF, PortWatch, async_h
 from simulator.devices.chint import Dtsu666
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.hub import Hub, HubLine
-from tests.conftest import Clock, link_at, local_time
+from tests.conftest import Clock, link_at, local_time, until
 
 from .conftest import MODEL, poll
 from .test_config_flow import link_form
@@ -215,9 +215,10 @@ async def test_another_client_on_the_port_backs_us_off_and_we_heal_when_it_leave
     other: list[asyncio.StreamWriter] = []
 
     async def other_client_takes_the_port() -> None:
+        before = line.connections
         _, writer = await asyncio.open_connection("127.0.0.1", line.port)
         other.append(writer)
-        await asyncio.sleep(0.05)  # the HUB drops us; our link hears of it
+        await until(lambda: line.connections > before)  # the HUB took it, and dropped us
 
     intervals = []
     for _ in range(5):

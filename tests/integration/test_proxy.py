@@ -50,7 +50,7 @@ from simulator.devices.hyd_es import HydEs
 from simulator.eth import EthStick
 from simulator.hub import Hub
 from simulator.wifi import WifiStick
-from tests.conftest import Clock, closed_port, local_time
+from tests.conftest import Clock, closed_port, local_time, until
 
 from . import test_hub, test_wifi
 from .conftest import SERIAL, entry_data, state
@@ -404,13 +404,15 @@ async def test_clients_beyond_the_limit_are_turned_away(
     monkeypatch.setattr(const, "PROXY_MAX_CLIENTS", 2)
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
+    shared = entry_proxy(hass, config_entry.entry_id)
+    assert shared is not None
     clients = [await asyncio.open_connection("127.0.0.1", proxy_port) for _ in range(3)]
-    await asyncio.sleep(0.05)
     # The third is closed at once; the first two stay.
-    assert await asyncio.wait_for(clients[2][0].read(), 1) == b""
+    assert await asyncio.wait_for(clients[2][0].read(), 5) == b""
+    assert len(shared.proxy.clients) == 2
     # One leaves: a new one is served.
     clients[0][1].close()
-    await asyncio.sleep(0.05)
+    await until(lambda: len(shared.proxy.clients) == 1)
     modbus = AsyncModbusTcpClient("127.0.0.1", port=proxy_port, timeout=1, retries=0)
     assert await modbus.connect()
     answer = await modbus.read_holding_registers(0x0445, count=4, device_id=1)
