@@ -27,6 +27,12 @@ from tests.integration.test_translations import COMPONENT
 
 from .conftest import poll
 
+
+@pytest.fixture(autouse=True)
+def pinned(plant_time: FrozenDateTimeFactory) -> None:
+    """The simulated plant and Home Assistant at one instant, whatever the hour of the run."""
+
+
 HYBRID_FIELDS = [
     "batteryCycletime",
     "batterySoC",

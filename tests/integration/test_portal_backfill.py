@@ -26,6 +26,12 @@ from tests.conftest import Clock
 from .conftest import poll
 from .test_portal import portal_entry
 
+
+@pytest.fixture(autouse=True)
+def pinned(plant_time: FrozenDateTimeFactory) -> None:
+    """The simulated plant and Home Assistant at one instant, whatever the hour of the run."""
+
+
 PV = statistic_id("ZP1ES010M2H00017", "pv_energy_total")
 
 
