@@ -40,14 +40,14 @@ def client_of(session: aiohttp.ClientSession, portal: SimulatedPortal, **kw: str
 async def serve(
     body: str | bytes, status: int = 200, content_type: str = "application/json"
 ) -> web.AppRunner:
-    """A loopback server answering every POST with this body."""
+    """A loopback server answering every POST (to any path) with this body."""
     raw = body.encode() if isinstance(body, str) else body
 
     async def answer(request: web.Request) -> web.Response:
         return web.Response(status=status, body=raw, headers={"Content-Type": content_type})
 
     app = web.Application()
-    app.router.add_post("/", answer)
+    app.router.add_post("/{path:.*}", answer)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()

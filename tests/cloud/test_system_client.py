@@ -23,7 +23,7 @@ from custom_components.zcs_azzurro.api.cloud.system import (
 from simulator.system import SimulatedSystem
 from tests.conftest import closed_port
 
-from .test_portal_client import session
+from .test_portal_client import serve, session
 
 __all__ = ["session"]
 
@@ -154,26 +154,12 @@ def test_a_callback_round_trips() -> None:
     assert wire.parse_callback(wire.callback_body(sent)) == sent
 
 
-async def _serving(body: bytes, status: int = 200, content_type: str = "application/json") -> Any:
-    """A loopback server answering every call (any path) with this body."""
-
-    async def answer(request: web.Request) -> web.Response:
-        return web.Response(status=status, body=body, headers={"Content-Type": content_type})
-
-    app = web.Application()
-    app.router.add_post("/{path:.*}", answer)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    return runner
-
-
 @pytest.mark.parametrize("status", [200, 503])
 async def test_a_page_in_another_encoding_is_an_api_error(
     session: aiohttp.ClientSession, socket_enabled: None, status: int
 ) -> None:
     page = "<html><body>Servizio in manutenzione: è</body></html>".encode("latin-1")
-    runner = await _serving(page, status, "text/html; charset=utf-8")
+    runner = await serve(page, status, "text/html; charset=utf-8")
     try:
         client = SystemClient(session, "t", "p", url=f"http://127.0.0.1:{runner.addresses[0][1]}")
         with pytest.raises(SystemApiError):
@@ -188,7 +174,7 @@ async def test_history_drops_samples_outside_the_window(
     start = datetime(2026, 3, 1, 10, tzinfo=UTC)
     stamps = ["2026-03-01T09:00:00Z", "2026-03-01T10:05:00Z", "9999-12-31T23:55:00Z"]
     body = {wire.SUCCESS: True, wire.DATA: {wire.TIMES: stamps, "E_PV_TOTAL": [1.0, 2.0, 3.0]}}
-    runner = await _serving(json.dumps(body).encode())
+    runner = await serve(json.dumps(body))
     try:
         client = SystemClient(session, "t", "p", url=f"http://127.0.0.1:{runner.addresses[0][1]}")
         history = await client.historic("ZX", start, start + timedelta(hours=1))
