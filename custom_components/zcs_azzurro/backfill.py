@@ -37,7 +37,7 @@ from homeassistant.util.unit_conversion import EnergyConverter
 
 from .api.cloud.history import HourlyCounter, HourRow, hour_of
 from .api.cloud.portal import History
-from .api.cloud.portal_source import PortalSource
+from .api.cloud.portal_source import PortalSource, zero_burst
 from .api.source import SourceError
 from .const import CONF_BACKFILL_DAYS, DEFAULT_BACKFILL_DAYS, DOMAIN, MAX_BACKOFF
 from .coordinator import ZcsConfigEntry
@@ -66,10 +66,7 @@ def statistic_id(thing_key: str, key: str) -> str:
 def _bursts(history: History, names: list[str]) -> list[bool]:
     """Which samples are a zero burst: every lifetime total 0 at once (as live, not data)."""
     columns = [history.series[name] for name in names if name in history.series]
-    return [
-        any(c[i] is not None for c in columns) and not any(c[i] for c in columns)
-        for i in range(len(history.times))
-    ]
+    return [zero_burst(c[i] for c in columns) for i in range(len(history.times))]
 
 
 class Backfill:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from collections.abc import Set as AbstractSet
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -191,6 +191,10 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, self._overrun_issue))
         # Set by an entry whose registers are written through a cloud (the System's webhook).
         self.register_writes: RegisterWrites | None = None
+        # Set by a cloud entry: its counters' recent samples, (time in s, values) oldest first.
+        self.recent: (
+            Callable[[float], Awaitable[list[tuple[float, dict[str, Value | None]]]]] | None
+        ) = None
 
     @property
     def writer(self) -> Writer:
@@ -250,6 +254,25 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 if data and isinstance(data.native_value, int | float | Decimal):
                     self.guard.seed(field.key, float(data.native_value), last.last_seen.timestamp())
         self._first_keys = frozenset(keys)
+        await self._async_prime_guard()
+
+    async def _async_prime_guard(self) -> None:
+        """Counters with nothing to follow (a new cloud entry) take their recent history first.
+
+        A cloud's first value waits for one that agrees with it: the samples of the last
+        minutes, where the service has them, are such values, so the totals show from the
+        first poll. Without them, from the second.
+        """
+        counters = [f.key for f in self.device.profile.fields if f.counter]
+        if self.recent is None or all(self.guard.anchor(key) for key in counters):
+            return
+        try:
+            samples = await self.recent(dt_util.utcnow().timestamp())
+        except SourceError as err:
+            _LOGGER.debug("%s: no recent history for the counters: %r", self.name, err)
+            return
+        for at, values in samples:
+            self.guard.apply(values, at)
 
     def wanted_keys(self) -> frozenset[str]:
         """The fields the entities listening now show (before any listens: the enabled ones).

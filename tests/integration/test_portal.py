@@ -82,15 +82,11 @@ def portal_entry(portal: SimulatedPortal, **options: Any) -> MockConfigEntry:
 
 @pytest.fixture
 async def portal_loaded(hass: HomeAssistant, portal: SimulatedPortal) -> MockConfigEntry:
-    """The simulated device's Portal entry, set up, and polled a second time.
-
-    A cloud's first totals show once the next reading agrees with them (see below).
-    """
+    """The simulated device's Portal entry, set up."""
     entry = portal_entry(portal)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    await poll(hass)
     return entry
 
 
@@ -125,7 +121,7 @@ async def test_the_device_and_its_sensors(
         _ = portal_loaded.runtime_data.coordinator.writer
 
 
-async def test_a_new_entry_shows_its_totals_once_a_second_reading_agrees(
+async def test_a_new_entry_s_totals_follow_from_the_portal_s_last_half_hour(
     hass: HomeAssistant, portal: SimulatedPortal
 ) -> None:
     # The Portal's first answer says 0 for the PV total: a burst of one counter.
@@ -136,17 +132,28 @@ async def test_a_new_entry_shows_its_totals_once_a_second_reading_agrees(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
+    # The totals follow from the samples before: shown at once, but for the 0.
+    assert float(shown(hass, "house_energy_total").state) == latest["energyConsumingTotal"]
+    assert shown(hass, "pv_energy_total").state == STATE_UNAVAILABLE
+    latest["energyGeneratingTotal"] = real
+    await poll(hass)
+    assert float(shown(hass, "pv_energy_total").state) == real
+
+
+async def test_without_history_a_new_entry_s_totals_wait_for_a_second_reading(
+    hass: HomeAssistant, portal: SimulatedPortal
+) -> None:
+    portal.faults.history_shape = True  # no history to be had
+    latest = portal.samples()[-1][1]
+    entry = portal_entry(portal)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
     # Powers show at once; no total anchors on a first value alone.
     assert float(shown(hass, "pv_power").state) == latest["powerGenerating"]
     assert shown(hass, "pv_energy_total").state == STATE_UNAVAILABLE
-    assert shown(hass, "house_energy_total").state == STATE_UNAVAILABLE
-    latest["energyGeneratingTotal"] = real
     await poll(hass)
-    # The true total does not follow from the 0: it waits for the next reading in turn.
-    assert shown(hass, "pv_energy_total").state == STATE_UNAVAILABLE
-    assert float(shown(hass, "house_energy_total").state) == latest["energyConsumingTotal"]
-    await poll(hass)
-    assert float(shown(hass, "pv_energy_total").state) == real
+    assert float(shown(hass, "pv_energy_total").state) == latest["energyGeneratingTotal"]
 
 
 async def test_stale_data_is_not_current_data(

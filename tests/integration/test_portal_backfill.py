@@ -132,7 +132,12 @@ async def test_without_the_recorder_nothing_is_backfilled(
 ) -> None:
     await _setup(hass, portal, days=1)
     assert "recorder" not in hass.config.components, hass.config.components
-    assert not [r for r in portal.requests if "historicData" in r]
+    # Only the last half hour, once: what confirms the counters' first values.
+    (asked,) = [r["historicData"]["params"] for r in portal.requests if "historicData" in r]
+    assert (asked["start"], asked["end"]) == (
+        "2026-06-21T09:30:00.000Z",
+        "2026-06-21T10:00:00.000Z",
+    )
 
 
 async def test_after_an_outage_the_next_good_poll_fills_the_gap(
@@ -184,7 +189,8 @@ async def test_a_failing_backfill_is_asked_again_later_and_later(
     # Realtime answers; history comes in a shape the client does not know.
     portal.faults.history_shape = True
     await _setup(hass, portal, days=1)
-    assert _history_asked(portal) == 1
+    # Once for the counters' first values (the last half hour), once by the backfill.
+    assert _history_asked(portal) == 2
     asked = []
     # Polls every 5 minutes: the run is retried after 5, then 10, then 20 minutes.
     for _ in range(7):
@@ -192,7 +198,7 @@ async def test_a_failing_backfill_is_asked_again_later_and_later(
         await poll(hass)
         await hass.async_block_till_done(wait_background_tasks=True)
         asked.append(_history_asked(portal))
-    assert asked == [2, 2, 3, 3, 3, 3, 4]
+    assert asked == [3, 3, 4, 4, 4, 4, 5]
     assert await _rows(hass) == []
     # The service's failure is told at debug level only.
     ours = [r for r in caplog.records if r.name.startswith("custom_components.zcs_azzurro")]

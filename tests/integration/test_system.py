@@ -81,13 +81,8 @@ async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry
 async def system_loaded(
     hass: HomeAssistant, system: SimulatedSystem, http: TestClient
 ) -> MockConfigEntry:
-    """The simulated inverter's System entry, set up, its webhook reachable.
-
-    Polled a second time: a cloud's first totals show once the next reading agrees.
-    """
-    entry = await _setup(hass, system_entry(system))
-    await poll(hass)
-    return entry
+    """The simulated inverter's System entry, set up, its webhook reachable."""
+    return await _setup(hass, system_entry(system))
 
 
 def shown(hass: HomeAssistant, key: str, platform: str = "sensor") -> str:
