@@ -290,6 +290,16 @@ _PAIR = _Check(
 )
 
 
+def _fixed(value: object) -> tuple[tuple[int, int], ...] | None:
+    """`{address: value, ...}`: registers a group sends as these values."""
+    if isinstance(value, Mapping) and all(
+        _is_address(a) and _is_address(v) for a, v in value.items()
+    ):
+        return tuple(sorted(value.items()))
+    return None
+
+
+_FIXED = _Check("a mapping of address to value (0..0xFFFF)", _fixed)
 _ADDRESSES: _Check[tuple[int, ...]] = _Check(
     "a list of addresses 0..0xFFFF",
     lambda v: tuple(v) if isinstance(v, list) and v and all(_is_address(a) for a in v) else None,
@@ -397,12 +407,15 @@ def _writable(node: _Node, kind: FieldType, options: Mapping[int, str] | None) -
     write = node.child("write")
     low_high = write.optional("range", _RANGE)
     step = write.optional("step", _POSITIVE)
+    at_most = write.optional("at_most", _KEY_CHECK)
     write.done()
     if (low_high is None) == (options is None):
         raise node.error("write", "needs a range (and step), or options, and not both")
     if low_high is not None and step is None:
         raise node.error("write", "a range needs a step")
-    return Writable(group="", range=low_high, step=step)
+    if at_most is not None and low_high is None:
+        raise node.error("write", "at_most bounds a range: options have none")
+    return Writable(group="", range=low_high, step=step, at_most=at_most)
 
 
 def _group(node: _Node) -> WriteGroup:
@@ -415,10 +428,16 @@ def _group(node: _Node) -> WriteGroup:
         commit=commit,
         volatile=node.get("volatile", _BOOL, False),
         kind=kind,
+        fixed=node.get("fixed", _FIXED, ()),
     )
     node.done()
     if commit is not None and not registers.address <= commit[0] <= registers.end:
         raise node.error("commit", "the commit register must lie in the group")
+    if any(
+        not registers.address <= address <= registers.end or (commit and address == commit[0])
+        for address, _ in group.fixed
+    ):
+        raise node.error("fixed", "fixed registers lie in the group, off its commit register")
     if kind is GroupKind.CLOCK and (registers.count != 7 or commit is None):
         raise node.error("kind", "a clock group is 6 registers (Y M D h m s) and a commit register")
     return group
@@ -520,6 +539,8 @@ def _placed(item: _Node, fld: Field, groups: list[WriteGroup]) -> Field:
         raise item.error("write", f"{fld.key} lies outside every write group")
     if group.commit is not None and any(s.address <= group.commit[0] <= s.end for s in fld.spans):
         raise item.error("address", f"{fld.key} is the commit register of {group.key}")
+    if any(s.address <= address <= s.end for s in fld.spans for address, _ in group.fixed):
+        raise item.error("address", f"{fld.key} is a fixed register of {group.key}")
     return replace(fld, write=replace(fld.write, group=group.key))
 
 
@@ -773,6 +794,10 @@ def _load(path: Path, document: object, *, bundled: bool, taken: frozenset[str])
     _check_fields(root, rules, identity + fields, detected=bool(prefixes))
     _check_ratios(identity, fields)
     known = {fld.key: fld for _, fld in fields}
+    named = {fld.key for _, fld in identity}
+    for item, fld in fields:
+        if fld.write is not None and fld.write.at_most not in (None, *named):
+            raise item.error("write", f"at_most names no identity field: {fld.write.at_most}")
     groups, placed = _writes(root, rules, fields)
     profile_id = root.get("id", _KEY_CHECK)
     if not bundled and profile_id != path.stem:
@@ -792,6 +817,7 @@ def _load(path: Path, document: object, *, bundled: bool, taken: frozenset[str])
         groups=groups,
         checks=_checks(root, {fld.key: fld for _, fld in identity + fields}),
         presence=_presence(root, known),
+        bms_window=root.get("bms_window", _BOOL, False),
         bundled=bundled,
     )
     root.done()
