@@ -143,7 +143,10 @@ class Backfill:
             if last is not None and anchor and anchor[0] + abs(fld.scale) < last.state:
                 # Below the series: the counter started again, and its owner accepted it.
                 restart = (anchor[0], datetime.fromtimestamp(anchor[1], UTC))
-            counter = HourlyCounter(fld, last=last, not_before=oldest, restart=restart)
+            # A new series is judged against the counter's present value (the live one).
+            counter = HourlyCounter(
+                fld, last=last, not_before=oldest, restart=restart, known=anchor
+            )
             metadata = StatisticMetaData(
                 mean_type=StatisticMeanType.NONE,
                 has_sum=True,
@@ -167,15 +170,20 @@ class Backfill:
                 counter.feed(
                     history.times, [None if b else v for v, b in zip(values, burst, strict=True)]
                 )
-                if rows := counter.rows():
-                    async_add_external_statistics(
-                        self.hass,
-                        metadata,
-                        [StatisticData(start=r.start, state=r.state, sum=r.sum) for r in rows],
-                    )
-                    imported += len(rows)
+                imported += self._add(metadata, counter.rows())
             start = end
+        for _, counter, metadata in series:
+            imported += self._add(metadata, counter.settle())
         return imported
+
+    def _add(self, metadata: StatisticMetaData, rows: list[HourRow]) -> int:
+        if rows:
+            async_add_external_statistics(
+                self.hass,
+                metadata,
+                [StatisticData(start=r.start, state=r.state, sum=r.sum) for r in rows],
+            )
+        return len(rows)
 
     async def _async_last_row(self, sid: str) -> HourRow | None:
         """The newest row stored for the statistic, if any."""

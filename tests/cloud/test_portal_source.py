@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -157,6 +158,30 @@ def test_a_new_series_starts_only_from_a_sample_the_next_agrees_with(first: floa
     assert rows[0].state == pytest.approx(12346.1)
     assert rows[1].sum == pytest.approx(rows[1].state - rows[0].state)
     assert rows[1].sum < 2
+
+
+@pytest.mark.parametrize("first", [0.0, 99999.0], ids=["zero", "stray_high"])
+@pytest.mark.parametrize("wrong", [1, 3])
+def test_a_new_series_is_judged_against_the_counters_present_value(
+    first: float, wrong: int
+) -> None:
+    # The review's week (M5): samples from 12,345 kWh, the first ones wrong, one counter
+    # only (no zero burst of every total): agreeing with each other, they would confirm.
+    values = [first] * wrong + [12345.0 + 0.01 * i for i in range(wrong, 7 * 288)]
+    times, _ = _samples(values)
+    # The live counter's value, a poll after the last sample: what the device holds now.
+    known = (values[-1] + 0.01, (times[-1] + timedelta(minutes=5)).timestamp())
+    counter = _counter(not_before=T0, known=known)
+    counter.feed(times, values)
+    assert counter.rows() == []  # a new series waits until all its samples are in
+    rows = counter.settle()
+    assert len(rows) == 7 * 24 - 1
+    gains = [b.sum - a.sum for a, b in itertools.pairwise(rows)]
+    # At most what the hour's 12 samples gained: never the +12,395 kWh hour.
+    assert max(gains) == pytest.approx(0.12)
+    assert rows[0].state == pytest.approx(12345.11)
+    assert rows[-1].state == pytest.approx(values[-13])
+    assert counter.settle() == []  # settled once
 
 
 def test_a_series_follows_a_counter_restart_its_owner_accepted() -> None:

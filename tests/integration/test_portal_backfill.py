@@ -213,13 +213,20 @@ async def test_a_failing_backfill_is_asked_again_later_and_later(
 
 
 @pytest.mark.parametrize("first", [0.0, 99999.0], ids=["zero", "stray_high"])
+@pytest.mark.parametrize("wrong", [1, 3])
 async def test_a_new_series_is_not_anchored_on_a_wrong_first_sample(
-    recorder_mock: Recorder, hass: HomeAssistant, portal: SimulatedPortal, first: float
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    portal: SimulatedPortal,
+    first: float,
+    wrong: int,
 ) -> None:
-    # The first sample the backfill asks for (a day back, on the hour) is wrong.
+    # The first samples the backfill asks for (a day back, from the hour) are wrong: once,
+    # or three in a row (agreeing with each other), in this one counter only.
     oldest = (datetime.now(UTC) - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
-    sample = next(v for t, v in portal.samples() if t >= oldest.timestamp())
-    sample["energyGeneratingTotal"] = first
+    samples = [v for t, v in portal.samples() if t >= oldest.timestamp()]
+    for sample in samples[:wrong]:
+        sample["energyGeneratingTotal"] = first
     await _setup(hass, portal, days=1)
     rows = await _rows(hass)
     assert len(rows) >= 22

@@ -3,7 +3,10 @@
 Each hour is given once, and only when it is over (a sample at or after its end has been
 seen); the samples pass the same counter guard as the live values, so the zero bursts
 and decreasing totals the service is known for never become energy. A new series starts
-only from a sample the next one agrees with, as the live values do.
+only from a sample the next one agrees with, as the live values do; where the counter's
+present value is known (the live sensor's), every sample of a new series must also be
+plausible against it: what the device could have produced between the two (a zero first
+sample of a week ago could not have become today's total).
 """
 
 from __future__ import annotations
@@ -42,13 +45,18 @@ class HourlyCounter:
         last: HourRow | None = None,
         not_before: datetime | None = None,
         restart: tuple[float, datetime] | None = None,
+        known: tuple[float, float] | None = None,
     ) -> None:
         """Continue after `last` (the newest row stored); hours before `not_before` are skipped.
 
         `restart`: the counter started again from this value at this time (its owner
         accepted the new start): the series goes on from there, its sum without a jump.
+        `known`: the counter's present value and when (s), for a new series: its samples
+        are held until `settle`, then judged back from it.
         """
         self.key = fld.key
+        self._known = known if last is None and restart is None else None
+        self._held: list[tuple[datetime, float]] = []
         self._guard = CounterGuard([fld], confirm_first=True)
         self.last = last
         self._not_before = not_before
@@ -76,9 +84,39 @@ class HourlyCounter:
             hour = hour_of(moment)
             if value is None or (first is not None and hour < first):
                 continue
+            if self._known is not None:
+                self._held.append((moment, float(value)))
+                continue
             accepted = self._guard.apply({self.key: value}, moment.timestamp())[self.key]
             if isinstance(accepted, int | float):
                 self._pending[hour] = float(accepted)
+
+    def settle(self) -> list[HourRow]:
+        """A new series' held samples, those plausible against the known value; its rows.
+
+        Judged newest first: each sample against the one after it that was kept, the first
+        against the known value, so one wrong sample drops alone, not what follows it.
+        """
+        if self._known is None:
+            return []
+        later = self._known
+        kept: list[tuple[datetime, float]] = []
+        for moment, value in reversed(self._held):
+            at = moment.timestamp()
+            if at >= later[1]:
+                # After the known value (a poll behind the service): it must follow it.
+                problem = self._guard.problem(self.key, self._known, value, at)
+            else:
+                problem = self._guard.problem(self.key, (value, at), *later)
+                if not problem:
+                    later = (value, at)
+            if not problem:
+                kept.append((moment, value))
+        self._known = None
+        self._held = []
+        kept.reverse()
+        self.feed([moment for moment, _ in kept], [value for _, value in kept])
+        return self.rows()
 
     def rows(self) -> list[HourRow]:
         """The hours now over, oldest first; each is given once."""

@@ -76,6 +76,11 @@ class CounterGuard:
         """The counter's last accepted value (or seed) and when (s), if it has one."""
         return self._last.get(key)
 
+    def problem(self, key: str, last: tuple[float, float], value: float, now: float) -> str | None:
+        """Why the counter, `last` (value, time in s), cannot read `value` at `now`, if so."""
+        counter, resolution = self._counters[key]
+        return counter_problem(counter, resolution, last, value, now)
+
     def apply(self, values: Mapping[str, Value | None], now: float) -> dict[str, Value | None]:
         """The values, with counters that moved impossibly replaced by None."""
         return {key: self._check(key, value, now) for key, value in values.items()}
