@@ -10,6 +10,7 @@ from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady, Home
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
+from .alarms import FAULT_KEY, async_fault_texts, async_watch_alarms, fault_texts_of
 from .api.device import ModbusDevice, identify
 from .api.errors import IdentifyError, LinkError
 from .api.profile.schema import Profile
@@ -120,6 +121,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     # Other programs read the device through this entry's connection, if its options ask.
     await async_share(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if any(field.key == FAULT_KEY for field in profile.fields):
+        # Each new fault, with its text in Home Assistant's language, for automations.
+        texts = await async_fault_texts(hass, fault_texts_of(profile))
+        entry.async_on_unload(async_watch_alarms(hass, coordinator, FAULT_KEY, texts))
     return True
 
 

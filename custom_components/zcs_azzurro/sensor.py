@@ -15,7 +15,8 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .api.profile.schema import Field, Presentation
+from .alarms import FAULT_KEY, NO_FAULT, display_id, fault_ids, fault_state, fault_texts_of
+from .api.profile.schema import Field, Presentation, Profile
 from .coordinator import ZcsConfigEntry
 from .entity import ZcsEntity
 
@@ -38,6 +39,19 @@ def describe(field: Field, shown: Presentation) -> SensorEntityDescription:
     )
 
 
+def describe_fault(profile: Profile) -> SensorEntityDescription | None:
+    """The Active fault sensor of a profile whose fault IDs have texts: an ID's text shows."""
+    texts = fault_texts_of(profile)
+    if texts is None:
+        return None
+    return SensorEntityDescription(
+        key=FAULT_KEY,
+        translation_key=texts,
+        device_class=SensorDeviceClass.ENUM,
+        options=[NO_FAULT, *map(fault_state, fault_ids(profile))],
+    )
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: ZcsConfigEntry,
@@ -50,6 +64,8 @@ async def async_setup_entry(
     """
     coordinator = entry.runtime_data.coordinator
     fields = list(coordinator.device.profile.entities(Platform.SENSOR))
+    if (texts := describe_fault(coordinator.device.profile)) is not None:
+        async_add_entities([ZcsFaultSensor(coordinator, texts)])
 
     @callback
     def add_reported() -> None:
@@ -92,3 +108,21 @@ class ZcsCounterSensor(ZcsSensor, RestoreSensor):
         if stored.native_value is None:
             stored.native_value = self.coordinator.guard.last(self.entity_description.key)
         return stored
+
+
+class ZcsFaultSensor(ZcsEntity, SensorEntity):
+    """The lowest active fault ID of the fault field, shown as its text; all as `codes`."""
+
+    @property
+    def native_value(self) -> str | None:
+        """No fault, or the first active one."""
+        codes = self.device_value
+        if not isinstance(codes, tuple):
+            return None
+        return fault_state(min(codes)) if codes else NO_FAULT
+
+    @property
+    def extra_state_attributes(self) -> dict[str, list[str]]:
+        """Every active fault ID, as the inverter's display writes them."""
+        codes = self.device_value
+        return {"codes": list(map(display_id, codes)) if isinstance(codes, tuple) else []}

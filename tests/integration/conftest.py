@@ -116,6 +116,9 @@ type ClientMaker = Callable[[], Awaitable[TestClient]]
 async def http(hass: HomeAssistant, hass_client_no_auth: ClientMaker) -> TestClient:
     """Home Assistant's HTTP server on loopback, its address the external URL (webhooks)."""
     assert await async_setup_component(hass, "webhook", {})
+    # And what our manifest depends on that serves views (usb's websocket commands): a
+    # view cannot be added once the server runs, as Home Assistant sets these up first.
+    assert await async_setup_component(hass, "usb", {})
     client = await hass_client_no_auth()
     hass.config.external_url = str(client.make_url("")).rstrip("/")
     return client
