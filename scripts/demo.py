@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
@@ -34,13 +35,15 @@ import aiohttp
 
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.backfill import statistic_id
-from scripts import demo_energy
+from scripts import demo_energy, demo_history
 from simulator.wifi import DEFAULT_LOGGER_SERIAL
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / ".demo"
 CONFIG = DEMO / "config"
 TOKEN = DEMO / "token"
+# The week a fresh demo imported, until the live statistics are joined to it.
+WEEK = DEMO / "week.json"
 HOST = "127.0.0.1"
 HA_PORT = 8123
 SIM_PORT = 18899
@@ -637,6 +640,144 @@ async def set_up_energy(
     say(f"energy: the Energy dashboard, now the first page, shows {shown}")
 
 
+def remembered(device: str, link: DemoLink) -> tuple[Path, demo_history.Week | None]:
+    """Where the simulator keeps its counters; the week they end, until the demo joined it.
+
+    A fresh local demo runs the plant through the past week first (its counters' memory);
+    the week is kept in .demo until the live statistics have been joined to it.
+    """
+    memory = DEMO / MEMORY.get(device, f"{device}.json")
+    if WEEK.exists():
+        return memory, demo_history.Week(**json.loads(WEEK.read_text()))
+    if link.statistics or memory.exists():
+        return memory, None
+    profile = demo_history.profile_of(device, load_bundled(), METERS.get(device))
+    counters = [key for key in demo_energy.COUNTERS if key in {f.key for f in profile.fields}]
+    week = demo_history.week(device, profile, counters, time.time())
+    memory.write_text(json.dumps(week.memory))
+    return memory, week
+
+
+async def energy_history(
+    session: aiohttp.ClientSession,
+    token: str,
+    link: DemoLink,
+    entities: dict[str, str],
+    week: demo_history.Week | None,
+) -> None:
+    """Where the dashboard's past comes from: a cloud's backfill, or the week imported now."""
+    if link.statistics:
+        entities.update((key, statistic_id(SERIAL, key)) for key in demo_energy.COUNTERS)
+    if week is not None and not WEEK.exists():
+        await import_week(session, token, week, entities)
+        WEEK.write_text(json.dumps(dataclasses.asdict(week)))
+
+
+async def _units(session: aiohttp.ClientSession, token: str) -> dict[str, str]:
+    """Each entity's unit, as its state shows it."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with session.get(f"{URL}/api/states", headers=headers) as response:
+        states = await response.json()
+    return {s["entity_id"]: s["attributes"].get("unit_of_measurement") or "" for s in states}
+
+
+async def import_week(
+    session: aiohttp.ClientSession, token: str, week: demo_history.Week, entities: dict[str, str]
+) -> None:
+    """The week's hourly statistics of the energy counters, into the recorder."""
+    units = await _units(session, token)
+    messages = [
+        demo_history.import_message(week, key, entities[key], units[entities[key]])
+        for key, readings in week.readings.items()
+        if key in entities and readings
+    ]
+    await websocket(session, token, *messages)
+    say(f"history: the past week of {len(messages)} energy counters, hour by hour, from the "
+        "simulated plant")  # fmt: skip
+
+
+async def _since(
+    session: aiohttp.ClientSession, token: str, ids: list[str], start: float, period: str
+) -> dict[str, list[dict[str, Any]]]:
+    """The statistics of these ids from `start` on, by period ("hour", "5minute")."""
+    (found,) = await websocket(
+        session,
+        token,
+        {"type": "recorder/statistics_during_period", "statistic_ids": ids,
+         "start_time": datetime.fromtimestamp(start, UTC).isoformat(), "period": period,
+         "types": ["sum", "state"]},
+    )  # fmt: skip
+    rows: dict[str, list[dict[str, Any]]] = found
+    return rows
+
+
+async def join_week(
+    session: aiohttp.ClientSession, token: str, entities: dict[str, str], week: demo_history.Week
+) -> bool:
+    """Move each counter's live sums onto the week's, once its first five minutes are in.
+
+    Home Assistant compiles statistics every five minutes: this waits up to six. Whether
+    each live counter started where its week ended is said, and returned.
+    """
+    counters = {entities[key]: key for key in week.readings if key in entities}
+    deadline = time.monotonic() + 6 * 60
+    short = await _since(session, token, list(counters), week.end, "5minute")
+    while not all(short.get(entity) for entity in counters) and time.monotonic() < deadline:
+        await asyncio.sleep(10)
+        short = await _since(session, token, list(counters), week.end, "5minute")
+    units, adjust, passed = await _units(session, token), [], True
+    for entity, key in counters.items():
+        if not short.get(entity):
+            say(f"check: no five-minute statistics of {entity} yet: its week is joined next run")
+            return False
+        # The live sums start at 0 with the first reading.
+        first = short[entity][0]["state"] - short[entity][0]["sum"]
+        if not demo_history.starts_where_it_ends(week, key, first, 0.1):
+            last = week.readings[key][-1][1]
+            say(f"check: {entity} starts at {first}, its week ends at {last}")
+            passed = False
+        adjust.append(demo_history.adjust_message(week, key, entity, units[entity], first))
+    await websocket(session, token, *adjust)
+    WEEK.unlink()
+    return passed
+
+
+async def check_week(
+    session: aiohttp.ClientSession, token: str, entities: dict[str, str], week: demo_history.Week
+) -> bool:
+    """The recorder holds the week, and each counter's live sums go on from the week's."""
+    if not await join_week(session, token, entities, week):
+        return False
+    counters = {entities[key]: key for key in week.readings if key in entities}
+    hours = demo_history.DAYS * 24
+    hourly = await _since(session, token, list(counters), week.end - hours * 3600, "hour")
+    for entity in counters:
+        if len(rows := hourly.get(entity, [])) < hours:
+            say(f"check: {entity} has {len(rows)} hours of the week, not {hours}")
+            return False
+    # The recorder makes the adjustment in its own time: a few seconds.
+    for _ in range(15):
+        short = await _since(session, token, list(counters), week.end, "5minute")
+        if apart := [
+            entity
+            for entity, key in counters.items()
+            if not all(
+                demo_history.continues(week, key, r["state"], r["sum"]) for r in short[entity]
+            )
+        ]:
+            await asyncio.sleep(2)
+            continue
+        break
+    else:
+        say(f"check: the live sums of {apart} do not go on from their week's")
+        return False
+    say(
+        f"check: the recorder holds the past week of {len(counters)} counters; each live "
+        "counter started where its week ended, and its sums go on from the week's"
+    )
+    return True
+
+
 async def check_energy(
     session: aiohttp.ClientSession,
     token: str,
@@ -792,6 +933,7 @@ async def check_link(
     entry_id: str,
     meter: str | None = None,
     proxy: int | None = None,
+    week: demo_history.Week | None = None,
 ) -> bool:
     """The register actions (a local link), the Energy dashboard, a cloud's webhook write.
 
@@ -808,6 +950,8 @@ async def check_link(
         serial = next(d["serial_number"] for d in devices if entry_id in d["config_entries"])
         passed = await check_proxy(proxy, serial) and passed
     passed = await check_energy(session, token, entities, *link.recorded_since(started)) and passed
+    if week is not None:
+        passed = await check_week(session, token, entities, week) and passed
     if link.external_url:
         passed = await check_webhook_write(session, headers, entities, entry_id) and passed
     return passed
@@ -938,10 +1082,10 @@ async def run(
     ensure_link(name, device)
     ensure_packages()
     ensure_config()
+    memory, week = remembered(device, link)
     simulator = await start(
         "simulator", sys.executable, "-m", "simulator", "--device", device, *link.simulator,
-        "--port", str(link.port), "--memory", str(DEMO / MEMORY.get(device, f"{device}.json")),
-        *simulator_flags,
+        "--port", str(link.port), "--memory", str(memory), *simulator_flags,
     )  # fmt: skip
     hass = None
     try:
@@ -955,9 +1099,11 @@ async def run(
         say(f"simulator: {line}")
         hass_bin = str(Path(sys.executable).with_name("hass"))
         # Home Assistant installs what its built-in integrations need on the first start,
-        # except these: ensure_packages() put other versions of them in place.
+        # except these: ensure_packages() put other versions of them in place, and serialx
+        # (usb pins an older one) is the one the tests run the links on.
         hass = await start(
-            "hass", hass_bin, "-c", str(CONFIG), "--skip-pip-packages", "pymicro-vad,pyspeex-noise",
+            "hass", hass_bin, "-c", str(CONFIG),
+            "--skip-pip-packages", "pymicro-vad,pyspeex-noise,serialx",
             log=DEMO / "hass.log", environment=link.environment,
         )  # fmt: skip
         async with aiohttp.ClientSession() as session:
@@ -980,8 +1126,7 @@ async def run(
             )
             entities = await our_entities(session, access, entry_id)
             count = await wait_for_values(session, headers, entities)
-            if link.statistics:
-                entities.update((key, statistic_id(SERIAL, key)) for key in demo_energy.COUNTERS)
+            await energy_history(session, access, link, entities, week)
             await set_up_energy(session, access, entities)
             await wait_until_running(session, headers)
             say(f"user: {credentials['username']}  password: {credentials['password']}")
@@ -996,6 +1141,7 @@ async def run(
                 entry_id=entry_id,
                 meter=METERS.get(device),
                 proxy=proxy,
+                week=week,
             )
             if check_only:
                 raise SystemExit(0 if passed else 1)
