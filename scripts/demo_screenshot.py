@@ -68,12 +68,20 @@ ENERGY_PERIOD_KEYS = ("_energy_dashboard",)
 
 
 async def screenshot(
-    token: str, path: str, width: int, height: int, settle: float, *, energy_period: str | None
+    token: str,
+    path: str,
+    width: int,
+    height: int,
+    settle: float,
+    *,
+    energy_period: str | None = None,
+    language: str | None = None,
 ) -> bytes:
     """Sign in, open the page; what it shows, as a PNG.
 
     With `energy_period` ("now-7d", "this_week", ...), the Energy panel opens on that period
-    as it does once the user has chosen it.
+    as it does once the user has chosen it; with `language` ("it"), the frontend speaks it, as
+    when the user picks it in their profile.
     """
     profile = tempfile.mkdtemp(prefix="zcs-demo-chromium-")
     chromium = await asyncio.create_subprocess_exec(
@@ -106,6 +114,9 @@ async def screenshot(
                 await page.evaluate(
                     f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(tokens))})"
                 )
+                if language:
+                    chosen = json.dumps(json.dumps(language))
+                    await page.evaluate(f"localStorage.setItem('selectedLanguage', {chosen})")
                 for key in ENERGY_PERIOD_KEYS if energy_period else ():
                     await page.evaluate(
                         f"localStorage.setItem('energy-default-period-{key}', "
@@ -142,6 +153,7 @@ def main() -> None:
     parser.add_argument(
         "--energy-period", help="the period the Energy panel opens on, for example now-7d"
     )
+    parser.add_argument("--language", help="the frontend's language, for example it")
     arguments = parser.parse_args()
     token = (ROOT / ".demo" / "token").read_text().strip()
     png = asyncio.run(
@@ -152,6 +164,7 @@ def main() -> None:
             arguments.height,
             arguments.settle,
             energy_period=arguments.energy_period,
+            language=arguments.language,
         )
     )
     arguments.out.write_bytes(png)

@@ -164,6 +164,14 @@ def _arguments() -> argparse.Namespace:
         "--asleep", action="store_true", help="the inverter sleeps: the stick is awake but silent"
     )
     parser.add_argument(
+        "--fault-id",
+        type=int,
+        action="append",
+        default=[],
+        metavar="ID",
+        help="the inverter reports this fault (2: ID002, grid undervoltage on a G3); repeatable",
+    )
+    parser.add_argument(
         "--second-tower",
         action="store_true",
         help="hyd-3ph: a second battery tower on battery input 2 (off: the input is empty)",
@@ -190,6 +198,11 @@ def _device(arguments: argparse.Namespace) -> Model:
         if not isinstance(device, Hyd3ph) or device.BATTERY_INPUTS < 2:
             raise SystemExit(f"simulator: {arguments.device} has no second battery input")
         device.towers = 2
+    if arguments.fault_id:
+        try:
+            device.report_faults(arguments.fault_id)
+        except ValueError as err:
+            raise SystemExit(f"simulator: {err}") from None
     if arguments.memory is not None and arguments.memory.exists():
         device.plant.recall(json.loads(arguments.memory.read_text()))
         device.refresh()

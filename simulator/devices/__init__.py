@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from ..modbus import Device
@@ -20,6 +20,10 @@ class Model(Device, Protocol):
     gaps: list[tuple[int, int]]
     plant: Plant
     clock: Callable[[], float]
+
+    def report_faults(self, codes: Iterable[int]) -> None:
+        """Report these fault IDs (a meter has none)."""
+        ...
 
 
 DEVICES: dict[str, Callable[[], Model]] = {
