@@ -17,6 +17,10 @@ class Faults:
     """
 
     silent: bool = field(default=False, doc="swallow requests: no answer at all")
+    # As loggers that drop requests longer than their buffer have been seen to.
+    silent_over: int | None = field(
+        default=None, doc="swallow reads of more than this many registers: no answer to them"
+    )
     delay: float = field(default=0.0, doc="seconds before each answer")
     jitter: float = field(
         default=0.0, doc="up to this many seconds more before each answer, at random (a busy stick)"
@@ -47,6 +51,15 @@ class Faults:
         default=0.0,
         doc="share of read answers (0..1) replaced by the previous one of the same length",
     )
+
+    def swallows(self, pdu: bytes) -> bool:
+        """Whether the request (its PDU) gets no answer at all."""
+        if self.silent:
+            return True
+        long_read = pdu[:1] in (b"\x03", b"\x04") and int.from_bytes(pdu[3:5]) > (
+            self.silent_over or 125
+        )
+        return self.silent_over is not None and long_read
 
 
 def add_flags(

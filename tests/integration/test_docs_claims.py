@@ -164,7 +164,8 @@ def names_shown(language: str) -> set[str]:
         for entity in platform.values():
             names.add(entity["name"])
             names |= set(entity.get("state", {}).values())
-            names |= {a["name"] for a in entity.get("state_attributes", {}).values()}
+            for attribute in entity.get("state_attributes", {}).values():
+                names |= {attribute["name"], *attribute.get("state", {}).values()}
     for section in ("config", "options"):
         for step in strings[section]["step"].values():
             names |= {step.get("title", ""), *step.get("data", {}).values()}
