@@ -201,7 +201,12 @@ async def home_assistant() -> AsyncIterator[HomeAssistant]:
             store = hass.data[http_config.DATA_STORE]
             if store.active_config_type is http_config.ActiveConfigType.PENDING:
                 await store.async_promote_pending()
-            yield hass
+            try:
+                yield hass
+            finally:
+                # As the tests' hass fixture does: what integrations register for the process
+                # (usb's serial port scheme) is let go, so the next run's hass can take it.
+                await hass.async_stop(force=True)
 
 
 def _free_port() -> int:

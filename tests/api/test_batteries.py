@@ -81,6 +81,7 @@ def _arguments(device: str, *, second_tower: bool) -> argparse.Namespace:
         asleep=False,
         memory=None,
         second_tower=second_tower,
+        fault_id=[],
     )
 
 
