@@ -93,6 +93,10 @@ class Front:
     faults: dict[str, Callable[[bool], None]]  # fault name -> switch it on (True) or off
     truth: Callable[[], dict[str, Value | None]]  # field key -> the value it holds now
     stop: Callable[[], Any]
+    # A local link's simulated device, and the front end that answers for it, with its own
+    # faults (shares of damaged answers: scripts/soak_writes.py).
+    device: Hyd3ph | None = None
+    answering: EthStick | Rs485Bus | None = None
 
 
 def eth_faults(stick: EthStick, device: Hyd3ph) -> dict[str, Callable[[bool], None]]:
@@ -191,6 +195,7 @@ async def local_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
         front: Any = bus
         faults = rs485_faults(bus, device)
         where = bus.path
+        answering: EthStick | Rs485Bus = bus
     else:
         if kind == const.LINK_WIFI:
             stick: EthStick = WifiStick(device)
@@ -206,8 +211,11 @@ async def local_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
         await front.start()
         faults = eth_faults(stick, device)
         where = stick.port
+        answering = stick
     entry = local_entry(link, profile.id, where, **{CONF_SCAN_INTERVAL: const.MAX_SCAN_INTERVAL})
-    return Front(entry, faults, lambda: register_truth(device, profile), front.stop)
+    return Front(
+        entry, faults, lambda: register_truth(device, profile), front.stop, device, answering
+    )
 
 
 async def portal_front(clock: Clock, hass: HomeAssistant) -> Front:

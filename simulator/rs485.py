@@ -11,7 +11,7 @@ import os
 import random
 import tty
 
-from .faults import Faults
+from .faults import AnswerDamage, Faults
 from .modbus import (
     READ_HOLDING,
     WRITE_MULTIPLE,
@@ -32,7 +32,8 @@ class Rs485Bus:
     """Devices on one bus, each at its unit id; a frame for no unit on it gets no answer.
 
     Of the faults, it shows silence, delay and jitter, a bad CRC, garbage, another unit's
-    answer and exception codes.
+    answer, exception codes, damaged read answers (corrupt, crossed) and the write answers'
+    (lse3_writes, damage_writes).
     """
 
     functions = frozenset({READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE})
@@ -41,6 +42,9 @@ class Rs485Bus:
         """Nothing is on the line until open()."""
         self.units = units
         self.faults = Faults()
+        # Which answers the corrupt, crossed and damage_writes faults change: seeded.
+        self.random = random.Random(0)  # noqa: S311 (a simulated fault, not a secret)
+        self.damage = AnswerDamage(self.random)
         self.requests = 0
         self.path = ""
         self._fds: tuple[int, int] | None = None
@@ -98,6 +102,10 @@ class Rs485Bus:
             reply_pdu = exception_pdu(pdu[0], faults.exception)
         else:
             reply_pdu = answer(device, pdu, self.functions)
+        reply_pdu = self.damage.read(faults, reply_pdu)
+        if (changed := self.damage.write(faults, reply_pdu)) is None:
+            return
+        reply_pdu = changed
         # As on the wire: another unit's answer, a damaged CRC, noise in place of a frame.
         reply = rtu_frame((unit or 0) + 1 if faults.wrong_unit else unit or 0, reply_pdu)
         if faults.bad_crc:

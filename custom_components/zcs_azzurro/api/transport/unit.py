@@ -14,7 +14,7 @@ from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal, NoReturn
+from typing import Literal
 
 from modbus_connection import (
     ModbusConnectionError,
@@ -35,6 +35,7 @@ from ..errors import (
     InvalidHostError,
     LinkError,
     NoResponseError,
+    unconfirmed,
 )
 from .base import (
     ALL_FUNCTIONS,
@@ -50,6 +51,8 @@ from .base import (
 # connection's callbacks in a copy of the context that opened it, so what a library logs
 # from the connection our request opened can be told from its logging for anyone else's.
 IN_LINK_REQUEST: ContextVar[bool] = ContextVar("zcs_azzurro_link_request", default=False)
+
+_WRITES = frozenset({WRITE_SINGLE, WRITE_MULTIPLE})
 
 # The line speed Home Assistant's `modbus` gives RTU carried over a socket: params equal
 # to its own spelling of that link, so another integration on the stick shares it.
@@ -202,6 +205,10 @@ class UnitLink(Link):
             raise DeviceError(function, int(err.exception_code or 0)) from err
         except LinkError as err:
             await self._fail(err)
+            if function in _WRITES:
+                # Sent, a write whose answer is lost or unreadable may well have been done.
+                raise unconfirmed(function, err) from err
+            raise
         finally:
             IN_LINK_REQUEST.reset(in_request)
 
@@ -240,7 +247,7 @@ class UnitLink(Link):
         except ModbusError as err:
             raise FrameError(str(err)) from err
 
-    async def _fail(self, err: LinkError) -> NoReturn:
+    async def _fail(self, err: LinkError) -> None:
         self.stats.failures += 1
         self.stats.last_error = f"{type(err).__name__}: {err}"
         if isinstance(err, NoResponseError | FrameError | BusyError):
@@ -249,7 +256,6 @@ class UnitLink(Link):
             # connection cannot hold one.
             with suppress(ModbusError):
                 await self.unit.disconnect()
-        raise err
 
 
 def _caused_by(err: BaseException, kind: type[BaseException]) -> bool:
