@@ -22,6 +22,8 @@ from .coordinator import ZcsCoordinator
 EVENT_ALARM = f"{DOMAIN}_alarm"
 # The local devices' fault field, read as the IDs of its set bits.
 FAULT_KEY = "fault"
+# The Active fault sensor's own key: the fault field's is its binary sensor's unique id.
+ACTIVE_FAULT_KEY = "active_fault"
 # Which set of texts each bundled profile's fault IDs have (the sensor's translation key).
 FAULT_TEXTS = {
     "zcs_3ph_hyd_zss": "fault_g3",

@@ -15,7 +15,15 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .alarms import FAULT_KEY, NO_FAULT, display_id, fault_ids, fault_state, fault_texts_of
+from .alarms import (
+    ACTIVE_FAULT_KEY,
+    FAULT_KEY,
+    NO_FAULT,
+    display_id,
+    fault_ids,
+    fault_state,
+    fault_texts_of,
+)
 from .api.profile.schema import Field, Presentation, Profile
 from .coordinator import ZcsConfigEntry
 from .entity import ZcsEntity
@@ -45,7 +53,7 @@ def describe_fault(profile: Profile) -> SensorEntityDescription | None:
     if texts is None:
         return None
     return SensorEntityDescription(
-        key=FAULT_KEY,
+        key=ACTIVE_FAULT_KEY,
         translation_key=texts,
         device_class=SensorDeviceClass.ENUM,
         options=[NO_FAULT, *map(fault_state, fault_ids(profile))],
@@ -65,7 +73,7 @@ async def async_setup_entry(
     coordinator = entry.runtime_data.coordinator
     fields = list(coordinator.device.profile.entities(Platform.SENSOR))
     if (texts := describe_fault(coordinator.device.profile)) is not None:
-        async_add_entities([ZcsFaultSensor(coordinator, texts)])
+        async_add_entities([ZcsFaultSensor(coordinator, texts, FAULT_KEY)])
 
     @callback
     def add_reported() -> None:

@@ -26,7 +26,7 @@ TRANSIENT_OVERVOLTAGE = 0b10_0000_0000
 
 
 def _active_fault(hass: HomeAssistant) -> str:
-    found = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{SERIAL}_fault")
+    found = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{SERIAL}_active_fault")
     assert found is not None
     return found
 
