@@ -46,6 +46,11 @@ def fault_state(code: int) -> str:
     return f"id{code:03d}"
 
 
+def active_fault(codes: tuple[int, ...]) -> str:
+    """The Active fault sensor's state for the active IDs: none, or the lowest one's."""
+    return fault_state(min(codes)) if codes else NO_FAULT
+
+
 def fault_ids(profile: Profile) -> range:
     """The IDs the profile's fault field can report: one per bit of its registers."""
     field = next(f for f in profile.fields if f.key == FAULT_KEY)

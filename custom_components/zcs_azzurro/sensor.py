@@ -19,6 +19,7 @@ from .alarms import (
     ACTIVE_FAULT_KEY,
     FAULT_KEY,
     NO_FAULT,
+    active_fault,
     display_id,
     fault_ids,
     fault_state,
@@ -127,7 +128,7 @@ class ZcsFaultSensor(ZcsEntity, SensorEntity):
         codes = self.device_value
         if not isinstance(codes, tuple):
             return None
-        return fault_state(min(codes)) if codes else NO_FAULT
+        return active_fault(codes)
 
     @property
     def extra_state_attributes(self) -> dict[str, list[str]]:
