@@ -8,6 +8,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady, HomeAssistantError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
 from .alarms import FAULT_KEY, async_fault_texts, async_watch_alarms, fault_texts_of
@@ -38,6 +39,7 @@ from .portal import async_setup_portal_entry
 from .profiles import async_load, async_report
 from .proxy import async_share
 from .services import async_setup_services
+from .stick import STICKS, UNREACHABLE, StickWatch, issue_id
 from .system import async_setup_system_entry
 from .webhook import held_store
 
@@ -108,9 +110,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
             translation_placeholders={"functions": function_codes(missing)},
         )
     coordinator = ZcsCoordinator(hass, entry, ModbusDevice(link, entry.data[CONF_UNIT_ID], profile))
+    # A stick's own web page says its firmware.
+    stick = StickWatch(hass, entry) if entry.data[CONF_LINK] in STICKS else None
     try:
         await coordinator.async_config_entry_first_refresh()
     except ConfigEntryNotReady as err:
+        if stick is not None and err.translation_key == UNREACHABLE:
+            # Nothing takes the connection: the stick's firmware may be why (a repair issue).
+            await stick.async_read(refused=True)
         # The stick answers but the inverter does not (asleep, or switched off): set up
         # anyway with unavailable entities; they come back on the first poll it answers.
         if err.translation_key not in (SILENT_STICK, SILENT_DEVICE):
@@ -118,6 +125,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
         # The coordinator logs no failure of a first refresh; say it once here.
         _LOGGER.info("%s does not answer; its entities are unavailable until it does", entry.title)
     entry.runtime_data = ZcsRuntimeData(coordinator)
+    if stick is not None:
+        stick.async_start(coordinator)
     # Other programs read the device through this entry's connection, if its options ask.
     await async_share(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -160,6 +169,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> None:
-    """Forget what a removed System entry's writes set (kept across restarts)."""
+    """Forget what a removed System entry's writes set (kept across restarts).
+
+    And a stick's repair issue, raised while its entry could not be set up.
+    """
     if entry.data[CONF_LINK] == LINK_SYSTEM:
         await held_store(hass, entry.entry_id).async_remove()
+    ir.async_delete_issue(hass, DOMAIN, issue_id(entry))

@@ -47,6 +47,15 @@ def scan_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(const, "SCAN_WAIT", 0.05)
 
 
+@pytest.fixture(autouse=True)
+def stick_page_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stick's web page is asked for on a loopback port nothing listens on (9, discard).
+
+    Tests of the page point it at a simulated stick's page.
+    """
+    monkeypatch.setattr(const, "STICK_WEB_PORT", 9)
+
+
 @pytest.fixture
 def entity_registry_enabled_by_default() -> Generator[None]:
     """Create every entity enabled, the disabled-by-default ones too."""
