@@ -16,6 +16,7 @@ from .api.device import ModbusDevice, identify
 from .api.errors import IdentifyError, LinkError
 from .api.profile.schema import Profile
 from .api.transport.base import Link
+from .battery_health import async_watch_battery_health
 from .connection import async_get_link, function_codes, needed_functions
 from .const import (
     CONF_LINK,
@@ -23,6 +24,7 @@ from .const import (
     CONF_PROFILE,
     CONF_UNIT_ID,
     DOMAIN,
+    LINK_PLANT,
     LINK_PORTAL,
     LINK_SYSTEM,
     LINK_WIFI,
@@ -35,6 +37,8 @@ from .coordinator import (
     ZcsRuntimeData,
 )
 from .discovery import async_scan_while_loaded
+from .history_fill import async_watch_history
+from .plant import PLANT_PLATFORMS, async_setup_plant_entry
 from .portal import async_setup_portal_entry
 from .profiles import async_load, async_report
 from .proxy import async_share
@@ -70,6 +74,8 @@ CLOUD_SETUPS = {LINK_PORTAL: async_setup_portal_entry, LINK_SYSTEM: async_setup_
 
 async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     """Hold the entry's link, poll once, and add the entities."""
+    if entry.data[CONF_LINK] == LINK_PLANT:
+        return await async_setup_plant_entry(hass, entry)  # type: ignore[arg-type]
     if (setup := CLOUD_SETUPS.get(entry.data[CONF_LINK])) is not None:
         return await setup(hass, entry, PLATFORMS)
     loaded = await async_load(hass)
@@ -112,6 +118,25 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     coordinator = ZcsCoordinator(hass, entry, ModbusDevice(link, entry.data[CONF_UNIT_ID], profile))
     # A stick's own web page says its firmware.
     stick = StickWatch(hass, entry) if entry.data[CONF_LINK] in STICKS else None
+    await _async_first_refresh(coordinator, stick)
+    entry.runtime_data = ZcsRuntimeData(coordinator)
+    if stick is not None:
+        stick.async_start(coordinator)
+    # Other programs read the device through this entry's connection, if its options ask.
+    await async_share(hass, entry)
+    # Hours the link missed, filled from a cloud entry of the same device, if there is one.
+    async_watch_history(hass, entry)
+    async_watch_battery_health(hass, entry)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if any(field.key == FAULT_KEY for field in profile.fields):
+        # Each new fault, with its text in Home Assistant's language, for automations.
+        texts = await async_fault_texts(hass, fault_texts_of(profile))
+        entry.async_on_unload(async_watch_alarms(hass, coordinator, FAULT_KEY, texts))
+    return True
+
+
+async def _async_first_refresh(coordinator: ZcsCoordinator, stick: StickWatch | None) -> None:
+    """Poll once; a device that does not answer yet is set up with unavailable entities."""
     try:
         await coordinator.async_config_entry_first_refresh()
     except ConfigEntryNotReady as err:
@@ -123,18 +148,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
         if err.translation_key not in (SILENT_STICK, SILENT_DEVICE):
             raise
         # The coordinator logs no failure of a first refresh; say it once here.
-        _LOGGER.info("%s does not answer; its entities are unavailable until it does", entry.title)
-    entry.runtime_data = ZcsRuntimeData(coordinator)
-    if stick is not None:
-        stick.async_start(coordinator)
-    # Other programs read the device through this entry's connection, if its options ask.
-    await async_share(hass, entry)
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    if any(field.key == FAULT_KEY for field in profile.fields):
-        # Each new fault, with its text in Home Assistant's language, for automations.
-        texts = await async_fault_texts(hass, fault_texts_of(profile))
-        entry.async_on_unload(async_watch_alarms(hass, coordinator, FAULT_KEY, texts))
-    return True
+        _LOGGER.info(
+            "%s does not answer; its entities are unavailable until it does",
+            coordinator.config_entry.title,
+        )
 
 
 async def _async_detect(
@@ -165,7 +182,8 @@ async def _async_detect(
 
 async def async_unload_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     """Remove the entities; the shared connection lets go of the entry's unit itself."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    platforms = PLANT_PLATFORMS if entry.data[CONF_LINK] == LINK_PLANT else PLATFORMS
+    return await hass.config_entries.async_unload_platforms(entry, platforms)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> None:

@@ -14,7 +14,7 @@ import voluptuous as vol
 from homeassistant.components import webhook
 from homeassistant.config_entries import (
     SOURCE_IGNORE,
-    ConfigFlow,
+    ConfigEntry,
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
@@ -112,6 +112,7 @@ from .const import (
     HUB_LINES,
     LINK_ETH,
     LINK_HUB,
+    LINK_PLANT,
     LINK_PORTAL,
     LINK_POWER_MAGIC,
     LINK_RS485,
@@ -129,6 +130,7 @@ from .const import (
 )
 from .coordinator import ZcsConfigEntry
 from .discovery import async_scan
+from .plant_flow import PlantFlow
 from .portal import async_get_portal_map, portal_client
 from .profiles import async_get_profile, async_get_profiles, async_load, error_placeholders
 from .proxy import HOST_INVALID, HOST_UNAVAILABLE, port_problem
@@ -390,7 +392,7 @@ LINK_FORMS = {
 }
 # Several devices of one Portal account are several entries: each its own device, options
 # and removal, as for the local links; the form offers the account's credentials again.
-MENU = [*LINK_FORMS, LINK_PORTAL, LINK_SYSTEM]
+MENU = [*LINK_FORMS, LINK_PORTAL, LINK_SYSTEM, LINK_PLANT]
 
 
 # What each failure to reach or identify the device tells the user: (form field, error).
@@ -585,7 +587,7 @@ def _title(model: str, serial: str) -> str:
 _BAD_FILE = "file:"
 
 
-class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
+class ZcsConfigFlow(PlantFlow, domain=DOMAIN):
     """Set up a ZCS device over one of its links."""
 
     VERSION = 1
@@ -996,11 +998,14 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Point the entry at a new address; it must still be the same device."""
         entry = self._get_reconfigure_entry()
-        link = entry.data[CONF_LINK]
-        if link == LINK_PORTAL:
-            return await self.async_step_reconfigure_portal(user_input)
-        if link == LINK_SYSTEM:
-            return await self.async_step_reconfigure_system(user_input)
+        # The entries that are no single device at an address have steps of their own.
+        own_step = {
+            LINK_PLANT: self.async_step_plant,
+            LINK_PORTAL: self.async_step_reconfigure_portal,
+            LINK_SYSTEM: self.async_step_reconfigure_system,
+        }.get(entry.data[CONF_LINK])
+        if own_step is not None:
+            return await own_step(user_input)
         link = LINK_FORMS[entry.data[CONF_LINK]]
         probe = _Probe()
         if user_input is not None:
@@ -1080,6 +1085,13 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             ):
                 self.hass.config_entries.async_update_entry(other, data={**other.data, **new})
                 self.hass.config_entries.async_schedule_reload(other.entry_id)
+
+    @classmethod
+    @callback
+    @override
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        """A plant has no options: its members have theirs."""
+        return bool(config_entry.data[CONF_LINK] != LINK_PLANT)
 
     @staticmethod
     @callback

@@ -26,8 +26,11 @@ from .alarms import (
     fault_texts_of,
 )
 from .api.profile.schema import Field, Presentation, Profile
+from .const import CONF_LINK, LINK_PLANT
 from .coordinator import ZcsConfigEntry
 from .entity import ZcsEntity
+from .pack import async_add_pack_sensors
+from .plant_entity import async_add_sensors
 
 # Read-only: the coordinator does the polling.
 PARALLEL_UPDATES = 0
@@ -71,6 +74,9 @@ async def async_setup_entry(
     A field of a part the device may lack (a second battery tower) gets its sensor once the
     device reports the part: at setup if it does, or at the first poll that says so.
     """
+    if entry.data[CONF_LINK] == LINK_PLANT:
+        async_add_sensors(entry, async_add_entities)  # type: ignore[arg-type]
+        return
     coordinator = entry.runtime_data.coordinator
     fields = list(coordinator.device.profile.entities(Platform.SENSOR))
     if (texts := describe_fault(coordinator.device.profile)) is not None:
@@ -91,6 +97,7 @@ async def async_setup_entry(
     add_reported()
     if fields:
         entry.async_on_unload(coordinator.async_add_listener(add_reported))
+    async_add_pack_sensors(entry, async_add_entities)
 
 
 class ZcsSensor(ZcsEntity, SensorEntity):
