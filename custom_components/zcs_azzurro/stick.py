@@ -117,15 +117,20 @@ class StickWatch:
             sw_version=page.firmware,
             configuration_url=str(URL.build(scheme="http", host=host, port=const.STICK_WEB_PORT)),
         )
-        for old in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
-            if old.id != stick.id and any(i[1].startswith("stick_") for i in old.identifiers):
-                # The entry's stick was replaced: the old one is gone from Home Assistant.
-                registry.async_remove_device(old.id)
-        # The entry's device (an inverter, a meter) is reached through the stick.
+        replaced = {
+            old.id
+            for old in dr.async_entries_for_config_entry(registry, self.entry.entry_id)
+            if old.id != stick.id and any(i[1].startswith("stick_") for i in old.identifiers)
+        }
+        for old_id in replaced:
+            # The entry's stick was replaced: the old one goes with the last entry read by it.
+            registry.async_update_device(old_id, remove_config_entry_id=self.entry.entry_id)
+        # The entry's device (an inverter, a meter) is reached through the stick, unless it
+        # is shown through something else (a plant's device).
         device = registry.async_get_device_by_identifier(
             (const.DOMAIN, self.entry.unique_id or ""), self.entry.entry_id
         )
-        if device is not None and device.via_device_id != stick.id:
+        if device is not None and device.via_device_id in {None, *replaced}:
             registry.async_update_device(device.id, via_device_id=stick.id)
 
     def _judge(self, page: StickPage, refused: bool) -> None:

@@ -256,3 +256,24 @@ async def test_removing_the_entry_removes_its_stick_issue(
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert _issue(hass, entry) is None
+
+
+async def test_an_inverter_shown_through_a_plant_stays_so(
+    hass: HomeAssistant, config_entry: MockConfigEntry, web_page: StickWebPage
+) -> None:
+    web_page.logger_serial = ETH_STICK
+    await _set_up(hass, config_entry)
+    registry = dr.async_get(hass)
+    # A plant's entry shows its members through its own device (plant.py).
+    plant = registry.async_get_or_create(
+        config_entry_id=config_entry.entry_id, identifiers={(const.DOMAIN, "plant_test")}
+    )
+    inverter_device = _inverter(hass)
+    assert inverter_device is not None
+    registry.async_update_device(inverter_device.id, via_device_id=plant.id)
+    await _a_day_later(hass)
+    assert web_page.requests == 2
+    inverter_device = _inverter(hass)
+    assert inverter_device is not None
+    assert inverter_device.via_device_id == plant.id
+    await hass.config_entries.async_unload(config_entry.entry_id)
