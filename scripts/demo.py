@@ -57,6 +57,10 @@ SERIAL = "ZP1ES010M2H00017"
 # The simulated WiFi stick answers scans on this UDP port of loopback, where Home
 # Assistant's scan goes in the demo (told by the environment): never the LAN.
 SCAN_PORT = 48899
+# The simulated stick's web page (port 80 on a real stick), where Home Assistant reads the
+# stick's firmware in the demo (told by the environment).
+WEB_PORT = 18080
+STICK_PAGE = {"ZCS_AZZURRO_STICK_WEB_PORT": str(WEB_PORT)}
 # The simulated devices the setup finds by their serial number (scripts/demo --device).
 DETECTED = ("hyd-3ph", "hyd-1ph", "ktl-v3", "hyd-es", "tl-v3")
 # The meters: no serial number to find them by, so the demo ticks *Show the profile
@@ -92,6 +96,8 @@ class DemoLink:
     environment: Mapping[str, str] = field(default_factory=dict)
     # Whether the device's registers are reached (the register actions): not through a cloud.
     registers: bool = True
+    # Whether it is a stick with its web page: its device shows the stick's firmware.
+    stick: bool = False
 
     def energy(self, entities: dict[str, str]) -> dict[str, str]:
         """What the Energy dashboard shows, by field key: entities, or the cloud's history."""
@@ -111,7 +117,11 @@ class DemoLink:
 # Each link the demo can show: `scripts/demo --link NAME`.
 LINKS = {
     "eth": DemoLink(
-        ("--link", "eth"), "eth", lambda where: {"host": HOST, "port": SIM_PORT, "unit_id": 1}
+        ("--link", "eth", "--web-port", str(WEB_PORT)),
+        "eth",
+        lambda where: {"host": HOST, "port": SIM_PORT, "unit_id": 1},
+        environment=STICK_PAGE,
+        stick=True,
     ),
     "portal": DemoLink(
         ("--link", "portal"),
@@ -142,14 +152,16 @@ LINKS = {
     ),
     # The scan finds the stick; the user picks it by the logger serial on its label.
     "wifi": DemoLink(
-        ("--link", "wifi", "--scan-port", str(SCAN_PORT)),
+        ("--link", "wifi", "--scan-port", str(SCAN_PORT), "--web-port", str(WEB_PORT)),
         "wifi",
         lambda where: {"stick": str(DEFAULT_LOGGER_SERIAL)},
         environment={
             "ZCS_AZZURRO_SCAN_ADDRESS": HOST,
             "ZCS_AZZURRO_SCAN_PORT": str(SCAN_PORT),
             "ZCS_AZZURRO_WIFI_PORT": str(SIM_PORT),
+            **STICK_PAGE,
         },
+        stick=True,
     ),
     # The HUB's three lines on 55400-55402, with its 3 s pause: setup takes about a minute.
     "hub": DemoLink(
@@ -254,6 +266,7 @@ def ensure_ports_free(proxy: int | None = None, simulated: int = 1) -> None:
     ports += [(SIM_PORT + offset, "the simulator") for offset in range(simulated)]
     if proxy is not None:
         ports.append((proxy, "the shared connection"))
+    ports.append((WEB_PORT, "the stick's web page"))
     for port, who in ports:
         with socket.socket() as probe:
             # As the servers bind: a port left in TIME_WAIT by the last run is free.
@@ -1042,6 +1055,8 @@ async def check_link(
         passed = await check_local_controls(session, headers, entities) and passed
     if link.registers:
         passed = await check_report(session, headers, entry_id) and passed
+    if link.stick:
+        passed = await check_stick(session, token, entry_id) and passed
     if proxy is not None:
         (devices,) = await websocket(session, token, {"type": "config/device_registry/list"})
         serial = next(d["serial_number"] for d in devices if entry_id in d["config_entries"])
@@ -1052,6 +1067,21 @@ async def check_link(
     if link.external_url:
         passed = await check_webhook_write(session, headers, entities, entry_id) and passed
     return passed
+
+
+async def check_stick(session: aiohttp.ClientSession, token: str, entry_id: str) -> bool:
+    """The stick is a device of the entry, with the firmware its web page names."""
+    (devices,) = await websocket(session, token, {"type": "config/device_registry/list"})
+    sticks = [
+        device
+        for device in devices
+        if entry_id in device["config_entries"] and str(device["model"]).startswith("ZSM-")
+    ]
+    if not sticks or not sticks[0]["sw_version"]:
+        say("check: the stick is no device with its firmware")
+        return False
+    say(f"stick: {sticks[0]['name']}, firmware {sticks[0]['sw_version']}")
+    return True
 
 
 async def check_webhook_write(
