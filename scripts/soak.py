@@ -65,7 +65,8 @@ from simulator.system import NAMES as SYSTEM_NAMES
 from simulator.system import SimulatedSystem
 from simulator.wifi import WifiStick
 
-# Links wait this long for an answer in the soak; a delay fault answers after twice that.
+# Links wait this long for an answer in the soak (unless told otherwise); a delay fault
+# answers after twice what they wait.
 TIMEOUT = 0.05
 # Log lines a fault may cause, from its start to its recovery: ours (the failure, the
 # recovery), and a library's warnings, two a poll at most (tmodbus resynchronising after a bad
@@ -141,7 +142,7 @@ def eth_faults(stick: EthStick, device: Hyd3ph) -> dict[str, Callable[[bool], No
         v5 = {name: v5_flag(name) for name in ("wrong_sequence", "bad_checksum", "bad_rtu_crc")}
     return v5 | {
         "silent": flag("silent"),
-        "delay": flag("delay", 2 * TIMEOUT),
+        "delay": flag("delay", 2 * const.REQUEST_TIMEOUT),
         "drop": flag("drop"),
         "reset": flag("reset"),
         "bad_crc": flag("bad_crc"),
@@ -192,7 +193,7 @@ def rs485_faults(bus: Rs485Bus, device: Hyd3ph) -> dict[str, Callable[[bool], No
 
     return {
         "silent": flag("silent"),
-        "delay": flag("delay", 2 * TIMEOUT),
+        "delay": flag("delay", 2 * const.REQUEST_TIMEOUT),
         "bad_crc": flag("bad_crc"),
         "garbage": flag("garbage"),
         "wrong_unit": flag("wrong_unit"),
@@ -545,8 +546,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--verbose", action="store_true", help="the noisiest fault's log lines")
     parser.add_argument("--link", action="append", help="only these links (by name)")
+    parser.add_argument(
+        "--timeout", type=float, default=TIMEOUT, help="s a link waits for an answer"
+    )
     arguments = parser.parse_args()
-    const.REQUEST_TIMEOUT = TIMEOUT  # type: ignore[misc]
+    const.REQUEST_TIMEOUT = arguments.timeout  # type: ignore[misc]
     failed = False
     for link in SOAK_LINKS:
         if arguments.link and link.name not in arguments.link:
