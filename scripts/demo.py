@@ -152,7 +152,7 @@ LINKS = {
     ),
     # The scan finds the stick; the user picks it by the logger serial on its label.
     "wifi": DemoLink(
-        ("--link", "wifi", "--scan-port", str(SCAN_PORT), "--web-port", str(WEB_PORT)),
+        ("--link", "wifi", "--web-port", str(WEB_PORT), "--scan-port", str(SCAN_PORT)),
         "wifi",
         lambda where: {"stick": str(DEFAULT_LOGGER_SERIAL)},
         environment={
