@@ -181,10 +181,12 @@ def system_entry(url: str, fields: list[str], **options: Any) -> MockConfigEntry
 @asynccontextmanager
 async def home_assistant() -> AsyncIterator[HomeAssistant]:
     """A running Home Assistant with this checkout's integration, in a throwaway config."""
-    # As the tests do: no zeroconf resolver (the cloud's simulator is on 127.0.0.1).
+    # As the tests do: no zeroconf resolver (the cloud's simulator is on 127.0.0.1). Home
+    # Assistant closes its resolver with real_close when it stops, as the tests' does.
+    threaded = aiohttp.ThreadedResolver()
+    threaded.real_close = threaded.close  # type: ignore[attr-defined]
     resolver = patch(
-        "homeassistant.helpers.aiohttp_client._async_make_resolver",
-        return_value=aiohttp.ThreadedResolver(),
+        "homeassistant.helpers.aiohttp_client._async_make_resolver", return_value=threaded
     )
     with tempfile.TemporaryDirectory() as config, resolver:
         async with async_test_home_assistant(config_dir=config) as hass:
@@ -201,7 +203,12 @@ async def home_assistant() -> AsyncIterator[HomeAssistant]:
             store = hass.data[http_config.DATA_STORE]
             if store.active_config_type is http_config.ActiveConfigType.PENDING:
                 await store.async_promote_pending()
-            yield hass
+            try:
+                yield hass
+            finally:
+                # As the tests' hass fixture does: what integrations register for the process
+                # (usb's serial port scheme) is let go, so the next run's hass can take it.
+                await hass.async_stop(force=True)
 
 
 def _free_port() -> int:

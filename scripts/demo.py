@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
@@ -36,7 +37,7 @@ import aiohttp
 
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.backfill import statistic_id
-from scripts import demo_energy
+from scripts import demo_energy, demo_history
 from scripts.demo_battery import BatteryCheck, check_battery
 from simulator.wifi import DEFAULT_LOGGER_SERIAL
 
@@ -44,6 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / ".demo"
 CONFIG = DEMO / "config"
 TOKEN = DEMO / "token"
+# The week a fresh demo imported, until the live statistics are joined to it.
+WEEK = DEMO / "week.json"
 HOST = "127.0.0.1"
 HA_PORT = 8123
 SIM_PORT = 18899
@@ -55,6 +58,10 @@ SERIAL = "ZP1ES010M2H00017"
 # The simulated WiFi stick answers scans on this UDP port of loopback, where Home
 # Assistant's scan goes in the demo (told by the environment): never the LAN.
 SCAN_PORT = 48899
+# The simulated stick's web page (port 80 on a real stick), where Home Assistant reads the
+# stick's firmware in the demo (told by the environment).
+WEB_PORT = 18080
+STICK_PAGE = {"ZCS_AZZURRO_STICK_WEB_PORT": str(WEB_PORT)}
 # The simulated devices the setup finds by their serial number (scripts/demo --device).
 DETECTED = ("hyd-3ph", "hyd-1ph", "ktl-v3", "hyd-es", "tl-v3")
 # The meters: no serial number to find them by, so the demo ticks *Show the profile
@@ -92,6 +99,8 @@ class DemoLink:
     environment: Mapping[str, str] = field(default_factory=dict)
     # Whether the device's registers are reached (the register actions): not through a cloud.
     registers: bool = True
+    # Whether it is a stick with its web page: its device shows the stick's firmware.
+    stick: bool = False
 
     def energy(self, entities: dict[str, str]) -> dict[str, str]:
         """What the Energy dashboard shows, by field key: entities, or the cloud's history."""
@@ -111,7 +120,11 @@ class DemoLink:
 # Each link the demo can show: `scripts/demo --link NAME`.
 LINKS = {
     "eth": DemoLink(
-        ("--link", "eth"), "eth", lambda where: {"host": HOST, "port": SIM_PORT, "unit_id": 1}
+        ("--link", "eth", "--web-port", str(WEB_PORT)),
+        "eth",
+        lambda where: {"host": HOST, "port": SIM_PORT, "unit_id": 1},
+        environment=STICK_PAGE,
+        stick=True,
     ),
     "portal": DemoLink(
         ("--link", "portal"),
@@ -142,14 +155,16 @@ LINKS = {
     ),
     # The scan finds the stick; the user picks it by the logger serial on its label.
     "wifi": DemoLink(
-        ("--link", "wifi", "--scan-port", str(SCAN_PORT)),
+        ("--link", "wifi", "--web-port", str(WEB_PORT), "--scan-port", str(SCAN_PORT)),
         "wifi",
         lambda where: {"stick": str(DEFAULT_LOGGER_SERIAL)},
         environment={
             "ZCS_AZZURRO_SCAN_ADDRESS": HOST,
             "ZCS_AZZURRO_SCAN_PORT": str(SCAN_PORT),
             "ZCS_AZZURRO_WIFI_PORT": str(SIM_PORT),
+            **STICK_PAGE,
         },
+        stick=True,
     ),
     # The HUB's three lines on 55400-55402, with its 3 s pause: setup takes about a minute.
     "hub": DemoLink(
@@ -254,6 +269,7 @@ def ensure_ports_free(proxy: int | None = None, simulated: int = 1) -> None:
     ports += [(SIM_PORT + offset, "the simulator") for offset in range(simulated)]
     if proxy is not None:
         ports.append((proxy, "the shared connection"))
+    ports.append((WEB_PORT, "the stick's web page"))
     for port, who in ports:
         with socket.socket() as probe:
             # As the servers bind: a port left in TIME_WAIT by the last run is free.
@@ -661,6 +677,149 @@ async def set_up_energy(
     say(f"energy: the Energy dashboard, now the first page, shows {shown}")
 
 
+def memory_file(device: str, *, plant: bool = False) -> Path:
+    """Where the simulator keeps the device's (or the plant's) counters."""
+    return DEMO / ("plant.json" if plant else MEMORY.get(device, f"{device}.json"))
+
+
+def remembered(device: str, link: DemoLink) -> demo_history.Week | None:
+    """The week the simulator's counters end, until the demo joined it to the live ones.
+
+    A fresh local demo runs the plant through the past week first (its counters' memory);
+    the week is kept in .demo until the live statistics have been joined to it.
+    """
+    memory = memory_file(device)
+    if WEEK.exists():
+        return demo_history.Week(**json.loads(WEEK.read_text()))
+    if link.statistics or memory.exists():
+        return None
+    profile = demo_history.profile_of(device, load_bundled(), METERS.get(device))
+    counters = [key for key in demo_energy.COUNTERS if key in {f.key for f in profile.fields}]
+    week = demo_history.week(device, profile, counters, time.time())
+    memory.write_text(json.dumps(week.memory))
+    return week
+
+
+async def energy_history(
+    session: aiohttp.ClientSession,
+    token: str,
+    link: DemoLink,
+    entities: dict[str, str],
+    week: demo_history.Week | None,
+) -> None:
+    """Where the dashboard's past comes from: a cloud's backfill, or the week imported now."""
+    if link.statistics:
+        entities.update((key, statistic_id(SERIAL, key)) for key in demo_energy.COUNTERS)
+    if week is not None and not WEEK.exists():
+        await import_week(session, token, week, entities)
+        WEEK.write_text(json.dumps(dataclasses.asdict(week)))
+
+
+async def _units(session: aiohttp.ClientSession, token: str) -> dict[str, str]:
+    """Each entity's unit, as its state shows it."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with session.get(f"{URL}/api/states", headers=headers) as response:
+        states = await response.json()
+    return {s["entity_id"]: s["attributes"].get("unit_of_measurement") or "" for s in states}
+
+
+async def import_week(
+    session: aiohttp.ClientSession, token: str, week: demo_history.Week, entities: dict[str, str]
+) -> None:
+    """The week's hourly statistics of the energy counters, into the recorder."""
+    units = await _units(session, token)
+    messages = [
+        demo_history.import_message(week, key, entities[key], units[entities[key]])
+        for key, readings in week.readings.items()
+        if key in entities and readings
+    ]
+    await websocket(session, token, *messages)
+    say(f"history: the past week of {len(messages)} energy counters, hour by hour, from the "
+        "simulated plant")  # fmt: skip
+
+
+async def _since(
+    session: aiohttp.ClientSession, token: str, ids: list[str], start: float, period: str
+) -> dict[str, list[dict[str, Any]]]:
+    """The statistics of these ids from `start` on, by period ("hour", "5minute")."""
+    (found,) = await websocket(
+        session,
+        token,
+        {"type": "recorder/statistics_during_period", "statistic_ids": ids,
+         "start_time": datetime.fromtimestamp(start, UTC).isoformat(), "period": period,
+         "types": ["sum", "state"]},
+    )  # fmt: skip
+    rows: dict[str, list[dict[str, Any]]] = found
+    return rows
+
+
+async def join_week(
+    session: aiohttp.ClientSession, token: str, entities: dict[str, str], week: demo_history.Week
+) -> bool:
+    """Move each counter's live sums onto the week's, once its first five minutes are in.
+
+    Home Assistant compiles statistics every five minutes: this waits up to six. Whether
+    each live counter started where its week ended is said, and returned.
+    """
+    counters = {entities[key]: key for key in week.readings if key in entities}
+    deadline = time.monotonic() + 6 * 60
+    short = await _since(session, token, list(counters), week.end, "5minute")
+    while not all(short.get(entity) for entity in counters) and time.monotonic() < deadline:
+        await asyncio.sleep(10)
+        short = await _since(session, token, list(counters), week.end, "5minute")
+    units, adjust, passed = await _units(session, token), [], True
+    for entity, key in counters.items():
+        if not short.get(entity):
+            say(f"check: no five-minute statistics of {entity} yet: its week is joined next run")
+            return False
+        # The live sums start at 0 with the first reading.
+        first = short[entity][0]["state"] - short[entity][0]["sum"]
+        if not demo_history.starts_where_it_ends(week, key, first, 0.1):
+            last = week.readings[key][-1][1]
+            say(f"check: {entity} starts at {first}, its week ends at {last}")
+            passed = False
+        adjust.append(demo_history.adjust_message(week, key, entity, units[entity], first))
+    await websocket(session, token, *adjust)
+    WEEK.unlink()
+    return passed
+
+
+async def check_week(
+    session: aiohttp.ClientSession, token: str, entities: dict[str, str], week: demo_history.Week
+) -> bool:
+    """The recorder holds the week, and each counter's live sums go on from the week's."""
+    if not await join_week(session, token, entities, week):
+        return False
+    counters = {entities[key]: key for key in week.readings if key in entities}
+    hours = demo_history.DAYS * 24
+    hourly = await _since(session, token, list(counters), week.end - hours * 3600, "hour")
+    for entity in counters:
+        if len(rows := hourly.get(entity, [])) < hours:
+            say(f"check: {entity} has {len(rows)} hours of the week, not {hours}")
+            return False
+    # The recorder makes the adjustment in its own time: a few seconds.
+    for _ in range(15):
+        short = await _since(session, token, list(counters), week.end, "5minute")
+        if apart := [
+            entity
+            for entity, key in counters.items()
+            if not all(
+                demo_history.continues(week, key, r["state"], r["sum"]) for r in short[entity]
+            )
+        ]:
+            await asyncio.sleep(2)
+            continue
+        break
+    else:
+        say(f"check: the live sums of {apart} do not go on from their week's")
+        return False
+    say(
+        f"check: the recorder holds the past week of {len(counters)} counters; each live "
+        "counter started where its week ended, and its sums go on from the week's"
+    )
+    return True
+
+
 async def check_energy(
     session: aiohttp.ClientSession,
     token: str,
@@ -897,6 +1056,7 @@ async def check_link(
     entry_id: str,
     meter: str | None = None,
     proxy: int | None = None,
+    week: demo_history.Week | None = None,
 ) -> bool:
     """The register actions (a local link), the Energy dashboard, a cloud's webhook write.
 
@@ -912,14 +1072,33 @@ async def check_link(
         passed = await check_local_controls(session, headers, entities) and passed
     if link.registers:
         passed = await check_report(session, headers, entry_id) and passed
+    if link.stick:
+        passed = await check_stick(session, token, entry_id) and passed
     if proxy is not None:
         (devices,) = await websocket(session, token, {"type": "config/device_registry/list"})
         serial = next(d["serial_number"] for d in devices if entry_id in d["config_entries"])
         passed = await check_proxy(proxy, serial) and passed
     passed = await check_energy(session, token, entities, *link.recorded_since(started)) and passed
+    if week is not None:
+        passed = await check_week(session, token, entities, week) and passed
     if link.external_url:
         passed = await check_webhook_write(session, headers, entities, entry_id) and passed
     return passed
+
+
+async def check_stick(session: aiohttp.ClientSession, token: str, entry_id: str) -> bool:
+    """The stick is a device of the entry, with the firmware its web page names."""
+    (devices,) = await websocket(session, token, {"type": "config/device_registry/list"})
+    sticks = [
+        device
+        for device in devices
+        if entry_id in device["config_entries"] and str(device["model"]).startswith("ZSM-")
+    ]
+    if not sticks or not sticks[0]["sw_version"]:
+        say("check: the stick is no device with its firmware")
+        return False
+    say(f"stick: {sticks[0]['name']}, firmware {sticks[0]['sw_version']}")
+    return True
 
 
 async def check_webhook_write(
@@ -1085,11 +1264,6 @@ def prepare(name: str, device: str, proxy: int | None, *, plant: bool) -> None:
     ensure_config()
 
 
-def memory_file(device: str, *, plant: bool) -> Path:
-    """Where the simulator keeps the device's (or the plant's) counters across runs."""
-    return DEMO / ("plant.json" if plant else MEMORY.get(device, f"{device}.json"))
-
-
 def simulator_command(link: DemoLink, device: str, *, plant: bool) -> list[str]:
     """The simulator's front end, port and memory file for the link (or the plant)."""
     front = PLANT_SIMULATOR if plant else link.simulator
@@ -1111,6 +1285,8 @@ async def run(
     started = time.time()
     prepare(name, device, proxy, plant=plant)
     memory = memory_file(device, plant=plant)
+    # A fresh local demo's past week (not the plant's: it has a demo of its own).
+    week = None if plant else remembered(device, link)
     simulator = await start(
         "simulator", sys.executable, "-m", "simulator", "--device", device,
         *simulator_command(link, device, plant=plant), *simulator_flags,
@@ -1127,9 +1303,11 @@ async def run(
         say(f"simulator: {line}")
         hass_bin = str(Path(sys.executable).with_name("hass"))
         # Home Assistant installs what its built-in integrations need on the first start,
-        # except these: ensure_packages() put other versions of them in place.
+        # except these: ensure_packages() put other versions of them in place, and serialx
+        # (usb pins an older one) is the one the tests run the links on.
         hass = await start(
-            "hass", hass_bin, "-c", str(CONFIG), "--skip-pip-packages", "pymicro-vad,pyspeex-noise",
+            "hass", hass_bin, "-c", str(CONFIG),
+            "--skip-pip-packages", "pymicro-vad,pyspeex-noise,serialx",
             log=DEMO / "hass.log", environment=link.environment,
         )  # fmt: skip
         async with aiohttp.ClientSession() as session:
@@ -1157,8 +1335,7 @@ async def run(
             )
             entities = await our_entities(session, access, entry_id)
             count = await wait_for_values(session, headers, entities)
-            if link.statistics:
-                entities.update((key, statistic_id(SERIAL, key)) for key in demo_energy.COUNTERS)
+            await energy_history(session, access, link, entities, week)
             await set_up_energy(session, access, entities)
             await wait_until_running(session, headers)
             announce(credentials, count)
@@ -1173,6 +1350,7 @@ async def run(
                     entry_id=entry_id,
                     meter=METERS.get(device),
                     proxy=proxy,
+                    week=week,
                 )
                 and passed
             )

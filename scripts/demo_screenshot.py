@@ -61,8 +61,28 @@ class Page:
         await asyncio.sleep(settle)
 
 
-async def screenshot(token: str, path: str, width: int, height: int, settle: float) -> bytes:
-    """Sign in, open the page; what it shows, as a PNG."""
+# Where the Energy panel keeps the period a user last chose: localStorage's
+# "energy-default-period-" and the key of the panel's data collection (the frontend's
+# `connection._energy_dashboard`).
+ENERGY_PERIOD_KEYS = ("_energy_dashboard",)
+
+
+async def screenshot(
+    token: str,
+    path: str,
+    width: int,
+    height: int,
+    settle: float,
+    *,
+    energy_period: str | None = None,
+    language: str | None = None,
+) -> bytes:
+    """Sign in, open the page; what it shows, as a PNG.
+
+    With `energy_period` ("now-7d", "this_week", ...), the Energy panel opens on that period
+    as it does once the user has chosen it; with `language` ("it"), the frontend speaks it, as
+    when the user picks it in their profile.
+    """
     profile = tempfile.mkdtemp(prefix="zcs-demo-chromium-")
     chromium = await asyncio.create_subprocess_exec(
         shutil.which("chromium") or "chromium",
@@ -94,6 +114,14 @@ async def screenshot(token: str, path: str, width: int, height: int, settle: flo
                 await page.evaluate(
                     f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(tokens))})"
                 )
+                if language:
+                    chosen = json.dumps(json.dumps(language))
+                    await page.evaluate(f"localStorage.setItem('selectedLanguage', {chosen})")
+                for key in ENERGY_PERIOD_KEYS if energy_period else ():
+                    await page.evaluate(
+                        f"localStorage.setItem('energy-default-period-{key}', "
+                        f"{json.dumps(energy_period)})"
+                    )
                 await page.open(f"{URL}{path}", settle)
                 shot = await page.call("Page.captureScreenshot", format="png")
                 return base64.b64decode(shot["data"])
@@ -122,10 +150,22 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=1000)
     parser.add_argument("--settle", type=float, default=12, help="seconds to let it draw")
+    parser.add_argument(
+        "--energy-period", help="the period the Energy panel opens on, for example now-7d"
+    )
+    parser.add_argument("--language", help="the frontend's language, for example it")
     arguments = parser.parse_args()
     token = (ROOT / ".demo" / "token").read_text().strip()
     png = asyncio.run(
-        screenshot(token, arguments.path, arguments.width, arguments.height, arguments.settle)
+        screenshot(
+            token,
+            arguments.path,
+            arguments.width,
+            arguments.height,
+            arguments.settle,
+            energy_period=arguments.energy_period,
+            language=arguments.language,
+        )
     )
     arguments.out.write_bytes(png)
 

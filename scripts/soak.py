@@ -3,7 +3,8 @@
 Home Assistant (scripts/bench_hass.py) polls the simulator's front end for each link, here
 in the same process so that the soak can switch faults and move the clock between polls:
 time runs one scan interval per poll (Home Assistant's clock and the plant's alike), so
-10,000 polls are days of sun, nights and midnights. Every state Home Assistant receives is
+10,000 polls are days of sun, nights and midnights; the inverter's own faults come and go
+(its fault words, shown by the fault sensors in words). Every state Home Assistant receives is
 recorded and checked afterwards against the simulator's registers (or the Portal's
 answer) at that poll or the one before: no value the simulator did not hold, no
 total_increasing decrease, no unhandled exception, every fault recovered on the first poll
@@ -33,6 +34,13 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.zcs_azzurro import const
+from custom_components.zcs_azzurro.alarms import (
+    ACTIVE_FAULT_KEY,
+    FAULT_KEY,
+    active_fault,
+    fault_ids,
+    fault_texts_of,
+)
 from custom_components.zcs_azzurro.api.cloud.portal_source import ALARM_KEY
 from custom_components.zcs_azzurro.api.profile.decoder import decode
 from custom_components.zcs_azzurro.api.profile.schema import FieldType, Profile, Value
@@ -68,6 +76,8 @@ OURS = "custom_components.zcs_azzurro"
 # Chance that a fault starts on a poll with none, and how many polls it lasts at most.
 FAULT_CHANCE = 0.03
 LONGEST = 3
+# Chance that the inverter's own faults change on a poll (its fault words, not the link's).
+PLANT_FAULT_CHANCE = 0.05
 MAX_LINES = 2 + 2 * LONGEST
 START = datetime(2026, 6, 20, 4, 0, tzinfo=UTC).timestamp()
 
@@ -161,7 +171,15 @@ def register_truth(device: Hyd3ph, profile: Profile) -> dict[str, Value | None]:
             parts = [values.get(key) for key in fld.sum_of]
             numbers = [p for p in parts if isinstance(p, int | float)]
             values[fld.key] = sum(numbers) if len(numbers) == len(parts) else None
+    # The Active fault sensor shows the fault words in words: no fault, or the first ID's.
+    if fault_texts_of(profile) is not None and isinstance(codes := values[FAULT_KEY], tuple):
+        values[ACTIVE_FAULT_KEY] = active_fault(codes)
     return values
+
+
+def plant_faults(device: Hyd3ph, profile: Profile, rng: random.Random) -> None:
+    """The inverter reports none, one or two fault IDs of its map from now on."""
+    device.report_faults(rng.sample(fault_ids(profile), rng.randint(0, 2)))
 
 
 def rs485_faults(bus: Rs485Bus, device: Hyd3ph) -> dict[str, Callable[[bool], None]]:
@@ -386,6 +404,8 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
 ) -> Tally:
     """Poll `polls` times (or for `seconds`), faults at random; check what was published."""
     rng = random.Random(seed)
+    # The plant's faults draw from their own sequence: the link's stay as the seed made them.
+    plant_rng = random.Random(seed + 1)
     clock = Clock(START)
     tally = Tally()
     counter = LogCounter()
@@ -442,6 +462,8 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
                         front.faults[fault](active=True)
                         tally.injected += 1
                         lines_at = counter.count
+                    if front.device is not None and plant_rng.random() < PLANT_FAULT_CHANCE:
+                        plant_faults(front.device, coordinator.device.profile, plant_rng)
                     clock.now += interval
                     poll_started = time.monotonic()
                     await coordinator.async_refresh()

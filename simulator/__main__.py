@@ -14,7 +14,7 @@ import errno
 import json
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -29,6 +29,7 @@ from .hub import Hub
 from .modbus import Device
 from .power_magic import PowerMagic
 from .rs485 import Rs485Bus
+from .web import ETH_FIRMWARE, WIFI_FIRMWARE, StickWebPage
 from .wifi import DEFAULT_LOGGER_SERIAL, WifiStick
 
 
@@ -138,6 +139,9 @@ def _where(front: Front, arguments: argparse.Namespace) -> str:
     return f"{arguments.host}:{front.port}"
 
 
+# The stick links, and the firmware each stick's web page names unless told otherwise.
+STICK_FIRMWARE = {"eth": ETH_FIRMWARE, "wifi": WIFI_FIRMWARE}
+
 # Seconds between writes of the counters to the --memory file.
 MEMORY_INTERVAL = 5.0
 # Where in it the EEPROM writes per register are ("0x1110": 2), which wear survives.
@@ -172,7 +176,24 @@ def _arguments() -> argparse.Namespace:
         "--logger-serial",
         type=int,
         default=DEFAULT_LOGGER_SERIAL,
-        help="wifi: the logger's serial number, as on its label",
+        help="eth, wifi: the logger's serial number, as on its label (wifi) and web page",
+    )
+    parser.add_argument(
+        "--web-port",
+        type=int,
+        help="eth, wifi: serve the stick's web page (its serial and firmware) on this TCP port "
+        "of --host (80 on a real stick)",
+    )
+    parser.add_argument(
+        "--firmware",
+        help=f"eth, wifi: the stick's firmware, as its web page names it (default: {ETH_FIRMWARE} "
+        f"on eth, {WIFI_FIRMWARE} on wifi)",
+    )
+    parser.add_argument(
+        "--port-closed",
+        action="store_true",
+        help="eth, wifi: the stick accepts no connection on --port (its web page and scan "
+        "answer still do), as the WiFi stick's MQTT firmware after an update",
     )
     parser.add_argument(
         "--scan-port",
@@ -223,6 +244,14 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--asleep", action="store_true", help="the inverter sleeps: the stick is awake but silent"
+    )
+    parser.add_argument(
+        "--fault-id",
+        type=int,
+        action="append",
+        default=[],
+        metavar="ID",
+        help="the inverter reports this fault (2: ID002, grid undervoltage on a G3); repeatable",
     )
     parser.add_argument(
         "--second-tower",
@@ -296,6 +325,11 @@ def _device(arguments: argparse.Namespace) -> Model:
         device.fit_packs(arguments.packs)
     if isinstance(device, Hyd3ph):
         device.passive_contact = arguments.passive_contact
+    if arguments.fault_id:
+        try:
+            device.report_faults(arguments.fault_id)
+        except ValueError as err:
+            raise SystemExit(f"simulator: {err}") from None
     if arguments.memory is not None and arguments.memory.exists():
         memory = json.loads(arguments.memory.read_text())
         device.plant.recall(memory)
@@ -316,20 +350,23 @@ async def _run(arguments: argparse.Namespace, device: Model | Site) -> None:
         front = _plant_front(device, arguments)
     else:
         front = LINKS[arguments.link](device, arguments)
-    try:
-        await front.start(arguments.host, arguments.port)
-    except OSError as err:
-        # One line for the person running it, not a traceback.
-        where = f"{arguments.host}:{arguments.port}"
-        if err.errno == errno.EADDRINUSE:
-            raise SystemExit(f"simulator: {where} is in use (another simulator?)") from None
-        raise SystemExit(
-            f"simulator: cannot listen on {where}: {os.strerror(err.errno or 0)}"
-        ) from None
-    print(f"listening {arguments.link} {_where(front, arguments)}", flush=True)
+    host = arguments.host
+    # The links that are a stick, with a stick's web page and firmware (a plant's have none).
+    stick = arguments.link in STICK_FIRMWARE and not isinstance(device, Site)
+    if stick and arguments.port_closed:
+        print(f"port closed {host}:{arguments.port}", flush=True)
+    else:
+        await _listen(front.start(host, arguments.port), host, arguments.port)
+        print(f"listening {arguments.link} {_where(front, arguments)}", flush=True)
     if isinstance(front, WifiStick) and arguments.scan_port is not None:
-        scan_port = await front.start_scan_answer(arguments.host, arguments.scan_port)
-        print(f"answering scans {arguments.host}:{scan_port}", flush=True)
+        scan_port = await front.start_scan_answer(host, arguments.scan_port)
+        print(f"answering scans {host}:{scan_port}", flush=True)
+    page = None
+    if stick and arguments.web_port is not None:
+        firmware = arguments.firmware or STICK_FIRMWARE[arguments.link]
+        page = StickWebPage(arguments.logger_serial, firmware, getattr(device, "serial", ""))
+        await _listen(page.start(host, arguments.web_port), host, arguments.web_port)
+        print(f"web page {host}:{page.port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -340,7 +377,22 @@ async def _run(arguments: argparse.Namespace, device: Model | Site) -> None:
         if memory is not None:
             # Written often, so that even a killed run leaves counters close to the last read.
             _remember(device, memory)
+    if page is not None:
+        await page.stop()
     await front.stop()
+
+
+async def _listen(starting: Awaitable[None], host: str, port: int) -> None:
+    """Start listening; one line for the person running it if it cannot, not a traceback."""
+    try:
+        await starting
+    except OSError as err:
+        where = f"{host}:{port}"
+        if err.errno == errno.EADDRINUSE:
+            raise SystemExit(f"simulator: {where} is in use (another simulator?)") from None
+        raise SystemExit(
+            f"simulator: cannot listen on {where}: {os.strerror(err.errno or 0)}"
+        ) from None
 
 
 def _remember(device: Model | Site, memory: Path) -> None:

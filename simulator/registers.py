@@ -80,6 +80,9 @@ class ModbusExceptionError(Exception):
 class RegisterBank:
     """Registers readable in blocks, at most `max_read` at a time, never touching a gap."""
 
+    # The registers whose bits are the model's fault IDs, in ID order (none: a meter).
+    FAULT_WORDS: tuple[int, ...] = ()
+
     def __init__(
         self,
         blocks: Iterable[tuple[int, int]],
@@ -186,6 +189,16 @@ class RegisterBank:
         for offset, value in enumerate(values):
             self.pinned.add(address + offset)
             self.values[address + offset] = value & 0xFFFF
+
+    def report_faults(self, codes: Iterable[int]) -> None:
+        """Report these fault IDs, as the model's fault words number them (ID001: bit 0)."""
+        words = [0] * len(self.FAULT_WORDS)
+        for code in codes:
+            if not 1 <= code <= 16 * len(words):
+                raise ValueError(f"fault ID {code} is not one of ID001-ID{16 * len(words):03d}")
+            words[(code - 1) // 16] |= 1 << (code - 1) % 16
+        for address, word in zip(self.FAULT_WORDS, words, strict=True):
+            self.pin(address, [word])
 
     def unpin(self, address: int, count: int) -> None:
         """Let the device's own state drive these registers again."""

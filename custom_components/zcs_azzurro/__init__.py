@@ -12,8 +12,10 @@ from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady, Home
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
+from .alarms import FAULT_KEY, async_fault_texts, async_watch_alarms, fault_texts_of
 from .api.device import ModbusDevice, identify
 from .api.errors import IdentifyError, LinkError
 from .api.profile.schema import Profile
@@ -47,6 +49,7 @@ from .portal import async_setup_portal_entry
 from .profiles import async_load, async_report
 from .proxy import async_share
 from .services import async_setup_services
+from .stick import STICKS, UNREACHABLE, StickWatch, issue_id
 from .system import async_setup_system_entry
 from .webhook import held_store
 
@@ -120,16 +123,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
             translation_placeholders={"functions": function_codes(missing)},
         )
     coordinator = ZcsCoordinator(hass, entry, ModbusDevice(link, entry.data[CONF_UNIT_ID], profile))
-    try:
-        await coordinator.async_config_entry_first_refresh()
-    except ConfigEntryNotReady as err:
-        # The stick answers but the inverter does not (asleep, or switched off): set up
-        # anyway with unavailable entities; they come back on the first poll it answers.
-        if err.translation_key not in (SILENT_STICK, SILENT_DEVICE):
-            raise
-        # The coordinator logs no failure of a first refresh; say it once here.
-        _LOGGER.info("%s does not answer; its entities are unavailable until it does", entry.title)
+    # A stick's own web page says its firmware.
+    stick = StickWatch(hass, entry) if entry.data[CONF_LINK] in STICKS else None
+    await _async_first_refresh(coordinator, stick)
     entry.runtime_data = ZcsRuntimeData(coordinator)
+    if stick is not None:
+        stick.async_start(coordinator)
     _drop_moved_entities(hass, entry, profile)
     entry.runtime_data.battery = await async_setup_battery(hass, entry, coordinator)
     # Other programs read the device through this entry's connection, if its options ask.
@@ -139,7 +138,30 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     async_watch_battery_health(hass, entry)
     async_watch_maintenance(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if any(field.key == FAULT_KEY for field in profile.fields):
+        # Each new fault, with its text in Home Assistant's language, for automations.
+        texts = await async_fault_texts(hass, fault_texts_of(profile))
+        entry.async_on_unload(async_watch_alarms(hass, coordinator, FAULT_KEY, texts))
     return True
+
+
+async def _async_first_refresh(coordinator: ZcsCoordinator, stick: StickWatch | None) -> None:
+    """Poll once; a device that does not answer yet is set up with unavailable entities."""
+    try:
+        await coordinator.async_config_entry_first_refresh()
+    except ConfigEntryNotReady as err:
+        if stick is not None and err.translation_key == UNREACHABLE:
+            # Nothing takes the connection: the stick's firmware may be why (a repair issue).
+            await stick.async_read(refused=True)
+        # The stick answers but the inverter does not (asleep, or switched off): set up
+        # anyway with unavailable entities; they come back on the first poll it answers.
+        if err.translation_key not in (SILENT_STICK, SILENT_DEVICE):
+            raise
+        # The coordinator logs no failure of a first refresh; say it once here.
+        _LOGGER.info(
+            "%s does not answer; its entities are unavailable until it does",
+            coordinator.config_entry.title,
+        )
 
 
 def _drop_moved_entities(hass: HomeAssistant, entry: ZcsConfigEntry, profile: Profile) -> None:
@@ -234,7 +256,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> None:
-    """Forget what a removed entry kept across restarts: System writes, battery control."""
+    """Forget what a removed entry kept across restarts: System writes, battery control.
+
+    And a stick's repair issue, raised while its entry could not be set up.
+    """
     if entry.data[CONF_LINK] == LINK_SYSTEM:
         await held_store(hass, entry.entry_id).async_remove()
     await battery_store(hass, entry.entry_id).async_remove()
+    ir.async_delete_issue(hass, DOMAIN, issue_id(entry))

@@ -15,6 +15,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .alarms import display_id
 from .api.profile.schema import Field, Presentation, Value
 from .coordinator import ZcsConfigEntry
 from .entity import ZcsEntity
@@ -31,9 +32,8 @@ class ZcsBinarySensorEntityDescription(BinarySensorEntityDescription):
     """A bit field: on while any bit is set; the set bits are its codes."""
 
     is_on_fn: Callable[[Value | None], bool] = lambda value: bool(_codes(value))
-    # Codes as the inverter's display and manual write them: ID001, ID002, ...
     attributes_fn: Callable[[Value | None], Mapping[str, Any]] = lambda value: {
-        "codes": [f"ID{code:03d}" for code in _codes(value)]
+        "codes": list(map(display_id, _codes(value)))
     }
 
 

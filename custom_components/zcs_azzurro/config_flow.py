@@ -131,6 +131,7 @@ from .const import (
     PORTAL_MODEL,
     SYSTEM_MODEL,
 )
+from .coordinator import ZcsConfigEntry
 from .discovery import async_scan
 from .plant_flow import PlantFlow
 from .portal import async_get_portal_map, portal_client
@@ -488,6 +489,22 @@ async def _async_check(hass: HomeAssistant, link: str, user_input: Mapping[str, 
     if errors := _out_of_range(user_input):
         return _Probe(errors=errors)
     return await _async_probe(hass, {CONF_LINK: link} | LINK_FORMS[link].data(user_input))
+
+
+async def _async_check_place(
+    hass: HomeAssistant, entry: ZcsConfigEntry, user_input: Mapping[str, Any], profile: Profile
+) -> _Probe:
+    """The form's numbers in range, then the entry's profile read at the place they name."""
+    if errors := _out_of_range(user_input):
+        return _Probe(errors=errors)
+    link = entry.data[CONF_LINK]
+    data = {CONF_LINK: link} | LINK_FORMS[link].data(user_input)
+    if CONF_HOST in data and not valid_host(data[CONF_HOST]):
+        return _Probe(errors={CONF_HOST: "invalid_host"})
+    # Its framing too: nothing but an inverter's serial number tells which one a stick speaks.
+    kept = (CONF_PROFILE, CONF_MODEL, CONF_FRAMING)
+    data |= {key: entry.data[key] for key in kept if key in entry.data}
+    return _Probe(data=data, errors=await _async_reads(hass, data, profile))
 
 
 @dataclass(frozen=True)
@@ -1049,22 +1066,46 @@ class ZcsConfigFlow(PlantFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Point the entry at a new address; it must still be the same device."""
         entry = self._get_reconfigure_entry()
-        link = entry.data[CONF_LINK]
-        if link == LINK_PLANT:
-            return await self.async_step_plant(user_input)
-        if link == LINK_PORTAL:
-            return await self.async_step_reconfigure_portal(user_input)
-        if link == LINK_SYSTEM:
-            return await self.async_step_reconfigure_system(user_input)
+        # The entries that are no single device at an address have steps of their own.
+        own_step = {
+            LINK_PLANT: self.async_step_plant,
+            LINK_PORTAL: self.async_step_reconfigure_portal,
+            LINK_SYSTEM: self.async_step_reconfigure_system,
+        }.get(entry.data[CONF_LINK])
+        if own_step is not None:
+            return await own_step(user_input)
         link = LINK_FORMS[entry.data[CONF_LINK]]
         probe = _Probe()
         if user_input is not None:
-            probe = await _async_check(self.hass, entry.data[CONF_LINK], user_input)
+            profile_id = entry.data[CONF_PROFILE]
+            profiles = await async_get_profiles(self.hass)
+            profile = next((p for p in profiles if p.id == profile_id), None)
+            if profile is not None and not profile.serial_prefixes:
+                # A meter has no serial to tell it by: its profile must read there.
+                probe = await _async_check_place(self.hass, entry, user_input, profile)
+                if not probe.errors:
+                    return self.async_update_reload_and_abort(
+                        entry, data=probe.data, reason="reconfigure_successful"
+                    )
+            else:
+                probe = await _async_check(self.hass, entry.data[CONF_LINK], user_input)
             if not probe.errors:
                 await self.async_set_unique_id(probe.serial)
+                if entry.unique_id is None:
+                    # Added while it slept: identified now, unless another entry has it.
+                    self._abort_if_unique_id_configured()
+                    return self.async_update_reload_and_abort(
+                        entry,
+                        unique_id=probe.serial,
+                        title=_title(probe.data[CONF_MODEL], probe.serial),
+                        data=probe.data,
+                        reason="reconfigure_successful",
+                    )
                 self._abort_if_unique_id_mismatch(reason="wrong_device")
+                # Where the device is changes, not what it is: a profile chosen by hand stays.
+                kept = {key: entry.data[key] for key in (CONF_PROFILE, CONF_MODEL)}
                 return self.async_update_reload_and_abort(
-                    entry, data=probe.data, reason="reconfigure_successful"
+                    entry, data=probe.data | kept, reason="reconfigure_successful"
                 )
         return self.async_show_form(
             # The WiFi stick's form has a step of its own (its logger serial).
@@ -1096,7 +1137,7 @@ class ZcsConfigFlow(PlantFlow, domain=DOMAIN):
 
     @callback
     def _async_share_credentials(
-        self, entry: ConfigEntry, data: Mapping[str, Any], credentials: vol.Schema
+        self, entry: ZcsConfigEntry, data: Mapping[str, Any], credentials: vol.Schema
     ) -> None:
         """The account's other devices take the new credentials too (and their reauth ends).
 
@@ -1125,7 +1166,7 @@ class ZcsConfigFlow(PlantFlow, domain=DOMAIN):
     @staticmethod
     @callback
     @override
-    def async_get_options_flow(config_entry: ConfigEntry) -> ZcsOptionsFlow:
+    def async_get_options_flow(config_entry: ZcsConfigEntry) -> ZcsOptionsFlow:
         """How often to poll."""
         return ZcsOptionsFlow()
 

@@ -11,16 +11,16 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.modbus import async_get_temporary_unit, async_get_unit
 from homeassistant.components.modbus.connection import async_get_connection_info
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_DEVICE, CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.util.hass_dict import HassKey
 
 from . import const
+from .api.device import ModbusDevice
 from .api.errors import NoResponseError
 from .api.profile.schema import Profile
 from .api.transport.base import (
@@ -36,6 +36,9 @@ from .api.transport.unit import Endpoint, LinkKind, SerialLine, UnitLink
 from .api.transport.v5 import V5Endpoint, V5Link, V5Registry
 from .logfilter import async_hold_quiet_logs
 from .pacing import async_hold_pacing
+
+if TYPE_CHECKING:
+    from .coordinator import ZcsConfigEntry
 
 # The WiFi stick speaks Solarman V5, which Home Assistant's Modbus connection does not:
 # its loggers' connections are shared here, one per logger, by entries and flows alike.
@@ -142,7 +145,7 @@ def _v5_link(hass: HomeAssistant, data: Mapping[str, Any]) -> V5Link:
     return V5Link(registry, endpoint, data[const.CONF_UNIT_ID], timeout=const.REQUEST_TIMEOUT)
 
 
-def async_get_link(hass: HomeAssistant, entry: ConfigEntry) -> Link:
+def async_get_link(hass: HomeAssistant, entry: ZcsConfigEntry) -> Link:
     """The entry's link, held until the entry unloads."""
     if entry.data[const.CONF_LINK] == const.LINK_WIFI:
         v5 = _v5_link(hass, entry.data)
@@ -214,12 +217,16 @@ async def async_find_framing(
     return found.kind
 
 
-def connection_info(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any] | None:
+def connection_info(hass: HomeAssistant, entry: ZcsConfigEntry) -> dict[str, Any] | None:
     """Whether the entry's shared connection is up, and which integrations hold it."""
     if entry.data[const.CONF_LINK] == const.LINK_WIFI:
         # Only this integration speaks V5 to the logger.
-        link = entry.runtime_data.coordinator.device.link
-        connected = isinstance(link, V5Link) and link.connected
+        device = entry.runtime_data.coordinator.device
+        connected = (
+            isinstance(device, ModbusDevice)
+            and isinstance(device.link, V5Link)
+            and device.link.connected
+        )
         return {"connected": connected, "integrations": [const.DOMAIN]}
     endpoint = endpoint_from(entry.data).params().endpoint
     for info in async_get_connection_info(hass):

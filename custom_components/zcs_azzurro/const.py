@@ -28,6 +28,11 @@ CONF_LOGGER_SERIAL: Final = "logger_serial"
 SCAN_ADDRESS: Final = os.environ.get("ZCS_AZZURRO_SCAN_ADDRESS", "255.255.255.255")
 SCAN_PORT: Final = int(os.environ.get("ZCS_AZZURRO_SCAN_PORT", "48899"))
 DEFAULT_WIFI_PORT: Final = int(os.environ.get("ZCS_AZZURRO_WIFI_PORT", "8899"))
+# The port of a stick's own web page (its firmware is on it); the variable lets the tests and
+# the demo point it at a simulator's page.
+STICK_WEB_PORT: Final = int(os.environ.get("ZCS_AZZURRO_STICK_WEB_PORT", "80"))
+# Hours between two readings of a stick's web page while its entry is loaded.
+STICK_PAGE_EVERY_HOURS: Final = 24
 # Seconds a scan listens for answers, and minutes between background scans.
 SCAN_WAIT: Final = 2.0
 SCAN_EVERY_MINUTES: Final = 15

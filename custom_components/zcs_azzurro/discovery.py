@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
-from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntry
+from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY
 from homeassistant.const import CONF_HOST, CONF_MAC
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import discovery_flow
@@ -21,6 +22,9 @@ from homeassistant.util.hass_dict import HassKey
 
 from . import const
 from .api.discovery import Logger, scan
+
+if TYPE_CHECKING:
+    from .coordinator import ZcsConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,7 +39,7 @@ async def async_scan(hass: HomeAssistant) -> list[Logger]:
 
 
 @callback
-def async_scan_while_loaded(hass: HomeAssistant, entry: ConfigEntry) -> None:
+def async_scan_while_loaded(hass: HomeAssistant, entry: ZcsConfigEntry) -> None:
     """Scan now and every 15 minutes until no loaded entry uses a WiFi stick."""
     scanner = hass.data.get(_SCANNER)
     if scanner is None:

@@ -29,19 +29,29 @@ class ZcsEntity(CoordinatorEntity[ZcsCoordinator]):
     # What the state last written showed: availability and value.
     _shown: tuple[bool, Value | None] | None = None
 
-    def __init__(self, coordinator: ZcsCoordinator, description: EntityDescription) -> None:
-        """The description's key is the profile field's key, and the coordinator context."""
-        super().__init__(coordinator, context=description.key)
+    def __init__(
+        self,
+        coordinator: ZcsCoordinator,
+        description: EntityDescription,
+        field_key: str | None = None,
+    ) -> None:
+        """The entity shows the profile field `field_key`, by default the description's key.
+
+        The field's key is the coordinator context (the fields polled are those listened
+        to); the description's key makes the unique id, one per entity of the device.
+        """
+        self.field_key = field_key or description.key
+        super().__init__(coordinator, context=self.field_key)
         self.entity_description = description
         self._attr_unique_id = coordinator.unique_id(description.key)
         self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, coordinator.serial)})
         source = coordinator.device
         # A setting the source cannot read (the System's) shows what its last write confirmed.
         self._attr_assumed_state = (
-            isinstance(source, PortalSource) and description.key in source.assumed
+            isinstance(source, PortalSource) and self.field_key in source.assumed
         )
         profile = source.profile
-        field = next((f for f in profile.fields if f.key == description.key), None)
+        field = next((f for f in profile.fields if f.key == self.field_key), None)
         if field is not None and field.evidence is not None and field.evidence.doubted:
             # Where public maps disagree, or none has the field: the user is told so, and
             # docs/help-confirm.md says how a device report settles it.
@@ -50,7 +60,7 @@ class ZcsEntity(CoordinatorEntity[ZcsCoordinator]):
             # Translations know only the bundled profiles' keys: a user's profile names
             # its entities itself (translation_key would leave them nameless).
             language = coordinator.hass.config.language
-            self._attr_name = profile.entity_name(description.key, language)
+            self._attr_name = profile.entity_name(self.field_key, language)
 
     @property
     def device_value(self) -> Value | None:
@@ -59,7 +69,7 @@ class ZcsEntity(CoordinatorEntity[ZcsCoordinator]):
         (Not `value`: NumberEntity keeps that name for itself.)
         """
         data = self.coordinator.data
-        return data.values.get(self.entity_description.key) if data else None
+        return data.values.get(self.field_key) if data else None
 
     @property
     def available(self) -> bool:

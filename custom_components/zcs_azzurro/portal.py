@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.const import CONF_API_KEY, CONF_URL, Platform
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util.hass_dict import HassKey
 
+from .alarms import async_watch_alarms
 from .api.cloud.portal import ENDPOINT, PortalClient
 from .api.cloud.portal_source import (
     ALARM_KEY,
@@ -27,8 +27,6 @@ from .const import CONF_CLIENT_CODE, CONF_FIELDS, CONF_THING_KEY, DOMAIN
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
 from .maintenance import async_watch_maintenance
 
-# Fired once for each alarm that becomes active: automations can notify about it.
-EVENT_ALARM = f"{DOMAIN}_alarm"
 _MAPS: HassKey[dict[Path, PortalMap]] = HassKey(f"{DOMAIN}_cloud_maps")
 
 
@@ -76,43 +74,9 @@ async def async_setup_cloud_entry(
     entry.runtime_data.battery = await async_setup_battery(hass, entry, coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, platforms)
     if ALARM_KEY in source.map.names:
-        entry.async_on_unload(_watch_alarms(hass, coordinator))
+        entry.async_on_unload(async_watch_alarms(hass, coordinator, ALARM_KEY, {}))
     async_watch_battery_health(hass, entry)
     async_watch_maintenance(hass, entry)
     backfill = Backfill(hass, entry, source)
     entry.async_on_unload(coordinator.async_add_listener(backfill.async_schedule))
     backfill.async_schedule()
-
-
-def _watch_alarms(hass: HomeAssistant, coordinator: ZcsCoordinator) -> CALLBACK_TYPE:
-    """Fire EVENT_ALARM for each alarm code that was not active at the previous reading.
-
-    The first reading after setup is the baseline: a restart does not announce again the
-    alarms already active.
-    """
-    active: set[int] | None = None
-
-    @callback
-    def _changed() -> None:
-        nonlocal active
-        codes = coordinator.data.values.get(ALARM_KEY) if coordinator.data else None
-        if not isinstance(codes, tuple):
-            return
-        if active is not None and (new := sorted(set(codes) - active)):
-            entry_id = coordinator.config_entry.entry_id
-            devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry_id)
-            for code in new:
-                hass.bus.async_fire(
-                    EVENT_ALARM,
-                    {
-                        "device_id": devices[0].id if devices else None,
-                        "entry_id": entry_id,
-                        "code": code,
-                        "codes": list(codes),
-                    },
-                )
-        active = set(codes)
-
-    _changed()
-    # Listening under the alarm's key: alarms are read even with the binary sensor disabled.
-    return coordinator.async_add_listener(_changed, ALARM_KEY)

@@ -17,7 +17,17 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .api.profile.schema import Field, Presentation
+from .alarms import (
+    ACTIVE_FAULT_KEY,
+    FAULT_KEY,
+    NO_FAULT,
+    active_fault,
+    display_id,
+    fault_ids,
+    fault_state,
+    fault_texts_of,
+)
+from .api.profile.schema import Field, Presentation, Profile
 from .battery import MODE_END, MODE_WRITES, STORAGE_WRITES, BatteryControl
 from .const import CONF_LINK, LINK_PLANT
 from .coordinator import ZcsConfigEntry
@@ -44,6 +54,19 @@ def describe(field: Field, shown: Presentation) -> SensorEntityDescription:
     )
 
 
+def describe_fault(profile: Profile) -> SensorEntityDescription | None:
+    """The Active fault sensor of a profile whose fault IDs have texts: an ID's text shows."""
+    texts = fault_texts_of(profile)
+    if texts is None:
+        return None
+    return SensorEntityDescription(
+        key=ACTIVE_FAULT_KEY,
+        translation_key=texts,
+        device_class=SensorDeviceClass.ENUM,
+        options=[NO_FAULT, *map(fault_state, fault_ids(profile))],
+    )
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: ZcsConfigEntry,
@@ -59,6 +82,8 @@ async def async_setup_entry(
         return
     coordinator = entry.runtime_data.coordinator
     fields = list(coordinator.device.profile.entities(Platform.SENSOR))
+    if (texts := describe_fault(coordinator.device.profile)) is not None:
+        async_add_entities([ZcsFaultSensor(coordinator, texts, FAULT_KEY)])
 
     @callback
     def add_reported() -> None:
@@ -163,3 +188,21 @@ class StorageWritesSensor(BatteryControlEntity, SensorEntity):
     def native_value(self) -> int:
         """Writes of the storage mode and of the passive timeout, since it was set up."""
         return self.control.storage_writes
+
+
+class ZcsFaultSensor(ZcsEntity, SensorEntity):
+    """The lowest active fault ID of the fault field, shown as its text; all as `codes`."""
+
+    @property
+    def native_value(self) -> str | None:
+        """No fault, or the first active one."""
+        codes = self.device_value
+        if not isinstance(codes, tuple):
+            return None
+        return active_fault(codes)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, list[str]]:
+        """Every active fault ID, as the inverter's display writes them."""
+        codes = self.device_value
+        return {"codes": list(map(display_id, codes)) if isinstance(codes, tuple) else []}

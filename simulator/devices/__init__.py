@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from ..modbus import Device
@@ -36,6 +36,10 @@ class Model(Device, Protocol):
     @property
     def plant(self) -> Memory:
         """What it keeps through a restart."""
+
+    def report_faults(self, codes: Iterable[int]) -> None:
+        """Report these fault IDs (a meter has none)."""
+        ...
 
 
 DEVICES: dict[str, Callable[[], Model]] = {

@@ -373,6 +373,9 @@ class Hyd3ph(RegisterBank):
     phases; they say so in these class attributes.
     """
 
+    # Faults 1-18, then 19-30: the ID numbering runs on across both (ID289 is 0x0432's bit 0).
+    FAULT_WORDS = (*range(0x0405, 0x0417), *range(0x0432, 0x043E))
+
     MAP_BLOCKS: ClassVar[tuple[tuple[int, int], ...]] = BLOCKS
     MAP_GROUPS: ClassVar[tuple[Group, ...]] = GROUPS
     PHASES: ClassVar[int] = 3

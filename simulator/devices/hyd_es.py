@@ -27,6 +27,8 @@ _CHARGING, _DISCHARGING, _WAITING = 2, 4, 0
 class HydEs(RegisterBank):
     """The legacy hybrid: its registers, refreshed from a plant before every answer."""
 
+    FAULT_WORDS = tuple(range(0x0201, 0x0206))
+
     def __init__(
         self, *, serial: str = "ZE1ES460N4B031", clock: Callable[[], float] = time.time
     ) -> None:

@@ -23,6 +23,8 @@ _NORMAL = 2
 class TlV3(RegisterBank):
     """The string inverter: registers from a 3 kWp roof, silent while the sun is down."""
 
+    FAULT_WORDS = tuple(range(0x0001, 0x0006))
+
     def __init__(
         self, *, serial: str = "ZA3ES030L1B7", clock: Callable[[], float] = time.time
     ) -> None:

@@ -90,6 +90,7 @@ def _arguments(device: str, *, second_tower: bool, towers: int | None = None) ->
         second_tower=second_tower,
         passive_contact="any",
         soc=None,
+        fault_id=[],
         towers=towers,
         packs=None,
     )

@@ -77,3 +77,12 @@ def test_the_wifi_demo_scans_loopback_only() -> None:
     # The simulator answers scans where Home Assistant sends them, and listens where it asks.
     assert wifi.simulator[-2:] == ("--scan-port", str(demo.SCAN_PORT))
     assert wifi.environment["ZCS_AZZURRO_WIFI_PORT"] == str(demo.SIM_PORT)
+
+
+def test_the_sticks_serve_their_web_page_where_home_assistant_reads_it() -> None:
+    for name in ("eth", "wifi"):
+        link = demo.LINKS[name]
+        where = link.simulator.index("--web-port")
+        assert link.simulator[where + 1] == str(demo.WEB_PORT), name
+        assert link.environment["ZCS_AZZURRO_STICK_WEB_PORT"] == str(demo.WEB_PORT), name
+        assert link.stick, name

@@ -47,6 +47,15 @@ def scan_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(const, "SCAN_WAIT", 0.05)
 
 
+@pytest.fixture(autouse=True)
+def stick_page_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stick's web page is asked for on a loopback port nothing listens on (9, discard).
+
+    Tests of the page point it at a simulated stick's page.
+    """
+    monkeypatch.setattr(const, "STICK_WEB_PORT", 9)
+
+
 @pytest.fixture
 def entity_registry_enabled_by_default() -> Generator[None]:
     """Create every entity enabled, the disabled-by-default ones too."""
@@ -116,6 +125,9 @@ type ClientMaker = Callable[[], Awaitable[TestClient]]
 async def http(hass: HomeAssistant, hass_client_no_auth: ClientMaker) -> TestClient:
     """Home Assistant's HTTP server on loopback, its address the external URL (webhooks)."""
     assert await async_setup_component(hass, "webhook", {})
+    # And what our manifest depends on that serves views (usb's websocket commands): a
+    # view cannot be added once the server runs, as Home Assistant sets these up first.
+    assert await async_setup_component(hass, "usb", {})
     client = await hass_client_no_auth()
     hass.config.external_url = str(client.make_url("")).rstrip("/")
     return client

@@ -20,10 +20,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.zcs_azzurro import config_flow
 from custom_components.zcs_azzurro.config_flow import valid_host
 from custom_components.zcs_azzurro.const import CONF_UNIT_ID, DOMAIN
+from simulator.devices.chint import Dtsu666
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
 from simulator.registers import ascii_registers
-from tests.conftest import LINK_KINDS, closed_port
+from tests.conftest import LINK_KINDS, closed_port, local_time
 
 from .conftest import MODEL, SERIAL, entry_data, poll
 
@@ -421,3 +422,76 @@ async def test_options_set_the_scan_interval(
     assert reloaded is not coordinator
     assert reloaded.update_interval is not None
     assert reloaded.update_interval.total_seconds() == 12
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reconfigure_keeps_a_profile_chosen_by_hand(
+    hass: HomeAssistant, stick: EthStick
+) -> None:
+    # The user picked another profile than the one detected: a new address does not undo it.
+    chosen = {"profile": "zcs_1ph_hyd_zss_hp", "model": "1PH HYD ZSS HP"}
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=SERIAL, title=MODEL, data=entry_data(1, **chosen)
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form("127.0.0.1", stick.port)
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_PORT] == stick.port
+    assert {key: entry.data[key] for key in chosen} == chosen
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reconfigure_identifies_an_entry_added_while_its_inverter_slept(
+    hass: HomeAssistant, stick: EthStick
+) -> None:
+    asleep = MockConfigEntry(domain=DOMAIN, unique_id=None, title="3PH HYD ZSS", data=entry_data(1))
+    asleep.add_to_hass(hass)
+    result = await asleep.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form("127.0.0.1", stick.port)
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert asleep.unique_id == SERIAL
+    assert asleep.title == f"{MODEL} (00017)"
+    # A second entry of the same inverter, added asleep, is refused once it is identified.
+    twin = MockConfigEntry(domain=DOMAIN, unique_id=None, title="3PH HYD ZSS", data=entry_data(1))
+    twin.add_to_hass(hass)
+    result = await twin.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _form("127.0.0.1", stick.port)
+    )
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "already_configured")
+    assert twin.unique_id is None
+    assert twin.data[CONF_PORT] == 1
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reconfigure_moves_a_meter_where_its_profile_reads(
+    hass: HomeAssistant, stick: EthStick, socket_enabled: None
+) -> None:
+    meter = EthStick(Dtsu666(clock=lambda: local_time(13)))
+    await meter.start()
+    try:
+        where = "eth_127.0.0.1:1_1"
+        data = entry_data(1, profile="chint_dtsu666", model="DTSU666")
+        entry = MockConfigEntry(domain=DOMAIN, unique_id=where, title="DTSU666", data=data)
+        entry.add_to_hass(hass)
+        result = await entry.start_reconfigure_flow(hass)
+        # No serial to compare: an inverter's stick is refused for what the profile reads there.
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _form("127.0.0.1", stick.port)
+        )
+        assert result["errors"] == {"base": "profile_reads_nothing"}
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _form("127.0.0.1", meter.port)
+        )
+        assert result["reason"] == "reconfigure_successful"
+        assert entry.data[CONF_PORT] == meter.port
+        assert entry.data["profile"] == "chint_dtsu666"
+        # Its entities keep their ids (and their history): the entry's unique id stays.
+        assert entry.unique_id == where
+    finally:
+        await meter.stop()

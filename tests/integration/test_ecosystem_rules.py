@@ -581,6 +581,65 @@ def test_icons_json_follows_the_icon_schema() -> None:
         ICONS_SCHEMA({"entity": {"sensor": {"x": {"default": "solar"}}}})
 
 
+# ------------------------------------------------------- quality_scale.yaml (core's rules)
+# hassfest skips quality_scale.yaml for a custom integration (`validate_iqs_file` returns
+# early); what its core validators check that code can show is held here, with our own rule
+# on top: a rule not done says why.
+
+
+def _rules() -> dict[str, Any]:
+    rules: dict[str, Any] = yaml.safe_load(
+        (COMPONENT / "quality_scale.yaml").read_text(encoding="utf-8")
+    )["rules"]
+    return rules
+
+
+def test_the_quality_scale_names_every_rule_and_why_one_is_not_done() -> None:
+    # The rule set of Home Assistant 2026.10: what its own integrations' files name.
+    core = set[str]()
+    for path in CORE.glob("*/quality_scale.yaml"):
+        core |= set(yaml.safe_load(path.read_text(encoding="utf-8"))["rules"])
+    assert len(core) > 40  # the walk found the files
+    rules = _rules()
+    assert set(rules) == core
+    for name, rule in rules.items():
+        status = rule if isinstance(rule, str) else rule["status"]
+        assert status in ("done", "todo", "exempt"), name
+        if status != "done":
+            assert isinstance(rule, dict), f"{name}: {status} without a reason"
+            assert rule["comment"].strip(), name
+
+
+def test_the_options_flow_takes_the_typed_entry() -> None:
+    # Core's runtime-data validator, with strict-typing: async_get_options_flow's entry is
+    # the integration's typed ConfigEntry.
+    tree = ast.parse((COMPONENT / "config_flow.py").read_text(encoding="utf-8"))
+    (function,) = (
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name == "async_get_options_flow"
+    )
+    (argument,) = function.args.args
+    assert ast.unparse(argument.annotation or ast.Constant(None)) == "ZcsConfigEntry"
+
+
+def _uses_serial_port_picker(directory: Path) -> bool:
+    return any(
+        "SerialPortSelector" in path.read_text(encoding="utf-8") for path in directory.glob("*.py")
+    )
+
+
+def test_a_serial_port_picker_comes_with_the_usb_integration() -> None:
+    # The frontend lists the ports through `usb`'s websocket command; every integration of
+    # Home Assistant 2026.10 whose form has the picker depends on `usb`.
+    pickers = [path for path in CORE.iterdir() if _uses_serial_port_picker(path)]
+    assert len(pickers) > 5
+    for path in pickers:
+        assert "usb" in _json(path / "manifest.json").get("dependencies", []), path.name
+    assert _uses_serial_port_picker(COMPONENT)
+    assert "usb" in _manifest()["dependencies"]
+
+
 # ------------------------------------------------------------------------------- HACS
 
 HACS_JSON_SCHEMA = vol.Schema(

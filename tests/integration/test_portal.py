@@ -17,9 +17,9 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.zcs_azzurro import const
+from custom_components.zcs_azzurro.alarms import EVENT_ALARM
 from custom_components.zcs_azzurro.api.cloud.portal_source import load_portal_map
 from custom_components.zcs_azzurro.diagnostics import async_get_config_entry_diagnostics
-from custom_components.zcs_azzurro.portal import EVENT_ALARM
 from simulator.portal import SimulatedPortal
 from tests.cloud.test_portal_client import FIXTURES, serve
 from tests.conftest import Clock

@@ -11,10 +11,13 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.zcs_azzurro import const
+from simulator.devices.hyd_1ph import Hyd1ph
+from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.devices.hyd_es import HydEs
 from simulator.devices.ktl_v3 import KtlV3
 from simulator.devices.tl_v3 import TlV3
 from simulator.eth import EthStick
+from simulator.registers import RegisterBank
 from tests.conftest import Clock, local_time
 
 
@@ -56,6 +59,27 @@ async def test_a_string_inverter_has_no_battery_or_eps_entities(
     )
     assert pv is not None
     assert float(pv.state) > 0
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+@pytest.mark.parametrize("model", [Hyd3ph, Hyd1ph, HydEs, KtlV3, TlV3])
+async def test_every_entity_of_a_device_has_a_unique_id_of_its_own(
+    hass: HomeAssistant, socket_enabled: None, model: type[RegisterBank]
+) -> None:
+    # The registry keeps ids apart per platform, but one id is one thing of the device:
+    # a sensor and a binary sensor sharing it are two entities the user cannot tell apart.
+    stick = EthStick(model(clock=Clock(local_time(13))))  # type: ignore[call-arg]
+    await stick.start()
+    try:
+        await _set_up(hass, stick)
+        ids = [(e.unique_id, e.entity_id) for e in er.async_get(hass).entities.values()]
+        assert len(ids) > 10
+        shared = {uid for uid, _ in ids if sum(other == uid for other, _ in ids) > 1}
+        assert not shared, sorted(e for uid, e in ids if uid in shared)
+    finally:
+        for entry in hass.config_entries.async_entries(const.DOMAIN):
+            await hass.config_entries.async_unload(entry.entry_id)
+        await stick.stop()
 
 
 async def test_the_legacy_hybrid_is_read_with_input_registers_through_the_stick(

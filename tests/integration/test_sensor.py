@@ -135,8 +135,9 @@ async def test_names_are_translated_and_rare_entities_are_disabled(
         (field, shown) for field, shown in profile.entities() if not profile.presence_of(field.key)
     ]
     assert disabled == {field.key for field, shown in shown if not shown.enabled}
-    # One entity per field, the button that sets the clock, and battery control's five.
-    assert len(entries) == len(shown) + 1 + 5 == 88
+    # One entity per field, the button that sets the clock, the fault's text and battery
+    # control's five.
+    assert len(entries) == len(shown) + 2 + 5 == 89
     assert (
         registry.async_get(entity_id(hass, "heatsink_temperature")).entity_category == "diagnostic"
     )

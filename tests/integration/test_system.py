@@ -30,8 +30,8 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.zcs_azzurro import const
+from custom_components.zcs_azzurro.alarms import EVENT_ALARM
 from custom_components.zcs_azzurro.diagnostics import async_get_config_entry_diagnostics
-from custom_components.zcs_azzurro.portal import EVENT_ALARM
 from custom_components.zcs_azzurro.system import no_url_issue
 from custom_components.zcs_azzurro.webhook import EVENT_WRITE_RESULT
 from simulator.system import NAMES, SimulatedSystem

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from custom_components.zcs_azzurro.alarms import FAULT_TEXTS
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.profile.schema import GroupKind, Profile
 from custom_components.zcs_azzurro.battery import ENTITIES as BATTERY_ENTITIES
@@ -89,6 +90,8 @@ def test_every_entity_state_and_icon_of_the_bundled_profiles_is_translated() -> 
         if group.kind is GroupKind.CLOCK
     }
     known |= set(battery)
+    # The Active fault sensor's state texts, one set per fault map.
+    known |= {("sensor", texts) for texts in FAULT_TEXTS.values()}
     assert {(p, key) for p, keys in icons.items() for key in keys} <= known
 
 

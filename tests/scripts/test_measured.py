@@ -46,7 +46,8 @@ def test_bench_and_soak_short() -> None:
         assert (ours[1], core[1]) == ("zcs_azzurro", "core modbus")
         assert float(ours[3]) < float(core[3]) / 4  # requests per poll
         # The five docs/development.md shows; asking whether a second tower has come adds none.
-        assert (ours[2], ours[3]) == ("29", "5.0")
+        # (30 entities: the Active fault sensor shows the fault field the binary sensor reads.)
+        assert (ours[2], ours[3]) == ("30", "5.0")
         assert float(ours[8]) == 0  # unchanged writes per poll
         assert float(core[8]) > 0
     # The System: its realtime and alarm calls each poll, and no state written unchanged.

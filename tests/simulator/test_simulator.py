@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from custom_components.zcs_azzurro.api.profile.decoder import decode
+from custom_components.zcs_azzurro.api.profile.loader import load_bundled
+from simulator.devices import DEVICES
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.faults import Faults, add_flags, from_flags
 from simulator.modbus import crc16, rtu_frame, rtu_valid
@@ -209,3 +212,27 @@ async def test_counters_are_kept_across_runs_like_the_inverter_keeps_them(
         process.terminate()
         await process.wait()
     assert json.loads(memory.read_text())["eeprom_writes"] == {"0x1110": 2}
+
+
+@pytest.mark.parametrize(
+    ("device", "profile_id", "codes"),
+    [
+        ("hyd-3ph", "zcs_3ph_hyd_zss", (2, 10, 289, 480)),
+        ("ktl-v3", "zcs_3ph_ktl_v3", (124,)),
+        ("hyd-es", "zcs_hyd_es", (5, 80)),
+        ("tl-v3", "zcs_1ph_tl_v3", (1, 57)),
+    ],
+)
+def test_a_reported_fault_reads_as_its_id(
+    device: str, profile_id: str, codes: tuple[int, ...]
+) -> None:
+    # --fault-id: the model's fault words, numbered as our profiles (and the maps) number them.
+    model = DEVICES[device](clock=Clock(local_time(13)))  # type: ignore[call-arg]
+    model.report_faults(codes)
+    model.refresh()
+    profile = next(p for p in load_bundled() if p.id == profile_id)
+    field = profile.field("fault")
+    registers = model.inputs if profile.rules.is_input(field.spans[0]) else model.values
+    assert decode(field, registers) == codes
+    with pytest.raises(ValueError, match="is not one of"):
+        model.report_faults([16 * len(model.FAULT_WORDS) + 1])
