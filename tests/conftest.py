@@ -37,7 +37,13 @@ def link_to(stick: EthStick, framing: Framing | None = None) -> Link:
 def link_at(endpoint: Endpoint, unit: int = 1) -> Link:
     """A link to a unit at any endpoint, on a connection of its own."""
     connection = ModbusConnection(endpoint.params())
-    return UnitLink(connection.for_unit(unit), unit, timeout=TEST_TIMEOUT, close=connection.close)
+    return UnitLink(
+        connection.for_unit(unit),
+        unit,
+        kind=endpoint.kind,
+        timeout=TEST_TIMEOUT,
+        close=connection.close,
+    )
 
 
 class Clock:

@@ -54,6 +54,9 @@ IN_LINK_REQUEST: ContextVar[bool] = ContextVar("zcs_azzurro_link_request", defau
 # The line speed Home Assistant's `modbus` gives RTU carried over a socket: params equal
 # to its own spelling of that link, so another integration on the stick shares it.
 _SOCKET_BAUDRATE = 115200
+# How late an answer can come, in timeouts after its request was sent (a busy inverter, a
+# stick's serial side catching up: scripts/soak's late answers come at two).
+LATE_ANSWERS = 3.0
 
 
 class LinkKind(StrEnum):
@@ -115,33 +118,51 @@ class Endpoint:
 
 
 class UnitLink(Link):
-    """A `Link` over one unit of a shared `modbus_connection` connection."""
+    """A `Link` over one unit of a shared `modbus_connection` connection.
+
+    A request that failed (no answer, a bad one, busy) may still be answered, late, and a
+    stick serves one request at a time. So the next request waits until answers to the
+    failed one can no longer come (LATE_ANSWERS), on the same connection: tmodbus frames
+    and drops an answer that arrives while nothing is asked of the unit, and RTU answers
+    carry no transaction id to tell one that arrives after the next request went out from
+    that request's own (a new Modbus TCP connection would number requests from 1 again).
+    Two failures in a row on a socket start a new connection, after that wait: a stick can
+    hang a connection. A serial port is kept: bytes left in a port it reopens would reach
+    the next request first.
+    """
 
     def __init__(
         self,
         unit: ModbusUnit,
         unit_id: int,
         *,
+        kind: LinkKind,
         timeout: float,
         close: Callable[[], Awaitable[None]] | None = None,
         functions: frozenset[int] = ALL_FUNCTIONS,
         deadline: float | None = None,
     ) -> None:
-        """Wrap `unit` (bound to `unit_id`); `close` closes its connection, if this owns it.
+        """Wrap `unit` (bound to `unit_id`, on a `kind` wire); `close` closes its connection.
 
-        `functions` are the function codes the wire carries (the HUB's: 0x03 and 0x10).
-        `deadline` bounds a request from the call to its answer: the shared connection asks
-        a device that answers busy (0x06) again for up to a minute, inside the library and
-        with no setting for it, and a poll should not wait that out (BusyError instead).
+        `close` is given when this link owns the connection. `functions` are the function
+        codes the wire carries (the HUB's: 0x03 and 0x10). `deadline` bounds a request from
+        the call to its answer: the shared connection asks a device that answers busy (0x06)
+        again for up to a minute, inside the library and with no setting for it, and a poll
+        should not wait that out (BusyError instead).
         """
         self.unit = unit
         self.unit_id = unit_id
+        self.kind = kind
+        self.timeout = timeout
         self.functions = functions
         self.deadline = deadline
         self.stats = LinkStats()
         self._close = close
         # Drops of the connection: what tells a connection lost from one never made.
         self._losses = 0
+        # Requests in a row that failed with the connection up; when the next may go out.
+        self._failed = 0
+        self._quiet_until = 0.0
         # The connection waits as long as its most patient unit asks.
         unit.require_timeout(timeout)
         self._unsubscribe: Callable[[], None] | None = unit.on_connection_lost(self._lost)
@@ -188,22 +209,29 @@ class UnitLink(Link):
             # Callers check `functions` first: a request the wire refuses is never sent.
             raise ValueError(f"this link does not carry function {function:#04x}")
         self.stats.requests += 1
+        loop = asyncio.get_running_loop()
+        if (quiet := self._quiet_until - loop.time()) > 0:
+            await asyncio.sleep(quiet)
+        sent = loop.time()
         reused = self.unit.connected
         in_request = IN_LINK_REQUEST.set(True)
         try:
             try:
-                return await self._bounded(function, request, reused=reused)
+                answer = await self._bounded(function, request, reused=reused)
             except ConnectionLostError:
                 if not reused:
                     raise
                 # A connection that sat idle may have been closed by the stick: one fresh try.
-                return await self._bounded(function, request, reused=False)
+                answer = await self._bounded(function, request, reused=False)
         except ModbusExceptionError as err:
+            self._failed = 0
             raise DeviceError(function, int(err.exception_code or 0)) from err
         except LinkError as err:
-            await self._fail(err)
+            await self._fail(err, sent)
         finally:
             IN_LINK_REQUEST.reset(in_request)
+        self._failed = 0
+        return answer
 
     async def _bounded[T](
         self, function: int, request: Callable[[], Awaitable[T]], *, reused: bool
@@ -240,13 +268,15 @@ class UnitLink(Link):
         except ModbusError as err:
             raise FrameError(str(err)) from err
 
-    async def _fail(self, err: LinkError) -> NoReturn:
+    async def _fail(self, err: LinkError, sent: float) -> NoReturn:
         self.stats.failures += 1
         self.stats.last_error = f"{type(err).__name__}: {err}"
-        if isinstance(err, NoResponseError | FrameError | BusyError):
-            # RTU frames carry no transaction id: a late answer on this connection could be
-            # taken for the next request's (and Modbus TCP logs one as unexpected). A fresh
-            # connection cannot hold one.
+        if not isinstance(err, NoResponseError | FrameError | BusyError):
+            self._failed = 0
+            raise err
+        self._failed += 1
+        self._quiet_until = max(self._quiet_until, sent + LATE_ANSWERS * self.timeout)
+        if self._failed > 1 and self.kind is not LinkKind.RTU_SERIAL:
             with suppress(ModbusError):
                 await self.unit.disconnect()
         raise err
