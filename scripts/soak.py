@@ -59,6 +59,9 @@ from simulator.wifi import WifiStick
 
 # Links wait this long for an answer in the soak; a delay fault answers after twice that.
 TIMEOUT = 0.05
+# While on, the share of read answers handed another's (same length), or with a byte changed.
+CROSSED = 0.5
+CORRUPT = 0.3
 # Log lines a fault may cause, from its start to its recovery: ours (the failure, the
 # recovery), and a library's warnings, two a poll at most (tmodbus resynchronising after a bad
 # CRC, or noting a connection reset).
@@ -119,10 +122,10 @@ def eth_faults(stick: EthStick, device: Hyd3ph) -> dict[str, Callable[[bool], No
 
     v5 = {}
     if isinstance(stick, WifiStick):
-        wifi = stick
+        logger = stick.logger
 
         def v5_flag(name: str) -> Callable[[bool], None]:
-            return lambda active: setattr(wifi, name, active)
+            return lambda active: setattr(logger, name, active)
 
         v5 = {name: v5_flag(name) for name in ("wrong_sequence", "bad_checksum", "bad_rtu_crc")}
     return v5 | {
@@ -137,6 +140,8 @@ def eth_faults(stick: EthStick, device: Hyd3ph) -> dict[str, Callable[[bool], No
         "wrong_unit": flag("wrong_unit"),
         "short": flag("short"),
         "wrong_function": flag("wrong_function"),
+        "crossed": flag("crossed", CROSSED),
+        "corrupt": flag("corrupt", CORRUPT),
         "asleep": asleep,
         "reboot": reboot,
     }
@@ -159,7 +164,7 @@ def register_truth(device: Hyd3ph, profile: Profile) -> dict[str, Value | None]:
 
 
 def rs485_faults(bus: Rs485Bus, device: Hyd3ph) -> dict[str, Callable[[bool], None]]:
-    """What a bus shows: silence, a late, damaged or foreign answer, exceptions, sleep."""
+    """What a bus shows: silence, a late, damaged, crossed or foreign answer, exceptions, sleep."""
 
     def flag(name: str, on: Any = True) -> Callable[[bool], None]:
         off = getattr(bus.faults, name)
@@ -176,6 +181,8 @@ def rs485_faults(bus: Rs485Bus, device: Hyd3ph) -> dict[str, Callable[[bool], No
         "wrong_unit": flag("wrong_unit"),
         "exception_04": flag("exception", 0x04),
         "busy": flag("exception", 0x06),
+        "crossed": flag("crossed", CROSSED),
+        "corrupt": flag("corrupt", CORRUPT),
         "asleep": asleep,
     }
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import NamedTuple
 
-from .faults import Faults
+from .faults import Damaging, Faults, refused
 from .modbus import (
     READ_HOLDING,
     READ_INPUT,
@@ -58,7 +58,7 @@ _CODECS = {
 }
 
 
-class EthStick:
+class EthStick(Damaging):
     """Listens on TCP; every frame for its unit goes to the device, faults permitting."""
 
     # A logger stick passes on reads of both kinds and writes (the legacy HYD ES map needs
@@ -71,13 +71,10 @@ class EthStick:
         self.unit = unit
         self.framing = framing
         self._codec = _CODECS[framing]
+        super().__init__()
         self.faults = Faults()
         self.requests = 0
         self.connections = 0  # accepted since start: how many clients it had to serve
-        # Which answers the corrupt fault changes, and how: seeded, so a run can be repeated.
-        self.random = random.Random(0)  # noqa: S311 (a simulated fault, not a secret)
-        self.corrupted = 0
-        self._last_read: bytes | None = None
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._handlers: set[asyncio.Task[None]] = set()
@@ -138,28 +135,6 @@ class EthStick:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
-    def _damage(self, pdu: bytes) -> bytes:
-        """A read answer as the corrupt and crossed faults leave it (`corrupted` counts them)."""
-        if pdu[0] != READ_HOLDING:
-            return pdu
-        last, self._last_read = self._last_read, pdu
-        faults = self.faults
-        # No draw unless the fault is on: a run's corruptions repeat with its seed.
-        if (
-            faults.crossed
-            and last is not None
-            and len(last) == len(pdu)
-            and self.random.random() < faults.crossed
-        ):
-            self.corrupted += last != pdu
-            return last
-        if self.random.random() < faults.corrupt:
-            self.corrupted += 1
-            damaged = bytearray(pdu)
-            damaged[self.random.randrange(2, len(pdu))] ^= self.random.randrange(1, 256)
-            return bytes(damaged)
-        return pdu
-
     async def _handle(self, frame: bytes, writer: asyncio.StreamWriter) -> bool:
         """Answer one request frame; False closes the connection."""
         self.requests += 1
@@ -183,7 +158,7 @@ class EthStick:
             reply_pdu = answer(self.device, pdu, self.functions)
         if faults.lose_write_answer and reply_pdu[0] == WRITE_MULTIPLE:
             return False
-        reply_pdu = self._damage(reply_pdu)
+        reply_pdu = self._damage(refused(faults, reply_pdu))
         if faults.short and reply_pdu[0] == READ_HOLDING:
             reply_pdu = bytes([READ_HOLDING, reply_pdu[1] - 2]) + reply_pdu[2:-2]
         if faults.short and reply_pdu[0] == WRITE_MULTIPLE:

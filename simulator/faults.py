@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import random
 from collections.abc import Callable
 from dataclasses import Field, dataclass, field, fields
 from types import NoneType
 from typing import Any, cast, get_args, get_type_hints
+
+# Read holding registers, the answers the corrupt and crossed faults damage.
+_READ_HOLDING = 0x03
+# The function byte Sofar firmware refuses reads under (the exception form of 0x10).
+_SOFAR_REFUSAL = 0x90
 
 
 @dataclass
@@ -47,6 +53,55 @@ class Faults:
         default=0.0,
         doc="share of read answers (0..1) replaced by the previous one of the same length",
     )
+    # MichaluxPL/Sofar_LSW3#59: `01 90 02 cd c1` for a read of registers a G3 does not serve.
+    sofar_refusal: bool = field(
+        default=False,
+        doc="refuse reads of registers not served as Sofar firmware does: function byte 0x90",
+    )
+
+
+class Damaging:
+    """What the corrupt and crossed faults do to read answers, for any front end.
+
+    The draws are seeded, so a run's damage repeats; `corrupted` counts the answers changed.
+    """
+
+    faults: Faults
+
+    def __init__(self) -> None:
+        """No answer damaged yet; the same draws as every run before."""
+        self.random = random.Random(0)  # noqa: S311 (a simulated fault, not a secret)
+        self.corrupted = 0
+        self._last_read: bytes | None = None
+
+    def _damage(self, pdu: bytes) -> bytes:
+        """A read answer (a PDU) as the corrupt and crossed faults leave it."""
+        if pdu[0] != _READ_HOLDING:
+            return pdu
+        last, self._last_read = self._last_read, pdu
+        faults = self.faults
+        # No draw unless the fault is on: a run's corruptions repeat with its seed.
+        if (
+            faults.crossed
+            and last is not None
+            and len(last) == len(pdu)
+            and self.random.random() < faults.crossed
+        ):
+            self.corrupted += last != pdu
+            return last
+        if self.random.random() < faults.corrupt:
+            self.corrupted += 1
+            damaged = bytearray(pdu)
+            damaged[self.random.randrange(2, len(pdu))] ^= self.random.randrange(1, 256)
+            return bytes(damaged)
+        return pdu
+
+
+def refused(faults: Faults, pdu: bytes) -> bytes:
+    """An answer PDU as the device's firmware writes it: Sofar's refusal under 0x90."""
+    if faults.sofar_refusal and len(pdu) == 2 and pdu[0] in (0x83, 0x84):
+        return bytes([_SOFAR_REFUSAL, pdu[1]])
+    return pdu
 
 
 def add_flags(

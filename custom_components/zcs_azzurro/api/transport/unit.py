@@ -45,6 +45,7 @@ from .base import (
     Link,
     LinkStats,
 )
+from .rtu import sofar_refusal
 
 # True while the running task makes a request through a UnitLink. asyncio runs a
 # connection's callbacks in a copy of the context that opened it, so what a library logs
@@ -239,13 +240,15 @@ class UnitLink(Link):
         bound = asyncio.timeout(self.deadline)
         try:
             async with bound:
-                return await self._attempt(request, reused=reused)
+                return await self._attempt(function, request, reused=reused)
         except TimeoutError as err:
             if not bound.expired():
                 raise
             raise BusyError(function, self.deadline or 0) from err
 
-    async def _attempt[T](self, request: Callable[[], Awaitable[T]], *, reused: bool) -> T:
+    async def _attempt[T](
+        self, function: int, request: Callable[[], Awaitable[T]], *, reused: bool
+    ) -> T:
         if not reused:
             self.stats.connects += 1
         losses = self._losses
@@ -266,6 +269,8 @@ class UnitLink(Link):
                 raise InvalidHostError(str(err)) from err
             raise ConnectError(str(err)) from err
         except ModbusError as err:
+            if (code := self._refusal(err, function)) is not None:
+                raise DeviceError(function, code) from err
             raise FrameError(str(err)) from err
 
     async def _fail(self, err: LinkError, sent: float) -> NoReturn:
@@ -280,6 +285,15 @@ class UnitLink(Link):
             with suppress(ModbusError):
                 await self.unit.disconnect()
         raise err
+
+    def _refusal(self, err: ModbusError, function: int) -> int | None:
+        """The exception code, if what the library could not frame was Sofar's refusal.
+
+        tmodbus reads the 0x90 of `01 90 02 cd c1` as another function's exception; the
+        bytes it kept say which: the device refuses the read (see rtu.sofar_refusal).
+        """
+        received: bytes = getattr(err.__cause__, "response_bytes", b"")
+        return sofar_refusal(received[:5], self.unit_id, function)
 
 
 def _caused_by(err: BaseException, kind: type[BaseException]) -> bool:

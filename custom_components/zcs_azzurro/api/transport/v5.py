@@ -242,22 +242,27 @@ class V5Connection:
     def _take_frame(self) -> bytes | None:
         """The first whole frame in the buffer, taken out of it; None if none is whole yet.
 
-        Each start byte is judged by its length field and end byte before anything is
-        copied; what can start no frame is dropped, so the buffer holds at most one frame
-        in progress and each byte is looked at a bounded number of times.
+        Each start byte is judged by its length field, then its end byte and checksum,
+        before anything is copied; what starts no frame is dropped, so the buffer holds at
+        most one frame in progress and each byte is looked at a bounded number of times.
+        (The checksum keeps a start byte in other bytes from swallowing the answer after
+        them: a real frame holds 0x15 in its length and control code as well as at its end.)
         """
         buffer = self._buffer
         at = buffer.find(_START)
         while at != -1 and len(buffer) - at >= 3:
             payload = int.from_bytes(buffer[at + 1 : at + 3], "little")
-            size = _HEADER + payload + _TRAILER
+            end = at + _HEADER + payload + _TRAILER
             if payload <= _MAX_PAYLOAD:
-                if len(buffer) - at < size:
+                if len(buffer) < end:
                     break  # a frame in progress: wait for the rest
-                if buffer[at + size - 1] == _END:
+                if (
+                    buffer[end - 1] == _END
+                    and sum(buffer[at + 1 : end - 2]) & 0xFF == (buffer[end - 2])
+                ):
                     self._skip(at)
-                    frame = bytes(buffer[:size])
-                    del buffer[:size]
+                    frame = bytes(buffer[: end - at])
+                    del buffer[: end - at]
                     return frame
             at = buffer.find(_START, at + 1)
         self._skip(len(buffer) if at == -1 else at)
