@@ -8,7 +8,7 @@ recorded and checked afterwards against the simulator's registers (or the Portal
 answer) at that poll or the one before: no value the simulator did not hold, no
 total_increasing decrease, no unhandled exception, every fault recovered on the first poll
 after it ends, and at most MAX_LINES log lines per fault. Run with:
-scripts/soak [--polls N] [--seconds S] [--seed N]
+scripts/soak [--polls N] [--seconds S] [--seed N] [--link NAME] [--quirks]
 """
 
 from __future__ import annotations
@@ -187,6 +187,26 @@ def rs485_faults(bus: Rs485Bus, device: Hyd3ph) -> dict[str, Callable[[bool], No
     }
 
 
+@dataclass
+class Settings:
+    """What the command line sets for every link's run."""
+
+    # What real sticks and loggers do (tests/captures/), on for the whole run.
+    quirks: bool = False
+
+
+SETTINGS = Settings()
+
+
+def show_quirks(front: EthStick | Rs485Bus) -> None:
+    """Switch on, for good, what public captures show real sticks and loggers do."""
+    front.faults.sofar_refusal = True
+    if isinstance(front, WifiStick):
+        for quirk in ("chatter", "own_frames", "foreign_answers", "double_crc", "at_noise"):
+            setattr(front.logger, quirk, True)
+        front.heartbeat_interval = TIMEOUT
+
+
 async def local_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
     """The link's front end in this process: on a loopback port, or a pty for RS485."""
     device = Hyd3ph(clock=clock)
@@ -198,6 +218,7 @@ async def local_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
         front: Any = bus
         faults = rs485_faults(bus, device)
         where = bus.path
+        quirky: EthStick | Rs485Bus = bus
     else:
         if kind == const.LINK_WIFI:
             stick: EthStick = WifiStick(device)
@@ -213,6 +234,9 @@ async def local_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
         await front.start()
         faults = eth_faults(stick, device)
         where = stick.port
+        quirky = stick
+    if SETTINGS.quirks:
+        show_quirks(quirky)
     entry = local_entry(link, profile.id, where, **{CONF_SCAN_INTERVAL: const.MAX_SCAN_INTERVAL})
     return Front(entry, faults, lambda: register_truth(device, profile), front.stop)
 
@@ -522,8 +546,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--verbose", action="store_true", help="the noisiest fault's log lines")
     parser.add_argument("--link", action="append", help="only these links (by name)")
+    parser.add_argument(
+        "--quirks",
+        action="store_true",
+        help="what real sticks and loggers do, all run long: the WiFi logger's own frames, "
+        "other clients' answers, a second CRC, AT noise, heartbeats; Sofar's 0x90 refusal",
+    )
     arguments = parser.parse_args()
     const.REQUEST_TIMEOUT = TIMEOUT  # type: ignore[misc]
+    SETTINGS.quirks = arguments.quirks
     failed = False
     for link in SOAK_LINKS:
         if arguments.link and link.name not in arguments.link:

@@ -98,8 +98,11 @@ class Damaging:
 
 
 def refused(faults: Faults, pdu: bytes) -> bytes:
-    """An answer PDU as the device's firmware writes it: Sofar's refusal under 0x90."""
-    if faults.sofar_refusal and len(pdu) == 2 and pdu[0] in (0x83, 0x84):
+    """An answer PDU as the device's firmware writes it: Sofar's refusal under 0x90.
+
+    Only a read of registers it does not serve (illegal address): what captures show.
+    """
+    if faults.sofar_refusal and pdu in (b"\x83\x02", b"\x84\x02"):
         return bytes([_SOFAR_REFUSAL, pdu[1]])
     return pdu
 
