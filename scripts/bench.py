@@ -334,7 +334,7 @@ HEADER = ["link", "integration", "entities", "requests/poll", "requests/h", "ms/
 
 
 def table(rows: list[list[str]]) -> str:
-    """A Markdown table, as the README shows it."""
+    """A Markdown table, as docs/development.md shows it."""
     lines = [HEADER, ["---"] * len(HEADER), *rows]
     return "\n".join("| " + " | ".join(line) + " |" for line in lines)
 

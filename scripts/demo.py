@@ -782,6 +782,37 @@ async def check_actions(
     return True
 
 
+async def check_report(
+    session: aiohttp.ClientSession, headers: dict[str, str], entry_id: str
+) -> bool:
+    """Download diagnostics as a user does: the device report holds every block's words.
+
+    The download is kept in .demo/diagnostics.json, as an owner would attach it to an issue.
+    """
+    async with session.get(
+        f"{URL}/api/diagnostics/config_entry/{entry_id}", headers=headers
+    ) as response:
+        if response.status != 200:
+            say(f"check: the diagnostics download answered {response.status}")
+            return False
+        downloaded: dict[str, Any] = await response.json()
+    (DEMO / "diagnostics.json").write_text(json.dumps(downloaded, indent=2))
+    report = downloaded["data"]["device_report"]
+    blocks = report["blocks"]
+    read = [block for block in blocks if "words" in block]
+    if report["error"] or not blocks or len(read) != len(blocks):
+        say(
+            f"check: the device report read {len(read)} of {len(blocks)} blocks ({report['error']})"
+        )
+        return False
+    say(
+        f"check: diagnostics hold a device report of {len(blocks)} blocks and "
+        f"{len(report['candidates'])} other addresses, read {report['reads']['max_registers']} "
+        f"registers at a time ({(DEMO / 'diagnostics.json').relative_to(ROOT)})"
+    )
+    return True
+
+
 async def check_link(
     session: aiohttp.ClientSession,
     token: str,
@@ -803,6 +834,8 @@ async def check_link(
         if link.registers
         else True
     )
+    if link.registers:
+        passed = await check_report(session, headers, entry_id) and passed
     if proxy is not None:
         (devices,) = await websocket(session, token, {"type": "config/device_registry/list"})
         serial = next(d["serial_number"] for d in devices if entry_id in d["config_entries"])

@@ -156,6 +156,12 @@ def _arguments() -> argparse.Namespace:
         help="registers the firmware refuses (illegal address), e.g. 0x0496-0x0497; repeatable",
     )
     parser.add_argument(
+        "--max-read",
+        type=int,
+        metavar="N",
+        help="the firmware refuses reads of more than N registers (exception 3)",
+    )
+    parser.add_argument(
         "--memory",
         type=Path,
         metavar="FILE",
@@ -187,6 +193,8 @@ def _span(text: str) -> tuple[int, int]:
 def _device(arguments: argparse.Namespace) -> Model:
     device = DEVICES[arguments.device]()
     device.gaps.extend(arguments.refuse)
+    if arguments.max_read is not None:
+        device.max_read = arguments.max_read
     device.asleep = arguments.asleep
     if arguments.second_tower:
         if not isinstance(device, Hyd3ph) or device.BATTERY_INPUTS < 2:

@@ -150,7 +150,7 @@ class EthStick(Damaging):
             return False
         unit, pdu = self._codec.unpack(frame)
         # On a bus, a frame that is damaged or for another unit gets no answer.
-        if faults.silent or self.device.asleep or unit != self.unit:
+        if faults.swallows(pdu) or self.device.asleep or unit != self.unit:
             return True
         if faults.exception is not None:
             reply_pdu = exception_pdu(pdu[0], faults.exception)

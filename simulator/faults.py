@@ -23,6 +23,10 @@ class Faults:
     """
 
     silent: bool = field(default=False, doc="swallow requests: no answer at all")
+    # As loggers that drop requests longer than their buffer have been seen to.
+    silent_over: int | None = field(
+        default=None, doc="swallow reads of more than this many registers: no answer to them"
+    )
     delay: float = field(default=0.0, doc="seconds before each answer")
     jitter: float = field(
         default=0.0, doc="up to this many seconds more before each answer, at random (a busy stick)"
@@ -105,6 +109,15 @@ def refused(faults: Faults, pdu: bytes) -> bytes:
     if faults.sofar_refusal and pdu in (b"\x83\x02", b"\x84\x02"):
         return bytes([_SOFAR_REFUSAL, pdu[1]])
     return pdu
+
+    def swallows(self, pdu: bytes) -> bool:
+        """Whether the request (its PDU) gets no answer at all."""
+        if self.silent:
+            return True
+        long_read = pdu[:1] in (b"\x03", b"\x04") and int.from_bytes(pdu[3:5]) > (
+            self.silent_over or 125
+        )
+        return self.silent_over is not None and long_read
 
 
 def add_flags(

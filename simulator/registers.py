@@ -102,10 +102,11 @@ class RegisterBank:
     def read(self, address: int, count: int) -> list[int]:
         """The registers, or ModbusExceptionError as the device would answer."""
         self.log.append(Request(0x03, address, count))
-        if not 1 <= count <= 125:
+        # More registers than the firmware serves at once: a count it does not take.
+        if not 1 <= count <= min(125, self.max_read):
             raise ModbusExceptionError(ILLEGAL_VALUE)
         last = address + count - 1
-        if count > self.max_read or not any(a <= address and last <= b for a, b in self.blocks):
+        if not any(a <= address and last <= b for a, b in self.blocks):
             raise ModbusExceptionError(ILLEGAL_ADDRESS)
         if any(address <= b and a <= last for a, b in self.gaps):
             raise ModbusExceptionError(ILLEGAL_ADDRESS)

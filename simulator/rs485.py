@@ -94,7 +94,7 @@ class Rs485Bus(Damaging):
         device = self.units.get(unit) if unit is not None else None
         faults = self.faults
         # A damaged frame, or one for a unit that is not on the bus (or asleep): silence.
-        if device is None or device.asleep or faults.silent or self._fds is None:
+        if device is None or device.asleep or faults.swallows(pdu) or self._fds is None:
             return
         if faults.exception is not None:
             reply_pdu = exception_pdu(pdu[0], faults.exception)

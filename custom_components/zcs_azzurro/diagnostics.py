@@ -12,8 +12,15 @@ from homeassistant.core import HomeAssistant
 from .api.cloud.portal_source import PortalSource
 from .api.cloud.system import SystemClient
 from .api.device import ModbusDevice
+from .api.report import survey
 from .connection import connection_info
-from .const import CONF_CLIENT_CODE, CONF_LOGGER_SERIAL, CONF_PLANT_ID, CONF_THING_KEY
+from .const import (
+    CONF_CLIENT_CODE,
+    CONF_LOGGER_SERIAL,
+    CONF_MODEL,
+    CONF_PLANT_ID,
+    CONF_THING_KEY,
+)
 from .coordinator import ZcsConfigEntry
 from .proxy import diagnostics as proxy_diagnostics
 from .webhook import WebhookWrites
@@ -52,6 +59,7 @@ async def async_get_config_entry_diagnostics(
             "values": reading.values,
         }
     link = None
+    report = None
     if isinstance(device, ModbusDevice):
         link = asdict(device.link.stats)
         # Link errors name the address they failed at.
@@ -59,6 +67,10 @@ async def async_get_config_entry_diagnostics(
             link["last_error"] = link["last_error"].replace(entry.data[CONF_HOST], REDACTED)
         # Home Assistant's connection to the device, which other integrations may share.
         link["connection"] = connection_info(hass, entry)
+        # What an owner attaches to an issue to confirm the map (docs/help-confirm.md): the
+        # raw words of every block, read now, between polls (the counters above are before).
+        async with coordinator.async_turn():
+            report = await survey(device, coordinator.identity, entry.data[CONF_MODEL])
     portal: dict[str, Any] | None = None
     if isinstance(device, PortalSource):
         portal = {
@@ -88,6 +100,7 @@ async def async_get_config_entry_diagnostics(
             "poll": poll,
             "portal": portal,
             "proxy": proxy_diagnostics(hass, entry.entry_id),
+            "device_report": report,
         },
         TO_REDACT,
     )

@@ -12,6 +12,9 @@ from .api.profile.schema import Value
 from .const import DOMAIN
 from .coordinator import ZcsCoordinator
 
+# The attribute naming how far public maps bear the field out, where they do not.
+EVIDENCE = "evidence"
+
 
 class ZcsEntity(CoordinatorEntity[ZcsCoordinator]):
     """Shows one field; unavailable when the field has no true value."""
@@ -32,6 +35,11 @@ class ZcsEntity(CoordinatorEntity[ZcsCoordinator]):
             isinstance(source, PortalSource) and description.key in source.assumed
         )
         profile = source.profile
+        field = next((f for f in profile.fields if f.key == description.key), None)
+        if field is not None and field.evidence is not None and field.evidence.doubted:
+            # Where public maps disagree, or none has the field: the user is told so, and
+            # docs/help-confirm.md says how a device report settles it.
+            self._attr_extra_state_attributes = {EVIDENCE: str(field.evidence.status)}
         if not profile.bundled:
             # Translations know only the bundled profiles' keys: a user's profile names
             # its entities itself (translation_key would leave them nameless).

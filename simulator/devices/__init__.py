@@ -18,6 +18,7 @@ class Model(Device, Protocol):
     """What the command line needs of a model: refusals to add, a plant to remember."""
 
     gaps: list[tuple[int, int]]
+    max_read: int
     plant: Plant
     clock: Callable[[], float]
 

@@ -13,7 +13,6 @@ import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import ClassVar
 
 from ..registers import RegisterBank, f32
 from .hyd_3ph import Plant
@@ -22,8 +21,8 @@ from .hyd_3ph import Plant
 class _Meter(RegisterBank, ABC):
     """A meter reading the grid flow of a plant; its energy totals in kWh at its addresses."""
 
-    IMPORT: ClassVar[int]
-    EXPORT: ClassVar[int]
+    IMPORT: int
+    EXPORT: int
 
     def __init__(self, blocks: list[tuple[int, int]], clock: Callable[[], float]) -> None:
         super().__init__(blocks, max_read=60)
@@ -49,15 +48,28 @@ class _Meter(RegisterBank, ABC):
 
 
 class Dtsu666(_Meter):
-    """The three-phase meter."""
+    """The three-phase meter.
+
+    Chint's manuals place the energy totals at 0x401E/0x4028 (2016) or 0x101E/0x1028 (V1.5,
+    2019), and owners have found each on their meter (lmatula/ha_chint_pm issue #16): the
+    model counts at one (`energy_at`), the other reads 0. Direct connection: the current and
+    voltage transformer ratios read 1 and 10 (0.1 each), and readings are as measured.
+    """
 
     IMPORT = 0x401E
     EXPORT = 0x4028
+    # Where each manual puts the totals; the export total is 10 registers after the import.
+    ENERGY = (0x401E, 0x101E)
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.time, energy_at: int = 0x401E) -> None:
         """On the wall clock unless told otherwise; version 0x0105, 3P4W, address 1."""
-        super().__init__([(0x0000, 0x002E), (0x2000, 0x2045), (0x401E, 0x4029)], clock)
+        if energy_at not in self.ENERGY:
+            raise ValueError(f"a DTSU666 keeps its totals at {self.ENERGY}, not {energy_at:#06x}")
+        self.IMPORT, self.EXPORT = energy_at, energy_at + 10
+        blocks = [(0x0000, 0x002E), (0x1000, 0x1051), (0x2000, 0x2045), (0x4000, 0x4059)]
+        super().__init__(blocks, clock)
         self.set(0x0000, [0x0105, 0, 0, 0])
+        self.set(0x0006, [1, 10])  # IrAt, UrAt: no transformers
         self.set(0x002C, [3, 3, 1])
 
     def show(self, power: float, volts: float, hertz: float) -> None:

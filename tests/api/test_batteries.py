@@ -12,8 +12,8 @@ from custom_components.zcs_azzurro.api.transport.base import Link
 from simulator.__main__ import _device
 from simulator.devices.hyd_3ph import Hyd3ph
 
-TOTALS = ["battery_total_power", "battery_average_soc", "battery_total_soh"]
-TOTALS += ["battery_packs", "battery_capacity"]
+# The inverter's totals over its inputs (total power is the inputs' sum: see the profile).
+TOTALS = ["battery_average_soc", "battery_total_soh", "battery_packs", "battery_capacity"]
 
 
 def _tower(profile: Profile) -> list[str]:
@@ -48,9 +48,8 @@ async def test_a_second_tower_is_reported_and_read(
     assert isinstance(values["battery2_power"], int)
     assert values["battery_power"] < 0
     assert values["battery2_power"] == pytest.approx(values["battery_power"], abs=10)
-    # The total (0.1 kW) is both inputs' power.
-    total = values["battery_power"] + values["battery2_power"]
-    assert values["battery_total_power"] == pytest.approx(total, abs=100)
+    # The total is both inputs' power.
+    assert values["battery_total_power"] == values["battery_power"] + values["battery2_power"]
 
 
 async def test_totals_the_firmware_refuses_are_unavailable_and_nothing_else_is_lost(
@@ -59,22 +58,29 @@ async def test_totals_the_firmware_refuses_are_unavailable_and_nothing_else_is_l
     # As `python -m simulator --refuse 0x0667-0x066B` does.
     inverter.gaps.append((0x0667, 0x066B))
     device = ModbusDevice(link, 1, profile)
-    keys = ["battery_state", "battery2_state", "battery_soc", *TOTALS]
+    keys = ["battery_state", "battery2_state", "battery_soc", "battery_total_power", *TOTALS]
     for _ in range(LEARN_REFUSAL_AFTER):
         reading = await device.read(keys)
-    assert reading.refused == tuple(Span(address, 1) for address in range(0x0667, 0x066C))
+    assert reading.refused == tuple(Span(address, 1) for address in range(0x0668, 0x066C))
     assert {key: reading.values[key] for key in TOTALS} == dict.fromkeys(TOTALS)
     assert reading.values["battery_state"] == "charging"
+    # The total power is the inputs', which the firmware serves.
+    assert isinstance(reading.values["battery_total_power"], int)
     assert isinstance(reading.values["battery_soc"], int)
     # Learnt: the next poll asks only for what the firmware serves, in as many requests.
     reading = await device.read(keys)
-    assert reading.requests == (Span(0x0608, 1), Span(0x0646, 5))
+    assert reading.requests == (Span(0x0606, 8), Span(0x0646, 5))
     assert reading.values["battery_state"] == "charging"
 
 
 def _arguments(device: str, *, second_tower: bool) -> argparse.Namespace:
     return argparse.Namespace(
-        device=device, refuse=[], asleep=False, memory=None, second_tower=second_tower
+        device=device,
+        refuse=[],
+        max_read=None,
+        asleep=False,
+        memory=None,
+        second_tower=second_tower,
     )
 
 

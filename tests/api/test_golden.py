@@ -74,7 +74,8 @@ GOLDEN = [
             "battery2_soc": 71,
             "battery2_soh": 96,
             "battery2_state": "discharging",
-            "battery_total_power": -1200,  # charging: negative here
+            # Both inputs: 2.5 kW charging, 0.5 kW discharging; negative: charging.
+            "battery_total_power": -2000,
             "battery_average_soc": 73,
             "battery_total_soh": 97,
             "battery_packs": 8,
@@ -303,6 +304,9 @@ GOLDEN = [
             # float32 holds seven digits: 12345.67 reads back as 12345.67, not 12345.669921875.
             "grid_import_energy_total": 12345.67,
             "grid_export_energy_total": 2.5,
+            # Read along until known: connected directly, the readings are as measured.
+            "ct_ratio": 1,
+            "pt_ratio": 1.0,
         },
     ),
     Golden(
@@ -450,7 +454,8 @@ REQUESTS = {
     "zcs_3ph_ktl_v3": (4, 6),
     "zcs_hyd_es": (1, 2),
     "zcs_1ph_tl_v3": (1, 1),
-    "chint_dtsu666": (3, 3),
+    # A meter's first poll reads its transformer ratios too (once: they multiply readings).
+    "chint_dtsu666": (4, 4),
     "chint_ddsu666": (2, 2),
 }
 

@@ -98,7 +98,8 @@ async def test_a_slow_answer_within_the_timeout_is_fine(link: Link, stick: EthSt
 
 
 # Bytes that answer no pending request, which tmodbus throws away while it waits out the
-# timeout: they surface as no answer, not as a frame error (noted for upstream in README.md).
+# timeout: they surface as no answer, not as a frame error (docs/development.md, notes for
+# upstream).
 DISCARDED = {
     (Framing.RTU, "garbage"),  # and tmodbus logs a warning: "Discarding 28 byte(s) ..."
     (Framing.RTU, "wrong_unit"),
@@ -221,9 +222,10 @@ async def test_pymodbus_own_client_reads_the_simulator(stick: EthStick, inverter
         assert response.registers == [0x5A50, 0x3145]
         written = await client.write_registers(0x1104, [1, 3], device_id=1)
         assert not written.isError()
+        # More than the firmware reads at once: a register count it does not take.
         refused = await client.read_holding_registers(0x0404, count=61, device_id=1)
         assert refused.isError()
-        assert refused.exception_code == 0x02
+        assert refused.exception_code == 0x03
     finally:
         client.close()
     assert inverter.read(0x1104, 2) == [1, 3]

@@ -129,9 +129,10 @@ def test_a_user_profile_cannot_take_a_bundled_id(tmp_path: Path) -> None:
     assert "bundled" in error.problem
 
 
-def test_the_readme_example_is_a_valid_user_profile(tmp_path: Path) -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    example = readme.split("```yaml\n# my_heat_pump.yaml", 1)[1].split("```", 1)[0]
+@pytest.mark.parametrize("page", ["profiles.md", "profiles.it.md"])
+def test_the_docs_example_is_a_valid_user_profile(tmp_path: Path, page: str) -> None:
+    text = (Path(__file__).parents[2] / "docs" / page).read_text(encoding="utf-8")
+    example = text.split("```yaml\n# my_heat_pump.yaml", 1)[1].split("```", 1)[0]
     _write(tmp_path, "my_heat_pump.yaml", "# my_heat_pump.yaml" + example)
     (profile,), errors = load_user(tmp_path)
     assert errors == ()

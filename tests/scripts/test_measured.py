@@ -41,7 +41,7 @@ def test_bench_and_soak_short() -> None:
     for ours, core, _ in zip(rows[::3], rows[1::3], rows[2::3], strict=True):
         assert (ours[1], core[1]) == ("zcs_azzurro", "core modbus")
         assert float(ours[3]) < float(core[3]) / 4  # requests per poll
-        # The README's five; asking whether a second battery tower has come adds none.
+        # The five docs/development.md shows; asking whether a second tower has come adds none.
         assert (ours[2], ours[3]) == ("29", "5.0")
         assert float(ours[8]) == 0  # unchanged writes per poll
         assert float(core[8]) > 0

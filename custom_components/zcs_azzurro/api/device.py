@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from .errors import (
     ILLEGAL_ADDRESS,
     ILLEGAL_FUNCTION,
+    ILLEGAL_VALUE,
     DeviceError,
+    NoResponseError,
     NotZcsDeviceError,
     UnsupportedModelError,
 )
@@ -18,7 +22,7 @@ from .profile import planner
 from .profile.checks import Checks, Failure
 from .profile.decoder import decimals, decode, plausible
 from .profile.schema import Field, FieldType, Profile, Span, Value
-from .transport.base import READ_INPUT, Link
+from .transport.base import READ_HOLDING, READ_INPUT, Link
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,6 +40,10 @@ LEARN_REFUSAL_AFTER = 3
 # the wait doubles, up to RETRY_REFUSED_AFTER (s): a mistaken lesson heals in minutes.
 FIRST_RETRY_POLLS = 4
 RETRY_REFUSED_AFTER = 3600.0
+# What a request refused for its length answers with: an illegal value (the register count),
+# or, from some loggers, nothing at all (see ModbusDevice._fetch).
+TOO_LONG = ILLEGAL_VALUE
+_NO_ANSWER = -1
 
 
 @dataclass(frozen=True)
@@ -89,15 +97,24 @@ class _Poll:
     # Runs (or spaces between runs) refused as illegal addresses in this poll.
     suspects: set[Span] = field(default_factory=set)
     answered: list[Span] = field(default_factory=list)
+    # The shortest request refused for its length, and the longest of its parts that answered.
+    too_long: int | None = None
+    shorter: int = 0
+    # A request went unanswered, taken for its length, and nothing has answered since.
+    quiet: bool = False
 
 
 @dataclass(frozen=True)
 class _Lesson:
-    """A refusal taken as the firmware's: since which poll and when, and how often learnt."""
+    """A refusal taken as the firmware's: since which poll and when, and how often learnt.
+
+    `registers`: for a request refused for its length, the most registers asked at once.
+    """
 
     poll: int
     at: float
     level: int
+    registers: int = 0
 
     def expired(self, poll: int, now: float) -> bool:
         """Whether it is time to ask for the run again."""
@@ -117,6 +134,13 @@ class ModbusDevice:
     section 2, rule 8). A request refused as an illegal address, in a poll where the device
     answers other requests, is split until the device shows which runs, or which space
     between them, it refuses; those refused poll after poll are planned around.
+
+    Devices and loggers differ in how long a read they take, too: a request refused for its
+    length (an illegal value, or no answer where shorter ones get one) is read in halves in
+    the same poll, and the longest that answered is the most asked for at once from then on.
+    A meter that refuses holding reads is asked for input registers (where its profile says
+    it may keep them there, and the link carries them), and a field whose address holds no
+    value is read at the other addresses its evidence gives (where it is found, it stays).
     """
 
     def __init__(
@@ -139,26 +163,61 @@ class ModbusDevice:
         self._strikes: dict[Span, int] = {}
         self._refused: dict[Span, _Lesson] = {}
         self._levels: dict[Span, int] = {}
+        # The length learnt (a lesson like a refusal's), how often, and the longest answered.
+        self._length: _Lesson | None = None
+        self._length_level = 0
+        self._longest = 0
+        # Blocks the device serves as input registers only; fields found at a candidate.
+        self._inputs: set[Span] = set()
+        self._moved: dict[str, Field] = {}
+        # The identity values other fields are multiplied by (a meter's transformer ratios).
+        self._ratios = frozenset(key for fld in profile.fields for key in fld.ratio)
+        self._known: dict[str, Value | None] = {}
+
+    @property
+    def max_registers(self) -> int:
+        """The most registers asked for in one request: the map's, or fewer where learnt."""
+        most = self.profile.rules.max_registers
+        return min(most, self._length.registers) if self._length else most
+
+    @property
+    def input_blocks(self) -> frozenset[Span]:
+        """The blocks read as input registers, the profile's and those found so."""
+        return frozenset(self.profile.rules.input_blocks) | self._inputs
+
+    def field(self, key: str) -> Field:
+        """The field with this key, where this device keeps it (a candidate address found)."""
+        return self._moved.get(key) or self.profile.field(key)
 
     def plan(self, keys: Iterable[str]) -> Plan:
         """How to read the fields with these keys (kept for next time)."""
         self._retry_expired()
         wanted = frozenset(keys)
         if (cached := self._plans.get(wanted)) is None:
-            fields = {key: self.profile.field(key) for key in wanted}
+            fields = {key: self.field(key) for key in wanted}
             for derived in [f for f in fields.values() if f.type is FieldType.SUM]:
-                fields.update((part, self.profile.field(part)) for part in derived.sum_of)
-            # Sums last: they are computed from the values of their parts.
-            ordered = sorted(fields.values(), key=lambda f: f.type is FieldType.SUM)
+                fields.update((part, self.field(part)) for part in derived.sum_of)
+            # A ratio not known yet is read along (once known, it is not read again).
+            for scaled in [f for f in fields.values() if f.ratio]:
+                unknown = [key for key in scaled.ratio if self._known.get(key) is None]
+                fields.update((key, self.field(key)) for key in unknown)
+            # Ratios first, sums last: others' values are computed from theirs.
+            ordered = sorted(
+                fields.values(), key=lambda f: (f.type is FieldType.SUM, f.key not in self._ratios)
+            )
             runs = {span for f in ordered for span in f.spans}
             skipped = {run for run in runs if any(run.overlaps(r) for r in self._refused)}
             readable = tuple(sorted(runs - skipped, key=lambda span: (span.address, span.end)))
-            rules = replace(self.profile.rules, gaps=(*self.profile.rules.gaps, *self._refused))
+            rules = replace(
+                self.profile.rules,
+                max_registers=self.max_registers,
+                gaps=(*self.profile.rules.gaps, *self._refused),
+            )
             requests = planner.plan(readable, rules)
             batches = tuple(
                 tuple(run for run in readable if run.within(request)) for request in requests
             )
-            extra = {key: self.profile.field(key) for key in self.checks.keys - fields.keys()}
+            extra = {key: self.field(key) for key in self.checks.keys - fields.keys()}
             checked = [
                 f
                 for f in extra.values()
@@ -182,16 +241,22 @@ class ModbusDevice:
         plan = self.plan(keys)
         poll = _Poll(refused=list(plan.skipped))
         # Whether refused requests are worth splitting depends on whether anything answered.
-        illegal = [
-            batch for batch in plan.batches if await self._fetch(batch, poll) == ILLEGAL_ADDRESS
-        ]
+        illegal = []
+        for batch in plan.batches:
+            code = await self._fetch(batch, poll)
+            if code == ILLEGAL_ADDRESS:
+                illegal.append(batch)
+            elif code in (TOO_LONG, _NO_ANSWER):
+                await self._shorten(batch, poll)
         for batch in illegal:
             if poll.answered and len(batch) > 1:
                 await self._split(batch, poll)
             else:
                 self._refused_now(_cover(batch), poll, suspect=bool(poll.answered))
         self._learn(poll)
+        self._learn_length(poll)
         values, withheld = await self._checked(plan, poll)
+        await self._look_elsewhere(plan, poll, values)
         return Reading(
             {fld.key: values[fld.key] for fld in plan.fields},
             poll.registers,
@@ -211,8 +276,28 @@ class ModbusDevice:
             elif fld.type is FieldType.SUM:
                 values[fld.key] = self._sum(fld, values)
             else:
-                values[fld.key] = decode(fld, registers)
+                values[fld.key] = self._ratio(fld, decode(fld, registers))
+            if fld.key in self._ratios and values[fld.key] is not None:
+                self._note_ratio(fld.key, values[fld.key])
         return values
+
+    def _note_ratio(self, key: str, value: Value | None) -> None:
+        """Keep a ratio read (decoded before the fields it multiplies); plans stop reading it."""
+        if self._known.get(key) != value:
+            self._known[key] = value
+            self._plans.clear()
+
+    def _ratio(self, fld: Field, value: Value | None) -> Value | None:
+        """The value times the field's ratios (none unless every ratio is known)."""
+        if not fld.ratio or not isinstance(value, int | float):
+            return value
+        factors = [self._known.get(key) for key in fld.ratio]
+        if not all(isinstance(f, int | float) and math.isfinite(f) for f in factors):
+            return None
+        product = Decimal(str(value))
+        for factor in factors:
+            product *= Decimal(str(factor))
+        return plausible(fld, float(product) + 0.0)
 
     async def _checked(self, plan: Plan, poll: _Poll) -> tuple[dict[str, Value | None], set[str]]:
         """The values, checked, and the keys withheld; what fails is read again, once.
@@ -238,10 +323,7 @@ class ModbusDevice:
         # An answer that failed twice is not trusted in any of its fields: a stick that hands
         # a request another's answer gets whole blocks wrong, consistent among themselves.
         spans = [
-            span
-            for failure in failed
-            for key in failure.keys
-            for span in self.profile.field(key).spans
+            span for failure in failed for key in failure.keys for span in self.field(key).spans
         ]
         untrusted = [r for r in poll.answered if any(s.within(r) for s in spans)]
         unpublished = {
@@ -259,7 +341,7 @@ class ModbusDevice:
         In reverse order: a stick that hands one request the answer to the one before it
         would otherwise hand the same wrong answer to the second read as to the first.
         """
-        spans = [span for key in keys for span in self.profile.field(key).spans]
+        spans = [span for key in keys for span in self.field(key).spans]
         answered = reversed(poll.answered)
         for request in dict.fromkeys(r for r in answered if any(s.within(r) for s in spans)):
             poll.requests.append(request)
@@ -277,7 +359,7 @@ class ModbusDevice:
         addresses = [
             address
             for key in failure.keys
-            for span in self.profile.field(key).spans
+            for span in self.field(key).spans
             for address in range(span.address, span.end + 1)
         ]
 
@@ -296,20 +378,42 @@ class ModbusDevice:
             raw(second),
         )
 
+    def _is_input(self, request: Span) -> bool:
+        return any(request.within(block) for block in self.input_blocks)
+
+    def function_of(self, request: Span) -> int:
+        """The function code a poll reads the request with."""
+        return READ_INPUT if self._is_input(request) else READ_HOLDING
+
+    async def read_raw(self, request: Span, function: int | None = None) -> list[int]:
+        """The words the device answers one request with, for a device report.
+
+        With the function a poll uses unless told another; nothing is learnt from it.
+        """
+        if (function or self.function_of(request)) == READ_INPUT:
+            return await self.link.read_input_registers(self.unit, request.address, request.count)
+        return await self.link.read_holding_registers(self.unit, request.address, request.count)
+
+    def decode(self, fields: Iterable[Field], registers: dict[int, int]) -> dict[str, Value | None]:
+        """The fields' values from registers, as a poll decodes them (checks aside)."""
+        return self._decode(fields, registers, set())
+
     def _reader(self, request: Span) -> Callable[[int, int, int], Awaitable[list[int]]]:
         """How the request is read: input registers (0x04) in an input block, else holding."""
-        if self.profile.rules.is_input(request):
+        if self._is_input(request):
             return self.link.read_input_registers
         return self.link.read_holding_registers
 
-    async def _fetch(self, runs: Sequence[Span], poll: _Poll) -> int | None:
+    async def _fetch(self, runs: Sequence[Span], poll: _Poll, *, noted: bool = True) -> int | None:
         """Read the runs in one request; the exception code if the device refused it.
 
-        Refusals other than an illegal address (busy, gateway codes, failures) say nothing
-        of the addresses: they are noted as refused in this poll, nothing more.
+        Refusals other than an illegal address or length (busy, gateway codes, failures) say
+        nothing of the addresses: they are noted as refused in this poll (unless not
+        `noted`), nothing more. No answer to a request longer than any answered before, from
+        a device that answers, is taken for a refusal of its length (_NO_ANSWER).
         """
         request = _cover(runs)
-        if self.profile.rules.is_input(request) and READ_INPUT not in self.link.functions:
+        if self._is_input(request) and READ_INPUT not in self.link.functions:
             # The link cannot carry input-register reads: not sent, no value.
             poll.refused.append(request)
             return ILLEGAL_FUNCTION
@@ -318,12 +422,57 @@ class ModbusDevice:
         try:
             words = await read(self.unit, request.address, request.count)
         except DeviceError as err:
-            if err.exception_code != ILLEGAL_ADDRESS:
-                poll.refused.append(request)
-            return err.exception_code
+            code = err.exception_code
+            if code in (ILLEGAL_FUNCTION, ILLEGAL_ADDRESS) and (
+                found := await self._as_input(request, poll)
+            ):
+                words = found
+            else:
+                if code not in (ILLEGAL_ADDRESS, TOO_LONG) and noted:
+                    poll.refused.append(request)
+                return code
+        except NoResponseError:
+            # A logger that drops long requests answers the short ones (once is enough to
+            # tell: a device silent twice running is asleep, or gone).
+            if self._longest and request.count > self._longest and not poll.quiet:
+                poll.quiet = True
+                return _NO_ANSWER
+            raise
         poll.registers.update(zip(range(request.address, request.end + 1), words, strict=True))
         poll.answered.append(request)
+        poll.quiet = False
+        self._longest = max(self._longest, request.count)
         return None
+
+    async def _as_input(self, request: Span, poll: _Poll) -> list[int] | None:
+        """A holding read refused: the same request as input registers, where that may be.
+
+        Only where the profile allows it, the link carries function 0x04, and the block is
+        not one already read so; a block that answers is read so from then on.
+        """
+        block = self.profile.rules.block_of(request)
+        if (
+            not self.profile.rules.input_fallback
+            or READ_INPUT not in self.link.functions
+            or block is None
+            or block in self.input_blocks
+        ):
+            return None
+        poll.requests.append(request)
+        try:
+            words = await self.link.read_input_registers(self.unit, request.address, request.count)
+        except DeviceError:
+            return None
+        self._inputs.add(block)
+        self._plans.clear()
+        _LOGGER.info(
+            "Unit %s refuses to read registers %#06x-%#06x as holding registers: it is read "
+            "with function 0x04 instead",
+            self.unit,
+            block.address,
+            block.end,
+        )
+        return words
 
     async def _find(self, runs: Sequence[Span], poll: _Poll) -> bool:
         """Read the runs, splitting what is refused; whether they read in one request."""
@@ -334,7 +483,97 @@ class ModbusDevice:
                 self._refused_now(_cover(runs), poll, suspect=True)
             else:
                 await self._split(runs, poll)
+        elif code in (TOO_LONG, _NO_ANSWER):
+            await self._shorten(runs, poll)
         return False
+
+    async def _shorten(self, runs: Sequence[Span], poll: _Poll) -> None:
+        """Read a request refused for its length in halves, halved again while refused so."""
+        request = _cover(runs)
+        poll.too_long = min(poll.too_long or request.count, request.count)
+        if len(runs) == 1:
+            poll.refused.append(request)
+            return
+        for half in (runs[: len(runs) // 2], runs[len(runs) // 2 :]):
+            if await self._find(half, poll):
+                poll.shorter = max(poll.shorter, _cover(half).count)
+
+    def _learn_length(self, poll: _Poll) -> None:
+        """After a request refused for its length, keep the longest that answered.
+
+        A lesson like a refusal's: asked for again later and later, learnt again at once.
+        """
+        if poll.too_long is None:
+            if self._length is None:
+                self._length_level = 0
+            return
+        if not poll.shorter:
+            return
+        limit = max(r.count for r in poll.answered if r.count < poll.too_long)
+        if self._length is not None:
+            limit = min(limit, self._length.registers)
+        self._length = _Lesson(self._polls, self._now(), self._length_level, limit)
+        self._length_level += 1
+        self._plans.clear()
+        # Said once; learnt again after a try of the longer read, it is no news.
+        _LOGGER.log(
+            logging.INFO if self._length_level == 1 else logging.DEBUG,
+            "Unit %s refuses to read %s registers at once: it is read %s at a time",
+            self.unit,
+            poll.too_long,
+            limit,
+        )
+
+    async def _look_elsewhere(
+        self, plan: Plan, poll: _Poll, values: dict[str, Value | None]
+    ) -> None:
+        """A field whose address holds no value, read at its candidates; one found stays.
+
+        The fields that follow it move with it, and are read at their candidate at once.
+        """
+        for fld in plan.fields:
+            evidence = fld.evidence
+            if (
+                evidence is None
+                or not evidence.candidates
+                or evidence.follows is not None
+                or values.get(fld.key) is not None
+                or fld.key in self._moved
+            ):
+                continue
+            for address in evidence.candidates:
+                if (value := await self._read_at(fld, address, poll)) is not None:
+                    values[fld.key] = value
+                    self._move(fld, address)
+                    break
+            else:
+                continue
+            for follower in self.profile.fields:
+                if follower.evidence is not None and follower.evidence.follows == fld.key:
+                    (address, *_) = follower.evidence.candidates
+                    self._move(follower, address)
+                    if follower.key in values:
+                        values[follower.key] = await self._read_at(follower, address, poll)
+
+    async def _read_at(self, fld: Field, address: int, poll: _Poll) -> Value | None:
+        """The field's value read at another address (None: refused, or nothing there)."""
+        (own,) = fld.spans
+        moved = replace(fld, spans=(Span(address, own.count),))
+        if await self._fetch(moved.spans, poll, noted=False) is not None:
+            return None
+        return self._decode([moved], poll.registers, set())[fld.key]
+
+    def _move(self, fld: Field, address: int) -> None:
+        (own,) = fld.spans
+        self._moved[fld.key] = replace(fld, spans=(Span(address, own.count),))
+        self._plans.clear()
+        _LOGGER.info(
+            "Unit %s keeps %s at %#06x, not at %#06x: it is read there",
+            self.unit,
+            fld.key,
+            address,
+            own.address,
+        )
 
     async def _split(self, runs: Sequence[Span], poll: _Poll) -> None:
         """Read the two halves of a refused request apart, to find what the device refuses."""
@@ -380,6 +619,9 @@ class ModbusDevice:
 
     def _retry_expired(self) -> None:
         now = self._now()
+        if self._length is not None and self._length.expired(self._polls, now):
+            self._length = None
+            self._plans.clear()
         expired = [
             span for span, lesson in self._refused.items() if lesson.expired(self._polls, now)
         ]
@@ -393,7 +635,7 @@ class ModbusDevice:
         numbers = [p for p in parts if isinstance(p, int | float)]
         if len(numbers) != len(parts):
             return None
-        digits = max(decimals(self.profile.field(key).scale) for key in derived.sum_of)
+        digits = max(decimals(self.field(key).scale) for key in derived.sum_of)
         total = round(sum(numbers), digits) if digits else round(sum(numbers))
         return plausible(derived, total)
 

@@ -69,6 +69,8 @@ class WrongLoggerError(LinkError):
 ILLEGAL_ADDRESS = 0x02
 # ... and for a function it (or the link to it) does not carry.
 ILLEGAL_FUNCTION = 0x01
+# ... and for a value it does not take: to a read, a register count longer than it serves.
+ILLEGAL_VALUE = 0x03
 
 
 class DeviceError(ZcsError):

@@ -18,6 +18,8 @@ from .schema import (
     Condition,
     Counter,
     CounterKind,
+    Difference,
+    Evidence,
     Field,
     FieldType,
     GroupKind,
@@ -26,6 +28,7 @@ from .schema import (
     Profile,
     ReadRules,
     Span,
+    Status,
     WordOrder,
     Writable,
     WriteGroup,
@@ -271,6 +274,58 @@ _PAIR = _Check(
 )
 
 
+_ADDRESSES: _Check[tuple[int, ...]] = _Check(
+    "a list of addresses 0..0xFFFF",
+    lambda v: tuple(v) if isinstance(v, list) and v and all(_is_address(a) for a in v) else None,
+)
+_CODES: _Check[tuple[int, ...]] = _Check(
+    "a list of option codes",
+    lambda v: tuple(v) if isinstance(v, list) and v and all(type(c) is int for c in v) else None,
+)
+_FUNCTION: _Check[int] = _one_of((3, 4))
+# What a source may say otherwise about a field, and how each is checked.
+_DIFFERENCES: dict[str, _Check[Any]] = {
+    "address": _ADDRESS,
+    "count": _COUNT,
+    "signed": _BOOL,
+    "scale": _SCALE,
+    "word_order": _one_of(tuple(WordOrder)),
+    "options": _CODES,
+    "function": _FUNCTION,
+}
+# What a source may say otherwise about read rules.
+_RULE_DIFFERENCES: dict[str, _Check[Any]] = {"max_registers": _COUNT, "function": _FUNCTION}
+
+
+def _evidence(node: _Node, *, rules: bool = False) -> Evidence:
+    """`evidence`: status, note, who agrees, who says otherwise (and what), candidates.
+
+    Of read rules (`rules`), a source says otherwise what it asks for, and no value has
+    candidate addresses.
+    """
+    differ = []
+    kinds = _RULE_DIFFERENCES if rules else _DIFFERENCES
+    for item in node.items("differ") if "differ" in node.mapping else ():
+        said = {name: item.optional(name, check) for name, check in kinds.items()}
+        note = item.get("note", _TEXT, "")
+        # What a source means by the same register has no attribute: its note says it.
+        if not note and all(value is None for value in said.values()):
+            raise item.error("source", f"says nothing otherwise: give a note, or {', '.join(said)}")
+        differ.append(Difference(source=item.get("source", _TEXT), note=note, **said))
+        item.done()
+    found = None if rules else node.optional("candidates", _ADDRESSES)
+    evidence = Evidence(
+        status=Status(node.get("status", _one_of(tuple(Status)))),
+        note=node.get("note", _TEXT),
+        agree=node.get("agree", _TEXTS, ()),
+        differ=tuple(differ),
+        candidates=found or (),
+        follows=None if rules else node.optional("follows", _KEY_CHECK),
+    )
+    node.done()
+    return evidence
+
+
 def _field(node: _Node, *, shown: bool) -> Field:
     key = node.get("key", _KEY_CHECK)
     kind = node.get("type", _one_of(tuple(t for t in FieldType if t is not FieldType.CLOUD)))
@@ -310,6 +365,8 @@ def _field(node: _Node, *, shown: bool) -> Field:
         presentation=_presentation(node) if shown else None,
         write=_writable(node, field_type, options),
         names=names,
+        evidence=(_evidence(node.child("evidence")) if "evidence" in node.mapping else None),
+        ratio=node.get("ratio", _FIELD_LIST, ()),
     )
     node.done()
     return result
@@ -466,6 +523,7 @@ def _check_fields(
                 raise item.error("address", f"{span.address:#06x} is outside every read block")
             if rules.in_gap(span):
                 raise item.error("address", f"{span.address:#06x} touches a gap")
+        _check_candidates(item, rules, fld, known)
         for part in fld.sum_of:
             if part not in known or known[part].type not in WIDTHS:
                 raise item.error("of", f"{part} is not a numeric field listed before")
@@ -474,6 +532,49 @@ def _check_fields(
     # A device found by its serial prefix must say where its serial number is.
     if detected and "serial" not in known:
         raise node.error("identity", "must list a field with key serial")
+
+
+def _check_candidates(
+    item: _Node, rules: ReadRules, fld: Field, known: Mapping[str, Field]
+) -> None:
+    """A field read elsewhere when its own address holds nothing can be read there.
+
+    One that follows another's move follows a field listed before it, one with candidates.
+    """
+    if fld.evidence is None:
+        return
+    if (leader := fld.evidence.follows) is not None:
+        if not fld.evidence.candidates:
+            raise item.error("evidence", "a field that follows another needs candidates")
+        if (
+            leader == fld.key
+            or leader not in known
+            or not getattr(known[leader].evidence, "candidates", ())
+        ):
+            raise item.error("evidence", f"{leader} is no field with candidates listed before")
+    if not fld.evidence.candidates:
+        return
+    if len(fld.spans) != 1:
+        raise item.error("evidence", "only a field at one address can have candidates")
+    (own,) = fld.spans
+    for address in fld.evidence.candidates:
+        span = Span(address, own.count)
+        if address == own.address:
+            raise item.error("evidence", f"{address:#06x} is the field's own address")
+        if rules.block_of(span) is None or rules.in_gap(span):
+            raise item.error("evidence", f"candidate {address:#06x} is outside every read block")
+
+
+def _check_ratios(identity: list[tuple[_Node, Field]], fields: list[tuple[_Node, Field]]) -> None:
+    """A field multiplied by ratios is a number; each ratio a number the identity reads."""
+    numbers = {fld.key for _, fld in identity if fld.type in WIDTHS and not fld.options}
+    for item, fld in fields:
+        if not fld.ratio:
+            continue
+        if fld.type not in WIDTHS or fld.options:
+            raise item.error("ratio", f"{fld.key} is not a number")
+        if unknown := [key for key in fld.ratio if key not in numbers]:
+            raise item.error("ratio", f"{', '.join(unknown)} is not a number of the identity")
 
 
 # The keys each kind of check names its fields with, in the order Check.fields holds them.
@@ -615,6 +716,10 @@ def load_profile(
         blocks=reads.get("blocks", _SPANS),
         gaps=reads.get("gaps", _SPANS, ()),
         input_blocks=reads.get("input_blocks", _SPANS, ()),
+        input_fallback=reads.get("input_fallback", _BOOL, False),
+        evidence=(
+            _evidence(reads.child("evidence"), rules=True) if "evidence" in reads.mapping else None
+        ),
     )
     reads.done()
     match = root.child("match")
@@ -624,6 +729,7 @@ def load_profile(
     identity = [(item, _field(item, shown=False)) for item in root.items("identity")]
     fields = [(item, _field(item, shown=True)) for item in root.items("fields")]
     _check_fields(root, rules, identity + fields, detected=bool(prefixes))
+    _check_ratios(identity, fields)
     known = {fld.key: fld for _, fld in fields}
     groups, placed = _writes(root, rules, fields)
     profile_id = root.get("id", _KEY_CHECK)

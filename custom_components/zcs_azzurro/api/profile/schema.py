@@ -117,6 +117,83 @@ class Writable:
     step: float | None = None
 
 
+class Status(StrEnum):
+    """How far public sources bear a field out."""
+
+    CONFIRMED = "confirmed"  # the sources agree (a difference declared is harmless)
+    CONTESTED = "contested"  # they disagree on something that matters
+    UNCONFIRMED = "unconfirmed"  # no public source has it
+
+
+# What a source can say otherwise about a field, or about read rules (`max_registers`, the
+# most it asks for in one request, and `function`): Difference's attributes, in this order.
+ATTRIBUTES = (
+    "address",
+    "count",
+    "signed",
+    "scale",
+    "word_order",
+    "options",
+    "function",
+    "max_registers",
+)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """What one source says otherwise about a field, by what it says.
+
+    Each attribute is the source's word, in the profile's terms: `address`, `count` (a
+    text's registers), `signed`, `scale` (in the field's unit), `word_order`, `options`
+    (the codes it knows), `function` (3 holding, 4 input); of read rules, `max_registers`.
+    None: the source agrees.
+    """
+
+    source: str
+    note: str = ""
+    address: int | None = None
+    count: int | None = None
+    signed: bool | None = None
+    scale: float | None = None
+    word_order: str | None = None
+    options: tuple[int, ...] | None = None
+    function: int | None = None
+    max_registers: int | None = None
+
+    def says(self) -> dict[str, object]:
+        """The attributes this source gives otherwise, by name."""
+        return {name: value for name in ATTRIBUTES if (value := getattr(self, name)) is not None}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What public sources say about a field (or a profile's read rules), and what we chose.
+
+    `candidates` are other addresses where sources keep the same value: a device whose own
+    address holds nothing is read there instead, and a device report shows their words. A
+    field that `follows` another is read at its candidate when that one is (a meter keeps
+    its import and export totals in the same place), never on its own: its 0 may be true.
+    """
+
+    status: Status
+    note: str
+    agree: tuple[str, ...] = ()
+    differ: tuple[Difference, ...] = ()
+    candidates: tuple[int, ...] = ()
+    follows: str | None = None
+
+    @property
+    def doubted(self) -> bool:
+        """Whether the user is told that the field is not confirmed."""
+        return self.status is not Status.CONFIRMED
+
+    @property
+    def addresses(self) -> tuple[int, ...]:
+        """Every other address sources give for the value: a device report reads them."""
+        others = [d.address for d in self.differ if d.address is not None]
+        return tuple(dict.fromkeys([*self.candidates, *others]))
+
+
 @dataclass(frozen=True, eq=False)
 class Field:
     """One value of the device."""
@@ -134,6 +211,11 @@ class Field:
     write: Writable | None = None
     # A user profile's own entity names, by language ("en", "it"); bundled ones are translated.
     names: Mapping[str, str] | None = None
+    # What public sources say where they disagree with this map, or nothing confirms it.
+    evidence: Evidence | None = None
+    # Identity fields whose values multiply this one's: a meter keeps its readings before its
+    # current and voltage transformers, and keeps their ratios.
+    ratio: tuple[str, ...] = ()
 
 
 class CheckKind(StrEnum):
@@ -222,6 +304,11 @@ class ReadRules:
     gaps: tuple[Span, ...] = ()
     # Blocks the device serves as input registers: read with function 0x04, never written.
     input_blocks: tuple[Span, ...] = ()
+    # Blocks a device may serve as input registers instead: when it refuses a holding read
+    # of one (as some meters do), the same request goes with function 0x04.
+    input_fallback: bool = False
+    # What public sources say of these rules (the register limit, how blocks are read).
+    evidence: Evidence | None = None
 
     def block_of(self, span: Span) -> Span | None:
         """The block that holds the whole run, if one does."""

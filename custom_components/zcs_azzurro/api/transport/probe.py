@@ -2,7 +2,7 @@
 
 Setup does not know yet whether the ETH stick frames Modbus as RTU over TCP or as
 Modbus TCP, nor whether the port is a Modbus device at all. Asking that through the
-shared connection does not work well (both noted for upstream in README.md):
+shared connection does not work well (both noted for upstream in docs/development.md):
 - tmodbus waits out the whole timeout for bytes that are no answer, and its RTU reader
   logs a warning for them (an HTTP server's "400 Bad Request", an answer from another
   unit), so probing a wrong port would report no answer, and leave a warning;
