@@ -63,6 +63,15 @@ class Faults:
         doc="refuse reads of registers not served as Sofar firmware does: function byte 0x90",
     )
 
+    def swallows(self, pdu: bytes) -> bool:
+        """Whether the request (its PDU) gets no answer at all."""
+        if self.silent:
+            return True
+        long_read = pdu[:1] in (b"\x03", b"\x04") and int.from_bytes(pdu[3:5]) > (
+            self.silent_over or 125
+        )
+        return self.silent_over is not None and long_read
+
 
 class Damaging:
     """What the corrupt and crossed faults do to read answers, for any front end.
@@ -109,15 +118,6 @@ def refused(faults: Faults, pdu: bytes) -> bytes:
     if faults.sofar_refusal and pdu in (b"\x83\x02", b"\x84\x02"):
         return bytes([_SOFAR_REFUSAL, pdu[1]])
     return pdu
-
-    def swallows(self, pdu: bytes) -> bool:
-        """Whether the request (its PDU) gets no answer at all."""
-        if self.silent:
-            return True
-        long_read = pdu[:1] in (b"\x03", b"\x04") and int.from_bytes(pdu[3:5]) > (
-            self.silent_over or 125
-        )
-        return self.silent_over is not None and long_read
 
 
 def add_flags(
