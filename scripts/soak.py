@@ -96,6 +96,8 @@ class Front:
     faults: dict[str, Callable[[bool], None]]  # fault name -> switch it on (True) or off
     truth: Callable[[], dict[str, Value | None]]  # field key -> the value it holds now
     stop: Callable[[], Any]
+    # Seconds the clock moves a poll; None: the entry's scan interval.
+    interval: float | None = None
 
 
 def eth_faults(stick: EthStick, device: Hyd3ph) -> dict[str, Callable[[bool], None]]:
@@ -237,8 +239,12 @@ async def local_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
         quirky = stick
     if SETTINGS.quirks:
         show_quirks(quirky)
+    # The entry's own interval keeps Home Assistant's scheduler out of the run; the clock moves
+    # as a user's default polls do, so that the checks of how fast values move judge as they
+    # do for a user (an hour apart, a temperature may move 120 °C).
     entry = local_entry(link, profile.id, where, **{CONF_SCAN_INTERVAL: const.MAX_SCAN_INTERVAL})
-    return Front(entry, faults, lambda: register_truth(device, profile), front.stop)
+    truth = lambda: register_truth(device, profile)  # noqa: E731
+    return Front(entry, faults, truth, front.stop, interval=const.DEFAULT_SCAN_INTERVAL)
 
 
 async def portal_front(clock: Clock, hass: HomeAssistant) -> Front:
@@ -420,7 +426,9 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
         async with home_assistant() as hass:
             front: Front = await make(hass, clock)
             async with soaked(hass, front) as (coordinator, entities):
-                interval = coordinator.update_interval.total_seconds()  # type: ignore[union-attr]
+                scheduled = coordinator.update_interval
+                assert scheduled is not None
+                interval = front.interval or scheduled.total_seconds()
                 coordinator.update_interval = None  # the soak polls, on its own clock
                 if hasattr(coordinator.device, "_clock"):
                     coordinator.device._clock = clock
@@ -484,7 +492,10 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
                         if coordinator.last_update_success and not down:
                             tally.recovered += 1
                         else:
-                            tally.unrecovered.append(f"{recovering}: {down[:3]}")
+                            tally.unrecovered.append(
+                                f"poll {tally.polls} {recovering}: {down[:3]}"
+                                f" ({why_down(coordinator, entities, down)})"
+                            )
                         if counter.count - lines_at > tally.most_lines:
                             tally.most_lines = counter.count - lines_at
                             tally.noisiest = [recovering, *counter.lines[lines_at:]]
@@ -510,6 +521,18 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
     logging.getLogger().removeHandler(counter)
     tally.exceptions = counter.tracebacks + loop_errors
     return tally
+
+
+def why_down(
+    coordinator: ZcsCoordinator, entities: dict[str, tuple[str, str]], down: list[str]
+) -> str:
+    """Why entities are unavailable after a poll: the poll failed, or what the reading says."""
+    if not coordinator.last_update_success or coordinator.data is None:
+        return f"poll failed: {coordinator.last_exception!r}"
+    reading = coordinator.data
+    keys = {entities[entity_id][0] for entity_id in down}
+    refused = [f"{span.address:#06x}+{span.count}" for span in reading.refused]
+    return f"withheld {sorted(keys & reading.withheld)}, refused {refused}"
 
 
 @dataclass(frozen=True)
