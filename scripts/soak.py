@@ -35,7 +35,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.zcs_azzurro import const
 from custom_components.zcs_azzurro.api.cloud.portal_source import ALARM_KEY
 from custom_components.zcs_azzurro.api.profile.decoder import decode
-from custom_components.zcs_azzurro.api.profile.schema import FieldType, Profile, Value
+from custom_components.zcs_azzurro.api.profile.schema import Field, FieldType, Profile, Value
 from custom_components.zcs_azzurro.coordinator import ZcsCoordinator
 from custom_components.zcs_azzurro.portal import async_get_portal_map
 from custom_components.zcs_azzurro.system import SYSTEM_FIELDS
@@ -56,6 +56,7 @@ from simulator.rs485 import Rs485Bus
 from simulator.system import NAMES as SYSTEM_NAMES
 from simulator.system import SimulatedSystem
 from simulator.wifi import WifiStick
+from tests.trust import is_wrong
 
 # Links wait this long for an answer in the soak; a delay fault answers after twice that.
 TIMEOUT = 0.05
@@ -66,6 +67,9 @@ CORRUPT = 0.3
 # recovery), and a library's warnings, two a poll at most (tmodbus resynchronising after a bad
 # CRC, or noting a connection reset).
 OURS = "custom_components.zcs_azzurro"
+# Faults that hand over well-framed wrong answers: what the checks let through of them is
+# judged by issue 16's measure (tests/trust.py), within the checks' tolerance not exactly.
+DAMAGING = frozenset({"crossed", "corrupt"})
 # Chance that a fault starts on a poll with none, and how many polls it lasts at most.
 FAULT_CHANCE = 0.03
 LONGEST = 3
@@ -98,6 +102,8 @@ class Front:
     stop: Callable[[], Any]
     # Seconds the clock moves a poll; None: the entry's scan interval.
     interval: float | None = None
+    # The profile's fields by key: how far off a damaged answer may leave each (issue 16).
+    fields: dict[str, Field] = field(default_factory=dict)
 
 
 def eth_faults(stick: EthStick, device: Hyd3ph) -> dict[str, Callable[[bool], None]]:
@@ -244,7 +250,10 @@ async def local_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
     # do for a user (an hour apart, a temperature may move 120 °C).
     entry = local_entry(link, profile.id, where, **{CONF_SCAN_INTERVAL: const.MAX_SCAN_INTERVAL})
     truth = lambda: register_truth(device, profile)  # noqa: E731
-    return Front(entry, faults, truth, front.stop, interval=const.DEFAULT_SCAN_INTERVAL)
+    fields = {fld.key: fld for fld in profile.fields}
+    return Front(
+        entry, faults, truth, front.stop, interval=const.DEFAULT_SCAN_INTERVAL, fields=fields
+    )
 
 
 async def portal_front(clock: Clock, hass: HomeAssistant) -> Front:
@@ -329,6 +338,8 @@ class Tally:
     injected: int = 0
     recovered: int = 0
     wrong: list[str] = field(default_factory=list)
+    # Off the truth after a damaged answer, but within issue 16's measure.
+    tolerated: list[str] = field(default_factory=list)
     decreases: list[str] = field(default_factory=list)
     exceptions: list[str] = field(default_factory=list)
     most_lines: int = 0
@@ -340,7 +351,8 @@ class Tally:
         """The one line the soak prints for the link."""
         return (
             f"{name}: polls {self.polls}, faults injected {self.injected}, recovered "
-            f"{self.recovered}, wrong values {len(self.wrong)}, decreases {len(self.decreases)}, "
+            f"{self.recovered}, wrong values {len(self.wrong)} (and {len(self.tolerated)} off "
+            f"within issue 16's measure after damaged answers), decreases {len(self.decreases)}, "
             f"exceptions {len(self.exceptions)}, most log lines per fault {self.most_lines} "
             f"({seconds:.0f} s; slowest poll {self.slowest[0]:.2f} s, fault {self.slowest[1]})"
         )
@@ -367,6 +379,17 @@ class LogCounter(logging.Handler):
         self.lines.append(f"{record.name}: {record.getMessage()}"[:200])
         if record.exc_info:
             self.tracebacks.append(self.format(record))
+
+
+def within_measure(state: str, held: list[Value | None], fld: Field | None) -> bool:
+    """Whether a number shown off the truth is within what issue 16 lets pass (tests/trust.py)."""
+    if fld is None:
+        return False
+    try:
+        shown = float(state)
+    except ValueError:
+        return False
+    return any(isinstance(v, int | float) and not is_wrong(fld, shown, v) for v in held)
 
 
 def matches(state: str, value: Value | None, platform: str) -> bool:
@@ -445,6 +468,7 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
 
                 hass.bus.async_listen("state_changed", _record, _ours)
                 truths: list[dict[str, Value | None]] = [front.truth()]
+                damaged: set[int] = set()  # polls with an answer-damaging fault on
                 fault: str | None = None
                 left = 0
                 recovering: str | None = None
@@ -470,6 +494,8 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
                         front.faults[fault](active=True)
                         tally.injected += 1
                         lines_at = counter.count
+                    if fault in DAMAGING:
+                        damaged.add(tally.polls)
                     clock.now += interval
                     poll_started = time.monotonic()
                     await coordinator.async_refresh()
@@ -513,7 +539,11 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
                     # Received during poll `poll` + 1: what it read, or what the one before did.
                     held = [truths[poll + 1].get(key), truths[poll].get(key)]
                     if not any(matches(state, value, platform) for value in held):
-                        tally.wrong.append(f"poll {poll} {entity_id}={state} held {held}")
+                        off = f"poll {poll} {entity_id}={state} held {held}"
+                        if poll in damaged and within_measure(state, held, front.fields.get(key)):
+                            tally.tolerated.append(off)
+                        else:
+                            tally.wrong.append(off)
                     if entity_id in total_ids:
                         if float(state) < last_total.get(entity_id, float("-inf")):
                             tally.decreases.append(f"poll {poll} {entity_id}={state}")
@@ -591,6 +621,8 @@ def main() -> None:
             print("\n".join(f"  log: {line}" for line in tally.noisiest))
         for problem in (*tally.wrong, *tally.decreases, *tally.exceptions, *tally.unrecovered)[:10]:
             print(f"  {problem}")
+        for off in tally.tolerated[:10]:
+            print(f"  within the measure: {off}")
         failed |= bool(
             tally.wrong or tally.decreases or tally.exceptions or tally.unrecovered
             or tally.most_lines > MAX_LINES
