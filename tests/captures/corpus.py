@@ -89,8 +89,8 @@ V5 = (
         "jmccrohan/pysolarmanv5#107",
         "Solarman logger (serial 3594265720) in front of an inverter",
         "The logger puts the answer to its own poll of the inverter (112 registers) on the "
-        "client's connection under sequence number 00; the client's read of a unit the "
-        "inverter does not serve gets the logger's `05 00`.",
+        "client's connection under sequence number 00; the client's request (SunSpec's "
+        "0x9c40) gets the logger's `05 00`: the inverter did not answer.",
         "Never sends a request numbered 00 (the counter passes from ff to 01); skips the "
         "00 frame; the `05 00` is the inverter not answering (NoResponseError).",
         (
