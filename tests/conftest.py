@@ -17,6 +17,7 @@ from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
 from simulator.portal import SimulatedPortal
 from simulator.system import SimulatedSystem
+from simulator.wifi import WifiStick
 
 # How long links wait for an answer in tests: the simulator answers in microseconds.
 TEST_TIMEOUT = 0.3
@@ -79,6 +80,15 @@ async def stick(
 ) -> AsyncGenerator[EthStick]:
     """An ETH stick on an ephemeral loopback port, unit 1, with the inverter behind it."""
     front = EthStick(inverter, framing=framing)
+    await front.start()
+    yield front
+    await front.stop()
+
+
+@pytest.fixture
+async def wifi(socket_enabled: None, inverter: Hyd3ph) -> AsyncGenerator[WifiStick]:
+    """A WiFi stick on an ephemeral loopback port, the inverter behind it."""
+    front = WifiStick(inverter)
     await front.start()
     yield front
     await front.stop()

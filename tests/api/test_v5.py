@@ -35,15 +35,6 @@ SERIAL = (0x0445, 8)
 
 
 @pytest.fixture
-async def wifi(socket_enabled: None, inverter: Hyd3ph) -> AsyncGenerator[WifiStick]:
-    """A WiFi stick on an ephemeral loopback port."""
-    front = WifiStick(inverter)
-    await front.start()
-    yield front
-    await front.stop()
-
-
-@pytest.fixture
 def registry() -> V5Registry:
     """Where links share their logger's connection."""
     return V5Registry()

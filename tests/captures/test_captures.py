@@ -129,22 +129,17 @@ async def test_v5(capture: Capture, replays: list[Replay]) -> None:
     assert replay.connections == 1
 
 
-@pytest.mark.parametrize("capture", MODBUS_TCP, ids=_name)
-async def test_modbus_tcp(capture: Capture, replays: list[Replay]) -> None:
-    replay, port = await _replay(replays, capture, Wire.MODBUS_TCP)
-    link = link_at(Endpoint(LinkKind.MODBUS_TCP, "127.0.0.1", port))
+@pytest.mark.parametrize(
+    ("wire", "capture"),
+    [(Wire.MODBUS_TCP, capture) for capture in MODBUS_TCP] + [(Wire.RTU, c) for c in RTU],
+    ids=lambda value: value.name if isinstance(value, Capture) else str(value),
+)
+async def test_modbus(wire: Wire, capture: Capture, replays: list[Replay]) -> None:
+    replay, port = await _replay(replays, capture, wire)
+    kind = LinkKind.MODBUS_TCP if wire is Wire.MODBUS_TCP else LinkKind.RTU_OVER_TCP
+    link = link_at(Endpoint(kind, "127.0.0.1", port))
     try:
-        await _play(capture, Wire.MODBUS_TCP, link, replay)
-    finally:
-        await link.close()
-
-
-@pytest.mark.parametrize("capture", RTU, ids=_name)
-async def test_rtu(capture: Capture, replays: list[Replay]) -> None:
-    replay, port = await _replay(replays, capture, Wire.RTU)
-    link = link_at(Endpoint(LinkKind.RTU_OVER_TCP, "127.0.0.1", port))
-    try:
-        await _play(capture, Wire.RTU, link, replay)
+        await _play(capture, wire, link, replay)
     finally:
         await link.close()
 

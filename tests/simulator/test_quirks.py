@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
 
-import pytest
-
-from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
 from simulator.modbus import rtu_frame, rtu_valid
 from simulator.wifi import DEFAULT_LOGGER_SERIAL, RESPONSE, WifiStick, v5_frame
@@ -46,15 +42,6 @@ def _frames(stream: bytes) -> list[bytes]:
         frames.append(stream[at : at + size])
         stream = stream[at + size :]
     return frames
-
-
-@pytest.fixture
-async def wifi(socket_enabled: None, inverter: Hyd3ph) -> AsyncGenerator[WifiStick]:
-    """A WiFi stick on an ephemeral loopback port."""
-    front = WifiStick(inverter)
-    await front.start()
-    yield front
-    await front.stop()
 
 
 def _v5_request(modbus: bytes, sequence: int) -> bytes:
