@@ -4,8 +4,10 @@ Run through scripts/demo (`python -m scripts.demo`). It starts the simulator and
 `hass -c .demo/config`, onboards a demo user over Home Assistant's REST API, adds the
 integration through the real config flow, sets the Energy dashboard up with its entities,
 writes a long-lived access token to .demo/token, and prints `ready: <url>` once the
-entities have values. Then it checks the register actions over REST (local links) and
-that the recorder keeps statistics for the energy counters. Ctrl-C stops everything; a
+entities have values. Then it checks the register actions and the controls over REST (local
+links: a select and a number set, their states then showing the values, whatever way the
+stick answers writes, with no ERROR in Home Assistant's log) and that the recorder keeps
+statistics for the energy counters. Ctrl-C stops everything; a
 second run reuses what the first set up. Flags it does not know go to the simulator.
 """
 
@@ -782,6 +784,56 @@ async def check_actions(
     return True
 
 
+# The controls the local check sets, by field: a select and a number, each to two values
+# (whichever it does not show already, so that every run writes).
+CONTROLS: dict[str, tuple[str, tuple[Any, Any]]] = {
+    "storage_mode": ("select", ("passive", "self_use")),
+    "depth_of_discharge": ("number", (80, 70)),
+}
+
+
+async def check_local_controls(
+    session: aiohttp.ClientSession, headers: dict[str, str], entities: dict[str, str]
+) -> bool:
+    """Set a select and a number as the UI does: each succeeds and then shows its value.
+
+    Whatever way the stick answers the write (`--lse3-writes`: the LSE-3's `10 00`), the
+    inverter's registers decide; and Home Assistant's log gets no ERROR from it.
+    """
+    log = DEMO / "hass.log"
+    start = log.stat().st_size if log.exists() else 0
+    for key, (platform, choices) in CONTROLS.items():
+        entity_id = entities[key]
+        async with session.get(f"{URL}/api/states/{entity_id}", headers=headers) as response:
+            shown = (await response.json())["state"]
+        value = next(v for v in choices if str(v) != shown)
+        service, field_name = (
+            ("select_option", "option") if platform == "select" else ("set_value", "value")
+        )
+        data = {"entity_id": entity_id, field_name: value}
+        async with session.post(
+            f"{URL}/api/services/{platform}/{service}", json=data, headers=headers
+        ) as response:
+            if response.status != 200:
+                say(f"check: {platform}.{service} {value} answered {response.status}")
+                return False
+        async with session.get(f"{URL}/api/states/{entity_id}", headers=headers) as response:
+            shown = (await response.json())["state"]
+        if shown != str(value):
+            say(f"check: after {platform}.{service} {value}, {entity_id} shows {shown}")
+            return False
+        say(f"check: {platform}.{service} set {entity_id} to {value}; it shows {shown}")
+    errors = [
+        line
+        for line in log.read_bytes()[start:].decode(errors="replace").splitlines()
+        if " ERROR " in line
+    ]
+    if errors:
+        say(f"check: Home Assistant logged {len(errors)} ERROR lines: {errors[0][:200]}")
+        return False
+    return True
+
+
 async def check_report(
     session: aiohttp.ClientSession, headers: dict[str, str], entry_id: str
 ) -> bool:
@@ -834,6 +886,8 @@ async def check_link(
         if link.registers
         else True
     )
+    if link.registers and CONTROLS.keys() <= entities.keys():
+        passed = await check_local_controls(session, headers, entities) and passed
     if link.registers:
         passed = await check_report(session, headers, entry_id) and passed
     if proxy is not None:

@@ -100,6 +100,10 @@ class Front:
     faults: dict[str, Callable[[bool], None]]  # fault name -> switch it on (True) or off
     truth: Callable[[], dict[str, Value | None]]  # field key -> the value it holds now
     stop: Callable[[], Any]
+    # A local link's simulated device, and the front end that answers for it, with its own
+    # faults (shares of damaged answers: scripts/soak_writes.py).
+    device: Hyd3ph | None = None
+    answering: EthStick | Rs485Bus | None = None
     # Seconds the clock moves a poll; None: the entry's scan interval.
     interval: float | None = None
     # The profile's fields by key: how far off a damaged answer may leave each (issue 16).
@@ -226,7 +230,7 @@ async def local_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
         front: Any = bus
         faults = rs485_faults(bus, device)
         where = bus.path
-        quirky: EthStick | Rs485Bus = bus
+        answering: EthStick | Rs485Bus = bus
     else:
         if kind == const.LINK_WIFI:
             stick: EthStick = WifiStick(device)
@@ -242,17 +246,23 @@ async def local_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
         await front.start()
         faults = eth_faults(stick, device)
         where = stick.port
-        quirky = stick
+        answering = stick
     if SETTINGS.quirks:
-        show_quirks(quirky)
+        show_quirks(answering)
     # The entry's own interval keeps Home Assistant's scheduler out of the run; the clock moves
     # as a user's default polls do, so that the checks of how fast values move judge as they
     # do for a user (an hour apart, a temperature may move 120 °C).
     entry = local_entry(link, profile.id, where, **{CONF_SCAN_INTERVAL: const.MAX_SCAN_INTERVAL})
     truth = lambda: register_truth(device, profile)  # noqa: E731
-    fields = {fld.key: fld for fld in profile.fields}
     return Front(
-        entry, faults, truth, front.stop, interval=const.DEFAULT_SCAN_INTERVAL, fields=fields
+        entry,
+        faults,
+        truth,
+        front.stop,
+        device,
+        answering,
+        interval=const.DEFAULT_SCAN_INTERVAL,
+        fields={fld.key: fld for fld in profile.fields},
     )
 
 

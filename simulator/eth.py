@@ -15,7 +15,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import NamedTuple
 
-from .faults import Damaging, Faults, refused
+from .faults import AnswerDamage, Faults, refused
 from .modbus import (
     READ_HOLDING,
     READ_INPUT,
@@ -58,7 +58,7 @@ _CODECS = {
 }
 
 
-class EthStick(Damaging):
+class EthStick:
     """Listens on TCP; every frame for its unit goes to the device, faults permitting."""
 
     # A logger stick passes on reads of both kinds and writes (the legacy HYD ES map needs
@@ -71,10 +71,12 @@ class EthStick(Damaging):
         self.unit = unit
         self.framing = framing
         self._codec = _CODECS[framing]
-        super().__init__()
         self.faults = Faults()
         self.requests = 0
         self.connections = 0  # accepted since start: how many clients it had to serve
+        # Which answers the corrupt fault changes, and how: seeded, so a run can be repeated.
+        self.random = random.Random(0)  # noqa: S311 (a simulated fault, not a secret)
+        self.damage = AnswerDamage(self.random)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._handlers: set[asyncio.Task[None]] = set()
@@ -135,6 +137,11 @@ class EthStick(Damaging):
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
+    @property
+    def corrupted(self) -> int:
+        """Read answers the corrupt and crossed faults changed."""
+        return self.damage.corrupted
+
     async def _handle(self, frame: bytes, writer: asyncio.StreamWriter) -> bool:
         """Answer one request frame; False closes the connection."""
         self.requests += 1
@@ -158,12 +165,12 @@ class EthStick(Damaging):
             reply_pdu = answer(self.device, pdu, self.functions)
         if faults.lose_write_answer and reply_pdu[0] == WRITE_MULTIPLE:
             return False
-        reply_pdu = self._damage(refused(faults, reply_pdu))
+        reply_pdu = self.damage.read(faults, refused(faults, reply_pdu))
         if faults.short and reply_pdu[0] == READ_HOLDING:
             reply_pdu = bytes([READ_HOLDING, reply_pdu[1] - 2]) + reply_pdu[2:-2]
-        if faults.short and reply_pdu[0] == WRITE_MULTIPLE:
-            count = int.from_bytes(reply_pdu[3:5]) - 1
-            reply_pdu = reply_pdu[:3] + count.to_bytes(2)
+        if (changed := self.damage.write(faults, reply_pdu)) is None:
+            return True
+        reply_pdu = changed
         if faults.wrong_function:
             # The same data as if answering "read input registers" (0x04).
             reply_pdu = bytes([0x04]) + reply_pdu[1:]

@@ -9,8 +9,6 @@ from dataclasses import Field, dataclass, field, fields
 from types import NoneType
 from typing import Any, cast, get_args, get_type_hints
 
-# Read holding registers, the answers the corrupt and crossed faults damage.
-_READ_HOLDING = 0x03
 # The function byte Sofar firmware refuses reads under (the exception form of 0x10).
 _SOFAR_REFUSAL = 0x90
 
@@ -57,6 +55,16 @@ class Faults:
         default=0.0,
         doc="share of read answers (0..1) replaced by the previous one of the same length",
     )
+    lse3_writes: bool = field(
+        default=False,
+        doc="apply a write-multiple, then answer it as the LSE-3 logger does: the function "
+        "and one zero byte (Modbus TCP 00 01 00 00 00 03 01 10 00; evcc-io/evcc#33016)",
+    )
+    damage_writes: float = field(
+        default=0.0,
+        doc="share of write answers (0..1), the write applied, that come back damaged: cut "
+        "short, as the LSE-3's, another register's echo, or not at all",
+    )
     # MichaluxPL/Sofar_LSW3#59: `01 90 02 cd c1` for a read of registers a G3 does not serve.
     sofar_refusal: bool = field(
         default=False,
@@ -71,53 +79,6 @@ class Faults:
             self.silent_over or 125
         )
         return self.silent_over is not None and long_read
-
-
-class Damaging:
-    """What the corrupt and crossed faults do to read answers, for any front end.
-
-    The draws are seeded, so a run's damage repeats; `corrupted` counts the answers changed.
-    """
-
-    faults: Faults
-
-    def __init__(self) -> None:
-        """No answer damaged yet; the same draws as every run before."""
-        self.random = random.Random(0)  # noqa: S311 (a simulated fault, not a secret)
-        self.corrupted = 0
-        self._last_read: bytes | None = None
-
-    def _damage(self, pdu: bytes) -> bytes:
-        """A read answer (a PDU) as the corrupt and crossed faults leave it."""
-        if pdu[0] != _READ_HOLDING:
-            return pdu
-        last, self._last_read = self._last_read, pdu
-        faults = self.faults
-        # No draw unless the fault is on: a run's corruptions repeat with its seed.
-        if (
-            faults.crossed
-            and last is not None
-            and len(last) == len(pdu)
-            and self.random.random() < faults.crossed
-        ):
-            self.corrupted += last != pdu
-            return last
-        if self.random.random() < faults.corrupt:
-            self.corrupted += 1
-            damaged = bytearray(pdu)
-            damaged[self.random.randrange(2, len(pdu))] ^= self.random.randrange(1, 256)
-            return bytes(damaged)
-        return pdu
-
-
-def refused(faults: Faults, pdu: bytes) -> bytes:
-    """An answer PDU as the device's firmware writes it: Sofar's refusal under 0x90.
-
-    Only a read of registers it does not serve (illegal address): what captures show.
-    """
-    if faults.sofar_refusal and pdu in (b"\x83\x02", b"\x84\x02"):
-        return bytes([_SOFAR_REFUSAL, pdu[1]])
-    return pdu
 
 
 def add_flags(
@@ -174,3 +135,86 @@ def from_flags[T](arguments: argparse.Namespace, kind: type[T], prefix: str = ""
         if (value := getattr(arguments, _dest(fault, prefix))) is not None
     }
     return kind(**chosen)
+
+
+def refused(faults: Faults, pdu: bytes) -> bytes:
+    """An answer PDU as the device's firmware writes it: Sofar's refusal under 0x90.
+
+    Only a read of registers it does not serve (illegal address): what captures show.
+    """
+    if faults.sofar_refusal and pdu in (b"\x83\x02", b"\x84\x02"):
+        return bytes([_SOFAR_REFUSAL, pdu[1]])
+    return pdu
+
+
+class AnswerDamage:
+    """What the answer faults do to one front end's answers, drawn from `random`, counted.
+
+    Read answers: corrupt and crossed. Write answers (once the write was applied):
+    lse3_writes, short and damage_writes.
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        """No answer damaged yet."""
+        self.random = rng
+        self.corrupted = 0  # read answers
+        self.damaged_writes = 0
+        self._last: bytes | None = None
+
+    def read(self, faults: Faults, pdu: bytes) -> bytes:
+        """A read answer as the corrupt and crossed faults leave it."""
+        if pdu[0] != 0x03:
+            return pdu
+        last, self._last = self._last, pdu
+        # No draw for the crossed fault unless it is on: a run's corruptions repeat with its seed.
+        if (
+            faults.crossed
+            and last is not None
+            and len(last) == len(pdu)
+            and self.random.random() < faults.crossed
+        ):
+            self.corrupted += last != pdu
+            return last
+        if self.random.random() < faults.corrupt:
+            self.corrupted += 1
+            damaged = bytearray(pdu)
+            damaged[self.random.randrange(2, len(pdu))] ^= self.random.randrange(1, 256)
+            return bytes(damaged)
+        return pdu
+
+    def write(self, faults: Faults, pdu: bytes) -> bytes | None:
+        """A write's answer as the write faults leave it; None: no answer at all."""
+        answer = write_answer(faults, pdu, self.random)
+        self.damaged_writes += answer != pdu
+        return answer
+
+
+# The LSE-3 logger's answer to a write-multiple it has applied, where the echo of address and
+# count belongs (evcc-io/evcc#33016, firmware ME_0E_5406_4.0E; the same on Sofar inverters in
+# wills106/homeassistant-solax-modbus#843). Over RTU the same PDU, with unit and CRC.
+LSE3_WRITE_ANSWER = bytes([0x10, 0x00])
+_WRITES = (0x06, 0x10)
+
+
+def write_answer(faults: Faults, pdu: bytes, rng: random.Random) -> bytes | None:
+    """The answer PDU to a request as the write faults leave it; None: no answer at all.
+
+    Only a write's echo is changed, and only once the device took the write: an exception
+    answer stays what it is. No draw unless damage_writes is on, so a seeded run repeats.
+    """
+    if pdu[0] not in _WRITES:
+        return pdu
+    if faults.lse3_writes and pdu[0] == 0x10:
+        return LSE3_WRITE_ANSWER
+    if faults.short and pdu[0] == 0x10:
+        # One register short: the echo's count less one.
+        return pdu[:3] + (int.from_bytes(pdu[3:5]) - 1).to_bytes(2)
+    if faults.damage_writes and rng.random() < faults.damage_writes:
+        damaged = (
+            pdu[:-2],  # cut short: the echo without its last word
+            bytes([pdu[0], 0x00]),  # as the LSE-3's
+            pdu[:1] + ((int.from_bytes(pdu[1:3]) + 1) & 0xFFFF).to_bytes(2) + pdu[3:],  # elsewhere
+            None,  # none at all
+        )
+        return damaged[rng.randrange(len(damaged))]
+    return pdu

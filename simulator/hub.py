@@ -34,7 +34,7 @@ class _Nobody:
         """Never asked: an asleep device is not."""
         raise NotImplementedError
 
-    def write(self, address: int, values: list[int]) -> None:
+    def write(self, address: int, values: list[int], *, function: int = WRITE_MULTIPLE) -> None:
         """Never asked: an asleep device is not."""
         raise NotImplementedError
 

@@ -30,8 +30,8 @@ class Device(Protocol):
     def read_input(self, address: int, count: int) -> list[int]:
         """Input registers (function 0x04), or ModbusExceptionError."""
 
-    def write(self, address: int, values: list[int]) -> None:
-        """Take written registers, or ModbusExceptionError."""
+    def write(self, address: int, values: list[int], *, function: int = WRITE_MULTIPLE) -> None:
+        """Take written registers (by write-single or write-multiple), or ModbusExceptionError."""
 
 
 def crc16(data: bytes) -> int:
@@ -123,7 +123,7 @@ def _apply(device: Device, pdu: bytes, functions: frozenset[int]) -> bytes:
         return bytes([function, 2 * count]) + struct.pack(f">{count}H", *registers)
     if function == WRITE_SINGLE:
         address, value = struct.unpack(">HH", pdu[1:5])
-        device.write(address, [value])
+        device.write(address, [value], function=WRITE_SINGLE)
         return pdu[:5]
     address, count, size = struct.unpack(">HHB", pdu[1:6])
     if size != 2 * count or len(pdu) != 6 + size:

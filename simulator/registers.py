@@ -129,14 +129,14 @@ class RegisterBank:
             raise ModbusExceptionError(ILLEGAL_ADDRESS)
         return [self.inputs.get(a, 0) for a in range(address, last + 1)]
 
-    def write(self, address: int, values: Sequence[int]) -> None:
+    def write(self, address: int, values: Sequence[int], *, function: int = 0x10) -> None:
         """Take a group written by a client, as the device does, or refuse it.
 
         A write that splits a group or strays outside one is an illegal address; a value
         out of range an illegal value. With a commit register, 1 applies the group and the
-        register then reads the result.
+        register then reads the result. `function` (0x06 or 0x10) is noted in the log.
         """
-        self.log.append(Request(0x10, address, len(values), tuple(values)))
+        self.log.append(Request(function, address, len(values), tuple(values)))
         last = address + len(values) - 1
         group = next((g for g in self.groups if g.takes(address, last)), None)
         if group is None:

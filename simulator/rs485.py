@@ -11,7 +11,7 @@ import os
 import random
 import tty
 
-from .faults import Damaging, Faults, refused
+from .faults import AnswerDamage, Faults, refused
 from .modbus import (
     READ_HOLDING,
     WRITE_MULTIPLE,
@@ -28,21 +28,23 @@ from .modbus import (
 NOISE = bytes(range(0xF0, 0x100)) * 2
 
 
-class Rs485Bus(Damaging):
+class Rs485Bus:
     """Devices on one bus, each at its unit id; a frame for no unit on it gets no answer.
 
     Of the faults, it shows silence, delay and jitter, a bad CRC, garbage, another unit's
-    answer, exception codes, and answers damaged or crossed (a line a gateway relays, or a
-    late answer taken for the next one).
+    answer, exception codes, damaged read answers (corrupt, crossed) and the write answers'
+    (lse3_writes, damage_writes).
     """
 
     functions = frozenset({READ_HOLDING, WRITE_SINGLE, WRITE_MULTIPLE})
 
     def __init__(self, units: dict[int, Device]) -> None:
         """Nothing is on the line until open()."""
-        super().__init__()
         self.units = units
         self.faults = Faults()
+        # Which answers the corrupt, crossed and damage_writes faults change: seeded.
+        self.random = random.Random(0)  # noqa: S311 (a simulated fault, not a secret)
+        self.damage = AnswerDamage(self.random)
         self.requests = 0
         self.path = ""
         self._fds: tuple[int, int] | None = None
@@ -99,7 +101,11 @@ class Rs485Bus(Damaging):
         if faults.exception is not None:
             reply_pdu = exception_pdu(pdu[0], faults.exception)
         else:
-            reply_pdu = self._damage(refused(faults, answer(device, pdu, self.functions)))
+            reply_pdu = answer(device, pdu, self.functions)
+        reply_pdu = self.damage.read(faults, refused(faults, reply_pdu))
+        if (changed := self.damage.write(faults, reply_pdu)) is None:
+            return
+        reply_pdu = changed
         # As on the wire: another unit's answer, a damaged CRC, noise in place of a frame.
         reply = rtu_frame((unit or 0) + 1 if faults.wrong_unit else unit or 0, reply_pdu)
         if faults.bad_crc:

@@ -1,9 +1,17 @@
-"""The Azzurro System API as the integration assumes it, answering from the simulated plant.
+"""The Azzurro System API as described to the project, answering from the simulated plant.
 
-The wire format is the integration's guess (custom_components/.../api/cloud/system_wire.py),
-read from that module so that a correction there reaches both sides. The plant and its
-5-minute samples are the simulated Portal's. Writes are acknowledged at once and their
-result POSTed to the caller's callback URL after a delay; the faults are switchable.
+No public description of its wire exists (research/cloud_api.md Part 2): only that calls are
+POSTs with a token, that realtime, historic (about 6 days a request), alarm and write calls
+exist, that a write's result is POSTed later as JSON to a callback URL the caller gives, and
+that only inverters behind ZSM-WIFI-USB or ZSM-ETH-USB loggers take writes. The names below
+are this simulator's own statement of the assumed rest (the research's guesses: a bearer
+token as the web app's session API sends it, short field names as the web app's P_..., BP1),
+written apart from the integration's system_wire.py on purpose: a name the integration gets
+wrong, or changes on one side only, fails the tests instead of agreeing with itself.
+
+The plant and its 5-minute samples are the simulated Portal's. Writes are acknowledged at
+once and their result POSTed to the caller's callback URL after a delay; the faults are
+switchable.
 """
 
 from __future__ import annotations
@@ -18,10 +26,52 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from custom_components.zcs_azzurro.api.cloud import system_wire as wire
-
 from .faults import add_flags, from_flags
 from .portal import SimulatedPortal, iso, parse_iso
+
+
+class Wire:
+    """The System API's wire as this simulator serves it (every name an assumption)."""
+
+    # Bearer token in the Authorization header, as the web app's session API sends one.
+    AUTH_HEADER = "Authorization"
+    AUTH_SCHEME = "Bearer "
+    # One POST path per call.
+    REALTIME = "realtime"
+    HISTORIC = "historic"
+    ALARMS = "alarmRealtime"
+    HISTORIC_ALARMS = "alarmHistoric"
+    WRITE = "write"
+    # Every request names the plant and the device (the inverter's serial).
+    PLANT = "plantId"
+    DEVICE = "deviceId"
+    # A span: ISO-8601 UTC times.
+    START = "from"
+    END = "to"
+    # Answers: {"success": bool, "data": {...}} or {"success": false, "error": code}.
+    SUCCESS = "success"
+    DATA = "data"
+    ERROR = "error"
+    ERROR_NO_DEVICE = "DEVICE_NOT_FOUND"
+    ERROR_LOGGER = "LOGGER_NOT_SUPPORTED"
+    # Realtime: when the device last reported, and through which logger.
+    LAST_UPDATE = "lastUpdate"
+    LOGGER_MODEL = "loggerModel"
+    # The loggers writes go through (the one KNOWN fact of this part).
+    WRITE_LOGGERS = frozenset({"ZSM-WIFI-USB", "ZSM-ETH-USB"})
+    # Historic data: lists beside a list of times; alarms: lists of codes.
+    TIMES = "ts"
+    ALARM_CODES = "alarms"
+    # A write: first register, the words from it, the callback URL and the caller's id;
+    # its callback repeats id, device and register, and says "ok" or "error".
+    REGISTER = "register"
+    VALUES = "values"
+    CALLBACK_URL = "callbackUrl"
+    REQUEST_ID = "requestId"
+    RESULT = "result"
+    RESULT_OK = "ok"
+    RESULT_ERROR = "error"
+
 
 # The System's assumed names (system_fields.yaml) for the simulated Portal's.
 NAMES = {
@@ -62,6 +112,9 @@ class SystemFaults:
     callback_malformed: bool = field(default=False, doc="the callback is not the assumed JSON")
     callback_other: bool = field(default=False, doc="the callback names another write")
     callback_failed: bool = field(default=False, doc="the callback says the write failed")
+    write_answer_dropped: bool = field(
+        default=False, doc="a write is taken, then the connection drops before the answer"
+    )
 
 
 @dataclass
@@ -128,11 +181,11 @@ class SimulatedSystem:
         """Listen for clients."""
         app = web.Application()
         for path, handler in (
-            (wire.PATH_REALTIME, self._realtime),
-            (wire.PATH_HISTORIC, self._historic),
-            (wire.PATH_ALARMS, self._alarms),
-            (wire.PATH_HISTORIC_ALARMS, self._historic_alarms),
-            (wire.PATH_WRITE, self._write),
+            (Wire.REALTIME, self._realtime),
+            (Wire.HISTORIC, self._historic),
+            (Wire.ALARMS, self._alarms),
+            (Wire.HISTORIC_ALARMS, self._historic_alarms),
+            (Wire.WRITE, self._write),
         ):
             app.router.add_post(f"/{path}", self._guarded(handler))
         self._runner = web.AppRunner(app, access_log=None)
@@ -153,8 +206,8 @@ class SimulatedSystem:
 
     def _guarded(self, handler: Callable[[dict[str, Any]], Any]) -> Callable[[web.Request], Any]:
         async def handle(request: web.Request) -> web.StreamResponse:
-            if self.faults.token_rejected or request.headers.get(wire.AUTH_HEADER) != (
-                wire.AUTH_SCHEME + self.token
+            if self.faults.token_rejected or request.headers.get(Wire.AUTH_HEADER) != (
+                Wire.AUTH_SCHEME + self.token
             ):
                 return web.Response(status=401, text="Unauthorized")
             if self.faults.server_error:
@@ -164,9 +217,13 @@ class SimulatedSystem:
                 body = await request.json()
             except ValueError:
                 return web.Response(status=400, text="Bad Request")
-            if body.get(wire.PLANT) != self.plant or body.get(wire.DEVICE) != self.device:
-                return _refuse(wire.ERROR_NO_DEVICE)
+            if body.get(Wire.PLANT) != self.plant or body.get(Wire.DEVICE) != self.device:
+                return _refuse(Wire.ERROR_NO_DEVICE)
             answer: web.StreamResponse = await handler(body)
+            if handler == self._write and self.faults.write_answer_dropped:
+                # Taken (and its callback on its way), but the caller never hears so.
+                assert request.transport is not None
+                request.transport.close()
             return answer
 
         return handle
@@ -174,17 +231,17 @@ class SimulatedSystem:
     async def _realtime(self, body: dict[str, Any]) -> web.StreamResponse:
         moment, values = self._plant.samples()[-1]
         data: dict[str, Any] = {NAMES[name]: v for name, v in values.items() if name in NAMES}
-        data[wire.LAST_UPDATE] = iso(moment)
-        data[wire.LOGGER_MODEL] = self.logger
+        data[Wire.LAST_UPDATE] = iso(moment)
+        data[Wire.LOGGER_MODEL] = self.logger
         return _answer(data | self.reported)
 
     async def _alarms(self, body: dict[str, Any]) -> web.StreamResponse:
         if self.alarms is None:
             return _refuse("NO_ALARMS")
-        return _answer({wire.ALARMS: list(self.alarms)})
+        return _answer({Wire.ALARM_CODES: list(self.alarms)})
 
     def _window(self, body: dict[str, Any]) -> list[tuple[float, dict[str, float | int]]] | None:
-        start, end = parse_iso(body.get(wire.START)), parse_iso(body.get(wire.END))
+        start, end = parse_iso(body.get(Wire.START)), parse_iso(body.get(Wire.END))
         if start is None or end is None or not 0 < end - start <= MAX_SPAN_S:
             return None
         return [(t, v) for t, v in self._plant.samples() if start <= t <= end]
@@ -193,7 +250,7 @@ class SimulatedSystem:
         if (window := self._window(body)) is None:
             return _refuse("SPAN_TOO_LONG")
         data: dict[str, Any] = {new: [v[old] for _, v in window] for old, new in NAMES.items()}
-        data[wire.TIMES] = [iso(t) for t, _ in window]
+        data[Wire.TIMES] = [iso(t) for t, _ in window]
         return _answer(data)
 
     async def _historic_alarms(self, body: dict[str, Any]) -> web.StreamResponse:
@@ -201,16 +258,16 @@ class SimulatedSystem:
             return _refuse("SPAN_TOO_LONG")
         return _answer(
             {
-                wire.TIMES: [iso(t) for t, _ in window],
-                wire.ALARMS: [self.alarms or [] for _ in window],
+                Wire.TIMES: [iso(t) for t, _ in window],
+                Wire.ALARM_CODES: [self.alarms or [] for _ in window],
             }
         )
 
     async def _write(self, body: dict[str, Any]) -> web.StreamResponse:
-        if self.logger not in wire.WRITE_LOGGERS:
-            return _refuse(wire.ERROR_LOGGER)
-        register, values = body.get(wire.REGISTER), body.get(wire.VALUES)
-        url, request_id = body.get(wire.CALLBACK_URL), body.get(wire.REQUEST_ID)
+        if self.logger not in Wire.WRITE_LOGGERS:
+            return _refuse(Wire.ERROR_LOGGER)
+        register, values = body.get(Wire.REGISTER), body.get(Wire.VALUES)
+        url, request_id = body.get(Wire.CALLBACK_URL), body.get(Wire.REQUEST_ID)
         if (
             type(register) is not int
             or not isinstance(values, list)
@@ -227,23 +284,23 @@ class SimulatedSystem:
             task = asyncio.get_running_loop().create_task(self._send_callback(write))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return _answer({wire.REQUEST_ID: request_id})
+        return _answer({Wire.REQUEST_ID: request_id})
 
     async def _send_callback(self, write: Write) -> None:
         await asyncio.sleep(self.callback_delay)
         faults = self.faults
-        request_id = "another-write" if faults.callback_other else write.request_id
-        result = wire.Callback(
-            request_id,
-            write.device,
-            write.register,
-            not faults.callback_failed,
-            "INVERTER_REFUSED" if faults.callback_failed else None,
-        )
-        body: Any = wire.callback_body(result)
+        ok = not faults.callback_failed
+        body: Any = {
+            Wire.REQUEST_ID: "another-write" if faults.callback_other else write.request_id,
+            Wire.DEVICE: write.device,
+            Wire.REGISTER: write.register,
+            Wire.RESULT: Wire.RESULT_OK if ok else Wire.RESULT_ERROR,
+        }
+        if not ok:
+            body[Wire.ERROR] = "INVERTER_REFUSED"
         if faults.callback_malformed:
             body = {"unexpected": True}
-        if result.ok:
+        if ok:
             for offset, value in enumerate(write.values):
                 self.registers[write.register + offset] = value
         async with aiohttp.ClientSession() as session:
@@ -256,11 +313,11 @@ class SimulatedSystem:
 
 
 def _answer(data: dict[str, Any]) -> web.Response:
-    return web.json_response({wire.SUCCESS: True, wire.DATA: data})
+    return web.json_response({Wire.SUCCESS: True, Wire.DATA: data})
 
 
 def _refuse(code: str) -> web.Response:
-    return web.json_response({wire.SUCCESS: False, wire.ERROR: code})
+    return web.json_response({Wire.SUCCESS: False, Wire.ERROR: code})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

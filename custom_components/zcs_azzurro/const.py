@@ -116,3 +116,5 @@ SYSTEM_MODEL: Final = "Azzurro System"
 SYSTEM_WRITE_TIMEOUT: Final = 120.0
 # The largest callback body taken (bytes); ZCS's is a few hundred.
 MAX_CALLBACK_BYTES: Final = 4096
+# Seconds a callback's body may take to arrive whole (it may come in pieces).
+CALLBACK_READ_TIMEOUT: Final = 10.0

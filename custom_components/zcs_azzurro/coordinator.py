@@ -36,11 +36,14 @@ from .api.errors import (
     ConnectError,
     ConnectionLostError,
     FrameError,
+    HeldValueError,
     InvalidValueError,
     LinkError,
     NoResponseError,
+    OutcomeUnknownError,
     ReadBackError,
     TooSoonError,
+    UnsettledError,
     WriteError,
     WriteRefusedError,
 )
@@ -72,6 +75,9 @@ WRITE_ERRORS: dict[type[Exception], str] = {
     WriteRefusedError: "write_refused",
     CommitError: "write_not_applied",
     ReadBackError: "write_not_confirmed",
+    UnsettledError: "write_rest_unsettled",
+    HeldValueError: "write_rest_not_allowed",
+    OutcomeUnknownError: "write_outcome_unknown",
     NoResponseError: "write_inverter_silent",
     LinkError: "write_link_failed",
 }
@@ -90,8 +96,8 @@ POLL_ERRORS: dict[type[LinkError], str] = {
 class RegisterWrites(Protocol):
     """Register writes that go another way than the device's link (a cloud's API)."""
 
-    async def write_registers(self, address: int, values: list[int]) -> dict[str, Any]:
-        """Write words from `address`; what the write's answer said (translated errors)."""
+    async def write_registers(self, address: int, values: list[int]) -> dict[str, Any] | None:
+        """Write words from `address`; what the write's answer said (None: held, not sent)."""
         ...
 
     async def write_settings(
@@ -393,7 +399,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             return
         await self._async_write(self.writer.write(values))
 
-    async def async_write_registers(self, address: int, values: list[int]) -> dict[str, Any]:
+    async def async_write_registers(self, address: int, values: list[int]) -> dict[str, Any] | None:
         """Write registers through the cloud (the System's API; its answer at the webhook).
 
         A local device's registers are written by its writer (whole groups, checked); only
@@ -430,13 +436,44 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         except (WriteError, LinkError) as err:
             _LOGGER.debug("%s: write failed: %s", self.name, err)
             await self.async_refresh_settings()
-            key = next(key for kind, key in WRITE_ERRORS.items() if isinstance(err, kind))
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key=key,
-                translation_placeholders=write_details(err),
-            ) from err
+            raise self.write_failure(err) from err
         await self.async_refresh_settings()
+
+    def write_failure(self, err: WriteError | LinkError) -> HomeAssistantError:
+        """What a failed write tells the user: what happened, and what the inverter holds.
+
+        Settings are named by their entity ids, which the user can find.
+        """
+        key = next(key for kind, key in WRITE_ERRORS.items() if isinstance(err, kind))
+        details: dict[str, str] = {}
+        if isinstance(err, TooSoonError):
+            details = {"wait": f"{err.wait:.0f}"}
+        elif isinstance(err, WriteRefusedError):
+            details = {"code": f"{err.exception_code:#04x}"}
+        elif isinstance(err, CommitError):
+            details = {"code": f"{err.code:#06x}"}
+        elif isinstance(err, ReadBackError):
+            details = {
+                "held": ", ".join(f"{self._name(key)} = {value}" for key, value in err.held.items())
+            }
+        elif isinstance(err, HeldValueError):
+            details = {"setting": self._name(err.key), "value": str(err.value)}
+            details["allowed"] = err.allowed
+        return HomeAssistantError(
+            translation_domain=DOMAIN, translation_key=key, translation_placeholders=details
+        )
+
+    def _name(self, key: str) -> str:
+        """The entity id that shows a field, for messages; the key itself if it has none."""
+        presentation = (
+            self.device.profile.field(key).presentation if key in self._field_keys else None
+        )
+        if presentation is None:
+            return key
+        entity_id = er.async_get(self.hass).async_get_entity_id(
+            presentation.platform, DOMAIN, self.unique_id(key)
+        )
+        return entity_id or key
 
     async def async_refresh_settings(self) -> None:
         """Poll now, settings included: entities show what the device holds, not what was asked."""
@@ -479,17 +516,6 @@ def invalid_value(err: InvalidValueError) -> ServiceValidationError:
         translation_key="invalid_value",
         translation_placeholders={"value": str(err.value), "allowed": err.allowed},
     )
-
-
-def write_details(err: Exception) -> dict[str, str]:
-    """What the user's message names: how long to wait, or the code the device gave."""
-    if isinstance(err, TooSoonError):
-        return {"wait": f"{err.wait:.0f}"}
-    if isinstance(err, WriteRefusedError):
-        return {"code": f"{err.exception_code:#04x}"}
-    if isinstance(err, CommitError):
-        return {"code": f"{err.code:#06x}"}
-    return {}
 
 
 def _demand(device: ModbusDevice, wanted: frozenset[str], slow: frozenset[str]) -> float:

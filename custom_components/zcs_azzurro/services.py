@@ -33,18 +33,17 @@ from .api.device import ModbusDevice
 from .api.errors import (
     BusyError,
     DeviceError,
-    InvalidValueError,
     LinkError,
     NoResponseError,
     WriteError,
     WriteRefusedError,
 )
 from .api.profile.decoder import decode
-from .api.profile.encoder import allowed, encode
+from .api.profile.encoder import allowed, allows
 from .api.profile.schema import WIDTHS, Field, FieldType, Profile, Span, WordOrder, WriteGroup
 from .api.transport.base import READ_HOLDING, READ_INPUT, WRITE_MULTIPLE, WRITE_SINGLE, Link
 from .const import CONF_ALLOW_RAW_WRITES, DOMAIN, EVENT_REGISTER_WRITTEN
-from .coordinator import WRITE_ERRORS, ZcsConfigEntry, ZcsCoordinator, write_details
+from .coordinator import ZcsConfigEntry, ZcsCoordinator
 from .profiles import async_get_profile
 from .system import REGISTER_MAP
 
@@ -218,12 +217,8 @@ def _target(profile: Profile, span: Span, words: list[int]) -> _Target:
         own = range(fld.spans[0].address, fld.spans[0].end + 1)
         if not all(address in registers for address in own):
             continue
-        value = decode(fld, registers)
-        try:
-            fits = value is not None and encode(fld, value) == [registers[a] for a in own]
-        except InvalidValueError:
-            fits = False
-        if not fits:
+        if not allows(fld, registers):
+            value = decode(fld, registers)
             raise _refuse(
                 "register_value_not_allowed",
                 address=_hex(own.start),
@@ -261,14 +256,9 @@ async def _request[T](
         raise _modbus_error(err, span) from err
     except (WriteError, LinkError) as err:
         if write:
-            key = next(key for kind, key in WRITE_ERRORS.items() if isinstance(err, kind))
-        else:
-            key = "inverter_silent" if isinstance(err, NoResponseError) else "read_link_failed"
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key=key,
-            translation_placeholders=write_details(err),
-        ) from err
+            raise coordinator.write_failure(err) from err
+        key = "inverter_silent" if isinstance(err, NoResponseError) else "read_link_failed"
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key=key) from err
 
 
 async def _read_registers(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
@@ -323,6 +313,9 @@ async def _write_through_cloud(
             groups=f"{_hex(group.address)}-{_hex(group.end)}",
         )
     result = await coordinator.async_write_registers(span.address, words)
+    if result is None:
+        # The inverter holds these already, as its last confirmed writes say: nothing sent.
+        return {ATTR_ADDRESS: span.address, "written": False}
     hass.bus.async_fire(
         EVENT_REGISTER_WRITTEN,
         {"entry_id": entry.entry_id, ATTR_ADDRESS: span.address, ATTR_VALUES: words},

@@ -16,7 +16,14 @@ from .api.cloud import system_wire
 from .api.cloud.portal_source import PortalMap, PortalSource
 from .api.cloud.system import SystemClient
 from .api.profile.schema import GroupKind, Profile, WriteGroup
-from .const import CONF_FIELDS, CONF_PLANT_ID, CONF_THING_KEY, DOMAIN
+from .const import (
+    CONF_FIELDS,
+    CONF_PLANT_ID,
+    CONF_THING_KEY,
+    CONF_WRITE_INTERVAL,
+    DEFAULT_WRITE_INTERVAL,
+    DOMAIN,
+)
 from .coordinator import ZcsConfigEntry, ZcsCoordinator
 from .portal import async_get_portal_map, async_setup_cloud_entry
 from .profiles import async_get_profile
@@ -42,10 +49,11 @@ def writable_groups(local: Profile) -> tuple[WriteGroup, ...]:
     """The settings groups a System entry has controls for: every register a field of ours.
 
     The API reports no registers, so a group is written whole from values we know: those
-    asked, and the others' last confirmed ones. A group with registers that are no field
-    (the local writer writes them back as read) cannot be completed, and is left out: on
-    the 3PH HYD ZSS, "eps" (0x102A reserved) and "battery" (24 registers, depth of
-    discharge among them, most of them no field of ours).
+    asked, the others' last confirmed ones, and the group's fixed registers (0x102A, EPS's
+    reserved one, is always sent as 0). A group with other registers that are no field (the
+    local writer sends them back as the device holds them) cannot be completed, and is left
+    out: on the 3PH HYD ZSS, "battery" (depth of discharge among 19 registers, most of them
+    no field of ours).
     """
 
     def covered(group: WriteGroup) -> bool:
@@ -57,6 +65,7 @@ def writable_groups(local: Profile) -> tuple[WriteGroup, ...]:
         }
         if group.commit is not None:
             held.add(group.commit[0])
+        held.update(address for address, _ in group.fixed)
         span = group.span
         return held >= set(range(span.address, span.end + 1))
 
@@ -86,6 +95,11 @@ def no_url_issue(entry_id: str) -> str:
     return f"system_no_external_url_{entry_id}"
 
 
+def plain_http_issue(entry_id: str) -> str:
+    """The repair issue of an entry whose write results come over plain http."""
+    return f"system_webhook_plain_http_{entry_id}"
+
+
 async def async_setup_system_entry(
     hass: HomeAssistant, entry: ZcsConfigEntry, platforms: list[Platform]
 ) -> bool:
@@ -98,7 +112,14 @@ async def async_setup_system_entry(
     device = entry.data[CONF_THING_KEY]
     webhook_id = entry.data[CONF_WEBHOOK_ID]
     writes = WebhookWrites(
-        hass, entry.entry_id, client, device, webhook_id, profile=system_map.profile
+        hass,
+        entry.entry_id,
+        client,
+        device,
+        webhook_id,
+        profile=system_map.profile,
+        reported=frozenset(system_map.names),
+        interval=entry.options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL),
     )
     await writes.async_load()
     source = PortalSource(client, device, system_map, held=writes.held)
@@ -106,20 +127,29 @@ async def async_setup_system_entry(
     coordinator.register_writes = writes
     writes.register(entry.title)
     entry.async_on_unload(writes.unregister)
-    issue = no_url_issue(entry.entry_id)
-    if writes.url is None:
-        # ZCS's servers must reach the webhook: without an external URL, no write can finish.
+    # Anyone on the way of a plain http URL reads the webhook id and the writes' ids, and can
+    # answer for ZCS; without a URL, ZCS's servers cannot reach the webhook at all.
+    plain = writes.url is not None and writes.url.startswith("http:")
+    _repair(hass, entry, plain_http_issue(entry.entry_id), "system_webhook_plain_http", plain)
+    _repair(hass, entry, no_url_issue(entry.entry_id), "system_no_external_url", not writes.url)
+    await async_setup_cloud_entry(hass, entry, platforms, coordinator)
+    return True
+
+
+def _repair(
+    hass: HomeAssistant, entry: ZcsConfigEntry, issue: str, translation_key: str, raised: bool
+) -> None:
+    """The entry's repair issue raised (a warning naming the entry) or gone; gone with it."""
+    if raised:
         ir.async_create_issue(
             hass,
             DOMAIN,
             issue,
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
-            translation_key="system_no_external_url",
+            translation_key=translation_key,
             translation_placeholders={"name": entry.title},
         )
     else:
         ir.async_delete_issue(hass, DOMAIN, issue)
     entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, issue))
-    await async_setup_cloud_entry(hass, entry, platforms, coordinator)
-    return True

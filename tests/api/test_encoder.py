@@ -44,5 +44,5 @@ def test_a_read_only_field_cannot_be_encoded(profile: Profile) -> None:
 
 def test_what_a_field_takes_reads_plainly(profile: Profile) -> None:
     assert allowed(profile.field("depth_of_discharge")) == "1 - 90, step 1"
-    assert allowed(profile.field("output_limit")) == "0 - 110, step 0.1"
+    assert allowed(profile.field("output_limit")) == "0 - 100, step 0.1"
     assert allowed(profile.field("passive_timeout_action")) == "force_standby, previous_mode"

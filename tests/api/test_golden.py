@@ -448,9 +448,10 @@ async def test_the_string_inverter_sleeps_at_night_behind_an_awake_stick(
 # tenth poll): the planner's fewest under each device's rules (one per block touched, more
 # only where a block holds more than one request's worth).
 REQUESTS = {
-    # The battery states and totals (0x0644-0x066B) are one request more.
-    "zcs_3ph_hyd_zss": (7, 12),
-    "zcs_1ph_hyd_zss_hp": (6, 11),
+    # The battery states and totals (0x0644-0x066B) are one request more; so is the max charge
+    # SOC (0x105B), shown but not written, if enabled (it is not by default).
+    "zcs_3ph_hyd_zss": (8, 12),
+    "zcs_1ph_hyd_zss_hp": (7, 11),
     "zcs_3ph_ktl_v3": (4, 6),
     "zcs_hyd_es": (1, 2),
     "zcs_1ph_tl_v3": (1, 1),

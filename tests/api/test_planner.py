@@ -36,7 +36,7 @@ def test_the_settings_take_one_request_per_block(profile: Profile) -> None:
     requests = _requests(profile, sorted(profile.settings))
     assert [(hex(span.address), span.count) for span in requests] == [
         ("0x1023", 7),  # export limit mode and power, EPS mode
-        ("0x104d", 15),  # depth of discharge up to max charge SOC
+        ("0x104d", 6),  # depths of discharge up to the EPS buffer
         ("0x1104", 3),  # remote on/off, power control word, output limit
         ("0x1110", 1),  # storage mode
         ("0x1184", 9),  # passive timeout, action and set-points

@@ -70,6 +70,9 @@ def test_fields_know_their_group(tmp_path: Path) -> None:
     assert limit is not None
     assert (limit.group, limit.range, limit.step) == ("settings", (0.0, 2000.0), 100.0)
     assert profile.settings == {"mode", "limit", "power"}
+    assert power.fixed == ()
+    fixed = _load(tmp_path, GOOD.replace("volatile: true}", "volatile: true, fixed: {0x0113: 0}}"))
+    assert fixed.group("power").fixed == ((0x0113, 0),)
 
 
 def test_a_profile_without_writes_has_no_groups(tmp_path: Path) -> None:
@@ -178,6 +181,30 @@ def test_a_profile_without_writes_has_no_groups(tmp_path: Path) -> None:
             38,
             "writes.groups[1].registers",
             "touches a gap",
+        ),
+        (
+            ("volatile: true}", "volatile: true, fixed: {0x0114: 0}}"),
+            37,
+            "writes.groups[1].fixed",
+            "off its commit register",
+        ),
+        (
+            ("volatile: true}", "volatile: true, fixed: {0x0115: 0}}"),
+            37,
+            "writes.groups[1].fixed",
+            "lie in the group",
+        ),
+        (
+            ("volatile: true}", "volatile: true, fixed: {0x0112: 0}}"),
+            29,
+            "fields[2].address",
+            "a fixed register of power",
+        ),
+        (
+            ("volatile: true}", "volatile: true, fixed: {0x0113: -1}}"),
+            37,
+            "writes.groups[1].fixed",
+            "a mapping of address to value",
         ),
     ],
 )

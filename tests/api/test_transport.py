@@ -24,6 +24,7 @@ from custom_components.zcs_azzurro.api.errors import (
     FrameError,
     InvalidHostError,
     NoResponseError,
+    UnconfirmedError,
 )
 from custom_components.zcs_azzurro.api.transport.base import Link
 from custom_components.zcs_azzurro.api.transport.unit import Endpoint, LinkKind, UnitLink
@@ -189,15 +190,30 @@ async def test_writes_land_where_the_device_allows_them(link: Link, inverter: Hy
     assert refused.value.function_code == 0x10
 
 
-@pytest.mark.parametrize("fault", ["short", "wrong_function", "bad_crc"])
-async def test_a_write_answered_wrongly_is_a_frame_error(
-    link: Link, stick: EthStick, fault: str, framing: Framing, request: pytest.FixtureRequest
+@pytest.mark.parametrize("fault", ["short", "wrong_function", "bad_crc", "lse3_writes", "silent"])
+async def test_a_write_answered_unreadably_leaves_its_outcome_unknown(
+    link: Link, stick: EthStick, fault: str
 ) -> None:
-    discarded_by_the_library(request, framing, fault)
+    """Once the request went out, an answer that cannot be read is no failure: "unknown".
+
+    The write may well have been applied (the LSE-3 stick applies it, then answers `10 00`);
+    only an exception answer is a refusal, and only reading back tells the rest.
+    """
     setattr(stick.faults, fault, True)
-    with pytest.raises(FrameError):
+    with pytest.raises(UnconfirmedError) as unknown:
         await link.write_registers(1, 0x1105, [1, 500])
+    assert unknown.value.function_code == 0x10
+    assert isinstance(unknown.value.cause, FrameError | NoResponseError)
     assert link.stats.failures == 1
+
+
+async def test_a_write_that_never_left_is_no_unknown(socket_enabled: None) -> None:
+    link = link_at(Endpoint(LinkKind.RTU_OVER_TCP, "127.0.0.1", await closed_port()))
+    try:
+        with pytest.raises(ConnectError):
+            await link.write_registers(1, 0x1105, [1, 500])
+    finally:
+        await link.close()
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from custom_components.zcs_azzurro.api.errors import (
     FrameError,
     InvalidHostError,
     NoResponseError,
+    UnconfirmedError,
     WrongLoggerError,
 )
 from custom_components.zcs_azzurro.api.profile.schema import Profile
@@ -275,10 +276,15 @@ def test_scan_answers_are_read_strictly(answer: bytes, logger: Logger | None) ->
     assert parse_answer(answer) == logger
 
 
-async def test_a_write_echoed_otherwise_is_a_frame_error(wifi: WifiStick, link: V5Link) -> None:
+async def test_a_write_echoed_otherwise_leaves_its_outcome_unknown(
+    wifi: WifiStick, link: V5Link, inverter: Hyd3ph
+) -> None:
     wifi.faults.short = True  # the echo names one register fewer than were written
-    with pytest.raises(FrameError, match="echoed otherwise"):
+    with pytest.raises(UnconfirmedError, match="echoed otherwise") as unknown:
         await link.write_registers(1, 0x1105, [1, 500])
+    assert isinstance(unknown.value.cause, FrameError)
+    # The inverter took it all the same: only reading it back tells.
+    assert inverter.read(0x1105, 2) == [1, 500]
 
 
 async def test_the_eth_and_wifi_sticks_read_the_same_inverter_alike(

@@ -18,6 +18,7 @@ from custom_components.zcs_azzurro.api.errors import (
     DeviceError,
     FrameError,
     NoResponseError,
+    UnconfirmedError,
     WrongLoggerError,
 )
 
@@ -53,6 +54,8 @@ class Fails:
     error: type[Exception]
     match: str | None = None
     attributes: dict[str, object] = field(default_factory=dict)
+    # What the link met, where the error keeps it (an unconfirmed write's `cause`).
+    cause: type[Exception] | None = None
 
 
 @dataclass(frozen=True)
@@ -621,8 +624,8 @@ MODBUS_TCP = (
         "Sofar HYD 15 KTL behind an LSE-3",
         "A write of 0x1212 to 0x104d answered with the echo, then the RTU CRC `95 1e` and "
         "eleven zeros, inside a Modbus TCP frame that says 19 bytes.",
-        "A frame error at the link: the write's outcome is unknown there, for the writer "
-        "to settle by reading back.",
+        "An unconfirmed write (a frame error under it): the outcome is unknown, and the "
+        "writer reads back what the inverter holds.",
         (
             Exchange(
                 "00 02 00 00 00 09 01 10 10 4d 00 01 02 12 5c",
@@ -633,7 +636,7 @@ MODBUS_TCP = (
                         answers=0,
                     ),
                 ),
-                Fails(FrameError),
+                Fails(UnconfirmedError, attributes={"function_code": 0x10}, cause=FrameError),
             ),
         ),
     ),
@@ -643,13 +646,13 @@ MODBUS_TCP = (
         "Deye hybrid inverter behind an LSE-3, firmware ME_0E_5406_4.0E",
         "A write of 0x0019 to 0x007f answered `01 10 00`, three bytes where the echo of "
         "address and count is six; the inverter took the value (the owner read it back).",
-        "A frame error at the link: the write's outcome is unknown there, for the writer "
-        "to settle by reading back.",
+        "An unconfirmed write (a frame error under it): the outcome is unknown, and the "
+        "writer reads back what the inverter holds.",
         (
             Exchange(
                 "00 01 00 00 00 09 01 10 00 7f 00 01 02 00 19",
                 (Sent("00 01 00 00 00 03 01 10 00", answers=0),),
-                Fails(FrameError),
+                Fails(UnconfirmedError, attributes={"function_code": 0x10}, cause=FrameError),
             ),
         ),
     ),

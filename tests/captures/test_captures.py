@@ -90,6 +90,8 @@ async def _play(capture: Capture, wire: Wire, link: Link, replay: Replay) -> Non
                 await _call(link, ask)
             for name, value in expect.attributes.items():
                 assert getattr(failed.value, name) == value
+            if expect.cause is not None:
+                assert isinstance(getattr(failed.value, "cause", None), expect.cause)
         else:
             assert isinstance(expect, Read)
             words = await _call(link, ask)

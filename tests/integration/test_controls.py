@@ -55,7 +55,7 @@ async def test_a_number_set_through_home_assistant_changes_the_inverter(
     assert inverter.read(0x104D, 1) == [80]
     (write,) = _writes(inverter)
     assert write[0] == 0x1044
-    assert len(write[1]) == 24
+    assert len(write[1]) == 19  # 0x1044-0x1056, as public write-backs write it
     # The coordinator read the device again: the entity shows what it holds.
     assert state(hass, "depth_of_discharge", "number").state == "80"
 
@@ -110,7 +110,9 @@ async def test_out_of_range_is_refused_by_home_assistant_and_off_step_by_us(
         ("commit", "write_not_applied", "did not apply it (result code 0xfffb)"),
         ("refuse", "write_refused", "refused the setting (exception 0x03)"),
         ("drop", "write_link_failed", "communication with the device failed"),
-        ("pin", "write_not_confirmed", "reading the setting back shows another value"),
+        ("pin", "write_not_confirmed", "holds number.3ph_hyd10000_zss_depth_of_discharge = 90"),
+        ("held", "write_rest_not_allowed", "number.3ph_hyd10000_zss_depth_of_discharge_off_grid"),
+        ("silent", "write_outcome_unknown", "it may hold the new value or the old one"),
     ],
 )
 async def test_a_failed_write_says_why_and_shows_the_device_value(
@@ -130,17 +132,37 @@ async def test_a_failed_write_says_why_and_shows_the_device_value(
             for g in inverter.groups
         ]
     elif fault == "drop":
-        stick.faults.lose_write_answer = True
-    else:
+        stick.faults.drop = True  # the connection closes at the first request: nothing sent
+    elif fault == "pin":
         inverter.pin(0x104D, [90])
+    elif fault == "held":
+        inverter.values[0x104E] = 95  # written with it, and beyond the 1-90 it takes
+    else:
+        original = inverter.write
+
+        def then_silent(address: int, values: list[int], **kwargs: Any) -> None:
+            original(address, values, **kwargs)
+            stick.faults.silent = True  # the stick freezes once the write is in
+
+        inverter.write = then_silent  # type: ignore[method-assign]
     with pytest.raises(HomeAssistantError) as failed:
         await _call(hass, "number", "set_value", "depth_of_discharge", value=30)
     assert failed.value.translation_key == key
     assert message in str(failed.value)
-    stick.faults.lose_write_answer = False
+    stick.faults.drop = stick.faults.silent = False
     await poll(hass)
-    expected = "30" if fault == "drop" else "90"  # a lost answer: the write had reached it
+    # What the device holds: the write had reached it only where the stick froze after it.
+    expected = "30" if fault == "silent" else "90"
     assert state(hass, "depth_of_discharge", "number").state == expected
+
+
+async def test_an_applied_write_whose_answer_is_lost_succeeds(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, inverter: Hyd3ph, stick: EthStick
+) -> None:
+    stick.faults.lose_write_answer = True  # the stick applies it, then drops the connection
+    await _call(hass, "number", "set_value", "depth_of_discharge", value=30)
+    assert inverter.read(0x104D, 1) == [30]
+    assert state(hass, "depth_of_discharge", "number").state == "30"
 
 
 async def test_an_eeprom_setting_is_not_rewritten_within_the_interval(
@@ -198,7 +220,12 @@ async def test_a_write_waits_for_the_poll_under_way(
     await polling
     # The poll under way (five reads) finished before the write's first request.
     assert [r.address for r in inverter.log[:5]] == [0x0404, 0x0484, 0x0584, 0x0604, 0x0686]
-    assert [(r.function, r.address) for r in inverter.log[5:7]] == [(0x03, 0x1187), (0x10, 0x1187)]
+    # Then the group read twice alike (two of its three set-points go back as they are).
+    assert [(r.function, r.address) for r in inverter.log[5:8]] == [
+        (0x03, 0x1187),
+        (0x03, 0x1187),
+        (0x10, 0x1187),
+    ]
 
 
 async def test_register_writes_of_a_whole_group_reach_the_device(

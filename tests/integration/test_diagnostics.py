@@ -41,7 +41,7 @@ async def test_diagnostics_are_redacted(
         ["0x0604", 8],  # battery 1, and battery 2's voltage: has a second tower come?
         ["0x0686", 22],
         ["0x1023", 7],
-        ["0x104d", 15],
+        ["0x104d", 6],
         ["0x1104", 3],
         ["0x1110", 1],
         ["0x1184", 9],

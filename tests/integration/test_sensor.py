@@ -300,14 +300,15 @@ async def test_one_poll_of_the_default_entities_takes_five_requests(
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_one_poll_of_every_entity_takes_seven_requests(
+async def test_one_poll_of_every_entity_takes_eight_requests(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, stick: EthStick
 ) -> None:
     await poll(hass)  # the first poll of every entity reads values not seen before twice
     before = stick.requests
     await poll(hass)
-    # The default five, the EPS block, the battery states and totals (0x0646-0x066B).
-    assert stick.requests - before == 7
+    # The default five, the EPS block, the battery states and totals (0x0646-0x066B), and the
+    # max charge SOC (0x105B, shown but not written: in a block of settings of its own).
+    assert stick.requests - before == 8
     assert state(hass, "eps_voltage_l1").state == "230.0"
 
 

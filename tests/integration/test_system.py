@@ -43,8 +43,10 @@ WEBHOOK_ID = "0123456789abcdef-webhook-secret"
 REGISTER = 0x1187
 
 
-def system_entry(system: SimulatedSystem, **data: Any) -> MockConfigEntry:
-    """What the flow stores for the simulated inverter (not yet added)."""
+def system_entry(
+    system: SimulatedSystem, options: dict[str, Any] | None = None, **data: Any
+) -> MockConfigEntry:
+    """What the flow stores for the simulated inverter (not yet added), with more options."""
     return MockConfigEntry(
         domain=const.DOMAIN,
         unique_id=f"system_{system.device}",
@@ -60,7 +62,7 @@ def system_entry(system: SimulatedSystem, **data: Any) -> MockConfigEntry:
             CONF_WEBHOOK_ID: WEBHOOK_ID,
             **data,
         },
-        options={CONF_SCAN_INTERVAL: 300, const.CONF_BACKFILL_DAYS: 7},
+        options={CONF_SCAN_INTERVAL: 300, const.CONF_BACKFILL_DAYS: 7, **(options or {})},
     )
 
 
@@ -105,8 +107,9 @@ async def test_the_inverter_and_its_sensors(
     assert shown(hass, "alarm", "binary_sensor") == "off"
     entities = er.async_entries_for_config_entry(er.async_get(hass), system_loaded.entry_id)
     # One entity per field, the button that sets the inverter's clock, and the controls of
-    # the settings groups the System can write whole (11 settings in 6 groups).
-    assert len(entities) == len(SYSTEM_FIELDS) + 1 + 11
+    # the settings groups the System can write whole (12 settings in 7 groups, EPS's with
+    # its reserved register sent as 0).
+    assert len(entities) == len(SYSTEM_FIELDS) + 1 + 12
     (device,) = dr.async_entries_for_config_entry(dr.async_get(hass), system_loaded.entry_id)
     assert (device.serial_number, device.model) == (system.device, "Azzurro System")
     assert not ir.async_get(hass).async_get_issue(

@@ -34,6 +34,7 @@ EXPORT_LIMIT = ("number", "export_limit")
 EXPORT_MODE = ("select", "export_limit_mode")
 STORAGE_MODE = ("select", "storage_mode")
 REMOTE = ("switch", "remote_control")
+EPS_MODE = ("select", "eps_mode")
 
 
 @pytest.fixture(autouse=True)
@@ -44,8 +45,11 @@ def short_write_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 async def loaded(hass: HomeAssistant, system: SimulatedSystem, http: TestClient) -> MockConfigEntry:
-    """The simulated inverter's System entry, its webhook reachable at the external URL."""
-    return await _setup(hass, system_entry(system))
+    """The simulated inverter's System entry, its webhook reachable at the external URL.
+
+    Its EEPROM groups may be written back to back (the interval has tests of its own).
+    """
+    return await _setup(hass, system_entry(system, {const.CONF_WRITE_INTERVAL: 0}))
 
 
 def entity_id(hass: HomeAssistant, control: tuple[str, str]) -> str:
@@ -81,8 +85,15 @@ async def test_controls_are_unknown_until_a_write_is_confirmed(
     ids = {entry.unique_id for entry in entries}
     # Groups with registers that are no field cannot be completed without a read: no control.
     assert "system_ZP1ES010M2H00017_depth_of_discharge" not in ids
-    assert "system_ZP1ES010M2H00017_eps_mode" not in ids
     assert "system_ZP1ES010M2H00017_passive_battery_max" in ids
+
+
+async def test_the_eps_mode_goes_with_its_reserved_register_as_public_write_backs_send_it(
+    hass: HomeAssistant, system: SimulatedSystem, loaded: MockConfigEntry
+) -> None:
+    await call(hass, EPS_MODE, "select_option", option="on_cold_start_allowed")
+    assert [(w.register, w.values) for w in system.writes] == [(0x1029, [2, 0])]
+    assert state(hass, EPS_MODE) == ("on_cold_start_allowed", True)
 
 
 async def test_a_select_and_a_switch_show_what_the_callback_confirmed(

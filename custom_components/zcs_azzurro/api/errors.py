@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class ZcsError(Exception):
     """Base of every error raised by this package."""
@@ -51,6 +53,24 @@ class BusyError(LinkError):
         self.function_code = function_code
 
 
+class UnconfirmedError(LinkError):
+    """A write went out, but no answer to it could be read: what the device did is unknown.
+
+    Real sticks answer writes in their own ways: the Solarman LSE-3 (ZCS's ZSM-ETH-USB)
+    applies a write-multiple and answers `10 00` where the echo belongs (evcc-io/evcc#33016).
+    An answer cut short or empty, another request's echo, a damaged frame, none in time, or
+    the connection lost once the request was sent: the device may hold the new values or
+    not, and only reading them back tells. Only an exception the device answered (a
+    DeviceError) is a refusal. `cause` is what the link met.
+    """
+
+    def __init__(self, function_code: int, cause: LinkError) -> None:
+        """Keep the function sent and what became of its answer."""
+        super().__init__(f"function {function_code:#04x} sent; its answer: {cause}")
+        self.function_code = function_code
+        self.cause = cause
+
+
 class WrongLoggerError(LinkError):
     """A Solarman logger answered, but under another serial than the one it was asked by.
 
@@ -63,6 +83,15 @@ class WrongLoggerError(LinkError):
         super().__init__("another logger answered than the one asked")
         self.asked = asked
         self.answered = answered
+
+
+# What a link raises before a request leaves it: nothing reached the device.
+NOT_SENT: tuple[type[LinkError], ...] = (ConnectError, InvalidHostError, WrongLoggerError)
+
+
+def unconfirmed(function_code: int, err: LinkError) -> LinkError:
+    """A write's link error, as the writer must take it: "outcome unknown" once it went out."""
+    return err if isinstance(err, NOT_SENT) else UnconfirmedError(function_code, err)
 
 
 # The Modbus exception code for an address the device does not serve.
@@ -158,12 +187,58 @@ class CommitError(WriteError):
 
 
 class ReadBackError(WriteError):
-    """The device took the write, but reading the group back shows other values."""
+    """The write was sent, but the group reads back otherwise than written.
 
-    def __init__(self, group: str, keys: tuple[str, ...]) -> None:
-        """Keep the fields whose value differs from what was written."""
-        super().__init__(group, f"reads back other values for {', '.join(keys)}")
-        self.keys = keys
+    `held` is what the device holds now for each field (by key) or register (by its
+    address in hex) that differs: the asked ones it did not take, or others it changed.
+    """
+
+    def __init__(self, group: str, held: Mapping[str, object]) -> None:
+        """Keep what the registers that differ hold."""
+        super().__init__(
+            group, "reads back " + ", ".join(f"{key}={value}" for key, value in held.items())
+        )
+        self.keys = tuple(held)
+        self.held = dict(held)
+
+
+class UnsettledError(WriteError):
+    """Reads of the group did not agree twice in a row: what it holds is not known.
+
+    The rest of a group is sent back only as the device holds it, so nothing was sent.
+    (After a write, the same makes its outcome unknown: an OutcomeUnknownError.)
+    """
+
+    def __init__(self, group: str) -> None:
+        """Name the group."""
+        super().__init__(group, "reads of the group did not agree")
+
+
+class HeldValueError(WriteError):
+    """A setting written back with the group reads a value it cannot take; nothing was sent.
+
+    The device may hold it (set on its display, or by firmware this profile does not know),
+    or the answer was damaged: either way it is not sent back into the device's memory.
+    """
+
+    def __init__(self, group: str, key: str, value: object, allowed: str) -> None:
+        """Keep the setting, what it reads and what it takes."""
+        super().__init__(group, f"{key} reads {value!r}, outside {allowed}; nothing was sent")
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+
+
+class OutcomeUnknownError(WriteError):
+    """The write went out, but neither its answer nor a read-back could be read.
+
+    The device may hold the new values or the old ones; the next reading tells.
+    """
+
+    def __init__(self, group: str, cause: ZcsError) -> None:
+        """Keep why the group could not be read back."""
+        super().__init__(group, f"sent; its answer and the read-back unreadable: {cause}")
+        self.cause = cause
 
 
 class TooSoonError(WriteError):

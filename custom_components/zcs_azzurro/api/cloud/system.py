@@ -181,3 +181,21 @@ class SystemClient:
             raise SystemOfflineError(f"{path}: {code or 'success is not true'}")
         data = answer.get(wire.DATA)
         return data if isinstance(data, dict) else {}
+
+
+def may_have_arrived(err: SystemApiError) -> bool:
+    """Whether a write request that failed so may still have reached the API.
+
+    No connection: it never left. No answer in time, or the connection dropped once the
+    request was out: ZCS may have taken it, and its callback may still come.
+    """
+    cause = err.__cause__
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        return False
+    return isinstance(
+        cause,
+        TimeoutError
+        | aiohttp.ServerDisconnectedError
+        | aiohttp.ClientPayloadError
+        | aiohttp.ClientOSError,
+    )

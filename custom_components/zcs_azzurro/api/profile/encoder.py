@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..errors import InvalidValueError
+from .decoder import decode
 from .schema import WIDTHS, Field, FieldType, Value, WordOrder, Writable
 
 _SIGNED = (FieldType.S16, FieldType.S32)
@@ -55,3 +58,19 @@ def encode(field: Field, value: Value) -> list[int]:
     if field.word_order is WordOrder.LITTLE:
         words.reverse()
     return words
+
+
+def allows(field: Field, registers: Mapping[int, int]) -> bool:
+    """Whether the field's registers hold a value the profile allows writing to it.
+
+    The value they decode to must encode back to the very same words (range, step, options).
+    """
+    value = decode(field, registers)
+    if value is None:
+        return False
+    try:
+        return encode(field, value) == [
+            registers[span.address + i] for span in field.spans for i in range(span.count)
+        ]
+    except InvalidValueError:
+        return False

@@ -274,6 +274,16 @@ _PAIR = _Check(
 )
 
 
+def _fixed(value: object) -> tuple[tuple[int, int], ...] | None:
+    """`{address: value, ...}`: registers a group sends as these values."""
+    if isinstance(value, Mapping) and all(
+        _is_address(a) and _is_address(v) for a, v in value.items()
+    ):
+        return tuple(sorted(value.items()))
+    return None
+
+
+_FIXED = _Check("a mapping of address to value (0..0xFFFF)", _fixed)
 _ADDRESSES: _Check[tuple[int, ...]] = _Check(
     "a list of addresses 0..0xFFFF",
     lambda v: tuple(v) if isinstance(v, list) and v and all(_is_address(a) for a in v) else None,
@@ -399,10 +409,16 @@ def _group(node: _Node) -> WriteGroup:
         commit=commit,
         volatile=node.get("volatile", _BOOL, False),
         kind=kind,
+        fixed=node.get("fixed", _FIXED, ()),
     )
     node.done()
     if commit is not None and not registers.address <= commit[0] <= registers.end:
         raise node.error("commit", "the commit register must lie in the group")
+    if any(
+        not registers.address <= address <= registers.end or (commit and address == commit[0])
+        for address, _ in group.fixed
+    ):
+        raise node.error("fixed", "fixed registers lie in the group, off its commit register")
     if kind is GroupKind.CLOCK and (registers.count != 7 or commit is None):
         raise node.error("kind", "a clock group is 6 registers (Y M D h m s) and a commit register")
     return group
@@ -504,6 +520,8 @@ def _placed(item: _Node, fld: Field, groups: list[WriteGroup]) -> Field:
         raise item.error("write", f"{fld.key} lies outside every write group")
     if group.commit is not None and any(s.address <= group.commit[0] <= s.end for s in fld.spans):
         raise item.error("address", f"{fld.key} is the commit register of {group.key}")
+    if any(s.address <= address <= s.end for s in fld.spans for address, _ in group.fixed):
+        raise item.error("address", f"{fld.key} is a fixed register of {group.key}")
     return replace(fld, write=replace(fld.write, group=group.key))
 
 

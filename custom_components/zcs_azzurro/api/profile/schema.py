@@ -99,6 +99,9 @@ class WriteGroup:
 
     `commit` is the register, and the value written to it, that applies the group; reading
     it gives the result of the last write. A volatile group lives in RAM, not EEPROM.
+    `fixed` are registers (no field's) sent as these values whatever they read, as public
+    write-backs send reserved ones; the group's other registers that are no field are sent
+    back as the device holds them.
     """
 
     key: str
@@ -106,6 +109,7 @@ class WriteGroup:
     commit: tuple[int, int] | None = None
     volatile: bool = False
     kind: GroupKind = GroupKind.SETTINGS
+    fixed: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,10 @@ class Link(ABC):
 
     What a link cannot carry (FC 0x04 on the HUB, say) it leaves out of `functions`, and
     callers check there before they send: a request the wire refuses is never sent.
+
+    A write raises DeviceError when the device refused it (an exception answer), one of
+    errors.NOT_SENT when it never left, and UnconfirmedError when it went out but no answer
+    could be read (short, damaged, none in time): then only reading back tells.
     """
 
     stats: LinkStats

@@ -14,7 +14,7 @@ from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal, NoReturn
+from typing import Literal
 
 from modbus_connection import (
     ModbusConnectionError,
@@ -35,6 +35,7 @@ from ..errors import (
     InvalidHostError,
     LinkError,
     NoResponseError,
+    unconfirmed,
 )
 from .base import (
     ALL_FUNCTIONS,
@@ -51,6 +52,8 @@ from .rtu import sofar_refusal
 # connection's callbacks in a copy of the context that opened it, so what a library logs
 # from the connection our request opened can be told from its logging for anyone else's.
 IN_LINK_REQUEST: ContextVar[bool] = ContextVar("zcs_azzurro_link_request", default=False)
+
+_WRITES = frozenset({WRITE_SINGLE, WRITE_MULTIPLE})
 
 # The line speed Home Assistant's `modbus` gives RTU carried over a socket: params equal
 # to its own spelling of that link, so another integration on the stick shares it.
@@ -229,6 +232,10 @@ class UnitLink(Link):
             raise DeviceError(function, int(err.exception_code or 0)) from err
         except LinkError as err:
             await self._fail(err, sent)
+            if function in _WRITES:
+                # Sent, a write whose answer is lost or unreadable may well have been done.
+                raise unconfirmed(function, err) from err
+            raise
         finally:
             IN_LINK_REQUEST.reset(in_request)
         self._failed = 0
@@ -273,18 +280,17 @@ class UnitLink(Link):
                 raise DeviceError(function, code) from err
             raise FrameError(str(err)) from err
 
-    async def _fail(self, err: LinkError, sent: float) -> NoReturn:
+    async def _fail(self, err: LinkError, sent: float) -> None:
         self.stats.failures += 1
         self.stats.last_error = f"{type(err).__name__}: {err}"
         if not isinstance(err, NoResponseError | FrameError | BusyError):
             self._failed = 0
-            raise err
+            return
         self._failed += 1
         self._quiet_until = max(self._quiet_until, sent + LATE_ANSWERS * self.timeout)
         if self._failed > 1 and self.kind is not LinkKind.RTU_SERIAL:
             with suppress(ModbusError):
                 await self.unit.disconnect()
-        raise err
 
     def _refusal(self, err: ModbusError, function: int) -> int | None:
         """The exception code, if what the library could not frame was Sofar's refusal.

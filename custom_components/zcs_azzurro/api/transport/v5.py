@@ -57,9 +57,19 @@ from ..errors import (
     InvalidHostError,
     LinkError,
     NoResponseError,
+    UnconfirmedError,
     WrongLoggerError,
+    unconfirmed,
 )
-from .base import ALL_FUNCTIONS, READ_HOLDING, READ_INPUT, Link, LinkStats
+from .base import (
+    ALL_FUNCTIONS,
+    READ_HOLDING,
+    READ_INPUT,
+    WRITE_MULTIPLE,
+    WRITE_SINGLE,
+    Link,
+    LinkStats,
+)
 from .rtu import crc_valid, sofar_refusal, strip_double_crc
 
 _LOGGER = logging.getLogger(__name__)
@@ -359,24 +369,36 @@ class V5Link(Link):
     async def write_register(self, unit: int, address: int, value: int) -> None:
         """Write one register (function 0x06); the inverter echoes the request."""
         request = WriteSingleRegisterRequest(address=address, registers=[value], dev_id=unit)
-        answer = await self._call(request, 8)
+        answer = await self._write(request)
         if (answer.address, answer.registers) != (address, [value]):
-            raise FrameError(f"write of {address:#06x} echoed as {answer.address:#06x}")
+            raise UnconfirmedError(
+                WRITE_SINGLE, FrameError(f"write of {address:#06x} echoed as {answer.address:#06x}")
+            )
 
     async def write_registers(self, unit: int, address: int, values: Sequence[int]) -> None:
         """Write registers (function 0x10); the inverter echoes address and count."""
         request = WriteMultipleRegistersRequest(
             address=address, registers=list(values), dev_id=unit
         )
-        answer = await self._call(request, 8)
+        answer = await self._write(request)
         if (answer.address, answer.count) != (address, len(values)):
-            raise FrameError(f"write of {len(values)} at {address:#06x} echoed otherwise")
+            raise UnconfirmedError(
+                WRITE_MULTIPLE,
+                FrameError(f"write of {len(values)} at {address:#06x} echoed otherwise"),
+            )
 
     async def close(self) -> None:
         """Let go of the logger's connection."""
         if (connection := self._connection) is not None:
             self._connection = None
             await self.registry.release(connection)
+
+    async def _write(self, request: ModbusPDU) -> ModbusPDU:
+        """Send a write; once it went out, an answer that cannot be read leaves it unknown."""
+        try:
+            return await self._call(request, 8)
+        except LinkError as err:
+            raise unconfirmed(request.function_code, err) from err
 
     async def _read(self, request: ModbusPDU, count: int) -> list[int]:
         answer = await self._call(request, 5 + 2 * count)
