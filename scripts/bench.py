@@ -37,6 +37,7 @@ from custom_components.zcs_azzurro.api.profile.decoder import decimals
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.api.profile.schema import FieldType, Profile, WordOrder
 from custom_components.zcs_azzurro.coordinator import ZcsConfigEntry, ZcsCoordinator
+from scripts import bench_line
 from scripts.bench_hass import (
     LOCAL_LINKS,
     PROFILES,
@@ -401,7 +402,19 @@ def main() -> None:
         "--profile", action="append", default=[], help="these (by id; default zcs_3ph_hyd_zss)"
     )
     parser.add_argument("--link", action="append", default=[], help="only these (by name)")
+    parser.add_argument(
+        "--hub-line",
+        action="store_true",
+        help="instead: three inverters and a meter on one HUB at its pause (docs/plants.md)",
+    )
+    parser.add_argument("--rounds", type=int, default=10, help="--hub-line: scan intervals")
+    parser.add_argument(
+        "--pacing", type=float, default=const.DEFAULT_HUB_PACING, help="--hub-line: the pause"
+    )
     arguments = parser.parse_args()
+    if arguments.hub_line:
+        bench_line.main(arguments.rounds, arguments.pacing)
+        return
     latency = ("--delay", arguments.delay, "--jitter", arguments.jitter)
     profiles = set(arguments.profile or ["zcs_3ph_hyd_zss"])
     asyncio.run(run(arguments.polls, latency, profiles, set(arguments.link)))

@@ -62,6 +62,10 @@ METERS = {"dtsu666": "chint_dtsu666", "ddsu666": "chint_ddsu666"}
 # Where a meter is reached from: a stick's or a bus's port (the HUB's meter line would need
 # an inverter beside it on its inverter line).
 METER_LINKS = ("eth", "rs485")
+# The plant (--plant, scripts/demo_plant.py): two inverters in parallel, two towers of two
+# packs each, and the meter at their grid connection, a stick each on consecutive ports.
+PLANT_PORTS = {"master": SIM_PORT, "slave": SIM_PORT + 1, "meter": SIM_PORT + 2}
+PLANT_SIMULATOR = ("--plant", "2", "--link", "eth", "--second-tower", "--packs", "2")
 # Where each keeps its counters across runs (the first demo's file keeps its name).
 MEMORY = {"hyd-3ph": "inverter.json"}
 
@@ -241,9 +245,10 @@ def ensure_packages() -> None:
         raise SystemExit(f"installing {', '.join(missing)} failed")
 
 
-def ensure_ports_free(proxy: int | None = None) -> None:
+def ensure_ports_free(proxy: int | None = None, simulated: int = 1) -> None:
     """Stop with one line if something already listens on a port the demo needs."""
-    ports = [(HA_PORT, "Home Assistant"), (SIM_PORT, "the simulator")]
+    ports = [(HA_PORT, "Home Assistant")]
+    ports += [(SIM_PORT + offset, "the simulator") for offset in range(simulated)]
     if proxy is not None:
         ports.append((proxy, "the shared connection"))
     for port, who in ports:
@@ -988,6 +993,12 @@ def arguments() -> tuple[argparse.Namespace, list[str]]:
         help="share the entry's connection as Modbus TCP on 127.0.0.1:PORT (local links)",
     )
     parser.add_argument(
+        "--plant",
+        action="store_true",
+        help="two inverters in parallel (two towers of two packs each) and their meter, a "
+        "stick each, grouped into a plant: the Energy dashboard takes the plant's totals",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="stop once the check after `ready:` is done; exit status 0 if it passed",
@@ -1014,21 +1025,38 @@ def ensure_link(name: str, device: str) -> None:
         (DEMO / flag).write_text(value)
 
 
+def prepare(name: str, device: str, proxy: int | None, *, plant: bool) -> None:
+    """Free ports, the .demo directory for this link and device, packages, configuration."""
+    ensure_ports_free(proxy, len(PLANT_PORTS) if plant else 1)
+    DEMO.mkdir(exist_ok=True)
+    ensure_link("plant" if plant else name, device)
+    ensure_packages()
+    ensure_config()
+
+
+def simulator_command(link: DemoLink, device: str, *, plant: bool) -> list[str]:
+    """The simulator's front end, port and memory file for the link (or the plant)."""
+    front = PLANT_SIMULATOR if plant else link.simulator
+    memory = "plant.json" if plant else MEMORY.get(device, f"{device}.json")
+    return [*front, "--port", str(link.port), "--memory", str(DEMO / memory)]
+
+
 async def run(
-    name: str, device: str, check_only: bool, simulator_flags: list[str], proxy: int | None = None
+    name: str,
+    device: str,
+    check_only: bool,
+    simulator_flags: list[str],
+    proxy: int | None = None,
+    *,
+    plant: bool = False,
 ) -> None:
     """Set everything up, report ready, check the Energy dashboard, serve until cancelled."""
     link = LINKS[name]
-    ensure_ports_free(proxy)
     started = time.time()
-    DEMO.mkdir(exist_ok=True)
-    ensure_link(name, device)
-    ensure_packages()
-    ensure_config()
+    prepare(name, device, proxy, plant=plant)
     simulator = await start(
-        "simulator", sys.executable, "-m", "simulator", "--device", device, *link.simulator,
-        "--port", str(link.port), "--memory", str(DEMO / MEMORY.get(device, f"{device}.json")),
-        *simulator_flags,
+        "simulator", sys.executable, "-m", "simulator", "--device", device,
+        *simulator_command(link, device, plant=plant), *simulator_flags,
     )  # fmt: skip
     hass = None
     try:
@@ -1056,6 +1084,11 @@ async def run(
                 await websocket(
                     session, access, {"type": "config/core/update", "external_url": URL}
                 )
+            if plant:
+                # Here: the plant's demo uses this module's helpers (scripts/demo_plant.py).
+                from scripts import demo_plant  # noqa: PLC0415
+
+                await demo_plant.serve(session, access, credentials, started, check_only)
             # "listening rs485 /dev/pts/3": where the device is, as the user would find it.
             entry_id = await add_integration(
                 session,
@@ -1108,8 +1141,17 @@ async def main() -> None:
     options, simulator_flags = arguments()
     if options.proxy is not None and not LINKS[options.link].registers:
         raise SystemExit(f"--proxy shares a local link's connection; {options.link} is a cloud")
+    if options.plant and (options.link, options.device, options.proxy) != ("eth", "hyd-3ph", None):
+        raise SystemExit("--plant is shown over its own sticks: no --link, --device or --proxy")
     with contextlib.suppress(asyncio.CancelledError):
-        await run(options.link, options.device, options.check, simulator_flags, options.proxy)
+        await run(
+            options.link,
+            options.device,
+            options.check,
+            simulator_flags,
+            options.proxy,
+            plant=options.plant,
+        )
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from . import portal, system
 from .devices import DEVICES, Model
 from .devices.chint import Dtsu666
 from .devices.hyd_3ph import Hyd3ph
+from .devices.site import SERIALS, Site
 from .eth import EthStick, Framing
 from .faults import Faults, add_flags, from_flags
 from .hub import Hub
@@ -41,7 +42,7 @@ class Front(Protocol):
         """Stop serving."""
 
 
-def _eth(device: Model, arguments: argparse.Namespace) -> EthStick:
+def _eth(device: Device, arguments: argparse.Namespace) -> EthStick:
     stick = EthStick(device, unit=arguments.unit, framing=Framing(arguments.framing))
     stick.faults = from_flags(arguments, Faults)
     return stick
@@ -66,6 +67,41 @@ def _hub(device: Model, arguments: argparse.Namespace) -> Hub:
     for line in hub.lines.values():
         line.faults = from_flags(arguments, Faults)
     return hub
+
+
+def _plant_front(site: Site, arguments: argparse.Namespace) -> Front:
+    """A plant: behind one HUB (inverters at --unit on, the meter at 1), or a stick each."""
+    if arguments.link == "hub":
+        lines: dict[str, dict[int, Device]] = {
+            "inverters": {
+                arguments.unit + i: inverter for i, inverter in enumerate(site.inverters)
+            },
+            "meters": {1: site.meter},
+        }
+        hub = Hub(lines, pacing=arguments.pacing)
+        for line in hub.lines.values():
+            line.faults = from_flags(arguments, Faults)
+        return hub
+    devices: list[Device] = [*site.inverters, site.meter]
+    return Sticks([_eth(device, arguments) for device in devices])
+
+
+class Sticks:
+    """One ETH stick per device of a plant (its meter's too), on consecutive ports."""
+
+    def __init__(self, sticks: list[EthStick]) -> None:
+        """Nothing listens until start()."""
+        self.sticks = sticks
+
+    async def start(self, host: str, port: int) -> None:
+        """Listen on `port` and the ports after it, one per device."""
+        for offset, stick in enumerate(self.sticks):
+            await stick.start(host, port + offset)
+
+    async def stop(self) -> None:
+        """Close every stick."""
+        for stick in self.sticks:
+            await stick.stop()
 
 
 def _power_magic(device: Model, arguments: argparse.Namespace) -> PowerMagic:
@@ -97,6 +133,8 @@ def _where(front: Front, arguments: argparse.Namespace) -> str:
         return front.path
     if isinstance(front, Hub):
         return ", ".join(f"{arguments.host}:{line.port}" for line in front.lines.values())
+    if isinstance(front, Sticks):
+        return ", ".join(f"{arguments.host}:{stick.port}" for stick in front.sticks)
     assert isinstance(front, EthStick | WifiStick | portal.SimulatedPortal | system.SimulatedSystem)
     return f"{arguments.host}:{front.port}"
 
@@ -175,6 +213,26 @@ def _arguments() -> argparse.Namespace:
         action="store_true",
         help="hyd-3ph: a second battery tower on battery input 2 (off: the input is empty)",
     )
+    parser.add_argument(
+        "--packs",
+        type=int,
+        metavar="N",
+        help="hyd-3ph: N packs in each battery tower, shown through the BMS window (0x9000-)",
+    )
+    parser.add_argument(
+        "--plant",
+        type=int,
+        metavar="N",
+        help="a plant: N 3PH HYD ZSS in parallel (a master, then slaves) and the meter at its "
+        "grid connection; over --link hub (inverters at --unit on, the meter at unit 1 of the "
+        "meter line) or --link eth (a stick each from --port on, the meter's last)",
+    )
+    parser.add_argument(
+        "--towers",
+        type=int,
+        metavar="N",
+        help="hyd-3ph: battery towers on inputs 1 to N (the map has 8; default 1)",
+    )
     add_flags(parser, title="faults of the ETH or WiFi stick, HUB lines, Power Magic, RS485 bus")
     add_flags(parser, LoggerFaults, title="what the WiFi stick's logger does (--link wifi)")
     portal.add_arguments(parser)
@@ -190,25 +248,48 @@ def _span(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"not FIRST-LAST: {text}") from None
 
 
+def _site(arguments: argparse.Namespace) -> Site:
+    if arguments.link not in ("eth", "hub"):
+        raise SystemExit("simulator: a plant is shown over --link eth or --link hub")
+    if not 1 <= arguments.plant <= len(SERIALS):
+        raise SystemExit(f"simulator: a plant of 1 to {len(SERIALS)} inverters")
+    site = Site(arguments.plant, towers=2 if arguments.second_tower else arguments.towers or 1)
+    if arguments.packs:
+        for inverter in site.inverters:
+            inverter.fit_packs(arguments.packs)
+    if arguments.memory is not None and arguments.memory.exists():
+        site.recall(json.loads(arguments.memory.read_text()))
+        site.refresh()
+    return site
+
+
 def _device(arguments: argparse.Namespace) -> Model:
     device = DEVICES[arguments.device]()
     device.gaps.extend(arguments.refuse)
     if arguments.max_read is not None:
         device.max_read = arguments.max_read
     device.asleep = arguments.asleep
-    if arguments.second_tower:
-        if not isinstance(device, Hyd3ph) or device.BATTERY_INPUTS < 2:
-            raise SystemExit(f"simulator: {arguments.device} has no second battery input")
-        device.towers = 2
+    towers = 2 if arguments.second_tower else arguments.towers
+    if towers is not None:
+        if not isinstance(device, Hyd3ph) or not 1 <= towers <= device.BATTERY_INPUTS:
+            raise SystemExit(f"simulator: {arguments.device} has no battery input {towers}")
+        device.towers = towers
+    if arguments.packs:
+        if not isinstance(device, Hyd3ph) or not device.BATTERY_INPUTS:
+            raise SystemExit(f"simulator: {arguments.device} has no battery towers")
+        device.fit_packs(arguments.packs)
     if arguments.memory is not None and arguments.memory.exists():
         device.plant.recall(json.loads(arguments.memory.read_text()))
         device.refresh()
     return device
 
 
-async def _run(arguments: argparse.Namespace, device: Model) -> None:
+async def _run(arguments: argparse.Namespace, device: Model | Site) -> None:
     memory: Path | None = arguments.memory
-    front = LINKS[arguments.link](device, arguments)
+    if isinstance(device, Site):
+        front = _plant_front(device, arguments)
+    else:
+        front = LINKS[arguments.link](device, arguments)
     try:
         await front.start(arguments.host, arguments.port)
     except OSError as err:
@@ -236,7 +317,7 @@ async def _run(arguments: argparse.Namespace, device: Model) -> None:
     await front.stop()
 
 
-def _remember(device: Model, memory: Path) -> None:
+def _remember(device: Model | Site, memory: Path) -> None:
     device.refresh()
     written = memory.with_suffix(".tmp")
     written.write_text(json.dumps(device.plant.memory()))
@@ -247,7 +328,8 @@ def main() -> None:
     """Run until interrupted."""
     with contextlib.suppress(KeyboardInterrupt):
         arguments = _arguments()
-        asyncio.run(_run(arguments, _device(arguments)))
+        device = _site(arguments) if arguments.plant else _device(arguments)
+        asyncio.run(_run(arguments, device))
 
 
 if __name__ == "__main__":

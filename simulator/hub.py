@@ -53,6 +53,8 @@ class HubLine(EthStick):
         self.early = 0
         # The shortest pause a client left between an answer and its next request.
         self.shortest_gap: float | None = None
+        # Each request's unit id and first register, in the order the line carried them.
+        self.order: list[tuple[int, int]] = []
         self._answered = 0.0
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -68,7 +70,8 @@ class HubLine(EthStick):
             if gap < self.pacing:
                 self.early += 1
                 await asyncio.sleep(self.pacing - gap)
-        unit, _ = mbap_unpack(frame)
+        unit, pdu = mbap_unpack(frame)
+        self.order.append((unit or 0, int.from_bytes(pdu[1:3]) if len(pdu) >= 3 else -1))
         # The device at that unit id answers; at a unit id with nobody, the request times out.
         self.unit = unit or 0
         self.device = self.units.get(self.unit, _Nobody())

@@ -14,6 +14,7 @@ from .api.device import ModbusDevice, identify
 from .api.errors import IdentifyError, LinkError
 from .api.profile.schema import Profile
 from .api.transport.base import Link
+from .battery_health import async_watch_battery_health
 from .connection import async_get_link, function_codes, needed_functions
 from .const import (
     CONF_LINK,
@@ -21,6 +22,7 @@ from .const import (
     CONF_PROFILE,
     CONF_UNIT_ID,
     DOMAIN,
+    LINK_PLANT,
     LINK_PORTAL,
     LINK_SYSTEM,
     LINK_WIFI,
@@ -33,6 +35,8 @@ from .coordinator import (
     ZcsRuntimeData,
 )
 from .discovery import async_scan_while_loaded
+from .history_fill import async_watch_history
+from .plant import PLANT_PLATFORMS, async_setup_plant_entry
 from .portal import async_setup_portal_entry
 from .profiles import async_load, async_report
 from .proxy import async_share
@@ -67,6 +71,8 @@ CLOUD_SETUPS = {LINK_PORTAL: async_setup_portal_entry, LINK_SYSTEM: async_setup_
 
 async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     """Hold the entry's link, poll once, and add the entities."""
+    if entry.data[CONF_LINK] == LINK_PLANT:
+        return await async_setup_plant_entry(hass, entry)  # type: ignore[arg-type]
     if (setup := CLOUD_SETUPS.get(entry.data[CONF_LINK])) is not None:
         return await setup(hass, entry, PLATFORMS)
     loaded = await async_load(hass)
@@ -119,6 +125,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     entry.runtime_data = ZcsRuntimeData(coordinator)
     # Other programs read the device through this entry's connection, if its options ask.
     await async_share(hass, entry)
+    # Hours the link missed, filled from a cloud entry of the same device, if there is one.
+    async_watch_history(hass, entry)
+    async_watch_battery_health(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
@@ -151,7 +160,8 @@ async def _async_detect(
 
 async def async_unload_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     """Remove the entities; the shared connection lets go of the entry's unit itself."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    platforms = PLANT_PLATFORMS if entry.data[CONF_LINK] == LINK_PLANT else PLATFORMS
+    return await hass.config_entries.async_unload_platforms(entry, platforms)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> None:

@@ -15,7 +15,6 @@ from homeassistant.components import webhook
 from homeassistant.config_entries import (
     SOURCE_IGNORE,
     ConfigEntry,
-    ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
@@ -113,6 +112,7 @@ from .const import (
     HUB_LINES,
     LINK_ETH,
     LINK_HUB,
+    LINK_PLANT,
     LINK_PORTAL,
     LINK_POWER_MAGIC,
     LINK_RS485,
@@ -129,6 +129,7 @@ from .const import (
     SYSTEM_MODEL,
 )
 from .discovery import async_scan
+from .plant_flow import PlantFlow
 from .portal import async_get_portal_map, portal_client
 from .profiles import async_get_profiles, async_load, error_placeholders
 from .proxy import HOST_INVALID, HOST_UNAVAILABLE, port_problem
@@ -390,7 +391,7 @@ LINK_FORMS = {
 }
 # Several devices of one Portal account are several entries: each its own device, options
 # and removal, as for the local links; the form offers the account's credentials again.
-MENU = [*LINK_FORMS, LINK_PORTAL, LINK_SYSTEM]
+MENU = [*LINK_FORMS, LINK_PORTAL, LINK_SYSTEM, LINK_PLANT]
 
 
 # What each failure to reach or identify the device tells the user: (form field, error).
@@ -569,7 +570,7 @@ def _title(model: str, serial: str) -> str:
 _BAD_FILE = "file:"
 
 
-class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
+class ZcsConfigFlow(PlantFlow, domain=DOMAIN):
     """Set up a ZCS device over one of its links."""
 
     VERSION = 1
@@ -981,6 +982,8 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
         """Point the entry at a new address; it must still be the same device."""
         entry = self._get_reconfigure_entry()
         link = entry.data[CONF_LINK]
+        if link == LINK_PLANT:
+            return await self.async_step_plant(user_input)
         if link == LINK_PORTAL:
             return await self.async_step_reconfigure_portal(user_input)
         if link == LINK_SYSTEM:
@@ -1043,6 +1046,13 @@ class ZcsConfigFlow(ConfigFlow, domain=DOMAIN):
             ):
                 self.hass.config_entries.async_update_entry(other, data={**other.data, **new})
                 self.hass.config_entries.async_schedule_reload(other.entry_id)
+
+    @classmethod
+    @callback
+    @override
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        """A plant has no options: its members have theirs."""
+        return bool(config_entry.data[CONF_LINK] != LINK_PLANT)
 
     @staticmethod
     @callback

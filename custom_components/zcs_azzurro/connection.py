@@ -7,6 +7,7 @@ serves one client well is not fought over.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from .pacing import async_hold_pacing
 # The WiFi stick speaks Solarman V5, which Home Assistant's Modbus connection does not:
 # its loggers' connections are shared here, one per logger, by entries and flows alike.
 V5_REGISTRY: HassKey[V5Registry] = HassKey(f"{const.DOMAIN}_v5")
+# One turn per device endpoint: see async_get_turn.
+_TURNS: HassKey[dict[str, asyncio.Lock]] = HassKey(f"{const.DOMAIN}_turns")
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,25 @@ def endpoint_from(data: Mapping[str, Any]) -> Endpoint:
         )
         return Endpoint(kind, data[CONF_DEVICE], line=line)
     return Endpoint(kind, data[CONF_HOST], data[CONF_PORT])
+
+
+def endpoint_key(data: Mapping[str, Any]) -> str:
+    """The device endpoint an entry reaches: entries behind one share its line."""
+    if data[const.CONF_LINK] == const.LINK_WIFI:
+        return f"v5 {data[CONF_HOST]}:{data[CONF_PORT]}"
+    return str(endpoint_from(data))
+
+
+def async_get_turn(hass: HomeAssistant, data: Mapping[str, Any]) -> asyncio.Lock:
+    """The turn every entry behind one endpoint takes for a poll, a write or a forwarded request.
+
+    Two entries on one HUB port (or one bus) then take whole turns in the order they
+    asked (an asyncio lock wakes its waiters first come, first served): one entry's poll
+    never has the other's requests, or a request forwarded for it, between its own, and a
+    request that selects what the next one reads (the BMS window) is never split from it.
+    """
+    turns = hass.data.setdefault(_TURNS, {})
+    return turns.setdefault(endpoint_key(data), asyncio.Lock())
 
 
 def _link(unit: Any, data: Mapping[str, Any], pacing: float = 0.0) -> UnitLink:

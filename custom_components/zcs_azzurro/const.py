@@ -118,3 +118,11 @@ SYSTEM_WRITE_TIMEOUT: Final = 120.0
 MAX_CALLBACK_BYTES: Final = 4096
 # Seconds a callback's body may take to arrive whole (it may come in pieces).
 CALLBACK_READ_TIMEOUT: Final = 10.0
+
+# A plant: entries of inverters (and of the meter at the grid connection) grouped as one,
+# an entry of its own that names theirs (config entry ids).
+LINK_PLANT: Final = "plant"
+CONF_INVERTERS: Final = "inverters"
+CONF_METER: Final = "meter"
+CONF_MASTER: Final = "master"
+DEFAULT_PLANT_NAME: Final = "Plant"

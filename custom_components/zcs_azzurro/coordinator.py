@@ -29,12 +29,15 @@ from homeassistant.helpers import restore_state
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from . import const
+from .api.bms import PACK_REQUESTS, BmsWindow, PackId
 from .api.device import ModbusDevice, Reading
 from .api.errors import (
     BusyError,
     CommitError,
     ConnectError,
     ConnectionLostError,
+    DeviceError,
     FrameError,
     HeldValueError,
     InvalidValueError,
@@ -51,7 +54,7 @@ from .api.profile.guard import CounterGuard
 from .api.profile.schema import Span, Value
 from .api.source import Source, SourceAuthError, SourceError
 from .api.writer import Writer, clock_words
-from .connection import LINKS, endpoint_from
+from .connection import LINKS, async_get_turn, endpoint_from
 from .const import (
     CONF_LINK,
     CONF_MODEL,
@@ -107,6 +110,9 @@ class RegisterWrites(Protocol):
         ...
 
 
+# Seconds until a device that showed no battery packs through its BMS window is asked again.
+BMS_RETRY = 3600.0
+
 # Why a poll got no answer, in the user's words: the device asleep, off, or not there.
 SILENT_STICK = "inverter_silent"
 SILENT_DEVICE = "device_silent"
@@ -151,8 +157,11 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._failures = 0
         # Polls in a row the device answered busy; the first keeps the last reading.
         self._busy = 0
-        # Polls and writes take turns: a write goes between polls, never into one.
-        self._turn = asyncio.Lock()
+        # Polls and writes take turns: a write goes between polls, never into one. A local
+        # device's turn is its endpoint's: other entries on the same line wait for it too.
+        self._turn = (
+            async_get_turn(hass, entry.data) if isinstance(device, ModbusDevice) else asyncio.Lock()
+        )
         # Polls until the settings are read again; 0: on the next poll.
         self._settings_in = 0
         # Settings that have been read with a value at least once.
@@ -189,6 +198,25 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, self._overrun_issue))
         # Set by an entry whose registers are written through a cloud (the System's webhook).
         self.register_writes: RegisterWrites | None = None
+        # What a plant this device is the master of can do, by identity field (its rated
+        # power): the plant's settings written here may reach that far.
+        self.plant_bounds: dict[str, float] = {}
+        # Battery packs read through the BMS window (one per turn of it), by pack.
+        self.bms = (
+            BmsWindow(device.link, device.unit)
+            if isinstance(device, ModbusDevice) and device.profile.bms_window
+            else None
+        )
+        self.packs: dict[PackId, dict[str, Value | None]] = {}
+        self._pack_order: list[PackId] = []
+        self._next_pack = 0
+        self._bms_in = 0
+        self._bms_retry_at = 0.0
+
+    @property
+    def device_id(self) -> str:
+        """The device registry's id of the entry's device (set up with the coordinator)."""
+        return self._device_id
 
     @property
     def writer(self) -> Writer:
@@ -298,6 +326,9 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         """
         if self.watch is not None and isinstance(self.device, ModbusDevice):
             demand = _demand(self.device, self.wanted_keys(), self._slow)
+            if self._pack_order:
+                # A pack every few polls: its selection, two reads and the echo read again.
+                demand += PACK_REQUESTS / SLOW_EVERY
             self.update_interval = self.watch.polled(demand, self.device.link.stats.losses)
         interval = self.update_interval.total_seconds() if self.update_interval else 0
         if self.data is None or took <= interval or self._overrun_said:
@@ -349,6 +380,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 translation_domain=DOMAIN, translation_key=err.reason, retry_after=wait
             ) from err
         self._failures = self._busy = 0
+        await self._read_pack()
         self._note_refused(reading.refused)
         # Ask again next poll, rather than show them unavailable until their turn comes.
         if self._unsure(reading, self.device.profile.settings):
@@ -368,6 +400,40 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             values = {key: self.data.values.get(key) for key in self.wanted_keys() - keys} | values
         return replace(reading, values=values)
 
+    async def _read_pack(self) -> None:
+        """The next battery pack through the BMS window, in the poll's turn.
+
+        Every poll until each pack has been read once, then every SLOW_EVERY polls (a
+        pack's cells and temperatures move slowly); each round starts with the layout
+        (0x900D), so a pack added or taken away is seen. A pack that cannot be read this
+        time shows nothing until it can; the poll itself stands.
+        """
+        if self.bms is None:
+            return
+        if self._bms_in > 0:
+            self._bms_in -= 1
+            return
+        if time.monotonic() < self._bms_retry_at:
+            return
+        try:
+            if self._next_pack == 0:
+                self._pack_order = await self.bms.packs()
+                gone = self.packs.keys() - set(self._pack_order)
+                for pack in gone:
+                    del self.packs[pack]
+            if not self._pack_order:
+                # No window (or no packs): asked again in an hour.
+                self._bms_retry_at = time.monotonic() + BMS_RETRY
+                return
+            pack = self._pack_order[self._next_pack]
+            self.packs[pack] = await self.bms.read(pack)
+        except (LinkError, DeviceError) as err:
+            _LOGGER.debug("%s: battery pack not read: %r", self.name, err)
+            return
+        self._next_pack = (self._next_pack + 1) % len(self._pack_order)
+        if all(pack in self.packs for pack in self._pack_order):
+            self._bms_in = SLOW_EVERY - 1
+
     def _unsure(self, reading: Reading, keys: AbstractSet[str]) -> bool:
         """Whether one of these fields, read, lacks a value the device may well hold.
 
@@ -383,12 +449,32 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._had_value |= {key for key in read if reading.values[key] is not None}
         return unsure
 
+    def bound(self, key: str) -> float | None:
+        """The most the field may be set to beyond its range: the rated power it names.
+
+        The device's own, read from it; a plant's, when this device is the plant's master.
+        None while it is not known (the range alone holds then).
+        """
+        field = self.device.profile.field(key)
+        if field.write is None or (at_most := field.write.at_most) is None:
+            return None
+        if at_most in self.plant_bounds:
+            return self.plant_bounds[at_most]
+        rated = (self.identity or {}).get(at_most)
+        return float(rated) if isinstance(rated, int | float) else None
+
     async def async_write(self, values: Mapping[str, Value]) -> None:
         """Write settings of one group; then read what the device holds now.
 
         A cloud's writes (the System's) wait for its answer; the settings then show what
-        it confirmed.
+        it confirmed. A value past what the device (or its plant) is rated for is refused
+        before anything is sent.
         """
+        for key, value in values.items():
+            bound = self.bound(key)
+            if bound is not None and isinstance(value, int | float) and value > bound:
+                group = self.device.profile.group_of(key)
+                raise self._invalid(InvalidValueError(group, key, value, ""))
         if self.register_writes is not None:
             try:
                 await self.register_writes.write_settings(
@@ -426,18 +512,44 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         async with self._turn:
             yield
 
+    @property
+    def turn_wait(self) -> float:
+        """How long a request forwarded for another program may wait for the turn (s).
+
+        A request, and on a paced port the polls queued before it: there a poll takes
+        longer than a request's timeout, and the forwarded request waits its turn.
+        """
+        return const.REQUEST_TIMEOUT + (self.watch.busy_for if self.watch else 0.0)
+
+    def forwarded(self) -> None:
+        """A request was sent to the device for another program (the shared connection).
+
+        On a paced port it spends the line's budget as a poll's requests do.
+        """
+        if self.watch is not None:
+            self.watch.forwarded += 1
+
     async def _async_write(self, write: Coroutine[Any, Any, object]) -> None:
         """Run a write, then read what the device holds; say in the user's words what failed."""
         try:
             async with self._turn:
                 await write
         except InvalidValueError as err:
-            raise invalid_value(err) from err
+            raise self._invalid(err) from err
         except (WriteError, LinkError) as err:
             _LOGGER.debug("%s: write failed: %s", self.name, err)
             await self.async_refresh_settings()
             raise self.write_failure(err) from err
         await self.async_refresh_settings()
+
+    def _invalid(self, err: InvalidValueError) -> ServiceValidationError:
+        """The refusal in the user's words; a bounded field's range ends at its bound."""
+        field = self.device.profile.field(err.key)
+        bound = self.bound(err.key)
+        if bound is not None and field.write is not None and field.write.range is not None:
+            low, high = field.write.range
+            err.allowed = f"{low:g} - {min(high, bound):g}, step {field.write.step or 1:g}"
+        return invalid_value(err)
 
     def write_failure(self, err: WriteError | LinkError) -> HomeAssistantError:
         """What a failed write tells the user: what happened, and what the inverter holds.

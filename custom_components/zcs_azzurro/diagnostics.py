@@ -16,12 +16,15 @@ from .api.report import survey
 from .connection import connection_info
 from .const import (
     CONF_CLIENT_CODE,
+    CONF_LINK,
     CONF_LOGGER_SERIAL,
     CONF_MODEL,
     CONF_PLANT_ID,
     CONF_THING_KEY,
+    LINK_PLANT,
 )
 from .coordinator import ZcsConfigEntry
+from .plant import PlantCoordinator
 from .proxy import diagnostics as proxy_diagnostics
 from .webhook import WebhookWrites
 
@@ -46,6 +49,15 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: ZcsConfigEntry
 ) -> dict[str, Any]:
     """What a bug report needs."""
+    if entry.data[CONF_LINK] == LINK_PLANT:
+        plant: PlantCoordinator = entry.runtime_data.coordinator  # type: ignore[assignment]
+        return {
+            "entry": {"title": entry.title, "data": dict(entry.data)},
+            "members": [member.config_entry.title for member in plant.inverters],
+            "grid_from": plant.grid.config_entry.title,
+            "master": plant.master.config_entry.title,
+            "values": plant.data,
+        }
     coordinator = entry.runtime_data.coordinator
     device = coordinator.device
     reading = coordinator.data

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from homeassistant.components.sensor import SensorEntityDescription
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
@@ -79,3 +82,8 @@ class ZcsEntity(CoordinatorEntity[ZcsCoordinator]):
         if shown != self._shown:
             self._shown = shown
             self.async_write_ha_state()
+
+
+def sensor_description(key: str, **shown: Any) -> SensorEntityDescription:
+    """A sensor described in code (a plant's, a pack's): named by its key's translation."""
+    return SensorEntityDescription(key=key, translation_key=key, **shown)

@@ -12,8 +12,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api.profile.schema import Field, Presentation
+from .const import CONF_LINK, LINK_PLANT
 from .coordinator import ZcsConfigEntry
 from .entity import ZcsEntity
+from .plant_entity import async_add_numbers
 
 # Writes are queued by the coordinator's writer, one at a time per device.
 PARALLEL_UPDATES = 0
@@ -42,6 +44,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a number for each number field of the entry's profile."""
+    if entry.data[CONF_LINK] == LINK_PLANT:
+        async_add_numbers(entry, async_add_entities)  # type: ignore[arg-type]
+        return
     coordinator = entry.runtime_data.coordinator
     async_add_entities(
         ZcsNumber(coordinator, describe(field, shown))
@@ -51,6 +56,13 @@ async def async_setup_entry(
 
 class ZcsNumber(ZcsEntity, NumberEntity):
     """A setting the device holds as a number."""
+
+    @property
+    def native_max_value(self) -> float:
+        """The range's top, or what the device (or its plant) is rated for if less."""
+        top = super().native_max_value
+        bound = self.coordinator.bound(self.entity_description.key)
+        return top if bound is None else min(top, bound)
 
     @property
     def native_value(self) -> float | None:

@@ -92,6 +92,9 @@ class PortWatch:
     _taken_polls: int = 0
     _losses: int = 0
     _budget_interval: timedelta | None = None
+    # Requests forwarded for other programs since the last poll, and their rate per poll.
+    forwarded: int = 0
+    _forwarded_rate: float = 0.0
 
     def __post_init__(self) -> None:
         """Start with nothing noted."""
@@ -107,9 +110,13 @@ class PortWatch:
         """After a poll: the interval to poll at next.
 
         `demand` is the requests per scan interval this entry needs; `losses` counts every
-        time the port was taken from the link since it was made.
+        time the port was taken from the link since it was made. What the shared connection
+        forwarded since the last poll counts too, averaged over the last few polls (a
+        program that reads in bursts moves the interval once, not back and forth).
         """
-        self._port.demand[self.entry_id] = demand
+        self._forwarded_rate = (self._forwarded_rate + self.forwarded) / 2
+        self.forwarded = 0
+        self._port.demand[self.entry_id] = demand + self._forwarded_rate
         taken = losses != self._losses
         self._losses = losses
         self._note_taken(taken)
@@ -117,6 +124,11 @@ class PortWatch:
         return max(
             self.interval, self._budget_interval or self.interval, self._backoff or self.interval
         )
+
+    @property
+    def busy_for(self) -> float:
+        """Seconds the entries of the port take for one round of their polls (at its gap)."""
+        return sum(self._port.demand.values()) * self._port.gap
 
     def _note_taken(self, taken: bool) -> None:
         """Back off while something else keeps taking the port; heal when it stops."""

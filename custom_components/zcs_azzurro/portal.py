@@ -21,6 +21,7 @@ from .api.cloud.portal_source import (
     load_portal_map,
 )
 from .backfill import Backfill
+from .battery_health import async_watch_battery_health
 from .const import CONF_CLIENT_CODE, CONF_FIELDS, CONF_THING_KEY, DOMAIN
 from .coordinator import ZcsConfigEntry, ZcsCoordinator, ZcsRuntimeData
 
@@ -71,6 +72,7 @@ async def async_setup_cloud_entry(
     await hass.config_entries.async_forward_entry_setups(entry, platforms)
     if ALARM_KEY in source.map.names:
         entry.async_on_unload(_watch_alarms(hass, coordinator))
+    async_watch_battery_health(hass, entry)
     backfill = Backfill(hass, entry, source)
     entry.async_on_unload(coordinator.async_add_listener(backfill.async_schedule))
     backfill.async_schedule()

@@ -38,7 +38,7 @@ from .api.proxy import (
     Unit,
 )
 from .api.transport.base import READ_INPUT, WRITE_MULTIPLE, WRITE_SINGLE
-from .connection import endpoint_from
+from .connection import endpoint_key
 from .const import (
     CONF_ALLOW_RAW_WRITES,
     CONF_PROXY,
@@ -82,13 +82,6 @@ def where(options: Mapping[str, Any]) -> tuple[str, int]:
         options.get(CONF_PROXY_HOST, DEFAULT_PROXY_HOST),
         int(options.get(CONF_PROXY_PORT, DEFAULT_PROXY_PORT)),
     )
-
-
-def endpoint_key(data: Mapping[str, Any]) -> str:
-    """The device endpoint an entry reaches: entries behind one may share one proxy."""
-    if data[const.CONF_LINK] == const.LINK_WIFI:
-        return f"v5 {data['host']}:{data['port']}"
-    return str(endpoint_from(data))
 
 
 class EntryUnit(Unit):
@@ -143,9 +136,11 @@ class EntryUnit(Unit):
         link = self.device.link
         read = link.read_input_registers if function == READ_INPUT else link.read_holding_registers
         async with AsyncExitStack() as turn:
-            # Between two polls: a poll waits for one proxied request at most.
-            async with asyncio.timeout(const.REQUEST_TIMEOUT):
+            # Between two polls: a poll waits for one proxied request at most; the request
+            # waits for the polls of the line queued before it.
+            async with asyncio.timeout(self.coordinator.turn_wait):
                 await turn.enter_async_context(self.coordinator.async_turn())
+            self.coordinator.forwarded()
             return await read(self.device.unit, address, count)
 
     async def write(self, address: int, values: list[int], *, single: bool) -> None:

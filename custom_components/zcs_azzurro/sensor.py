@@ -16,8 +16,11 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .api.profile.schema import Field, Presentation
+from .const import CONF_LINK, LINK_PLANT
 from .coordinator import ZcsConfigEntry
 from .entity import ZcsEntity
+from .pack import async_add_pack_sensors
+from .plant_entity import async_add_sensors
 
 # Read-only: the coordinator does the polling.
 PARALLEL_UPDATES = 0
@@ -48,6 +51,9 @@ async def async_setup_entry(
     A field of a part the device may lack (a second battery tower) gets its sensor once the
     device reports the part: at setup if it does, or at the first poll that says so.
     """
+    if entry.data[CONF_LINK] == LINK_PLANT:
+        async_add_sensors(entry, async_add_entities)  # type: ignore[arg-type]
+        return
     coordinator = entry.runtime_data.coordinator
     fields = list(coordinator.device.profile.entities(Platform.SENSOR))
 
@@ -66,6 +72,7 @@ async def async_setup_entry(
     add_reported()
     if fields:
         entry.async_on_unload(coordinator.async_add_listener(add_reported))
+    async_add_pack_sensors(entry, async_add_entities)
 
 
 class ZcsSensor(ZcsEntity, SensorEntity):

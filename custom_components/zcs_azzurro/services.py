@@ -42,7 +42,7 @@ from .api.profile.decoder import decode
 from .api.profile.encoder import allowed, allows
 from .api.profile.schema import WIDTHS, Field, FieldType, Profile, Span, WordOrder, WriteGroup
 from .api.transport.base import READ_HOLDING, READ_INPUT, WRITE_MULTIPLE, WRITE_SINGLE, Link
-from .const import CONF_ALLOW_RAW_WRITES, DOMAIN, EVENT_REGISTER_WRITTEN
+from .const import CONF_ALLOW_RAW_WRITES, CONF_LINK, DOMAIN, EVENT_REGISTER_WRITTEN, LINK_PLANT
 from .coordinator import ZcsConfigEntry, ZcsCoordinator
 from .profiles import async_get_profile
 from .system import REGISTER_MAP
@@ -144,11 +144,15 @@ def _hex(address: int) -> str:
 
 
 def _entry(hass: HomeAssistant, call: ServiceCall) -> ZcsConfigEntry:
-    """The loaded entry the call targets, by its id or its device's."""
+    """The loaded entry the call targets, by its id or its device's (a plant's is refused)."""
+    entry: ZcsConfigEntry
     if device_id := call.data.get(ATTR_DEVICE_ID):
-        entry: ZcsConfigEntry = async_get_device_and_config_entry(hass, DOMAIN, device_id)[1]
-        return entry
-    return async_get_config_entry(hass, DOMAIN, call.data[ATTR_CONFIG_ENTRY_ID])
+        entry = async_get_device_and_config_entry(hass, DOMAIN, device_id)[1]
+    else:
+        entry = async_get_config_entry(hass, DOMAIN, call.data[ATTR_CONFIG_ENTRY_ID])
+    if entry.data[CONF_LINK] == LINK_PLANT:
+        raise _refuse("plant_no_registers", title=entry.title)
+    return entry
 
 
 def _local(entry: ZcsConfigEntry) -> tuple[ZcsCoordinator, ModbusDevice]:

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from ..modbus import Device
 from .chint import Ddsu666, Dtsu666
 from .hyd_1ph import Hyd1ph
-from .hyd_3ph import Hyd3ph, Plant
+from .hyd_3ph import Hyd3ph
 from .hyd_es import HydEs
 from .ktl_v3 import KtlV3
 from .tl_v3 import TlV3
+
+
+class Memory(Protocol):
+    """What a device keeps through a restart (its counters, a battery's charge)."""
+
+    def memory(self) -> dict[str, Any]:
+        """What to keep."""
+
+    def recall(self, memory: Mapping[str, Any]) -> None:
+        """Take up what was kept."""
 
 
 class Model(Device, Protocol):
@@ -19,8 +29,11 @@ class Model(Device, Protocol):
 
     gaps: list[tuple[int, int]]
     max_read: int
-    plant: Plant
     clock: Callable[[], float]
+
+    @property
+    def plant(self) -> Memory:
+        """What it keeps through a restart."""
 
 
 DEVICES: dict[str, Callable[[], Model]] = {

@@ -12,10 +12,28 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from ..registers import RegisterBank, f32
 from .hyd_3ph import Plant
+
+
+class GridPoint(Protocol):
+    """What a meter reads: the flow at a grid connection (+ export) and its counters (Wh)."""
+
+    grid_w: float
+    load_w: float
+    totals_wh: dict[str, float]
+
+    def advance(self, now: float) -> None:
+        """Move to time `now`."""
+
+    def memory(self) -> dict[str, Any]:
+        """What it keeps through a restart."""
+
+    def recall(self, memory: Mapping[str, Any]) -> None:
+        """Take up what was kept."""
 
 
 class _Meter(RegisterBank, ABC):
@@ -24,13 +42,20 @@ class _Meter(RegisterBank, ABC):
     IMPORT: int
     EXPORT: int
 
-    def __init__(self, blocks: list[tuple[int, int]], clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        blocks: list[tuple[int, int]],
+        clock: Callable[[], float],
+        plant: GridPoint | None = None,
+    ) -> None:
         super().__init__(blocks, max_read=60)
         self.clock = clock
         self.asleep = False
-        self.plant = Plant.commissioned(clock())
-        # A meter sees the grid point of a plant without a battery it could see apart.
-        self.plant.max_battery_w = 0.0
+        if plant is None:
+            plant = Plant.commissioned(clock())
+            # A meter sees the grid point of a plant without a battery it could see apart.
+            plant.max_battery_w = 0.0
+        self.plant: GridPoint = plant
         self.refresh()
 
     def refresh(self) -> None:
@@ -61,13 +86,22 @@ class Dtsu666(_Meter):
     # Where each manual puts the totals; the export total is 10 registers after the import.
     ENERGY = (0x401E, 0x101E)
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, energy_at: int = 0x401E) -> None:
-        """On the wall clock unless told otherwise; version 0x0105, 3P4W, address 1."""
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        energy_at: int = 0x401E,
+        plant: GridPoint | None = None,
+    ) -> None:
+        """On the wall clock unless told otherwise; version 0x0105, 3P4W, address 1.
+
+        At a plant's grid connection (`plant`), or a house of its own.
+        """
         if energy_at not in self.ENERGY:
             raise ValueError(f"a DTSU666 keeps its totals at {self.ENERGY}, not {energy_at:#06x}")
         self.IMPORT, self.EXPORT = energy_at, energy_at + 10
         blocks = [(0x0000, 0x002E), (0x1000, 0x1051), (0x2000, 0x2045), (0x4000, 0x4059)]
-        super().__init__(blocks, clock)
+        super().__init__(blocks, clock, plant)
         self.set(0x0000, [0x0105, 0, 0, 0])
         self.set(0x0006, [1, 10])  # IrAt, UrAt: no transformers
         self.set(0x002C, [3, 3, 1])

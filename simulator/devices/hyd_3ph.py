@@ -42,6 +42,9 @@ BLOCKS = (
 )
 CLOCK = 0x1004
 BATTERY_COMMIT = 0x1053
+# The G3 BMS window (research/modbus_maps.md 3.10): the selected BMS's summary and its pack.
+BMS_BLOCKS = ((0x9000, 0x9030), (0x9044, 0x9074))
+BMS_SELECT = 0x9020
 # The settings and the runs in which the unit takes them (research/modbus_maps.md 3.12).
 GROUPS = (
     Group(
@@ -79,6 +82,8 @@ GROUPS = (
 SETTINGS = {
     0x1023: [0, 0],
     0x1029: [0, 0],
+    # Parallel operation off; the role a unit leaves the factory with: master, address 0.
+    0x1035: [0, 1, 0],
     # index, address, BMS, OVP, charge V, UVP, min discharge V, currents, DOD, EOD, Ah,
     # rated V, LiFePO4, EPS buffer, commit; addresses 2-4, lead-acid, control bits, max SOC.
     0x1044: [0, 0, 0, 4800, 4700, 3800, 4000, 2500, 2500, 90, 90, 24, 4320, 1, 10, 0]
@@ -153,6 +158,8 @@ class Plant:
     shade: float = 0.0
     # How much PV load has warmed the inverter (°C); it follows in minutes, not at once.
     warmth: float | None = None
+    # The share of the house this plant's inverter covers (one of several in parallel).
+    load_share: float = 1.0
     today_wh: dict[str, float] = field(default_factory=lambda: dict.fromkeys(_COUNTERS, 0.0))
     _last: float | None = None
     _day: int | None = None
@@ -193,7 +200,8 @@ class Plant:
         clouds = 0.85 + 0.15 * math.sin(now / 173)
         self.pv_w = self.peak_pv_w * self.sun * clouds * (1 - self.shade)
         evening = 1500.0 if 18 <= hour < 21.5 else 0.0
-        self.load_w = 380 + 220 * math.sin(now / 89) ** 2 + evening + self.extra_load_w
+        house = 380 + 220 * math.sin(now / 89) ** 2 + evening + self.extra_load_w
+        self.load_w = house * self.load_share
         self._obey()
         # The inverter warms with the PV power it really converts (after any curtailment).
         seconds = 0.0 if self._last is None else min(max(now - self._last, 0.0), 3600.0)
@@ -268,8 +276,9 @@ class Hyd3ph(RegisterBank):
     MAP_BLOCKS: ClassVar[tuple[tuple[int, int], ...]] = BLOCKS
     MAP_GROUPS: ClassVar[tuple[Group, ...]] = GROUPS
     PHASES: ClassVar[int] = 3
-    # Battery inputs that take a tower (the map has 8; the 3PH HYD ZSS uses two).
-    BATTERY_INPUTS: ClassVar[int] = 2
+    # Battery inputs that take a tower: the map's 8 (Modbus-G3 V1.38 5.2). ZCS sells the
+    # 3PH HYD ZSS with one or two towers; more are there to show the rest of the map.
+    BATTERY_INPUTS: ClassVar[int] = 8
 
     def __init__(
         self,
@@ -293,6 +302,13 @@ class Hyd3ph(RegisterBank):
         self.asleep = False
         # Towers on the battery inputs: a second one is an option (--second-tower).
         self.towers = 1
+        # Packs in each tower, read through the BMS window (none: the window is not served).
+        self.packs_per_tower = 0
+        # Reads after a selection that still show the pack shown before (a BMS slow to switch).
+        self.bms_lag = 0
+        self._lagging = 0
+        self._selected = 0
+        self._shown_pack = 0
         self.identity = {
             0x0445: ascii_registers(serial, 8),
             0x044D: ascii_registers("V1", 2),
@@ -317,7 +333,8 @@ class Hyd3ph(RegisterBank):
         for address, values in self.identity.items():
             self.set(address, values)
         self._system(now)
-        self._grid()
+        grid_w, house_w, today_wh, totals_wh = self.grid_point()
+        self._grid(grid_w, house_w)
         eps_volts = [2300, 2302, 2298][: self.PHASES]
         self.set(0x0504, [0, 0, 0, 5000, 0, 0, eps_volts[0], 0, 0])
         for phase, eps_v in enumerate(eps_volts[1:], start=1):
@@ -330,9 +347,18 @@ class Hyd3ph(RegisterBank):
         # The unit's own total (0.1 kW): coarser than the strings' sum, which is what it is.
         self.set(0x05C4, [round(plant.pv_w / 100)])
         self._battery()
+        self._bms_window()
         for index, name in enumerate(_COUNTERS):
             address = _COUNTER_BASE + 4 * index
-            self.set(address, u32(plant.today_wh[name] / 10) + u32(plant.totals_wh[name] / 100))
+            self.set(address, u32(today_wh[name] / 10) + u32(totals_wh[name] / 100))
+
+    def grid_point(self) -> tuple[float, float, dict[str, float], dict[str, float]]:
+        """What the meter at the grid connection shows the inverter; alone, its own plant's.
+
+        Power (+ export) and the house's (W), and the counters today and in total (Wh).
+        """
+        plant = self.plant
+        return plant.grid_w, plant.load_w, plant.today_wh, plant.totals_wh
 
     def _battery(self) -> None:
         """The battery inputs: each tower carries its share of the plant's battery.
@@ -367,6 +393,54 @@ class Hyd3ph(RegisterBank):
         self.set(
             0x0667,
             [s16(plant.battery_w / 100), round(plant.soc), 98, self.towers, capacity_ah],
+        )
+
+    def fit_packs(self, packs: int) -> None:
+        """Give every tower `packs` packs, and serve the BMS window that shows them."""
+        self.packs_per_tower = packs
+        for block in BMS_BLOCKS:
+            if block not in self.blocks:
+                self.blocks.append(block)
+        if not any(group.first == BMS_SELECT for group in self.groups):
+            self.groups.append(Group(BMS_SELECT, BMS_SELECT, free=True))
+        self.refresh()
+
+    def _bms_window(self) -> None:
+        """The BMS window: the layout, and the selected pack (once the BMS has switched).
+
+        A ZBT-5K module: 16 LFP cells (51.2 V, 100 Ah) with a BMS of its own.
+        """
+        if not self.packs_per_tower:
+            return
+        plant = self.plant
+        self.set(0x900D, [self.packs_per_tower << 8 | self.towers])
+        if self._lagging:
+            self._lagging -= 1
+        else:
+            self._shown_pack = self._selected
+        selected = self._shown_pack
+        battery, pack = selected & 0xFF, selected >> 8 & 0x0F
+        if battery >= self.towers or pack >= self.packs_per_tower:
+            self.set(0x900E, [0] * 6)
+            self.set(0x9044, [selected] + [0] * 48)
+            return
+        amps = plant.battery_w / self.towers / self.packs_per_tower / 51.2
+        soh = 98 - pack - battery
+        cell = 3.20 + 0.0015 * plant.soc + 0.004 * pack
+        cells = [round((cell + 0.001 * (i % 5)) * 1000) for i in range(16)]
+        temperatures = [round((21.0 + 0.5 * i + pack) * 10) for i in range(4)]
+        full = round(100 * soh / 100 * 10)
+        self.set(
+            0x900E,
+            [round(plant.soc), round(51.2 * 10), s16(amps * 10), 225, round(plant.soc), soh],
+        )
+        serial = ascii_registers(f"ZBT5K2406{battery + 1:02d}{pack + 1:03d}", 9)
+        self.set(
+            0x9044,
+            [selected, 0, 0, 0, *serial, *cells]
+            + [0] * 8
+            + [max(cells), min(cells), *temperatures, 265, 230, s16(amps * 10)]
+            + [round(full * plant.soc / 100), full, 312 + 7 * pack + battery],
         )
 
     def _settings(self) -> Settings:
@@ -411,6 +485,9 @@ class Hyd3ph(RegisterBank):
         if group.first in (STORAGE_MODE, PASSIVE_SETPOINTS):
             self._passive_since = self.clock()
             self._standby = False
+        if group.first == BMS_SELECT:
+            self._selected = self.values[BMS_SELECT]
+            self._lagging = self.bms_lag
         if group.first == CLOCK:
             year, month, day, hour, minute, second = (self.values[CLOCK + i] for i in range(6))
             wanted = time.mktime((2000 + year, month, day, hour, minute, second, 0, 0, -1))
@@ -438,14 +515,14 @@ class Hyd3ph(RegisterBank):
         self.set(0x042C, clock)
         self.set(CLOCK, clock)
 
-    def _grid(self) -> None:
+    def _grid(self, grid_w: float, house_w: float) -> None:
         plant = self.plant
         output_w = plant.pv_w - plant.battery_w
         wobble = math.sin(plant.load_w / 37)
         self.set(0x0484, [5000 + round(3 * wobble), s16(output_w / 10), 0, s16(abs(output_w) / 10)])
         # PCC: active power (0.01 kW), apparent (0.01 kVA), active again in 0.1 kW.
-        self.set(0x0488, [s16(plant.grid_w / 10), 0, round(abs(plant.grid_w) / 10)])
-        self.set(0x048B, [s16(plant.grid_w / 100)])
+        self.set(0x0488, [s16(grid_w / 10), 0, round(abs(grid_w) / 10)])
+        self.set(0x048B, [s16(grid_w / 100)])
         # Each phase carries its share; a single-phase unit leaves S and T at 0.
         share = self.PHASES
         phases = [230.0 + wobble + phase * 0.4 for phase in range(share)]
@@ -453,9 +530,9 @@ class Hyd3ph(RegisterBank):
             base = 0x048D + 11 * phase
             self.set(base, [round(volts * 10), round(abs(output_w) / share / volts * 100)])
             self.set(base + 2, [s16(output_w / 10 / share), 0, 1000])
-            grid_amps = round(abs(plant.grid_w) / share / volts * 100)
-            self.set(base + 5, [grid_amps, s16(plant.grid_w / 10 / share)])
-        self.set(0x04AF, [round(plant.load_w / 10)])
+            grid_amps = round(abs(grid_w) / share / volts * 100)
+            self.set(base + 5, [grid_amps, s16(grid_w / 10 / share)])
+        self.set(0x04AF, [round(house_w / 10)])
         self.set(0x04BD, [1000])
         if share == 1:
             return
@@ -469,8 +546,8 @@ class Hyd3ph(RegisterBank):
                     round(volts * 10),
                     round(abs(output_w) / 3 / volts * 100),
                     s16(output_w / 30),
-                    round(abs(plant.grid_w) / 3 / volts * 100),
-                    s16(plant.grid_w / 30),
+                    round(abs(grid_w) / 3 / volts * 100),
+                    s16(grid_w / 30),
                 ],
             )
         line = [(phases[i] + phases[(i + 1) % 3]) / 2 * math.sqrt(3) for i in range(3)]

@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from custom_components.zcs_azzurro.api.device import LEARN_REFUSAL_AFTER, ModbusDevice
-from custom_components.zcs_azzurro.api.profile.schema import Profile, Span
+from custom_components.zcs_azzurro.api.profile.schema import Presence, Profile, Span
 from custom_components.zcs_azzurro.api.transport.base import Link
 from simulator.__main__ import _device
 from simulator.devices.hyd_3ph import Hyd3ph
@@ -22,8 +22,14 @@ def _tower(profile: Profile) -> list[str]:
     return sorted(part.fields)
 
 
+def _part(profile: Profile, key: str = "battery2_voltage") -> Presence:
+    part = profile.presence_of(key)
+    assert part is not None
+    return part
+
+
 async def test_an_empty_second_input_reports_no_tower(link: Link, profile: Profile) -> None:
-    (part,) = profile.presence
+    part = _part(profile)
     reading = await ModbusDevice(link, 1, profile).read(_tower(profile))
     assert reading.values["battery2_voltage"] == 0
     # Code 0 is no state the map names: no value.
@@ -34,7 +40,7 @@ async def test_an_empty_second_input_reports_no_tower(link: Link, profile: Profi
 async def test_a_second_tower_is_reported_and_read(
     link: Link, inverter: Hyd3ph, profile: Profile
 ) -> None:
-    (part,) = profile.presence
+    part = _part(profile)
     inverter.towers = 2
     inverter.refresh()
     reading = await ModbusDevice(link, 1, profile).read([*_tower(profile), "battery_power"])
@@ -69,11 +75,12 @@ async def test_totals_the_firmware_refuses_are_unavailable_and_nothing_else_is_l
     assert isinstance(reading.values["battery_soc"], int)
     # Learnt: the next poll asks only for what the firmware serves, in as many requests.
     reading = await device.read(keys)
-    assert reading.requests == (Span(0x0606, 8), Span(0x0646, 5))
+    # (The total power is every input's: 0x0606 to input 8's at 0x0637.)
+    assert reading.requests == (Span(0x0606, 50), Span(0x0646, 5))
     assert reading.values["battery_state"] == "charging"
 
 
-def _arguments(device: str, *, second_tower: bool) -> argparse.Namespace:
+def _arguments(device: str, *, second_tower: bool, towers: int | None = None) -> argparse.Namespace:
     return argparse.Namespace(
         device=device,
         refuse=[],
@@ -81,6 +88,8 @@ def _arguments(device: str, *, second_tower: bool) -> argparse.Namespace:
         asleep=False,
         memory=None,
         second_tower=second_tower,
+        towers=towers,
+        packs=None,
     )
 
 
@@ -95,5 +104,29 @@ def test_the_simulator_flag_adds_a_second_tower_to_the_three_phase_hybrid_only()
     assert isinstance(one, Hyd3ph)
     assert (one.towers, one.values[0x060B], one.values[0x064A]) == (1, 0, 0)
     # The single-phase hybrid has one battery input.
-    with pytest.raises(SystemExit, match="hyd-1ph has no second battery input"):
+    with pytest.raises(SystemExit, match="hyd-1ph has no battery input 2"):
         _device(_arguments("hyd-1ph", second_tower=True))
+
+
+async def test_every_input_of_the_map_is_reported_when_it_has_a_tower(
+    link: Link, inverter: Hyd3ph, profile: Profile
+) -> None:
+    # Four towers on a map of eight inputs: 2 to 4 are reported, 5 to 8 are not.
+    inverter.towers = 4
+    inverter.refresh()
+    parts = [_part(profile, f"battery{k}_voltage") for k in range(2, 9)]
+    device = ModbusDevice(link, 1, profile)
+    probes = sorted(set().union(*(part.probes for part in parts)))
+    reading = await device.read(probes)
+    # One request reads the voltages of inputs 2-8 (read twice: each is seen the first time).
+    assert set(reading.requests) == {Span(0x060B, 43)}
+    assert [part.reported(reading.values) for part in parts] == [True] * 3 + [False] * 4
+    reading = await device.read(sorted(parts[2].fields))  # input 4
+    assert reading.values["battery4_state"] == "charging"
+    assert reading.values["battery4_soc"] == 55
+    assert isinstance(reading.values["battery4_power"], int)
+    assert reading.values["battery4_power"] < 0
+    # Up to the map's eight from the command line; a ninth is no input.
+    assert _device(_arguments("hyd-3ph", second_tower=False, towers=8)).towers == 8  # type: ignore[attr-defined]
+    with pytest.raises(SystemExit, match="hyd-3ph has no battery input 9"):
+        _device(_arguments("hyd-3ph", second_tower=False, towers=9))

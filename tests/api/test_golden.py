@@ -74,8 +74,10 @@ GOLDEN = [
             "battery2_soc": 71,
             "battery2_soh": 96,
             "battery2_state": "discharging",
-            # Both inputs: 2.5 kW charging, 0.5 kW discharging; negative: charging.
+            # Both inputs: 2.5 kW charging, 0.5 kW discharging; negative: charging. Inputs
+            # 3-8 have no tower: 0 W each, read for the total.
             "battery_total_power": -2000,
+            **{f"battery{k}_power": 0 for k in range(3, 9)},
             "battery_average_soc": 73,
             "battery_total_soh": 97,
             "battery_packs": 8,
@@ -449,8 +451,9 @@ async def test_the_string_inverter_sleeps_at_night_behind_an_awake_stick(
 # only where a block holds more than one request's worth).
 REQUESTS = {
     # The battery states and totals (0x0644-0x066B) are one request more; so is the max charge
-    # SOC (0x105B), shown but not written, if enabled (it is not by default).
-    "zcs_3ph_hyd_zss": (8, 12),
+    # SOC (0x105B), shown but not written, if enabled (it is not by default), and the parallel
+    # role (0x1035-0x1037, disabled by default: it lies in the settings' block).
+    "zcs_3ph_hyd_zss": (9, 12),
     "zcs_1ph_hyd_zss_hp": (7, 11),
     "zcs_3ph_ktl_v3": (4, 6),
     "zcs_hyd_es": (1, 2),

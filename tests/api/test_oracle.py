@@ -56,6 +56,8 @@ HA_CONVENTIONS = {
     "battery_current",
     "battery2_power",
     "battery2_current",
+    # The map's other battery inputs, as inputs 1 and 2.
+    *(f"battery{k}_{quantity}" for k in range(3, 9) for quantity in ("power", "current")),
 }
 
 

@@ -44,16 +44,16 @@ def test_the_settings_take_one_request_per_block(profile: Profile) -> None:
 
 
 def test_the_default_entities_take_five(profile: Profile) -> None:
-    # A unit with one tower: its default entities, and what tells whether a second has come.
+    # A unit with one tower: its default entities, and what tells whether another has come.
     enabled = [key for key in profile.defaults() if key not in profile.settings]
     probes = [key for part in profile.presence for key in part.probes]
-    assert probes == ["battery2_voltage"]
+    assert probes == [f"battery{k}_voltage" for k in range(2, 9)]
     requests = _requests(profile, enabled + probes)
     assert [(hex(span.address), span.count) for span in requests] == [
         ("0x404", 58),  # state, faults, temperatures (fault words reach to 0x043d)
         ("0x484", 44),  # grid and meter up to house consumption at 0x04af
         ("0x584", 6),  # PV1 and PV2
-        ("0x604", 8),  # battery 1 up to state of health, and battery 2's voltage
+        ("0x604", 50),  # battery 1 up to state of health, and the voltages of inputs 2-8
         ("0x686", 22),  # lifetime energy counters
     ]
 

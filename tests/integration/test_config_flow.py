@@ -63,6 +63,7 @@ async def test_the_menu_offers_every_local_link(hass: HomeAssistant) -> None:
     assert result["menu_options"] == [
         *("eth", "wifi", "hub", "power_magic", "rs485"),
         *("portal", "system"),
+        "plant",  # entries already added, grouped
     ]
 
 

@@ -97,9 +97,22 @@ async def test_out_of_range_is_refused_by_home_assistant_and_off_step_by_us(
     with pytest.raises(ServiceValidationError) as refused:
         await _call(hass, "number", "set_value", "export_limit", value=150)
     assert refused.value.translation_key == "invalid_value"
+    # The export limit's range ends at the rated power read from the inverter (10 kW).
     assert refused.value.translation_placeholders == {
         "value": "150",
-        "allowed": "0 - 20000, step 100",
+        "allowed": "0 - 10000, step 100",
+    }
+    shown = hass.states.get(entity_id(hass, "export_limit", "number"))
+    assert shown is not None
+    assert shown.attributes["max"] == 10000
+    with pytest.raises(ServiceValidationError):
+        await _call(hass, "number", "set_value", "export_limit", value=10100)
+    # Past the rated power by any other way (a plant's number, an automation): ours says so.
+    with pytest.raises(ServiceValidationError) as refused:
+        await loaded_entry.runtime_data.coordinator.async_write({"export_limit": 15000})
+    assert refused.value.translation_placeholders == {
+        "value": "15000",
+        "allowed": "0 - 10000, step 100",
     }
     assert inverter.log == []
 

@@ -67,6 +67,8 @@ async def test_the_report_holds_every_block_and_each_address_sources_disagree_on
         "running_state": "contested",
         "battery_state": "unconfirmed",
         "battery2_state": "unconfirmed",
+        # Inputs 3-8's states, as input 2's.
+        **{f"battery{k}_state": "unconfirmed" for k in range(3, 9)},
         "battery_capacity": "unconfirmed",
     }
     assert report["reads"]["max_registers"] == 60

@@ -31,14 +31,15 @@ async def test_diagnostics_are_redacted(
     assert diagnostics["last_update_success"] is True
     assert diagnostics["link"]["failures"] == 0
     # Identity (2), and the first poll: readings (5) and settings (5), each read twice (again
-    # in reverse order), as every value is seen for the first time.
-    assert diagnostics["link"]["requests"] == 22
+    # in reverse order), as every value is seen for the first time; and the BMS window's
+    # layout (refused: the simulated unit has no packs).
+    assert diagnostics["link"]["requests"] == 23
     poll = diagnostics["poll"]
     requests = [
         ["0x0404", 58],
         ["0x0484", 44],
         ["0x0584", 6],
-        ["0x0604", 8],  # battery 1, and battery 2's voltage: has a second tower come?
+        ["0x0604", 50],  # battery 1, and the voltages of inputs 2-8: has a tower come?
         ["0x0686", 22],
         ["0x1023", 7],
         ["0x104d", 6],

@@ -56,6 +56,7 @@ TOPICS = (
     "energy",
     "sharing",
     "clouds",
+    "plants",
     "profiles",
     "troubleshooting",
     "development",
@@ -373,8 +374,9 @@ def check_forms(page: Page, forms: Mapping[str, Form]) -> list[str]:
 
 
 def _menu(language: str) -> dict[str, str]:
+    """The menu's links (a plant is no link: it groups entries already added)."""
     options = _strings(language)["config"]["step"]["user"]["menu_options"]
-    return {label: key for key, label in options.items()}
+    return {label: key for key, label in options.items() if key != const.LINK_PLANT}
 
 
 def _ports(link: str) -> str:

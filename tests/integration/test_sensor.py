@@ -130,7 +130,7 @@ async def test_names_are_translated_and_rare_entities_are_disabled(
     ]
     assert disabled == {field.key for field, shown in shown if not shown.enabled}
     # One entity per field, and the button that sets the clock.
-    assert len(entries) == len(shown) + 1 == 78
+    assert len(entries) == len(shown) + 1 == 81
     assert (
         registry.async_get(entity_id(hass, "heatsink_temperature")).entity_category == "diagnostic"
     )
@@ -300,15 +300,16 @@ async def test_one_poll_of_the_default_entities_takes_five_requests(
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_one_poll_of_every_entity_takes_eight_requests(
+async def test_one_poll_of_every_entity_takes_nine_requests(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, stick: EthStick
 ) -> None:
     await poll(hass)  # the first poll of every entity reads values not seen before twice
     before = stick.requests
     await poll(hass)
-    # The default five, the EPS block, the battery states and totals (0x0646-0x066B), and the
-    # max charge SOC (0x105B, shown but not written: in a block of settings of its own).
-    assert stick.requests - before == 8
+    # The default five, the EPS block, the battery states and totals (0x0646-0x066B), the max
+    # charge SOC (0x105B, shown but not written: in a block of settings of its own), and the
+    # parallel role (0x1035-0x1037, in the settings' block).
+    assert stick.requests - before == 9
     assert state(hass, "eps_voltage_l1").state == "230.0"
 
 

@@ -391,12 +391,15 @@ def _writable(node: _Node, kind: FieldType, options: Mapping[int, str] | None) -
     write = node.child("write")
     low_high = write.optional("range", _RANGE)
     step = write.optional("step", _POSITIVE)
+    at_most = write.optional("at_most", _KEY_CHECK)
     write.done()
     if (low_high is None) == (options is None):
         raise node.error("write", "needs a range (and step), or options, and not both")
     if low_high is not None and step is None:
         raise node.error("write", "a range needs a step")
-    return Writable(group="", range=low_high, step=step)
+    if at_most is not None and low_high is None:
+        raise node.error("write", "at_most bounds a range: options have none")
+    return Writable(group="", range=low_high, step=step, at_most=at_most)
 
 
 def _group(node: _Node) -> WriteGroup:
@@ -749,6 +752,10 @@ def load_profile(
     _check_fields(root, rules, identity + fields, detected=bool(prefixes))
     _check_ratios(identity, fields)
     known = {fld.key: fld for _, fld in fields}
+    named = {fld.key for _, fld in identity}
+    for item, fld in fields:
+        if fld.write is not None and fld.write.at_most not in (None, *named):
+            raise item.error("write", f"at_most names no identity field: {fld.write.at_most}")
     groups, placed = _writes(root, rules, fields)
     profile_id = root.get("id", _KEY_CHECK)
     if not bundled and profile_id != path.stem:
@@ -768,6 +775,7 @@ def load_profile(
         groups=groups,
         checks=_checks(root, {fld.key: fld for _, fld in identity + fields}),
         presence=_presence(root, known),
+        bms_window=root.get("bms_window", _BOOL, False),
         bundled=bundled,
     )
     root.done()

@@ -114,11 +114,16 @@ class WriteGroup:
 
 @dataclass(frozen=True)
 class Writable:
-    """What may be written to a field: a range and step (numbers) or its options."""
+    """What may be written to a field: a range and step (numbers) or its options.
+
+    `at_most` names an identity field (the rated power) the value may not exceed either:
+    the range is what the registers hold, this what the device (or its plant) can do.
+    """
 
     group: str
     range: tuple[float, float] | None = None
     step: float | None = None
+    at_most: str | None = None
 
 
 class Status(StrEnum):
@@ -345,6 +350,8 @@ class Profile:
     groups: tuple[WriteGroup, ...] = ()
     checks: tuple[Check, ...] = ()
     presence: tuple[Presence, ...] = ()
+    # Whether the device passes its battery packs' data through the G3 BMS window (api/bms.py).
+    bms_window: bool = False
     # False for a user's own profile (from <config>/zcs_azzurro/profiles/): its entities
     # take their names from the profile, as no translation knows its keys.
     bundled: bool = True
@@ -361,6 +368,13 @@ class Profile:
     def group(self, key: str) -> WriteGroup:
         """The write group with this key."""
         return next(group for group in self.groups if group.key == key)
+
+    def group_of(self, key: str) -> str:
+        """The key of the write group the writable field with this key is written in."""
+        write = self._by_key[key].write
+        if write is None:
+            raise ValueError(f"{key} is not writable")
+        return write.group
 
     def presence_of(self, key: str) -> Presence | None:
         """The part whose presence shows the field with this key, if it has one."""
