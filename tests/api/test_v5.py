@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator
 
 import pytest
 
-from custom_components.zcs_azzurro.api.device import ModbusDevice
+from custom_components.zcs_azzurro.api.device import LEARN_REFUSAL_AFTER, ModbusDevice
 from custom_components.zcs_azzurro.api.discovery import Logger, parse_answer, scan
 from custom_components.zcs_azzurro.api.errors import (
     ConnectError,
@@ -23,7 +23,7 @@ from custom_components.zcs_azzurro.api.errors import (
     UnconfirmedError,
     WrongLoggerError,
 )
-from custom_components.zcs_azzurro.api.profile.schema import Profile
+from custom_components.zcs_azzurro.api.profile.schema import Profile, Span
 from custom_components.zcs_azzurro.api.transport.base import ALL_FUNCTIONS
 from custom_components.zcs_azzurro.api.transport.v5 import V5Endpoint, V5Link, V5Registry
 from simulator.devices.hyd_3ph import Hyd3ph
@@ -274,6 +274,31 @@ async def test_a_scan_where_nothing_answers_finds_nothing(socket_enabled: None) 
 )  # fmt: skip
 def test_scan_answers_are_read_strictly(answer: bytes, logger: Logger | None) -> None:
     assert parse_answer(answer) == logger
+
+
+@pytest.mark.parametrize("double_crc", [False, True])
+async def test_sofars_refusal_is_learnt_and_read_around(
+    wifi: WifiStick, link: V5Link, inverter: Hyd3ph, profile: Profile, double_crc: bool
+) -> None:
+    """`01 90 02 cd c1` (MichaluxPL/Sofar_LSW3#59) once ended the poll: now the map learns it.
+
+    From a logger that applies the CRC twice too (`01 90 02 cd c1 00 00`: scripts/soak --quirks).
+    """
+    wifi.faults.sofar_refusal = True
+    wifi.logger.double_crc = double_crc
+    inverter.gaps.append((0x0584, 0x0589))  # firmware that refuses the PV registers
+    device = ModbusDevice(link, 1, profile)
+    keys = ["pv1_power", "battery_soc"]
+    for _ in range(LEARN_REFUSAL_AFTER):
+        reading = await device.read(keys)
+        assert reading.values == {"pv1_power": None, "battery_soc": 55}
+        assert reading.refused == (Span(0x0586, 1),)
+    before = wifi.requests
+    again = await device.read(keys)
+    assert again.requests == (Span(0x0608, 1),)  # planned around: the PV read is not sent
+    assert wifi.requests - before == 1
+    assert again.values == reading.values
+    assert link.stats.failures == 0  # a refusal is the device's answer, not a broken link
 
 
 async def test_a_write_echoed_otherwise_leaves_its_outcome_unknown(

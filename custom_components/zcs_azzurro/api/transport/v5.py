@@ -428,10 +428,12 @@ class V5Link(Link):
     def _decode(self, request: ModbusPDU, rtu: bytes, size: int) -> ModbusPDU:
         """The answer's PDU, once the RTU frame is whole, for this unit and function."""
         function = request.function_code
-        if (code := sofar_refusal(rtu, request.dev_id, function)) is not None:
+        # A logger that applies the CRC twice does so to a refusal as well.
+        unwrapped = strip_double_crc(rtu)
+        if (code := sofar_refusal(unwrapped, request.dev_id, function)) is not None:
             raise DeviceError(function, code)
         if len(rtu) != size:
-            rtu = strip_double_crc(rtu)
+            rtu = unwrapped
         exception = len(rtu) == 5 and rtu[1] == function | 0x80
         if not exception and (len(rtu) != size or rtu[1] != function):
             raise FrameError(f"no answer to function {function:#04x} in {rtu.hex()}")
