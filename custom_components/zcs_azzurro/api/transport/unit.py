@@ -8,8 +8,9 @@ device layer reads through, and says what went wrong in this package's terms.
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -61,6 +62,9 @@ _SOCKET_BAUDRATE = 115200
 # How late an answer can come, in timeouts after its request was sent (a busy inverter, a
 # stick's serial side catching up: scripts/soak's late answers come at two).
 LATE_ANSWERS = 3.0
+# How often a serial port the library closed is tried again while its close is still under
+# way (serialx closes it in a thread; until then the port's lock is held).
+_PORT_RELEASE_STEP = 0.01
 
 
 class LinkKind(StrEnum):
@@ -167,6 +171,8 @@ class UnitLink(Link):
         # Requests in a row that failed with the connection up; when the next may go out.
         self._failed = 0
         self._quiet_until = 0.0
+        # Whether a request was answered: the port (if serial) was ours.
+        self._answered = False
         # The connection waits as long as its most patient unit asks.
         unit.require_timeout(timeout)
         self._unsubscribe: Callable[[], None] | None = unit.on_connection_lost(self._lost)
@@ -227,6 +233,10 @@ class UnitLink(Link):
                     raise
                 # A connection that sat idle may have been closed by the stick: one fresh try.
                 answer = await self._bounded(function, request, reused=False)
+            except ConnectError as err:
+                if not self._closing_port(err):
+                    raise
+                answer = await self._reopened(function, request)
         except ModbusExceptionError as err:
             self._failed = 0
             raise DeviceError(function, int(err.exception_code or 0)) from err
@@ -239,7 +249,32 @@ class UnitLink(Link):
         finally:
             IN_LINK_REQUEST.reset(in_request)
         self._failed = 0
+        self._answered = True
         return answer
+
+    def _closing_port(self, err: ConnectError) -> bool:
+        """Whether the port would not open because our own close of it is still under way.
+
+        modbus-connection closes the port on a frame it cannot place (Sofar's 0x90 refusal,
+        a bad CRC) and the next request opens it again: found by scripts/soak --quirks.
+        """
+        return (
+            self.kind is LinkKind.RTU_SERIAL
+            and self._answered
+            and any(isinstance(c, OSError) and c.errno == errno.EBUSY for c in _causes(err))
+        )
+
+    async def _reopened[T](self, function: int, request: Callable[[], Awaitable[T]]) -> T:
+        """The request, sent once the port is released; ConnectError if held past the timeout."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.timeout
+        while True:
+            await asyncio.sleep(_PORT_RELEASE_STEP)
+            try:
+                return await self._bounded(function, request, reused=False)
+            except ConnectError as err:
+                if not self._closing_port(err) or loop.time() >= until:
+                    raise
 
     async def _bounded[T](
         self, function: int, request: Callable[[], Awaitable[T]], *, reused: bool
@@ -303,9 +338,12 @@ class UnitLink(Link):
 
 
 def _caused_by(err: BaseException, kind: type[BaseException]) -> bool:
+    return any(isinstance(cause, kind) for cause in _causes(err))
+
+
+def _causes(err: BaseException) -> Iterator[BaseException]:
+    """The error and what caused it, down the chain."""
     cause: BaseException | None = err
     while cause is not None:
-        if isinstance(cause, kind):
-            return True
+        yield cause
         cause = cause.__cause__ or cause.__context__
-    return False
