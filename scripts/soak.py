@@ -208,11 +208,19 @@ class Settings:
 
 
 SETTINGS = Settings()
+# Registers no field holds, inside the request for the grid's (tests/api/test_device.py).
+RESERVED = (0x0496, 0x0497)
 
 
-def show_quirks(front: EthStick | Rs485Bus) -> None:
-    """Switch on, for good, what public captures show real sticks and loggers do."""
+def show_quirks(front: EthStick | Rs485Bus, device: Hyd3ph) -> None:
+    """Switch on, for good, what public captures show real sticks and loggers do.
+
+    The inverter refuses two reserved registers inside a read of the grid block, as Sofar
+    firmware does (function byte 0x90): no field is there, so the device must learn the
+    refusal and read around it with every value still shown.
+    """
     front.faults.sofar_refusal = True
+    device.gaps.append(RESERVED)
     if isinstance(front, WifiStick):
         for quirk in ("chatter", "own_frames", "foreign_answers", "double_crc", "at_noise"):
             setattr(front.logger, quirk, True)
@@ -248,7 +256,7 @@ async def local_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
         where = stick.port
         answering = stick
     if SETTINGS.quirks:
-        show_quirks(answering)
+        show_quirks(answering, device)
     # The entry's own interval keeps Home Assistant's scheduler out of the run; the clock moves
     # as a user's default polls do, so that the checks of how fast values move judge as they
     # do for a user (an hour apart, a temperature may move 120 °C).
@@ -478,7 +486,7 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
 
                 hass.bus.async_listen("state_changed", _record, _ours)
                 truths: list[dict[str, Value | None]] = [front.truth()]
-                damaged: set[int] = set()  # polls with an answer-damaging fault on
+                damaged: dict[int, str] = {}  # polls with an answer-damaging fault on: which
                 fault: str | None = None
                 left = 0
                 recovering: str | None = None
@@ -505,7 +513,7 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
                         tally.injected += 1
                         lines_at = counter.count
                     if fault in DAMAGING:
-                        damaged.add(tally.polls)
+                        damaged[tally.polls] = fault
                     clock.now += interval
                     poll_started = time.monotonic()
                     await coordinator.async_refresh()
@@ -551,7 +559,7 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
                     if not any(matches(state, value, platform) for value in held):
                         off = f"poll {poll} {entity_id}={state} held {held}"
                         if poll in damaged and within_measure(state, held, front.fields.get(key)):
-                            tally.tolerated.append(off)
+                            tally.tolerated.append(f"{off} ({damaged[poll]})")
                         else:
                             tally.wrong.append(off)
                     if entity_id in total_ids:
