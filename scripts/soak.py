@@ -58,7 +58,8 @@ from simulator.system import SimulatedSystem
 from simulator.wifi import WifiStick
 from tests.trust import is_wrong
 
-# Links wait this long for an answer in the soak; a delay fault answers after twice that.
+# Links wait this long for an answer in the soak (unless told otherwise); a delay fault
+# answers after twice what they wait.
 TIMEOUT = 0.05
 # While on, the share of read answers handed another's (same length), or with a byte changed.
 CROSSED = 0.5
@@ -142,7 +143,7 @@ def eth_faults(stick: EthStick, device: Hyd3ph) -> dict[str, Callable[[bool], No
         v5 = {name: v5_flag(name) for name in ("wrong_sequence", "bad_checksum", "bad_rtu_crc")}
     return v5 | {
         "silent": flag("silent"),
-        "delay": flag("delay", 2 * TIMEOUT),
+        "delay": flag("delay", 2 * const.REQUEST_TIMEOUT),
         "drop": flag("drop"),
         "reset": flag("reset"),
         "bad_crc": flag("bad_crc"),
@@ -187,7 +188,7 @@ def rs485_faults(bus: Rs485Bus, device: Hyd3ph) -> dict[str, Callable[[bool], No
 
     return {
         "silent": flag("silent"),
-        "delay": flag("delay", 2 * TIMEOUT),
+        "delay": flag("delay", 2 * const.REQUEST_TIMEOUT),
         "bad_crc": flag("bad_crc"),
         "garbage": flag("garbage"),
         "wrong_unit": flag("wrong_unit"),
@@ -224,7 +225,7 @@ def show_quirks(front: EthStick | Rs485Bus, device: Hyd3ph) -> None:
     if isinstance(front, WifiStick):
         for quirk in ("chatter", "own_frames", "foreign_answers", "double_crc", "at_noise"):
             setattr(front.logger, quirk, True)
-        front.heartbeat_interval = TIMEOUT
+        front.heartbeat_interval = const.REQUEST_TIMEOUT
 
 
 async def local_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
@@ -623,8 +624,11 @@ def main() -> None:
         help="what real sticks and loggers do, all run long: the WiFi logger's own frames, "
         "other clients' answers, a second CRC, AT noise, heartbeats; Sofar's 0x90 refusal",
     )
+    parser.add_argument(
+        "--timeout", type=float, default=TIMEOUT, help="s a link waits for an answer"
+    )
     arguments = parser.parse_args()
-    const.REQUEST_TIMEOUT = TIMEOUT  # type: ignore[misc]
+    const.REQUEST_TIMEOUT = arguments.timeout  # type: ignore[misc]
     SETTINGS.quirks = arguments.quirks
     failed = False
     for link in SOAK_LINKS:

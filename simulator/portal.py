@@ -57,6 +57,12 @@ class PortalFaults:
     zero_burst: bool = field(default=False, doc="every value 0 (lastUpdate as usual)")
     stale: float = field(default=0.0, doc="s the device has been silent (realtime from then)")
     decrease: float = field(default=0.0, doc="kWh taken off every lifetime total in realtime")
+    history_shape: bool = field(
+        default=False, doc="historicData's params a list, not an object (an answer reshaped)"
+    )
+    history_future: bool = field(
+        default=False, doc="history carries one more sample, stamped in the year 9999"
+    )
 
 
 def iso(moment: float) -> str:
@@ -222,6 +228,8 @@ class SimulatedPortal:
         else:
             return {"success": False}
         value = [{thing: answer if thing == self.thing_key else {}} for thing in things]
+        if kind == "historicData" and self.faults.history_shape:
+            return {"params": value, "success": True}
         return {"params": {"value": value}, "success": True}
 
     def _latest(self) -> tuple[float, dict[str, float | int]]:
@@ -250,6 +258,10 @@ class SimulatedPortal:
         names = [name for name in window[0][1] if name != "energyAutoconsumingTotal"]
         answer: dict[str, Any] = {name: [v[name] for _, v in window] for name in names}
         answer["ts"] = [iso(t) for t, _ in window]
+        if self.faults.history_future:
+            for name in names:
+                answer[name].append(window[-1][1][name])
+            answer["ts"].append("9999-12-31T23:55:00Z")
         return answer
 
     def _alarms(self) -> dict[str, Any]:

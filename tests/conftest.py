@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from modbus_connection.tmodbus import ModbusConnection
 
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
@@ -45,6 +46,16 @@ def link_at(endpoint: Endpoint, unit: int = 1) -> Link:
         timeout=TEST_TIMEOUT,
         close=connection.close,
     )
+
+
+async def until(condition: Callable[[], object], within: float = 10.0) -> None:
+    """Wait until the condition holds: an event the code under test has no signal for.
+
+    Checked every few milliseconds; a loaded machine makes it wait longer, not fail.
+    """
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 (no event to wait on: that is the point)
+            await asyncio.sleep(0.005)
 
 
 class Clock:
@@ -107,6 +118,21 @@ async def closed_port() -> int:
     server.close()
     await server.wait_closed()
     return port
+
+
+# The instant a cloud entry's tests pin the simulated plant and Home Assistant's clock at (a
+# June morning, the sun up): what they see does not depend on the hour the suite runs at.
+PLANT_TIME = "2026-06-21T10:00:00+00:00"
+
+
+@pytest.fixture
+def plant_time(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
+    """Home Assistant's clock at PLANT_TIME; the clouds' simulators, made after, start there.
+
+    Only for cloud entries: a local link paces its requests on a clock freezegun would stop.
+    """
+    freezer.move_to(PLANT_TIME)
+    return freezer
 
 
 @pytest.fixture

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
-from homeassistant.const import Platform
+from homeassistant.const import CONF_DEVICE, CONF_HOST, CONF_PORT, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady, HomeAssistantError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.typing import ConfigType
 
 from .api.device import ModbusDevice, identify
@@ -102,8 +106,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     except HomeAssistantError as err:
         # Another integration holds the device over other link settings; it may let go.
         raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="link_in_use") from err
-    if entry.unique_id is None:
-        # Set up while the device slept: it is identified once it answers.
+    if entry.unique_id is None and profile.serial_prefixes:
+        # Set up while the device slept: it is identified once it answers (a device with
+        # no serial number, a meter, never is: its entry goes by its own id).
         profile = await _async_detect(hass, entry, link, loaded.profiles)
     if missing := needed_functions(profile) - link.functions:
         # Never sent: the link would refuse it (the HUB carries 0x03 and 0x10 only).
@@ -149,6 +154,13 @@ async def _async_detect(
             translation_domain=DOMAIN, translation_key="device_not_identified"
         ) from err
     model = profile.model_name(identity.values)
+    if other := hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, serial):
+        # Added again while it slept, by another way (its address by name, say).
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="device_already_added",
+            translation_placeholders={"serial": serial, "title": other.title},
+        )
     hass.config_entries.async_update_entry(
         entry,
         unique_id=serial,
@@ -156,6 +168,43 @@ async def _async_detect(
         data={**entry.data, CONF_PROFILE: profile.id, CONF_MODEL: model},
     )
     return profile
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
+    """Bring an entry of an older version up to date.
+
+    1.2: a meter's entry (a device with no serial number) was known by its link, address
+    and unit id, and its device and entities by the same; Home Assistant accepts no
+    address as a unique id. They now go by the entry's own id, which no move changes.
+    """
+    if entry.version > 1:
+        return False
+    if entry.minor_version < 2:
+        if entry.unique_id is not None and entry.unique_id == _placed_id(entry.data):
+            _rename(hass, entry, entry.unique_id, entry.entry_id)
+            hass.config_entries.async_update_entry(entry, unique_id=None)
+        hass.config_entries.async_update_entry(entry, minor_version=2)
+    return True
+
+
+def _placed_id(data: Mapping[str, Any]) -> str | None:
+    """The unique id a meter's entry had before 1.2: link, where it is, unit id."""
+    if CONF_UNIT_ID not in data or CONF_LINK not in data:
+        return None
+    where = data.get(CONF_DEVICE) or f"{data.get(CONF_HOST)}:{data.get(CONF_PORT)}"
+    return f"{data[CONF_LINK]}_{where}_{data[CONF_UNIT_ID]}"
+
+
+def _rename(hass: HomeAssistant, entry: ZcsConfigEntry, old: str, new: str) -> None:
+    """The entry's device and entities, known by `new` where they were by `old`."""
+    entities = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(entities, entry.entry_id):
+        if entity.unique_id.startswith(f"{old}_"):
+            key = entity.unique_id.removeprefix(f"{old}_")
+            entities.async_update_entity(entity.entity_id, new_unique_id=f"{new}_{key}")
+    devices = dr.async_get(hass)
+    if device := devices.async_get_device_by_identifier((DOMAIN, old), entry.entry_id):
+        devices.async_update_device(device.id, new_identifiers={(DOMAIN, new)})
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:

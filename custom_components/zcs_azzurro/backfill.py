@@ -36,9 +36,10 @@ from homeassistant.util import slugify
 from homeassistant.util.unit_conversion import EnergyConverter
 
 from .api.cloud.history import HourlyCounter, HourRow, hour_of
-from .api.cloud.portal_source import PortalSource
+from .api.cloud.portal import History
+from .api.cloud.portal_source import PortalSource, zero_burst
 from .api.source import SourceError
-from .const import CONF_BACKFILL_DAYS, DEFAULT_BACKFILL_DAYS, DOMAIN
+from .const import CONF_BACKFILL_DAYS, DEFAULT_BACKFILL_DAYS, DOMAIN, MAX_BACKOFF
 from .coordinator import ZcsConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
@@ -62,6 +63,12 @@ def statistic_id(thing_key: str, key: str) -> str:
     return f"{DOMAIN}:{slugify(thing_key)}_{key.removesuffix('_total')}"
 
 
+def _bursts(history: History, names: list[str]) -> list[bool]:
+    """Which samples are a zero burst: every lifetime total 0 at once (as live, not data)."""
+    columns = [history.series[name] for name in names if name in history.series]
+    return [zero_burst(c[i] for c in columns) for i in range(len(history.times))]
+
+
 class Backfill:
     """Keeps an entry's external energy statistics filled up to the last complete hour."""
 
@@ -73,17 +80,22 @@ class Backfill:
         self._task: asyncio.Task[None] | None = None
         # The hour the last complete run reached (a failed run leaves it).
         self._done: datetime | None = None
+        # Failed runs in a row, and when the next may start.
+        self._failures = 0
+        self._retry_at: datetime | None = None
 
     @callback
     def async_schedule(self) -> None:
-        """After a good poll, run once per new hour (and again after a failed run)."""
+        """After a good poll, run once per new hour (after a failed run, once its wait is over)."""
         coordinator = self.entry.runtime_data.coordinator
-        hour = hour_of(dt_util.utcnow() - SETTLE)
+        now = dt_util.utcnow()
+        hour = hour_of(now - SETTLE)
         if (
             "recorder" not in self.hass.config.components
             or not coordinator.last_update_success
             or (self._task is not None and not self._task.done())
             or (self._done is not None and self._done >= hour)
+            or (self._retry_at is not None and now < self._retry_at)
         ):
             return
         self._task = self.entry.async_create_background_task(
@@ -93,12 +105,23 @@ class Backfill:
     async def _async_run(self, hour: datetime) -> None:
         try:
             imported = await self.async_backfill()
-        except SourceError as err:
-            # The next good poll tries again, from where this run stopped.
-            _LOGGER.debug("%s: backfill stopped: %r", self.entry.title, err)
+        except Exception as err:
+            # The run ends here; a later good poll tries again, from where it stopped, after
+            # a wait that doubles with each failure in a row (as the polls' own backoff).
+            interval = self.entry.runtime_data.coordinator.update_interval or SETTLE
+            wait = min(interval * 2**self._failures, timedelta(seconds=MAX_BACKOFF))
+            self._retry_at = dt_util.utcnow() + wait
+            self._failures += 1
+            if isinstance(err, SourceError) or self._failures > 1:
+                _LOGGER.debug("%s: backfill stopped: %r", self.entry.title, err)
+            else:
+                # Not a failure of the service's: a fault of ours, shown once, not every run.
+                _LOGGER.exception("%s: backfill failed", self.entry.title)
             return
         _LOGGER.debug("%s: backfill imported %s hourly rows", self.entry.title, imported)
         self._done = hour
+        self._failures = 0
+        self._retry_at = None
 
     async def async_backfill(self, now: datetime | None = None) -> int:
         """Import the hours not stored yet; how many rows were written."""
@@ -108,12 +131,22 @@ class Backfill:
         thing_key = self.source.thing_key
         names = await self._async_names()
         series = []
+        guard = self.entry.runtime_data.coordinator.guard
         for key in BACKFILLED:
             if key not in self.source.map.names:
                 continue
             sid = statistic_id(thing_key, key)
             last = await self._async_last_row(sid)
-            counter = HourlyCounter(self.source.profile.field(key), last=last, not_before=oldest)
+            fld = self.source.profile.field(key)
+            restart = None
+            anchor = guard.anchor(key)
+            if last is not None and anchor and anchor[0] + abs(fld.scale) < last.state:
+                # Below the series: the counter started again, and its owner accepted it.
+                restart = (anchor[0], datetime.fromtimestamp(anchor[1], UTC))
+            # A new series is judged against the counter's present value (the live one).
+            counter = HourlyCounter(
+                fld, last=last, not_before=oldest, restart=restart, known=anchor
+            )
             metadata = StatisticMetaData(
                 mean_type=StatisticMeanType.NONE,
                 has_sum=True,
@@ -131,18 +164,26 @@ class Backfill:
         while start < now:
             end = min(start + self.source.client.max_span, now)
             history = await self.source.client.historic(thing_key, start, end)
+            burst = _bursts(history, [name for name, _, _ in series])
             for name, counter, metadata in series:
                 values = history.series.get(name, (None,) * len(history.times))
-                counter.feed(history.times, values)
-                if rows := counter.rows():
-                    async_add_external_statistics(
-                        self.hass,
-                        metadata,
-                        [StatisticData(start=r.start, state=r.state, sum=r.sum) for r in rows],
-                    )
-                    imported += len(rows)
+                counter.feed(
+                    history.times, [None if b else v for v, b in zip(values, burst, strict=True)]
+                )
+                imported += self._add(metadata, counter.rows())
             start = end
+        for _, counter, metadata in series:
+            imported += self._add(metadata, counter.settle())
         return imported
+
+    def _add(self, metadata: StatisticMetaData, rows: list[HourRow]) -> int:
+        if rows:
+            async_add_external_statistics(
+                self.hass,
+                metadata,
+                [StatisticData(start=r.start, state=r.state, sum=r.sum) for r in rows],
+            )
+        return len(rows)
 
     async def _async_last_row(self, sid: str) -> HourRow | None:
         """The newest row stored for the statistic, if any."""

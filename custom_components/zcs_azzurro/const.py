@@ -99,8 +99,12 @@ CONF_PROXY_HOST: Final = "proxy_host"
 CONF_PROXY_WRITES: Final = "proxy_writes"
 DEFAULT_PROXY_PORT: Final = 5020
 DEFAULT_PROXY_HOST: Final = "127.0.0.1"
-# Clients served at once; more are turned away.
+# Clients served at once, and from one address (so that one host cannot take every slot);
+# more are turned away.
 PROXY_MAX_CLIENTS: Final = 8
+PROXY_CLIENTS_PER_ADDRESS: Final = 4
+# Requests a second one client is served at most (some 50 sensors read every second).
+PROXY_RATE: Final = 50.0
 # Seconds a client may stay silent before it is let go.
 PROXY_IDLE: Final = 300.0
 

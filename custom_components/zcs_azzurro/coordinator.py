@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from collections.abc import Set as AbstractSet
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -166,8 +166,16 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         self._settings_in = 0
         # Settings that have been read with a value at least once.
         self._had_value: set[str] = set()
-        self.serial: str = entry.unique_id or ""
-        self.guard = CounterGuard(device.profile.fields)
+        # The device's serial; a device without one (a meter) goes by its entry's id.
+        self.serial: str = entry.unique_id or entry.entry_id
+        # A cloud's counters: a first value waits for the next to agree (the service's zero
+        # bursts and stray totals). A local device's are read the same twice already.
+        self.guard = CounterGuard(
+            device.profile.fields, confirm_first=not isinstance(device, ModbusDevice)
+        )
+        # The counters whose new start the owner is asked to accept (repair issues).
+        self._restarts: set[str] = set()
+        entry.async_on_unload(self._clear_restarts)
         self.identity: dict[str, Value | None] | None = None
         self._first_keys: frozenset[str] = frozenset()
         # Buttons listen too, under keys that are no field.
@@ -198,6 +206,10 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, self._overrun_issue))
         # Set by an entry whose registers are written through a cloud (the System's webhook).
         self.register_writes: RegisterWrites | None = None
+        # Set by a cloud entry: its counters' recent samples, (time in s, values) oldest first.
+        self.recent: (
+            Callable[[float], Awaitable[list[tuple[float, dict[str, Value | None]]]]] | None
+        ) = None
         # What a plant this device is the master of can do, by identity field (its rated
         # power): the plant's settings written here may reach that far.
         self.plant_bounds: dict[str, float] = {}
@@ -276,6 +288,25 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 if data and isinstance(data.native_value, int | float | Decimal):
                     self.guard.seed(field.key, float(data.native_value), last.last_seen.timestamp())
         self._first_keys = frozenset(keys)
+        await self._async_prime_guard()
+
+    async def _async_prime_guard(self) -> None:
+        """Counters with nothing to follow (a new cloud entry) take their recent history first.
+
+        A cloud's first value waits for one that agrees with it: the samples of the last
+        minutes, where the service has them, are such values, so the totals show from the
+        first poll. Without them, from the second.
+        """
+        counters = [f.key for f in self.device.profile.fields if f.counter]
+        if self.recent is None or all(self.guard.anchor(key) for key in counters):
+            return
+        try:
+            samples = await self.recent(dt_util.utcnow().timestamp())
+        except SourceError as err:
+            _LOGGER.debug("%s: no recent history for the counters: %r", self.name, err)
+            return
+        for at, values in samples:
+            self.guard.apply(values, at)
 
     def wanted_keys(self) -> frozenset[str]:
         """The fields the entities listening now show (before any listens: the enabled ones).
@@ -322,7 +353,8 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
     def _after_poll(self, took: float) -> None:
         """Polls never overlap: one that outlasts the interval delays the next; say so once.
 
-        The first poll reads identity and settings too, so it is not held against the interval.
+        The first poll reads identity and settings too, so it is not held against the
+        interval. A poll that fits it again takes the repair issue away.
         """
         if self.watch is not None and isinstance(self.device, ModbusDevice):
             demand = _demand(self.device, self.wanted_keys(), self._slow)
@@ -331,7 +363,11 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 demand += PACK_REQUESTS / SLOW_EVERY
             self.update_interval = self.watch.polled(demand, self.device.link.stats.losses)
         interval = self.update_interval.total_seconds() if self.update_interval else 0
-        if self.data is None or took <= interval or self._overrun_said:
+        fits = took <= interval
+        if fits and self._overrun_said:
+            self._overrun_said = False
+            ir.async_delete_issue(self.hass, DOMAIN, self._overrun_issue)
+        if self.data is None or fits or self._overrun_said:
             return
         self._overrun_said = True
         ir.async_create_issue(
@@ -388,6 +424,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         if self._unsure(reading, self._slow):
             self._slow_in = 0  # a paced port's counters (scripts/soak, HUB row)
         values = self.guard.apply(reading.values, dt_util.utcnow().timestamp())
+        self._note_restarts()
         if reported := {
             part.key
             for part in self.device.profile.presence
@@ -399,6 +436,53 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
             # Settings not read this time hold what they were last read as.
             values = {key: self.data.values.get(key) for key in self.wanted_keys() - keys} | values
         return replace(reading, values=values)
+
+    def _note_restarts(self) -> None:
+        """A repair issue for each lifetime counter that counts on from another value.
+
+        The owner knows whether the inverter was replaced or its counters reset; until
+        they accept the new start, the counter stays unavailable. A counter that comes
+        back to its old course takes its issue away.
+        """
+        restarts = {restart.key: restart for restart in self.guard.restarts()}
+        registry = er.async_get(self.hass)
+        for key, restart in restarts.items():
+            if key in self._restarts:
+                continue
+            field = self.device.profile.field(key)
+            unit = field.presentation.unit if field.presentation else None
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                restart_issue(self.config_entry.entry_id, key),
+                is_fixable=True,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="counter_restart",
+                translation_placeholders={
+                    "title": self.config_entry.title,
+                    "entity": registry.async_get_entity_id(
+                        Platform.SENSOR, DOMAIN, self.unique_id(key)
+                    )
+                    or key,
+                    "last": f"{restart.last:g} {unit or ''}".strip(),
+                    "value": f"{restart.value:g} {unit or ''}".strip(),
+                },
+                data={"entry_id": self.config_entry.entry_id, "key": key},
+            )
+        for key in self._restarts - restarts.keys():
+            ir.async_delete_issue(self.hass, DOMAIN, restart_issue(self.config_entry.entry_id, key))
+        self._restarts = set(restarts)
+
+    def _clear_restarts(self) -> None:
+        for key in self._restarts:
+            ir.async_delete_issue(self.hass, DOMAIN, restart_issue(self.config_entry.entry_id, key))
+
+    async def async_accept_restart(self, key: str) -> None:
+        """The owner accepts that the counter starts again from where it now is."""
+        self.guard.accept_restart(key)
+        self._restarts.discard(key)
+        ir.async_delete_issue(self.hass, DOMAIN, restart_issue(self.config_entry.entry_id, key))
+        await self.async_request_refresh()
 
     async def _read_pack(self) -> None:
         """The next battery pack through the BMS window, in the poll's turn.
@@ -619,6 +703,11 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         elif self._refused and not refused:
             _LOGGER.info("%s reads all its registers again", self.name)
         self._refused = refused
+
+
+def restart_issue(entry_id: str, key: str) -> str:
+    """The repair issue of a lifetime counter that counts on from another value."""
+    return f"counter_restart_{entry_id}_{key}"
 
 
 def invalid_value(err: InvalidValueError) -> ServiceValidationError:

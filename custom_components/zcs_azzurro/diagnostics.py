@@ -6,7 +6,14 @@ from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
-from homeassistant.const import CONF_API_KEY, CONF_HOST, CONF_TOKEN, CONF_URL, CONF_WEBHOOK_ID
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_DEVICE,
+    CONF_HOST,
+    CONF_TOKEN,
+    CONF_URL,
+    CONF_WEBHOOK_ID,
+)
 from homeassistant.core import HomeAssistant
 
 from .api.cloud.portal_source import PortalSource
@@ -31,6 +38,8 @@ from .webhook import WebhookWrites
 # Where a device is and which one it is are the owner's business; credentials are secret.
 TO_REDACT = {
     CONF_HOST,
+    # A serial port's by-id path carries the adapter's serial number.
+    CONF_DEVICE,
     CONF_LOGGER_SERIAL,
     "serial",
     "unique_id",
@@ -74,9 +83,10 @@ async def async_get_config_entry_diagnostics(
     report = None
     if isinstance(device, ModbusDevice):
         link = asdict(device.link.stats)
-        # Link errors name the address they failed at.
-        if link["last_error"]:
-            link["last_error"] = link["last_error"].replace(entry.data[CONF_HOST], REDACTED)
+        # Link errors name where they failed: the address, or the serial port.
+        for endpoint in (entry.data.get(key) for key in (CONF_HOST, CONF_DEVICE)):
+            if endpoint and link["last_error"]:
+                link["last_error"] = link["last_error"].replace(endpoint, REDACTED)
         # Home Assistant's connection to the device, which other integrations may share.
         link["connection"] = connection_info(hass, entry)
         # What an owner attaches to an issue to confirm the map (docs/help-confirm.md): the

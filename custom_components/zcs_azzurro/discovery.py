@@ -1,8 +1,9 @@
 """WiFi sticks on the LAN: scanned for while an entry uses one, every 15 minutes.
 
 What a scan finds goes to the config flow as an integration discovery: a stick no entry
-uses is offered as a discovered device; one that moved to a new address takes its entry
-along (the flow matches them by logger serial).
+uses is offered as a discovered device; one at a new address takes its entry along when
+that address serves the entry's logger and inverter, and is offered to the user to confirm
+otherwise (the flow matches them by logger serial).
 """
 
 from __future__ import annotations

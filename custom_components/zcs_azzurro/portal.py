@@ -67,6 +67,7 @@ async def async_setup_cloud_entry(
     """Poll a cloud's source; its entities, alarm events and history backfill (any cloud)."""
     source = coordinator.device
     assert isinstance(source, PortalSource)  # the clouds' one source type
+    coordinator.recent = source.recent
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = ZcsRuntimeData(coordinator)
     await hass.config_entries.async_forward_entry_setups(entry, platforms)

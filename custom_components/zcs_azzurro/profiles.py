@@ -39,15 +39,20 @@ def _load(hass: HomeAssistant, bundled: tuple[Profile, ...]) -> Loaded:
     return Loaded(bundled + user, errors)
 
 
+async def async_get_bundled(hass: HomeAssistant) -> tuple[Profile, ...]:
+    """The profiles that ship with the integration, read once per Home Assistant instance."""
+    if (bundled := hass.data.get(_BUNDLED)) is None:
+        bundled = hass.data[_BUNDLED] = await hass.async_add_executor_job(load_bundled)
+    return bundled
+
+
 async def async_load(hass: HomeAssistant) -> Loaded:
     """Every profile, and the errors of the user's files, read in the executor.
 
-    The bundled files are read once per Home Assistant instance; the user's each time,
-    so that a file added or fixed counts without a restart.
+    The user's files are read each time, so that a file added or fixed counts without a
+    restart.
     """
-    if (bundled := hass.data.get(_BUNDLED)) is None:
-        bundled = hass.data[_BUNDLED] = await hass.async_add_executor_job(load_bundled)
-    return await hass.async_add_executor_job(_load, hass, bundled)
+    return await hass.async_add_executor_job(_load, hass, await async_get_bundled(hass))
 
 
 async def async_get_profiles(hass: HomeAssistant) -> tuple[Profile, ...]:
@@ -55,9 +60,9 @@ async def async_get_profiles(hass: HomeAssistant) -> tuple[Profile, ...]:
     return (await async_load(hass)).profiles
 
 
-async def async_get_profile(hass: HomeAssistant, profile_id: str) -> Profile | None:
-    """The profile with this id."""
-    return next((p for p in await async_get_profiles(hass) if p.id == profile_id), None)
+async def async_get_bundled_profile(hass: HomeAssistant, profile_id: str) -> Profile:
+    """The bundled profile with this id (the System's register map: no user file changes it)."""
+    return next(p for p in await async_get_bundled(hass) if p.id == profile_id)
 
 
 def error_placeholders(error: ProfileError) -> dict[str, str]:

@@ -40,7 +40,6 @@ from .api.proxy import (
 from .api.transport.base import READ_INPUT, WRITE_MULTIPLE, WRITE_SINGLE
 from .connection import endpoint_key
 from .const import (
-    CONF_ALLOW_RAW_WRITES,
     CONF_PROXY,
     CONF_PROXY_HOST,
     CONF_PROXY_PORT,
@@ -144,11 +143,14 @@ class EntryUnit(Unit):
             return await read(self.device.unit, address, count)
 
     async def write(self, address: int, values: list[int], *, single: bool) -> None:
-        """Write as the register actions do: checked, whole groups, the event."""
+        """Write as the register actions do: checked, whole groups, the event.
+
+        Only what the profile declares writable: raw writes are for an administrator's
+        actions, never for whatever program reaches the port (no one signs in there).
+        """
 
         async def check_raw(span: Span) -> None:
-            if not self.entry.options.get(CONF_ALLOW_RAW_WRITES, False):
-                raise Refusal(ILLEGAL_ADDRESS)
+            raise Refusal(ILLEGAL_ADDRESS)
 
         try:
             await async_write_words(
@@ -188,8 +190,10 @@ async def async_share(hass: HomeAssistant, entry: ZcsConfigEntry) -> None:
                 host,
                 port,
                 max_clients=const.PROXY_MAX_CLIENTS,
+                per_address=const.PROXY_CLIENTS_PER_ADDRESS,
                 timeout=const.REQUEST_TIMEOUT,
                 idle=const.PROXY_IDLE,
+                rate=const.PROXY_RATE,
             )
             try:
                 await proxy.start()
@@ -216,6 +220,7 @@ async def async_share(hass: HomeAssistant, entry: ZcsConfigEntry) -> None:
         shared.proxy.units[unit_id] = EntryUnit(hass, entry)
         shared.entries[entry.entry_id] = unit_id
         _LOGGER.info("Sharing %s's connection on %s:%s", entry.title, host, port)
+    async_warn_if_exposed(hass, entry, host, port)
 
     async def release() -> None:
         async with hass.data[_LOCK]:
@@ -226,6 +231,29 @@ async def async_share(hass: HomeAssistant, entry: ZcsConfigEntry) -> None:
                 await shared.proxy.stop()
 
     entry.async_on_unload(release)
+
+
+def exposed_issue(entry_id: str) -> str:
+    """The repair issue of an entry that takes writes from the network through its proxy."""
+    return f"proxy_writes_exposed_{entry_id}"
+
+
+def async_warn_if_exposed(hass: HomeAssistant, entry: ZcsConfigEntry, host: str, port: int) -> None:
+    """A repair issue while writes are served beyond this machine: no one signs in there."""
+    issue = exposed_issue(entry.entry_id)
+    if entry.options.get(CONF_PROXY_WRITES, False) and not ipaddress.ip_address(host).is_loopback:
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="proxy_writes_exposed",
+            translation_placeholders={"title": entry.title, "address": f"{host}:{port}"},
+        )
+        entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, issue))
+    else:
+        ir.async_delete_issue(hass, DOMAIN, issue)
 
 
 def entry_proxy(hass: HomeAssistant, entry_id: str) -> _Shared | None:

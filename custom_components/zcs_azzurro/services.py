@@ -44,7 +44,7 @@ from .api.profile.schema import WIDTHS, Field, FieldType, Profile, Span, WordOrd
 from .api.transport.base import READ_HOLDING, READ_INPUT, WRITE_MULTIPLE, WRITE_SINGLE, Link
 from .const import CONF_ALLOW_RAW_WRITES, CONF_LINK, DOMAIN, EVENT_REGISTER_WRITTEN, LINK_PLANT
 from .coordinator import ZcsConfigEntry, ZcsCoordinator
-from .profiles import async_get_profile
+from .profiles import async_get_bundled_profile
 from .system import REGISTER_MAP
 
 SERVICE_READ_REGISTERS = "read_registers"
@@ -303,8 +303,7 @@ async def _write_through_cloud(
     """
     coordinator = entry.runtime_data.coordinator
     span = _span(call.data[ATTR_ADDRESS], len(words), Link.max_write)
-    profile = await async_get_profile(hass, REGISTER_MAP)
-    assert profile is not None  # bundled
+    profile = await async_get_bundled_profile(hass, REGISTER_MAP)
     target = _target(profile, span, words)
     if target.raw:
         await _check_raw_allowed(hass, call, entry, span)

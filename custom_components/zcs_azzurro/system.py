@@ -26,7 +26,7 @@ from .const import (
 )
 from .coordinator import ZcsConfigEntry, ZcsCoordinator
 from .portal import async_get_portal_map, async_setup_cloud_entry
-from .profiles import async_get_profile
+from .profiles import async_get_bundled_profile
 from .webhook import WebhookWrites
 
 SYSTEM_FIELDS = Path(__file__).parent / "api" / "cloud" / "system_fields.yaml"
@@ -72,14 +72,12 @@ def writable_groups(local: Profile) -> tuple[WriteGroup, ...]:
     return tuple(g for g in local.groups if g.kind is GroupKind.SETTINGS and covered(g))
 
 
-def with_controls(system_map: PortalMap, local: Profile | None) -> PortalMap:
+def with_controls(system_map: PortalMap, local: Profile) -> PortalMap:
     """The System's map with the local map's clock and the settings groups it can write.
 
     A setting the System's realtime call reports (its field map names the key) is read from
     it; the others show what their last write confirmed.
     """
-    if local is None:
-        return system_map
     clocks = tuple(g for g in local.groups if g.kind is GroupKind.CLOCK)
     groups = writable_groups(local)
     settings = {fld.key: fld for group in groups for fld in local.members(group)}
@@ -107,7 +105,7 @@ async def async_setup_system_entry(
     system_map = (await async_get_portal_map(hass, SYSTEM_FIELDS)).narrowed(entry.data[CONF_FIELDS])
     # The inverter's clock and settings, written through the API: their registers are the
     # local profile's (the System writes the inverter's own Modbus registers).
-    system_map = with_controls(system_map, await async_get_profile(hass, REGISTER_MAP))
+    system_map = with_controls(system_map, await async_get_bundled_profile(hass, REGISTER_MAP))
     client = system_client(hass, entry.data)
     device = entry.data[CONF_THING_KEY]
     webhook_id = entry.data[CONF_WEBHOOK_ID]

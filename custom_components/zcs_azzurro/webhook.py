@@ -37,6 +37,7 @@ from . import const
 from .api.cloud import system_wire as wire
 from .api.cloud.system import (
     SystemApiError,
+    SystemAuthError,
     SystemClient,
     SystemLoggerError,
     SystemWriteRefusedError,
@@ -283,6 +284,13 @@ class WebhookWrites:
                 logger = self.client.logger
                 raise _logger_error(
                     logger if logger and logger not in wire.WRITE_LOGGERS else "?"
+                ) from err
+            except SystemAuthError as err:
+                # The token no longer works: the owner is asked for a new one, as a poll does.
+                if entry := self.hass.config_entries.async_get_entry(self.entry_id):
+                    entry.async_start_reauth(self.hass)
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN, translation_key="system_write_auth"
                 ) from err
             except SystemApiError as err:
                 if isinstance(err, SystemWriteRefusedError) or not may_have_arrived(err):

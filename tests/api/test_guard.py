@@ -72,3 +72,66 @@ def test_a_seeded_value_from_before_a_restart_holds() -> None:
     assert (guard.last("total"), guard.last("power")) == (500.0, None)
     assert guard.apply({"total": 500.2}, now=60) == {"total": 500.2}
     assert guard.last("total") == 500.2
+
+
+def test_a_first_value_waits_for_the_next_to_agree_where_asked() -> None:
+    """A cloud's counter: a zero burst, or a stray high total, first anchors nothing."""
+    guard = CounterGuard([TOTAL], confirm_first=True)
+    # Zero first, then the true total: neither published, the next agrees with the second.
+    assert guard.apply({"total": 0.0}, now=0) == {"total": None}
+    assert guard.apply({"total": 12345.0}, now=300) == {"total": None}
+    assert guard.apply({"total": 12345.4}, now=600) == {"total": 12345.4}
+    assert guard.last("total") == 12345.4
+    # A stray high value first: the true ones that follow went back from it.
+    guard = CounterGuard([TOTAL], confirm_first=True)
+    assert guard.apply({"total": 99999.0}, now=0) == {"total": None}
+    assert guard.apply({"total": 12345.0}, now=300) == {"total": None}
+    assert guard.apply({"total": 12345.0}, now=600) == {"total": 12345.0}
+    # Seeded (the value shown before a restart): checked against the seed at once.
+    guard = CounterGuard([TOTAL], confirm_first=True)
+    guard.seed("total", 12345.0, at=0)
+    assert guard.apply({"total": 12345.5}, now=300) == {"total": 12345.5}
+
+
+def test_a_first_value_is_published_at_once_otherwise() -> None:
+    """A local device's counter: read the same twice before the guard sees it (Checks)."""
+    assert _guard().apply({"total": 0.0}, now=0) == {"total": 0.0}
+
+
+def test_a_lifetime_counter_counting_on_from_elsewhere_is_a_restart_the_owner_may_accept() -> None:
+    guard = _guard()
+    guard.seed("total", 5000.0, at=0)
+    # Reset by a firmware update: it counts on from zero, and every value is rejected.
+    times = [60, 360, 660]
+    for step, now in enumerate(times):
+        assert guard.apply({"total": 0.1 * step}, now=now) == {"total": None}
+    (restart,) = guard.restarts()
+    assert (restart.key, restart.last, restart.value) == ("total", 5000.0, 0.2)
+    assert guard.accept_restart("total") == 0.2
+    assert guard.restarts() == []
+    assert guard.apply({"total": 0.3}, now=900) == {"total": 0.3}
+    assert guard.accept_restart("total") is None  # nothing to accept any more
+
+
+def test_a_passing_glitch_is_no_restart() -> None:
+    guard = _guard()
+    guard.seed("total", 5000.0, at=0)
+    # Rejected values that agree, but not for long enough: not yet a restart.
+    for now in (60, 90, 120):
+        guard.apply({"total": 4000.0}, now=now)
+    assert guard.restarts() == []
+    # For long enough, but disagreeing with each other: each starts a run of its own.
+    for step, now in enumerate((700, 1400, 2100)):
+        guard.apply({"total": 4000.0 - 500 * step}, now=now)
+    assert guard.restarts() == []
+    # The true value again: accepted, and nothing is left to ask about.
+    assert guard.apply({"total": 5000.5}, now=2200) == {"total": 5000.5}
+    assert guard.restarts() == []
+
+
+def test_a_daily_counter_is_never_a_restart() -> None:
+    guard = _guard()
+    guard.seed("today", 25.0, at=0)
+    for now in (700, 1400, 2100):
+        assert guard.apply({"today": 30.0 + now}, now=now) == {"today": None}
+    assert guard.restarts() == []

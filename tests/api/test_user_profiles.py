@@ -140,3 +140,28 @@ def test_the_docs_example_is_a_valid_user_profile(tmp_path: Path, page: str) -> 
     assert {f.key for f in profile.fields if f.write} == {"setpoint", "mode"}
     (part,) = profile.presence
     assert part.fields == {"circuit2_state", "circuit2_temperature"}
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "problem"),
+    [
+        # Saved by a Windows editor as cp1252: "Potenza è" is one byte 0xE8 for the accent.
+        (MINE.replace("it: Potenza}", "it: Potenza attiva è}").encode("cp1252"), 18, "UTF-8"),
+        # A key that is a list (`? [a, b]`).
+        ((MINE + "? [a, b]\n: c\n").encode(), 36, "plain name"),
+        # Nesting deeper than the parser's recursion allows.
+        ((MINE + "extra: " + "[" * 5000 + "]" * 5000 + "\n").encode(), None, "nested"),
+        # An integer of 5,000 digits (Python refuses to read more than 4,300).
+        (MINE.replace("max_registers: 40", "max_registers: " + "9" * 5000).encode(), 9, "long"),
+    ],
+    ids=["cp1252", "list_key", "deep", "huge_integer"],
+)
+def test_a_file_no_parser_expects_fails_alone_with_its_own_error(
+    tmp_path: Path, content: bytes, line: int | None, problem: str
+) -> None:
+    tmp_path.joinpath("my_meter.yaml").write_bytes(content)
+    _write(tmp_path, "other.yaml", MINE.replace("id: my_meter", "id: other"))
+    profiles, (error,) = load_user(tmp_path)
+    assert [p.id for p in profiles] == ["other"]
+    assert (error.source, error.line, error.field) == ("my_meter.yaml", line, "(file)")
+    assert problem in error.problem

@@ -37,14 +37,17 @@ def client_of(session: aiohttp.ClientSession, portal: SimulatedPortal, **kw: str
     return PortalClient(session, key, kw.get("client", portal.client_code), url=portal.url)
 
 
-async def serve(body: str, status: int = 200) -> web.AppRunner:
-    """A loopback server answering every POST with this body."""
+async def serve(
+    body: str | bytes, status: int = 200, content_type: str = "application/json"
+) -> web.AppRunner:
+    """A loopback server answering every POST (to any path) with this body."""
+    raw = body.encode() if isinstance(body, str) else body
 
     async def answer(request: web.Request) -> web.Response:
-        return web.Response(status=status, text=body, content_type="application/json")
+        return web.Response(status=status, body=raw, headers={"Content-Type": content_type})
 
     app = web.Application()
-    app.router.add_post("/", answer)
+    app.router.add_post("/{path:.*}", answer)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -147,6 +150,77 @@ async def test_answers_that_are_no_answer(
             await PortalClient(session, "k", "c", url=url).realtime("ZX")
     finally:
         await runner.cleanup()
+
+
+# A maintenance page of a proxy in front of the service, written in latin-1.
+LATIN1_PAGE = "<html><body>Il servizio è in manutenzione</body></html>".encode("latin-1")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "content_type"),
+    [
+        (LATIN1_PAGE, 503, "text/html; charset=utf-8"),
+        (LATIN1_PAGE, 200, "application/json"),
+        (
+            b'{"realtimeData": {"success": true, "params": [{"ZX": {"a": 1}}]}}',
+            200,
+            "application/json",
+        ),
+        (b'{"realtimeData": {"success": true, "params": "none"}}', 200, "application/json"),
+        (
+            b'{"realtimeData": {"success": true, "params": {"value": "ZX"}}}',
+            200,
+            "application/json",
+        ),
+    ],
+    ids=["latin1_page", "latin1_200", "params_list", "params_text", "value_text"],
+)
+async def test_an_answer_of_any_other_shape_or_encoding_is_a_portal_error(
+    session: aiohttp.ClientSession,
+    socket_enabled: None,
+    body: bytes,
+    status: int,
+    content_type: str,
+) -> None:
+    """Only the client's declared errors come out: the coordinator's backoff then applies."""
+    runner = await serve(body, status, content_type)
+    try:
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+        with pytest.raises(PortalError):
+            await PortalClient(session, "k", "c", url=url).realtime("ZX")
+    finally:
+        await runner.cleanup()
+
+
+async def test_history_keeps_only_the_window_asked_in_utc(
+    session: aiohttp.ClientSession, socket_enabled: None
+) -> None:
+    start = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    stamps = [
+        "2026-03-01T09:55:00Z",  # before the window
+        "2026-03-01T10:05:00Z",
+        "2026-03-01T15:40:00+05:30",  # 10:10 UTC
+        "2026-03-01T10:15:00",  # no offset: UTC
+        "9999-12-31T23:55:00Z",  # far in the future
+        "9999-12-31T23:55:00-05:00",  # beyond what a date can hold in UTC
+        "not a time",
+    ]
+    body = {
+        "historicData": {
+            "success": True,
+            "params": {"value": [{"ZX": {"ts": stamps, "energyGeneratingTotal": list(range(7))}}]},
+        }
+    }
+    runner = await serve(json.dumps(body))
+    try:
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+        client = PortalClient(session, "k", "c", url=url)
+        history = await client.historic("ZX", start, start + timedelta(hours=1))
+    finally:
+        await runner.cleanup()
+    assert history.times == tuple(start + timedelta(minutes=m) for m in (5, 10, 15))
+    assert all(t.tzinfo is UTC for t in history.times)
+    assert history.series == {"energyGeneratingTotal": (1, 2, 3)}
 
 
 @pytest.mark.parametrize("name", ["realtime_hybrid_night.json", "realtime_spec_example.json"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -143,3 +144,57 @@ def test_a_series_continues_after_its_newest_row() -> None:
     fresh = _counter(not_before=T0 + timedelta(hours=1))
     fresh.feed(*_samples([1.0] * 36))
     assert [r.start for r in fresh.rows()] == [T0 + timedelta(hours=1)]
+
+
+@pytest.mark.parametrize("first", [0.0, 99999.0], ids=["zero", "stray_high"])
+def test_a_new_series_starts_only_from_a_sample_the_next_agrees_with(first: float) -> None:
+    # A new series (first install, a statistic deleted): its first sample is wrong.
+    counter = _counter()
+    values: list[float | None] = [first] + [12345.0 + 0.1 * i for i in range(1, 36)]
+    counter.feed(*_samples(values))
+    rows = counter.rows()
+    assert [r.start for r in rows] == [T0, T0 + timedelta(hours=1)]
+    # Nothing anchors on the wrong sample: no phantom energy, and the series goes on.
+    assert rows[0].state == pytest.approx(12346.1)
+    assert rows[1].sum == pytest.approx(rows[1].state - rows[0].state)
+    assert rows[1].sum < 2
+
+
+@pytest.mark.parametrize("first", [0.0, 99999.0], ids=["zero", "stray_high"])
+@pytest.mark.parametrize("wrong", [1, 3])
+def test_a_new_series_is_judged_against_the_counters_present_value(
+    first: float, wrong: int
+) -> None:
+    # The review's week (M5): samples from 12,345 kWh, the first ones wrong, one counter
+    # only (no zero burst of every total): agreeing with each other, they would confirm.
+    values = [first] * wrong + [12345.0 + 0.01 * i for i in range(wrong, 7 * 288)]
+    times, _ = _samples(values)
+    # The live counter's value, a poll after the last sample: what the device holds now.
+    known = (values[-1] + 0.01, (times[-1] + timedelta(minutes=5)).timestamp())
+    counter = _counter(not_before=T0, known=known)
+    counter.feed(times, values)
+    assert counter.rows() == []  # a new series waits until all its samples are in
+    rows = counter.settle()
+    assert len(rows) == 7 * 24 - 1
+    gains = [b.sum - a.sum for a, b in itertools.pairwise(rows)]
+    # At most what the hour's 12 samples gained: never the +12,395 kWh hour.
+    assert max(gains) == pytest.approx(0.12)
+    assert rows[0].state == pytest.approx(12345.11)
+    assert rows[-1].state == pytest.approx(values[-13])
+    assert counter.settle() == []  # settled once
+
+
+def test_a_series_follows_a_counter_restart_its_owner_accepted() -> None:
+    last = HourRow(T0, 5000.0, 70.0)
+    # The counter was reset at 11:20 and counts on from 0.0; the owner accepted it then.
+    counter = _counter(last=last, restart=(0.0, T0 + timedelta(hours=1, minutes=20)))
+    counter.feed(*_samples([5000.5, 5000.8, 0.0, 0.2, 0.4, 0.6], T0 + timedelta(hours=1)))
+    counter.feed(
+        *_samples([0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0], T0 + timedelta(hours=1, minutes=30))
+    )
+    counter.feed(*_samples([2.2, 2.4], T0 + timedelta(hours=2, minutes=5)))
+    rows = counter.rows()
+    # The hour of the restart: from the new start on, its sum goes on without a jump.
+    assert [r.start for r in rows] == [T0 + timedelta(hours=1)]
+    assert rows[0].state == pytest.approx(1.8)
+    assert rows[0].sum == pytest.approx(70.0)

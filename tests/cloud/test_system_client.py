@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -22,7 +23,7 @@ from custom_components.zcs_azzurro.api.cloud.system import (
 from simulator.system import SimulatedSystem
 from tests.conftest import closed_port
 
-from .test_portal_client import session
+from .test_portal_client import serve, session
 
 __all__ = ["session"]
 
@@ -151,3 +152,33 @@ def test_what_is_no_callback(body: object) -> None:
 def test_a_callback_round_trips() -> None:
     sent = wire.Callback("r", "d", 4, ok=False, error="E")
     assert wire.parse_callback(wire.callback_body(sent)) == sent
+
+
+@pytest.mark.parametrize("status", [200, 503])
+async def test_a_page_in_another_encoding_is_an_api_error(
+    session: aiohttp.ClientSession, socket_enabled: None, status: int
+) -> None:
+    page = "<html><body>Servizio in manutenzione: è</body></html>".encode("latin-1")
+    runner = await serve(page, status, "text/html; charset=utf-8")
+    try:
+        client = SystemClient(session, "t", "p", url=f"http://127.0.0.1:{runner.addresses[0][1]}")
+        with pytest.raises(SystemApiError):
+            await client.realtime("ZX")
+    finally:
+        await runner.cleanup()
+
+
+async def test_history_drops_samples_outside_the_window(
+    session: aiohttp.ClientSession, socket_enabled: None
+) -> None:
+    start = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    stamps = ["2026-03-01T09:00:00Z", "2026-03-01T10:05:00Z", "9999-12-31T23:55:00Z"]
+    body = {wire.SUCCESS: True, wire.DATA: {wire.TIMES: stamps, "E_PV_TOTAL": [1.0, 2.0, 3.0]}}
+    runner = await serve(json.dumps(body))
+    try:
+        client = SystemClient(session, "t", "p", url=f"http://127.0.0.1:{runner.addresses[0][1]}")
+        history = await client.historic("ZX", start, start + timedelta(hours=1))
+    finally:
+        await runner.cleanup()
+    assert history.times == (start + timedelta(minutes=5),)
+    assert history.series == {"E_PV_TOTAL": (2.0,)}

@@ -22,6 +22,7 @@ from pymodbus.framer import FRAMER_NAME_TO_CLASS
 from pymodbus.pdu import DecodePDU
 
 from custom_components.zcs_azzurro.api.cloud.portal import PortalClient
+from custom_components.zcs_azzurro.api.cloud.system import SystemClient
 from custom_components.zcs_azzurro.api.errors import FrameError, ProfileError
 from custom_components.zcs_azzurro.api.profile.decoder import decode
 from custom_components.zcs_azzurro.api.profile.loader import BUNDLED, load_profile
@@ -44,18 +45,25 @@ json_values = st.recursive(
 )
 
 
-def _load(tmp_path: Path, text: str) -> None:
+def _load(tmp_path: Path, text: str | bytes) -> None:
     path = tmp_path / "fuzzed.yaml"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
     with contextlib.suppress(ProfileError):
         load_profile(path)
 
 
 @FAST
-@given(text=st.text(max_size=300))
-def test_any_text_as_a_profile(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
-    """Any text: a profile, or a ProfileError that says where."""
+@given(text=st.text(max_size=300) | st.text(max_size=100).map(lambda t: t.encode("utf-16")))
+def test_any_text_as_a_profile(tmp_path_factory: pytest.TempPathFactory, text: str | bytes) -> None:
+    """Any text, in any encoding: a profile, or a ProfileError that says where."""
     _load(tmp_path_factory.mktemp("p"), text)
+
+
+@FAST
+@given(raw=st.binary(max_size=300))
+def test_any_bytes_as_a_profile(tmp_path_factory: pytest.TempPathFactory, raw: bytes) -> None:
+    """Any bytes (a file saved in another encoding, or none): a ProfileError at worst."""
+    _load(tmp_path_factory.mktemp("p"), BUNDLED_TEXT.encode()[:200] + raw)
 
 
 def _replace(document: Any, path: list[int], junk: Any) -> Any:
@@ -108,40 +116,52 @@ def test_any_bytes_back_from_a_probe(kind: LinkKind, received: bytes) -> None:
 answers = st.one_of(
     json_values.map(json.dumps),
     st.text(max_size=60),
+    # Pages in another encoding (a proxy's "è in manutenzione" in latin-1), or none.
+    st.binary(max_size=60),
     # Answers shaped like the Portal's, with anything inside.
     st.fixed_dictionaries(
         {"realtimeData": st.fixed_dictionaries(
             {"success": st.sampled_from([True, False, None]),
              "params": st.fixed_dictionaries({"value": st.lists(st.dictionaries(
-                 st.sampled_from(["T1", "other"]), json_values), max_size=2) | json_values})})},
+                 st.sampled_from(["T1", "other"]), json_values), max_size=2) | json_values})
+                 | json_values})},
+    ).map(json.dumps),
+    # Answers shaped like the System's (the assumed wire), with anything inside.
+    st.fixed_dictionaries(
+        {"success": st.sampled_from([True, False, None]),
+         "data": st.dictionaries(st.sampled_from(["E_PV_TOTAL", "ts", "lastUpdate"]), json_values)
+         | json_values},
     ).map(json.dumps),
 )  # fmt: skip
 
 
-async def _ask(body: str, status: int) -> None:
-    """The client's realtime and historic reads of a Portal that answers `body`."""
+async def _ask(body: str | bytes, status: int) -> None:
+    """The clients' realtime reads of a Portal, then a System, that answer `body`."""
+    raw = body.encode() if isinstance(body, str) else body
 
     async def handler(request: web.Request) -> web.Response:
-        return web.Response(status=status, text=body)
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        return web.Response(status=status, body=raw, headers=headers)
 
     app = web.Application()
-    app.router.add_post("/", handler)
+    app.router.add_post("/{path:.*}", handler)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = runner.addresses[0][1]
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
     try:
         async with aiohttp.ClientSession() as session:
-            client = PortalClient(session, "k", "c", url=f"http://127.0.0.1:{port}/")
             with contextlib.suppress(SourceError):
-                await client.realtime("T1", alarms=True)
+                await PortalClient(session, "k", "c", url=url).realtime("T1", alarms=True)
+            with contextlib.suppress(SourceError):
+                await SystemClient(session, "t", "p", url=url).realtime("T1", alarms=True)
     finally:
         await runner.cleanup()
 
 
 @settings(FAST, max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=answers, status=st.sampled_from([200, 200, 200, 401, 500, 502, 503]))
-def test_any_portal_answer(socket_enabled: None, body: str, status: int) -> None:
-    """Whatever the Portal answers: a reading, or a SourceError the coordinator translates."""
+def test_any_cloud_answer(socket_enabled: None, body: str | bytes, status: int) -> None:
+    """Whatever a cloud answers: a reading, or a SourceError the coordinator translates."""
     asyncio.run(_ask(body, status))

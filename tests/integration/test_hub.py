@@ -14,6 +14,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from modbus_connection.tmodbus import ModbusConnection
@@ -28,7 +29,7 @@ from custom_components.zcs_azzurro.pacing import MAX_BACKOFF, PortWatch, async_h
 from simulator.devices.chint import Dtsu666
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.hub import Hub, HubLine
-from tests.conftest import Clock, link_at, local_time
+from tests.conftest import Clock, link_at, local_time, until
 
 from .conftest import MODEL, poll
 from .test_config_flow import link_form
@@ -214,9 +215,10 @@ async def test_another_client_on_the_port_backs_us_off_and_we_heal_when_it_leave
     other: list[asyncio.StreamWriter] = []
 
     async def other_client_takes_the_port() -> None:
+        before = line.connections
         _, writer = await asyncio.open_connection("127.0.0.1", line.port)
         other.append(writer)
-        await asyncio.sleep(0.05)  # the HUB drops us; our link hears of it
+        await until(lambda: line.connections > before)  # the HUB took it, and dropped us
 
     intervals = []
     for _ in range(5):
@@ -317,6 +319,20 @@ async def test_a_poll_longer_than_the_interval_is_said_once(
     assert found.translation_placeholders is not None
     assert found.translation_placeholders["interval"] == "0"
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    assert ir.async_get(hass).async_get_issue(const.DOMAIN, issue) is None
+
+
+async def test_the_overrun_issue_goes_once_a_poll_fits_again(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    coordinator = loaded_entry.runtime_data.coordinator
+    issue = f"poll_overrun_{loaded_entry.entry_id}"
+    coordinator.update_interval = timedelta(microseconds=1)
+    await poll(hass)
+    assert ir.async_get(hass).async_get_issue(const.DOMAIN, issue) is not None
+    # Polls fit their interval again (a longer one chosen in the options, say).
+    coordinator.update_interval = timedelta(seconds=30)
+    await poll(hass)
     assert ir.async_get(hass).async_get_issue(const.DOMAIN, issue) is None
 
 
@@ -426,12 +442,14 @@ async def test_a_meter_on_the_meter_line_is_added_by_its_profile_and_read(
         assert result["type"] is FlowResultType.CREATE_ENTRY
         port = front.lines["meters"].port
         entry = result["result"]
-        assert entry.unique_id == f"{const.LINK_HUB}_127.0.0.1:{port}_1"
+        # No serial, and an address is no identity: the entry has no unique id, and its
+        # device and entities go by the entry's own id.
+        assert entry.unique_id is None
         assert entry.title == f"DTSU666 (127.0.0.1:{port} #1)"
         await hass.async_block_till_done(wait_background_tasks=True)
         assert entry.state is ConfigEntryState.LOADED
         grid = er.async_get(hass).async_get_entity_id(
-            "sensor", const.DOMAIN, f"{entry.unique_id}_grid_power"
+            "sensor", const.DOMAIN, f"{entry.entry_id}_grid_power"
         )
         assert grid == f"sensor.dtsu666_127_0_0_1_{port}_1_grid_power"
         shown = hass.states.get(grid)
@@ -448,6 +466,65 @@ async def test_a_meter_on_the_meter_line_is_added_by_its_profile_and_read(
         assert result["type"] is FlowResultType.ABORT
         assert result["reason"] == "already_configured"
     finally:
+        await front.stop()
+
+
+async def test_a_meter_entry_known_by_its_address_is_migrated_to_its_entry_id(
+    hass: HomeAssistant, socket_enabled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    meter = Dtsu666(clock=Clock(local_time(13)))
+    front = Hub({"meters": {1: meter}}, pacing=PACING)
+    await front.start()
+    port = front.lines["meters"].port
+    old = f"{const.LINK_HUB}_127.0.0.1:{port}_1"
+    data = {
+        const.CONF_LINK: const.LINK_HUB,
+        CONF_HOST: "127.0.0.1",
+        CONF_PORT: port,
+        const.CONF_LINE: "meters",
+        const.CONF_UNIT_ID: 1,
+        const.CONF_PROFILE: "chint_dtsu666",
+        const.CONF_MODEL: "DTSU666",
+    }
+    # As version 1.1 made it: the unique ids from the address, an entity id the user chose.
+    entry = MockConfigEntry(
+        domain=const.DOMAIN,
+        unique_id=old,
+        title=f"DTSU666 (127.0.0.1:{port} #1)",
+        data=data,
+        options={const.CONF_PACING: PACING},
+        version=1,
+        minor_version=1,
+    )
+    entry.add_to_hass(hass)
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(const.DOMAIN, old)}
+    )
+    er.async_get(hass).async_get_or_create(
+        "sensor",
+        const.DOMAIN,
+        f"{old}_grid_power",
+        suggested_object_id="my_meter_power",
+        config_entry=entry,
+        device_id=device.id,
+    )
+    try:
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert (entry.unique_id, entry.minor_version) == (None, 2)
+        registry = er.async_get(hass)
+        assert registry.async_get_entity_id(
+            "sensor", const.DOMAIN, f"{entry.entry_id}_grid_power"
+        ) == ("sensor.my_meter_power")
+        migrated = dr.async_get(hass).async_get(device.id)
+        assert migrated is not None
+        assert migrated.identifiers == {(const.DOMAIN, entry.entry_id)}
+        shown = hass.states.get("sensor.my_meter_power")
+        assert shown is not None
+        assert float(shown.state) == pytest.approx(-meter.plant.grid_w, abs=1)
+        assert len(dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)) == 1
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
         await front.stop()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -16,7 +15,7 @@ from custom_components.zcs_azzurro.const import DOMAIN
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
 from simulator.registers import u32
-from tests.conftest import closed_port
+from tests.conftest import closed_port, until
 
 from .conftest import MODEL, SERIAL, entry_data, poll, state
 
@@ -41,8 +40,7 @@ async def test_setup_registers_the_device_and_unload_lets_the_stick_go(
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()
     assert loaded_entry.state is ConfigEntryState.NOT_LOADED
-    await asyncio.sleep(0.05)
-    assert not stick._writers  # the connection was closed with the last holder
+    await until(lambda: not stick._writers)  # the connection was closed with the last holder
 
 
 @pytest.mark.parametrize("framing", [Framing.TCP])

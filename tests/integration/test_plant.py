@@ -66,7 +66,7 @@ async def members(hass: HomeAssistant, sticks: list[EthStick]) -> list[MockConfi
     entries.append(
         MockConfigEntry(
             domain=const.DOMAIN,
-            unique_id=f"eth_127.0.0.1:{meter.port}_1",
+            # A meter has no serial number: no unique id, its entities go by the entry's id.
             title="DTSU666",
             data=entry_data(meter.port, framing=framing, profile="chint_dtsu666", model="DTSU666"),
         )
@@ -177,7 +177,7 @@ async def test_the_plants_totals_add_up_its_members_and_take_the_grid_once(
     def summed(key: str) -> float:
         return sum(member_state(hass, f"{serial}_{key}") for serial in inverters)
 
-    meter_id = members[2].unique_id
+    meter_id = members[2].entry_id
     grid = member_state(hass, f"{meter_id}_grid_power")
     # 13:00 in June: both roofs give, the towers charge, the site exports.
     assert plant_state(hass, "pv_power") == summed("pv_power") > 10000

@@ -96,7 +96,7 @@ async def test_an_hour_of_plant_statistics_is_the_sum_of_its_members_within_roun
         clock.now = moment.timestamp()
         await poll(hass)
         do_adhoc_statistics(hass, start=start + timedelta(minutes=5 * period))
-    meter = members[2].unique_id
+    meter = members[2].entry_id
     plant = {key: plant_entity(hass, key) for key in (*INVERTER_COUNTERS, *GRID_COUNTERS)}
     parts = {
         key: [_entity(hass, f"{serial}_{key}") for serial in (MASTER, SLAVE)]

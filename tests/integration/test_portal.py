@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,9 +22,16 @@ from custom_components.zcs_azzurro.diagnostics import async_get_config_entry_dia
 from custom_components.zcs_azzurro.portal import EVENT_ALARM
 from simulator.portal import SimulatedPortal
 from tests.cloud.test_portal_client import FIXTURES, serve
+from tests.conftest import Clock
 from tests.integration.test_translations import COMPONENT
 
 from .conftest import poll
+
+
+@pytest.fixture(autouse=True)
+def pinned(plant_time: FrozenDateTimeFactory) -> None:
+    """The simulated plant and Home Assistant at one instant, whatever the hour of the run."""
+
 
 HYBRID_FIELDS = [
     "batteryCycletime",
@@ -113,17 +121,60 @@ async def test_the_device_and_its_sensors(
         _ = portal_loaded.runtime_data.coordinator.writer
 
 
+async def test_a_new_entry_s_totals_follow_from_the_portal_s_last_half_hour(
+    hass: HomeAssistant, portal: SimulatedPortal
+) -> None:
+    # The Portal's first answer says 0 for the PV total: a burst of one counter.
+    latest = portal.samples()[-1][1]
+    real = latest["energyGeneratingTotal"]
+    latest["energyGeneratingTotal"] = 0.0
+    entry = portal_entry(portal)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # The totals follow from the samples before: shown at once, but for the 0.
+    assert float(shown(hass, "house_energy_total").state) == latest["energyConsumingTotal"]
+    assert shown(hass, "pv_energy_total").state == STATE_UNAVAILABLE
+    latest["energyGeneratingTotal"] = real
+    await poll(hass)
+    assert float(shown(hass, "pv_energy_total").state) == real
+
+
+async def test_without_history_a_new_entry_s_totals_wait_for_a_second_reading(
+    hass: HomeAssistant, portal: SimulatedPortal
+) -> None:
+    portal.faults.history_shape = True  # no history to be had
+    latest = portal.samples()[-1][1]
+    entry = portal_entry(portal)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # Powers show at once; no total anchors on a first value alone.
+    assert float(shown(hass, "pv_power").state) == latest["powerGenerating"]
+    assert shown(hass, "pv_energy_total").state == STATE_UNAVAILABLE
+    await poll(hass)
+    assert float(shown(hass, "pv_energy_total").state) == latest["energyGeneratingTotal"]
+
+
 async def test_stale_data_is_not_current_data(
-    hass: HomeAssistant, portal: SimulatedPortal, portal_loaded: MockConfigEntry
+    hass: HomeAssistant,
+    portal: SimulatedPortal,
+    portal_loaded: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     total = shown(hass, "pv_energy_total").state
+    # The device falls silent; three hours later the Portal still holds its last sample.
+    clock = portal.clock
+    assert isinstance(clock, Clock)
+    clock.now += 3 * 3600
+    freezer.tick(timedelta(hours=3))
     portal.faults.stale = 3 * 3600
     await poll(hass)
     assert shown(hass, "pv_power").state == STATE_UNAVAILABLE
     assert shown(hass, "house_power").state == STATE_UNAVAILABLE
     assert shown(hass, "battery_soc").state == STATE_UNAVAILABLE
-    # The total holds what the Portal last heard: 3 hours back, so not above the last shown.
-    assert float(shown(hass, "pv_energy_total").state) <= float(total)
+    # The total holds what the Portal last heard: what was shown before the silence.
+    assert shown(hass, "pv_energy_total").state == total
     portal.faults.stale = 0
     await poll(hass)
     assert shown(hass, "pv_power").state != STATE_UNAVAILABLE
@@ -269,6 +320,9 @@ async def test_the_real_hybrid_answer_becomes_sensors(
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
+        # A minute later the same answer again: the totals' first value is confirmed.
+        freezer.move_to("2024-10-22T19:49:52+00:00")
+        await poll(hass)
         values = {
             state.attributes["friendly_name"]: state.state
             for state in hass.states.async_all("sensor")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,6 +25,12 @@ from tests.conftest import Clock
 
 from .conftest import poll
 from .test_portal import portal_entry
+
+
+@pytest.fixture(autouse=True)
+def pinned(plant_time: FrozenDateTimeFactory) -> None:
+    """The simulated plant and Home Assistant at one instant, whatever the hour of the run."""
+
 
 PV = statistic_id("ZP1ES010M2H00017", "pv_energy_total")
 
@@ -125,7 +132,12 @@ async def test_without_the_recorder_nothing_is_backfilled(
 ) -> None:
     await _setup(hass, portal, days=1)
     assert "recorder" not in hass.config.components, hass.config.components
-    assert not [r for r in portal.requests if "historicData" in r]
+    # Only the last half hour, once: what confirms the counters' first values.
+    (asked,) = [r["historicData"]["params"] for r in portal.requests if "historicData" in r]
+    assert (asked["start"], asked["end"]) == (
+        "2026-06-21T09:30:00.000Z",
+        "2026-06-21T10:00:00.000Z",
+    )
 
 
 async def test_after_an_outage_the_next_good_poll_fills_the_gap(
@@ -151,3 +163,77 @@ async def test_after_an_outage_the_next_good_poll_fills_the_gap(
     after = await _rows(hass)
     assert len(after) == len(before) + 3
     assert after[-1]["state"] == _total_at(portal, after[-1]["end"])
+
+
+async def test_a_sample_stamped_far_in_the_future_is_no_sample(
+    recorder_mock: Recorder, hass: HomeAssistant, portal: SimulatedPortal
+) -> None:
+    portal.faults.history_future = True
+    await _setup(hass, portal, days=1)
+    rows = await _rows(hass)
+    assert 23 <= len(rows) <= 24
+    assert rows[-1]["state"] == _total_at(portal, rows[-1]["end"])
+
+
+def _history_asked(portal: SimulatedPortal) -> int:
+    return sum("historicData" in request for request in portal.requests)
+
+
+async def test_a_failing_backfill_is_asked_again_later_and_later(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    portal: SimulatedPortal,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Realtime answers; history comes in a shape the client does not know.
+    portal.faults.history_shape = True
+    await _setup(hass, portal, days=1)
+    # Once for the counters' first values (the last half hour), once by the backfill.
+    assert _history_asked(portal) == 2
+    asked = []
+    # Polls every 5 minutes: the run is retried after 5, then 10, then 20 minutes.
+    for _ in range(7):
+        freezer.tick(timedelta(minutes=5))
+        await poll(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        asked.append(_history_asked(portal))
+    assert asked == [3, 3, 4, 4, 4, 4, 5]
+    assert await _rows(hass) == []
+    # The service's failure is told at debug level only.
+    ours = [r for r in caplog.records if r.name.startswith("custom_components.zcs_azzurro")]
+    assert not [r for r in ours if r.levelno >= logging.WARNING]
+    # Answering again: the next run after the wait fills the day.
+    portal.faults.history_shape = False
+    for _ in range(8):
+        freezer.tick(timedelta(minutes=5))
+        await poll(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(await _rows(hass)) >= 23
+
+
+@pytest.mark.parametrize("first", [0.0, 99999.0], ids=["zero", "stray_high"])
+@pytest.mark.parametrize("wrong", [1, 3])
+async def test_a_new_series_is_not_anchored_on_a_wrong_first_sample(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    portal: SimulatedPortal,
+    first: float,
+    wrong: int,
+) -> None:
+    # The first samples the backfill asks for (a day back, from the hour) are wrong: once,
+    # or three in a row (agreeing with each other), in this one counter only.
+    oldest = (datetime.now(UTC) - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    samples = [v for t, v in portal.samples() if t >= oldest.timestamp()]
+    for sample in samples[:wrong]:
+        sample["energyGeneratingTotal"] = first
+    await _setup(hass, portal, days=1)
+    rows = await _rows(hass)
+    assert len(rows) >= 22
+    gains = [b["sum"] - a["sum"] for a, b in itertools.pairwise(rows)]
+    assert max(gains) < 9 * 1.1  # never more than an hour of the 9 kW plant at full sun
+    end = rows[-1]["end"]
+    assert (
+        rows[-1]["state"]
+        == [v for t, v in portal.samples() if t < end][-1]["energyGeneratingTotal"]
+    )

@@ -124,6 +124,56 @@ async def test_a_device_asleep_at_setup_is_added_and_identified_when_it_wakes(
         await stick.stop()
 
 
+async def _asleep_step(hass: HomeAssistant, port: int, host: str = "127.0.0.1") -> dict:
+    result = await hass.config_entries.flow.async_init(
+        const.DOMAIN, context={"source": SOURCE_USER}
+    )
+    if result["type"] is FlowResultType.MENU:
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": const.LINK_ETH}
+        )
+    form = {CONF_HOST: host, CONF_PORT: float(port), const.CONF_UNIT_ID: 1.0}
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**form, "choose_profile": True}
+    )
+
+
+async def test_a_sleeping_device_is_not_added_twice(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    clock = Clock(local_time(2))
+    stick = EthStick(TlV3(clock=clock))
+    await stick.start()
+    try:
+        result = await _asleep_step(hass, stick.port)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"profile": "zcs_1ph_tl_v3"}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        waiting = result["result"]
+        await hass.async_block_till_done(wait_background_tasks=True)
+        # The same place again while it sleeps: the entry waiting for it is this device.
+        again = await _asleep_step(hass, stick.port)
+        assert (again["type"], again["reason"]) == (FlowResultType.ABORT, "already_configured")
+        # Added again another way while it slept (say, the stick's name, not its address):
+        # once it wakes, the second entry does not take the first one's serial.
+        other = MockConfigEntry(domain=const.DOMAIN, data={**waiting.data, CONF_HOST: "localhost"})
+        other.add_to_hass(hass)
+        clock.now = local_time(9)
+        await hass.config_entries.async_reload(waiting.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert waiting.unique_id == "ZA3ES030L1B7"
+        await hass.config_entries.async_setup(other.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert other.state is ConfigEntryState.SETUP_ERROR
+        assert other.unique_id is None
+        assert other.error_reason_translation_key == "device_already_added"
+    finally:
+        for entry in hass.config_entries.async_entries(const.DOMAIN):
+            await hass.config_entries.async_unload(entry.entry_id)
+        await stick.stop()
+
+
 async def test_a_device_that_wakes_with_a_serial_no_profile_knows_is_an_error(
     hass: HomeAssistant, socket_enabled: None
 ) -> None:

@@ -39,13 +39,18 @@ from custom_components.zcs_azzurro.api.proxy import (
     ILLEGAL_FUNCTION,
     ILLEGAL_VALUE,
 )
-from custom_components.zcs_azzurro.proxy import endpoint_key, entry_proxy
+from custom_components.zcs_azzurro.proxy import (
+    async_warn_if_exposed,
+    endpoint_key,
+    entry_proxy,
+    exposed_issue,
+)
 from simulator.devices.hyd_3ph import BLOCKS, Hyd3ph
 from simulator.devices.hyd_es import HydEs
 from simulator.eth import EthStick
 from simulator.hub import Hub
 from simulator.wifi import WifiStick
-from tests.conftest import Clock, closed_port, local_time
+from tests.conftest import Clock, closed_port, local_time, until
 
 from . import test_hub, test_wifi
 from .conftest import SERIAL, entry_data, state
@@ -290,6 +295,58 @@ async def test_allowed_writes_are_checked_as_the_actions_check_them(
     assert state(hass, "depth_of_discharge", "number").state == "80"
 
 
+@pytest.mark.parametrize(
+    "options",
+    [sharing(0, **{const.CONF_PROXY_WRITES: True, const.CONF_ALLOW_RAW_WRITES: True})],
+)
+async def test_raw_writes_never_go_through_the_proxy(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    client: AsyncModbusTcpClient,
+    inverter: Hyd3ph,
+) -> None:
+    """The actions' raw writes are an administrator's; no one signs in at the proxy's port."""
+    inverter.log.clear()
+    answer = await client.write_register(0x1050, 4400, device_id=1)
+    assert answer.exception_code == ILLEGAL_ADDRESS
+    answer = await client.write_registers(0x1050, [4400], device_id=1)
+    assert answer.exception_code == ILLEGAL_ADDRESS
+    assert [r for r in inverter.log if r.function in (0x06, 0x10)] == []
+    # What the profile declares writable still is.
+    answer = await client.write_register(0x104D, 80, device_id=1)
+    assert not answer.isError()
+
+
+@pytest.mark.parametrize(
+    ("host", "writes", "warned"),
+    [
+        ("0.0.0.0", True, True),
+        ("192.168.1.10", True, True),
+        ("127.0.0.1", True, False),
+        ("::1", True, False),
+        ("0.0.0.0", False, False),
+    ],
+)
+async def test_writes_served_beyond_this_machine_are_a_repair_issue(
+    hass: HomeAssistant, host: str, writes: bool, warned: bool
+) -> None:
+    entry = MockConfigEntry(
+        domain=const.DOMAIN,
+        title="Inverter",
+        options=sharing(5020, **{const.CONF_PROXY_HOST: host, const.CONF_PROXY_WRITES: writes}),
+    )
+    entry.add_to_hass(hass)
+    async_warn_if_exposed(hass, entry, host, 5020)
+    issue = ir.async_get(hass).async_get_issue(const.DOMAIN, exposed_issue(entry.entry_id))
+    assert (issue is not None) is warned
+    if issue is not None:
+        assert issue.translation_key == "proxy_writes_exposed"
+        assert issue.translation_placeholders == {
+            "title": "Inverter",
+            "address": f"{host}:5020",
+        }
+
+
 async def test_garbage_and_floods_do_not_hold_up_our_polls(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
@@ -347,13 +404,15 @@ async def test_clients_beyond_the_limit_are_turned_away(
     monkeypatch.setattr(const, "PROXY_MAX_CLIENTS", 2)
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
+    shared = entry_proxy(hass, config_entry.entry_id)
+    assert shared is not None
     clients = [await asyncio.open_connection("127.0.0.1", proxy_port) for _ in range(3)]
-    await asyncio.sleep(0.05)
     # The third is closed at once; the first two stay.
-    assert await asyncio.wait_for(clients[2][0].read(), 1) == b""
+    assert await asyncio.wait_for(clients[2][0].read(), 5) == b""
+    assert len(shared.proxy.clients) == 2
     # One leaves: a new one is served.
     clients[0][1].close()
-    await asyncio.sleep(0.05)
+    await until(lambda: len(shared.proxy.clients) == 1)
     modbus = AsyncModbusTcpClient("127.0.0.1", port=proxy_port, timeout=1, retries=0)
     assert await modbus.connect()
     answer = await modbus.read_holding_registers(0x0445, count=4, device_id=1)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
+from homeassistant.components.diagnostics import REDACTED
 from homeassistant.components.modbus.connection import async_get_connection_info
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_DEVICE
@@ -16,6 +18,7 @@ from homeassistant.helpers.update_coordinator import UpdateFailed
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.zcs_azzurro import const
+from custom_components.zcs_azzurro.diagnostics import async_get_config_entry_diagnostics
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.rs485 import Rs485Bus
 from tests.conftest import Clock, local_time
@@ -152,6 +155,21 @@ async def test_the_bus_falling_silent_makes_entities_unavailable_until_it_answer
     bus.faults.silent = False
     await poll(hass)
     assert soc(hass, SERIAL) == "55"
+
+
+async def test_diagnostics_after_a_failed_poll_redact_the_serial_port(
+    hass: HomeAssistant, bus: Rs485Bus
+) -> None:
+    entry = rs485_entry(bus.path, 1, SERIAL)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    bus.faults.silent = True  # the inverter asleep at night: when a bug report needs them
+    await poll(hass)
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["entry"]["data"][CONF_DEVICE] == REDACTED
+    assert diagnostics["link"]["last_error"]
+    assert bus.path not in json.dumps(diagnostics)
 
 
 async def test_reconfigure_offers_the_line_settings_and_keeps_the_same_inverter(

@@ -262,6 +262,19 @@ async def test_a_failed_write_and_a_refused_request(
     assert caught.value.translation_key == "system_write_not_sent"
 
 
+async def test_a_write_with_a_refused_token_says_so_and_asks_for_a_new_one(
+    hass: HomeAssistant, system: SimulatedSystem, system_loaded: MockConfigEntry
+) -> None:
+    system.faults.token_rejected = True
+    with pytest.raises(HomeAssistantError) as caught:
+        await system_loaded.runtime_data.coordinator.async_write_registers(REGISTER, [3])
+    # Not "try again later": the token must be entered again, and Home Assistant asks for it.
+    assert caught.value.translation_key == "system_write_auth"
+    assert system.writes == []
+    flows = hass.config_entries.flow.async_progress_by_handler(const.DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+
+
 async def test_a_device_behind_another_logger_is_refused(
     hass: HomeAssistant, system: SimulatedSystem, http: TestClient
 ) -> None:

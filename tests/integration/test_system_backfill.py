@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
 
@@ -14,6 +15,12 @@ from simulator.system import SimulatedSystem
 
 from .test_portal_backfill import _rows
 from .test_system import system_entry
+
+
+@pytest.fixture(autouse=True)
+def pinned(plant_time: FrozenDateTimeFactory) -> None:
+    """The simulated plant and Home Assistant at one instant, whatever the hour of the run."""
+
 
 PV = statistic_id("ZP1ES010M2H00017", "pv_energy_total")
 

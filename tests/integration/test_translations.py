@@ -115,7 +115,13 @@ def test_every_translation_key_the_code_raises_or_shows_exists() -> None:
     options |= {"portal_scan_interval_range", *PORT_PROBLEMS}
     assert options == set(strings["options"]["error"])
     reasons = set(re.findall(r'reason="(\w+)"', flow))
-    assert reasons == {"wrong_device", "reconfigure_successful", "already_configured"}
+    assert reasons == {
+        "wrong_device",
+        "reconfigure_successful",
+        "already_configured",
+        "stick_moved",
+        "entry_gone",
+    }
     assert "reauth_successful" in strings["config"]["abort"]
     assert reasons <= set(strings["config"]["abort"])
 

@@ -16,8 +16,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.zcs_azzurro import const
 from custom_components.zcs_azzurro.profiles import issue_id, user_directory
 from simulator.eth import EthStick
+from simulator.system import SimulatedSystem
 
-from .conftest import MODEL, SERIAL, entity_id
+from .conftest import MODEL, SERIAL, entity_id, entry_data
+from .test_system import system_entry
 
 # A user's cut-down map of the 3PH HYD: two readings, named in English and Italian.
 MINE = """\
@@ -61,6 +63,10 @@ def _save(hass: HomeAssistant, name: str, text: str) -> None:
     directory = user_directory(hass)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / name).write_text(text, encoding="utf-8")
+
+
+def _save_bytes(hass: HomeAssistant, name: str, content: bytes) -> None:
+    (user_directory(hass) / name).write_bytes(content)
 
 
 @pytest.fixture
@@ -174,3 +180,36 @@ async def test_an_entry_whose_profile_file_breaks_gets_a_repair_issue(
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert ir.async_get(hass).async_get_issue(const.DOMAIN, issue_id(entry.entry_id)) is None
+
+
+async def test_a_file_that_does_not_parse_fails_only_the_entry_that_uses_it(
+    hass: HomeAssistant, stick: EthStick, system: SimulatedSystem, user_profiles: Path
+) -> None:
+    # Saved by a Windows editor (cp1252), and one nested beyond what the parser allows.
+    _save(hass, "deep.yaml", "id: " + "[" * 5000 + "]" * 5000 + "\n")
+    _save_bytes(
+        hass, "my_hyd.yaml", MINE.replace("Frequenza di rete", "Frequenza è").encode("cp1252")
+    )
+    bundled = MockConfigEntry(domain=const.DOMAIN, unique_id=SERIAL, data=entry_data(stick.port))
+    mine = MockConfigEntry(
+        domain=const.DOMAIN,
+        unique_id="ZP9ES010M2H00099",
+        data=entry_data(stick.port, unit_id=2, profile="my_hyd", model="My HYD"),
+    )
+    cloud = system_entry(system)
+    for entry in (bundled, mine, cloud):
+        entry.add_to_hass(hass)
+        await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert bundled.state is ConfigEntryState.LOADED
+    assert cloud.state is ConfigEntryState.LOADED
+    assert mine.state is ConfigEntryState.SETUP_ERROR
+    issue = ir.async_get(hass).async_get_issue(const.DOMAIN, issue_id(mine.entry_id))
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "file": "my_hyd.yaml",
+        "line": "17",
+        "field": "(file)",
+        "problem": "is not UTF-8 text: save it as UTF-8",
+    }
+    assert ir.async_get(hass).async_get_issue(const.DOMAIN, issue_id(bundled.entry_id)) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import AsyncGenerator
@@ -23,6 +24,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.zcs_azzurro import const
+from custom_components.zcs_azzurro.api.discovery import scan
 from custom_components.zcs_azzurro.diagnostics import async_get_config_entry_diagnostics
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
@@ -345,15 +347,7 @@ async def test_the_background_scan_offers_a_new_stick_while_an_entry_uses_wifi(
 async def test_a_stick_at_a_new_address_takes_its_entry_along(
     hass: HomeAssistant, wifi: WifiStick, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The entry knows the stick by a name that no longer resolves (its DHCP lease moved).
-    resolve = socket.getaddrinfo
-
-    def moved(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host == "old-stick.lan":
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return resolve(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", moved)
+    _unresolvable(monkeypatch, "old-stick.lan")
     entry = wifi_entry(wifi.port, host="old-stick.lan")
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
@@ -363,6 +357,98 @@ async def test_a_stick_at_a_new_address_takes_its_entry_along(
     assert entry.state is ConfigEntryState.LOADED
     assert state(hass, "pv_energy_total").state != STATE_UNAVAILABLE
     assert not hass.config_entries.flow.async_progress_by_handler(const.DOMAIN)
+
+
+class _Liar(asyncio.DatagramProtocol):
+    """Any host on the LAN: answers every scan with the stick's serial and another address."""
+
+    def __init__(self, serial: int, named: str) -> None:
+        self.answer = f"{named},AA:BB:CC:DD:EE:FF,{serial}".encode()
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        assert self.transport is not None
+        self.transport.sendto(self.answer, addr)
+
+
+async def test_a_scan_answer_naming_another_address_does_not_move_the_entry(
+    hass: HomeAssistant, wifi: WifiStick, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = wifi_entry(wifi.port)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # The only answer to the scans now comes from 127.0.0.1, naming 127.0.0.66.
+    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+        lambda: _Liar(DEFAULT_LOGGER_SERIAL, "127.0.0.66"), local_addr=("127.0.0.1", 0)
+    )
+    try:
+        monkeypatch.setattr(const, "SCAN_PORT", transport.get_extra_info("sockname")[1])
+        # The stick is where its answer came from, not where the answer says.
+        (found,) = await scan("127.0.0.1", const.SCAN_PORT, 0.2)
+        assert (found.host, found.serial) == ("127.0.0.1", DEFAULT_LOGGER_SERIAL)
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=15))
+        await hass.async_block_till_done(wait_background_tasks=True)
+    finally:
+        transport.close()
+    assert entry.data[CONF_HOST] == "127.0.0.1"
+    assert not hass.config_entries.flow.async_progress_by_handler(const.DOMAIN)
+
+
+def _unresolvable(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """The entry knows the stick by a name that no longer resolves (its DHCP lease moved)."""
+    resolve = socket.getaddrinfo
+
+    def moved(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == name:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", moved)
+
+
+@pytest.mark.parametrize("case", ["other_inverter", "asleep"])
+async def test_a_new_address_not_shown_to_be_the_sticks_is_asked_about(
+    hass: HomeAssistant, socket_enabled: None, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    # Something answers as the entry's stick (its logger serial), with another inverter
+    # behind it, or with an inverter that does not answer: neither is shown to be ours.
+    inverter = Hyd3ph(serial="ZP1ES010M2H00099") if case == "other_inverter" else Hyd3ph()
+    inverter.asleep = case == "asleep"
+    other = WifiStick(inverter)
+    await other.start()
+    monkeypatch.setattr(const, "SCAN_PORT", await other.start_scan_answer())
+    _unresolvable(monkeypatch, "old-stick.lan")
+    try:
+        entry = wifi_entry(other.port, host="old-stick.lan")
+        entry.add_to_hass(hass)
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert entry.data[CONF_HOST] == "old-stick.lan"
+        (flow,) = hass.config_entries.flow.async_progress_by_handler(const.DOMAIN)
+        assert flow["context"]["source"] == SOURCE_INTEGRATION_DISCOVERY
+        result = await hass.config_entries.flow.async_configure(flow["flow_id"])
+        assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "wifi_moved")
+        why = "moved_other_inverter" if case == "other_inverter" else "no_answer"
+        assert result["errors"] == {"base": why}
+        placeholders = result["description_placeholders"]
+        assert placeholders is not None
+        assert (placeholders["old"], placeholders["new"]) == ("old-stick.lan", "127.0.0.1")
+        # The next scan asks no second time while the question stands.
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=15))
+        await hass.async_block_till_done(wait_background_tasks=True)
+        assert len(hass.config_entries.flow.async_progress_by_handler(const.DOMAIN)) == 1
+        # The owner knows the stick moved: the entry follows it.
+        result = await hass.config_entries.flow.async_configure(flow["flow_id"], {})
+        assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "stick_moved")
+        assert entry.data[CONF_HOST] == "127.0.0.1"
+        await hass.async_block_till_done(wait_background_tasks=True)
+    finally:
+        await other.stop()
 
 
 async def test_setup_polls_and_recovers_from_a_drop_and_a_reboot(

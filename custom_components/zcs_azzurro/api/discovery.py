@@ -4,6 +4,9 @@ A logger answers a UDP datagram `WIFIKIT-214028-READ` to port 48899 with its add
 and serial, as `ip,mac,serial` (pysolarmanv5's utils/solarman_scan.py; the scanner in ZCS's
 guide prints the same three). Some firmware answers `HF-A11ASSISTHREAD` instead
 (pysolarmanv5's utils/solarman_uni_scan.py): both are asked.
+
+Anyone on the LAN can answer, naming any address: a logger is taken to be where its answer
+came from, not where the answer says it is.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import asyncio
 import ipaddress
 import logging
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,10 +53,15 @@ class _Collector(asyncio.DatagramProtocol):
         self.found: dict[int, Logger] = {}
 
     def datagram_received(self, data: bytes, addr: tuple[str | bytes, int]) -> None:
-        if (logger := parse_answer(data)) is not None:
-            self.found.setdefault(logger.serial, logger)
-        else:
+        if (logger := parse_answer(data)) is None:
             _LOGGER.debug("Not a logger's answer from %s: %r", addr, data[:64])
+            return
+        source = str(addr[0])
+        if logger.host != source:
+            _LOGGER.debug(
+                "Logger %s answered from %s naming %s", logger.serial, source, logger.host
+            )
+        self.found.setdefault(logger.serial, replace(logger, host=source))
 
     def error_received(self, exc: Exception) -> None:
         # A unicast target with nothing listening answers with ICMP "port unreachable".

@@ -3,9 +3,12 @@
 Reads answer from what the owner last read where fresh enough (`Unit.cached`); the rest
 goes to the device one request at a time, so a client can delay the owner's own traffic
 by one request at most. A client that floods waits for its answers: each connection has
-one request in hand, and TCP holds back the rest. A client that sends what is not Modbus
-TCP, or sends nothing for a while, is let go; past the client limit, new ones are turned
-away. The device's silence and a link that is down answer as a gateway's do (0x0B, 0x0A).
+one request in hand, and TCP holds back the rest; it gives the event loop back after each
+answer and is served at most `rate` requests a second, so that one pipelining its requests
+cannot hold Home Assistant up. A client that sends what is not Modbus TCP, sends nothing
+for a while, or does not take its answers, is let go; past the client limit, or the limit
+for one address, new ones are turned away. The device's silence and a link that is down
+answer as a gateway's do (0x0B, 0x0A).
 
 The framing here is ours, the PDUs tmodbus's: tmodbus's own server logs a warning for
 every exception answer and every malformed frame, and has no client limit nor idle
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import struct
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
@@ -46,6 +50,8 @@ GATEWAY_PATH = 0x0A
 GATEWAY_TARGET = 0x0B
 
 _MBAP = struct.Struct(">HHHB")
+# Bytes of answers the system may hold for one client (it doubles what it is given).
+_SEND_BUFFER = 1 << 15
 # The largest PDU Modbus TCP carries (its length field counts the unit id too).
 _MAX_PDU = 253
 _PDUS: dict[int, Any] = {
@@ -98,6 +104,27 @@ class ProxyStats:
     dropped_clients: int = 0
 
 
+class _Pace:
+    """One client's share of the event loop: `rate` requests a second, after a burst as many.
+
+    The loop is given back after every request, even one answered from the cache: a client
+    that sends thousands of requests at once is then served among everything else.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._loop = asyncio.get_running_loop()
+        self._allowance = rate
+        self._at = self._loop.time()
+
+    async def next(self) -> None:
+        """Wait for the client's turn to send its next request."""
+        now = self._loop.time()
+        self._allowance = min(self._allowance + (now - self._at) * self.rate, self.rate) - 1
+        self._at = now
+        await asyncio.sleep(-self._allowance / self.rate if self._allowance < 0 else 0)
+
+
 class ModbusProxy:
     """Serves Modbus TCP at `host`:`port` for the units in `units` (by unit id)."""
 
@@ -109,13 +136,21 @@ class ModbusProxy:
         max_clients: int,
         timeout: float,
         idle: float,
+        per_address: int | None = None,
+        rate: float = 50.0,
     ) -> None:
-        """`timeout` bounds each request (queue included); `idle` a client's silence."""
+        """`timeout` bounds each request (queue included) and each answer's sending.
+
+        `idle` bounds a client's silence; `per_address` the clients from one address (half
+        the limit unless told); `rate` the requests a second one client is served.
+        """
         self.host = host
         self.port = port
         self.max_clients = max_clients
+        self.per_address = per_address or max(max_clients // 2, 1)
         self.timeout = timeout
         self.idle = idle
+        self.rate = rate
         self.units: dict[int, Unit] = {}
         self.stats = ProxyStats()
         self.clients: dict[asyncio.Task[None], str] = {}
@@ -142,18 +177,26 @@ class ModbusProxy:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        if len(self.clients) >= self.max_clients:
+        peer = writer.get_extra_info("peername")
+        address = str(peer[0]) if peer else "?"
+        same = sum(1 for client in self.clients.values() if client.rpartition(":")[0] == address)
+        if len(self.clients) >= self.max_clients or same >= self.per_address:
             self.stats.dropped_clients += 1
             _LOGGER.debug(
-                "Proxy %s:%s: client limit reached, turned one away", self.host, self.port
+                "Proxy %s:%s: client limit reached, turned %s away", self.host, self.port, address
             )
             writer.close()
             return
-        peer = writer.get_extra_info("peername")
-        self.clients[task] = f"{peer[0]}:{peer[1]}" if peer else "?"
+        self.clients[task] = f"{address}:{peer[1] if peer else '?'}"
+        if (sock := writer.get_extra_info("socket")) is not None:
+            # Answers are a few hundred bytes, one at a time: a small send buffer is plenty,
+            # and a client that takes none of them is found out after kilobytes, not
+            # megabytes (left alone, the system grows the buffer to several).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SEND_BUFFER)
+        pace = _Pace(self.rate)
         try:
             while await self._one(reader, writer):
-                pass
+                await pace.next()
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as err:
             if not isinstance(err, asyncio.IncompleteReadError) or err.partial:
                 self.stats.dropped_clients += 1
@@ -161,8 +204,14 @@ class ModbusProxy:
         finally:
             del self.clients[task]
             writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await writer.wait_closed()
+            except TimeoutError:
+                # Answers it never took are still queued: drop them with the connection.
+                writer.transport.abort()
+            except OSError:
+                pass
 
     async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False when the client is not speaking Modbus TCP."""
@@ -177,7 +226,9 @@ class ModbusProxy:
             pdu = await reader.readexactly(length - 1)
         answer = await self._answer(unit, pdu)
         writer.write(_MBAP.pack(transaction, 0, len(answer) + 1, unit) + answer)
-        await writer.drain()
+        # A client that does not take its answers is let go, its slot with it.
+        async with asyncio.timeout(self.timeout):
+            await writer.drain()
         return True
 
     async def _answer(self, unit_id: int, pdu: bytes) -> bytes:

@@ -72,14 +72,31 @@ class History:
 
 
 def parse_time(text: object) -> datetime | None:
-    """An ISO-8601 UTC timestamp of the Portal, or None when it is none."""
+    """An ISO-8601 timestamp of the Portal, in UTC (no offset: UTC); None when it is none."""
     if not isinstance(text, str):
         return None
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except ValueError, OverflowError:
+        # Not a time, or one at the calendar's edge that has no UTC form (year 9999 +05:30).
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def decode(body: bytes) -> str:
+    """An answer's text: JSON is UTF-8; an error page in another encoding is still no answer."""
+    return body.decode("utf-8", errors="replace")
+
+
+def in_window(
+    times: list[datetime | None], start: datetime, end: datetime
+) -> list[tuple[datetime, int]]:
+    """The samples' times between start and end, with their index, in time order.
+
+    A sample outside the window asked for (a clock gone wrong, a far-future stamp) is none
+    of the window's: it is dropped rather than trusted.
+    """
+    return sorted((t, i) for i, t in enumerate(times) if t is not None and start <= t <= end)
 
 
 def _number(value: object) -> Number | None:
@@ -148,8 +165,7 @@ class PortalClient:
         for name, raw in thing.items():
             if name != "ts" and isinstance(raw, list) and len(raw) == len(times):
                 series[name] = tuple(_number(value) for value in raw)
-        # Keep only the samples with a time, in time order.
-        order = sorted((t, i) for i, t in enumerate(times) if t is not None)
+        order = in_window(times, start, end)
         return History(
             tuple(t for t, _ in order),
             {name: tuple(values[i] for _, i in order) for name, values in series.items()},
@@ -193,7 +209,7 @@ class PortalClient:
                 self._url, json=body, headers=self._headers, timeout=self._timeout
             ) as response:
                 status = response.status
-                text = await response.text()
+                text = decode(await response.read())
         except (aiohttp.ClientError, TimeoutError) as err:
             # DNS failures, refused connections, resets and timeouts alike. Never log the
             # headers: they hold the key and the client code.
@@ -219,7 +235,8 @@ def _thing(answers: Mapping[str, Any], command: str, thing_key: str) -> dict[str
         raise PortalError(f"no {command} in the answer")
     if answer.get("success") is not True:
         raise PortalOfflineError(f"{command}: success is {answer.get('success')!r}")
-    entries = (answer.get("params") or {}).get("value")
+    params = answer.get("params")
+    entries = params.get("value") if isinstance(params, dict) else None
     if not isinstance(entries, list):
         raise PortalError(f"{command}: no value list")
     for entry in entries:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,6 +34,8 @@ ALARM_KEY = "alarm"
 # The Portal updates about every 5 minutes; a device it has not heard from for this long
 # (s) is not showing what happens now: its powers are unavailable, its totals hold.
 STALE_AFTER = 1800.0
+# How far back a new entry's counters look for samples that confirm their first value.
+RECENT = timedelta(minutes=30)
 
 
 class CloudClient(Protocol):
@@ -172,7 +174,7 @@ class PortalSource:
             for key, name in self.map.names.items()
             if _lifetime(self.profile.field(key))
         ]
-        burst = any(v is not None for v in totals) and not any(totals)
+        burst = zero_burst(totals)
         values: dict[str, Value | None] = {}
         for fld in wanted:
             if fld.key in self.assumed:
@@ -188,6 +190,35 @@ class PortalSource:
                 value = None
             values[fld.key] = value
         return Reading(values, {}, (), ())
+
+    async def recent(
+        self, now: float, span: timedelta = RECENT
+    ) -> list[tuple[float, dict[str, Value | None]]]:
+        """The counters in the samples of the last `span` before `now` (s), oldest first.
+
+        Samples whose lifetime totals are all 0 (the service's bursts) are left out.
+        """
+        end = datetime.fromtimestamp(now, UTC)
+        history = await self.client.historic(self.thing_key, end - span, end)
+        counters = [f for f in self.profile.fields if f.counter and f.key in self.map.names]
+        samples: list[tuple[float, dict[str, Value | None]]] = []
+        for index, moment in enumerate(history.times):
+            values: dict[str, Value | None] = {
+                f.key: column[index]
+                if (column := history.series.get(self.map.names[f.key]))
+                else None
+                for f in counters
+            }
+            if zero_burst(values[f.key] for f in counters if _lifetime(f)):
+                continue
+            samples.append((moment.timestamp(), values))
+        return samples
+
+
+def zero_burst(totals: Iterable[Value | None]) -> bool:
+    """Whether the lifetime totals of one answer are all 0: the service's burst, no data."""
+    given = [value for value in totals if value is not None]
+    return bool(given) and not any(given)
 
 
 def _lifetime(fld: Field) -> bool:

@@ -16,7 +16,7 @@ import aiohttp
 
 from ..source import SourceAuthError, SourceError
 from . import system_wire as wire
-from .portal import History, Realtime, parse_time
+from .portal import History, Realtime, decode, in_window, parse_time
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class SystemClient:
         if not isinstance(raw_times, list):
             return History()
         times = [parse_time(ts) for ts in raw_times]
-        order = sorted((t, i) for i, t in enumerate(times) if t is not None)
+        order = in_window(times, start, end)
         series = {
             name: tuple(_number(raw[i]) for _, i in order)
             for name, raw in data.items()
@@ -158,7 +158,7 @@ class SystemClient:
                 self._url + path, json=body, headers=self._headers, timeout=self._timeout
             ) as response:
                 status = response.status
-                text = await response.text()
+                text = decode(await response.read())
         except (aiohttp.ClientError, TimeoutError) as err:
             # Never log the headers: they hold the token.
             _LOGGER.debug("Azzurro System unreachable: %r", err)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeIs
 
 import yaml
+from yaml.constructor import ConstructorError
 
 from ..errors import ProfileError
 from .schema import (
@@ -33,6 +35,8 @@ from .schema import (
     Writable,
     WriteGroup,
 )
+
+_LOGGER = logging.getLogger(__name__)
 
 BUNDLED = Path(__file__).parent.parent / "profiles"
 # Types a write can carry (a float32 meter reading is never written).
@@ -68,13 +72,25 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Mapping:
     mapping.line = node.start_mark.line + 1
     mapping.key_lines = {}
     for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            # `? [a, b]`: a key that is a list or a mapping, which no profile has.
+            raise ConstructorError(None, None, "a key must be a plain name", key_node.start_mark)
         key = loader.construct_object(key_node, deep=True)
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.key_lines[key] = key_node.start_mark.line + 1
     return mapping
 
 
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
+    try:
+        return int(loader.construct_yaml_int(node))
+    except ValueError as err:
+        # Python refuses to read integers of more than 4300 digits.
+        raise ConstructorError(None, None, "the number is too long", node.start_mark) from err
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 class _Node:
@@ -723,13 +739,39 @@ def load_profile(
     """
     source = path.name
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
+        return _load(path, _read(path), bundled=bundled, taken=taken)
+    except (ValueError, TypeError, ArithmeticError, RecursionError) as err:
+        # Whatever else an odd file provokes is still that file's error, and no other's.
+        _LOGGER.debug("Profile %s: %r", source, err)
+        raise ProfileError(source, None, "(file)", "cannot be read as a profile") from err
+
+
+def _read(path: Path) -> object:
+    """The file's YAML document; its errors name the line where one is known."""
+    source = path.name
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        # Saved by an editor in another encoding (cp1252 puts one byte for an accent).
+        at = err.object[: err.start].count(b"\n") + 1
+        raise ProfileError(source, at, "(file)", "is not UTF-8 text: save it as UTF-8") from err
+    except OSError as err:
+        raise ProfileError(source, None, "(file)", str(err)) from err
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         line = mark.line + 1 if mark else None
         raise ProfileError(source, line, "(file)", str(err.problem)) from err
-    except (OSError, yaml.YAMLError) as err:
+    except yaml.YAMLError as err:
         raise ProfileError(source, None, "(file)", str(err)) from err
+    except RecursionError as err:
+        raise ProfileError(source, None, "(file)", "is nested too deeply") from err
+
+
+def _load(path: Path, document: object, *, bundled: bool, taken: frozenset[str]) -> Profile:
+    """The profile a file's document describes, checked."""
+    source = path.name
     root = _Node(source, document, "", 1)
     reads = root.child("reads")
     rules = ReadRules(
