@@ -128,6 +128,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
         # The coordinator logs no failure of a first refresh; say it once here.
         _LOGGER.info("%s does not answer; its entities are unavailable until it does", entry.title)
     entry.runtime_data = ZcsRuntimeData(coordinator)
+    _drop_moved_entities(hass, entry, profile)
     # Other programs read the device through this entry's connection, if its options ask.
     await async_share(hass, entry)
     # Hours the link missed, filled from a cloud entry of the same device, if there is one.
@@ -135,6 +136,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: ZcsConfigEntry) -> bool:
     async_watch_battery_health(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+def _drop_moved_entities(hass: HomeAssistant, entry: ZcsConfigEntry, profile: Profile) -> None:
+    """Remove the entities of fields the profile now shows on another platform.
+
+    A field that moved (max charge SOC, a number until its write-back was found unconfirmed,
+    now a sensor) would otherwise stay as an orphan "no longer provided" entity.
+    """
+    shown = {fld.key: how.platform for fld, how in profile.entities()}
+    registry = er.async_get(hass)
+    prefix = f"{entry.unique_id or entry.entry_id}_"
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        key = entity.unique_id.removeprefix(prefix)
+        if shown.get(key, entity.domain) != entity.domain:
+            registry.async_remove(entity.entity_id)
 
 
 async def _async_detect(

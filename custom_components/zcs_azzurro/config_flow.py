@@ -275,6 +275,8 @@ PORTAL_OPTIONS_SCHEMA = vol.Schema(
         vol.Required(CONF_BACKFILL_DAYS): _box("d"),
     }
 )
+# A System entry writes through ZCS's service: the same wear limit as a local link's.
+SYSTEM_OPTIONS_SCHEMA = PORTAL_OPTIONS_SCHEMA.extend({vol.Optional(CONF_WRITE_INTERVAL): _box("s")})
 OPTIONS_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_SCAN_INTERVAL): _box("s"),
@@ -1187,10 +1189,12 @@ class ZcsOptionsFlow(OptionsFlowWithReload):
             CONF_SCAN_INTERVAL: options.get(CONF_SCAN_INTERVAL, DEFAULT_PORTAL_SCAN_INTERVAL),
             CONF_BACKFILL_DAYS: options.get(CONF_BACKFILL_DAYS, DEFAULT_BACKFILL_DAYS),
         }
+        schema = PORTAL_OPTIONS_SCHEMA
+        if self.config_entry.data[CONF_LINK] == LINK_SYSTEM:
+            schema = SYSTEM_OPTIONS_SCHEMA
+            current[CONF_WRITE_INTERVAL] = options.get(CONF_WRITE_INTERVAL, DEFAULT_WRITE_INTERVAL)
         return self.async_show_form(
             step_id="portal",
-            data_schema=self.add_suggested_values_to_schema(
-                PORTAL_OPTIONS_SCHEMA, user_input or current
-            ),
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or current),
             errors=errors,
         )

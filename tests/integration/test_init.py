@@ -9,6 +9,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.zcs_azzurro.const import DOMAIN
@@ -148,3 +149,22 @@ async def test_a_stick_that_misbehaves_at_setup_makes_it_retry(
             "garbage": "link_garbled",
         }[fault]
     )
+
+
+async def test_a_field_shown_on_another_platform_leaves_no_orphan(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    # Max charge SOC was a number before its write-back was found unconfirmed; now a sensor.
+    config_entry.add_to_hass(hass)
+    registry = er.async_get(hass)
+    old = registry.async_get_or_create(
+        "number", DOMAIN, f"{SERIAL}_max_charge_soc", config_entry=config_entry
+    )
+    kept = registry.async_get_or_create(
+        "number", DOMAIN, f"{SERIAL}_depth_of_discharge", config_entry=config_entry
+    )
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert registry.async_get(old.entity_id) is None
+    assert registry.async_get_entity_id("sensor", DOMAIN, f"{SERIAL}_max_charge_soc")
+    assert registry.async_get(kept.entity_id) is not None

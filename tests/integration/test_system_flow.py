@@ -160,3 +160,29 @@ async def test_options_are_the_clouds(hass: HomeAssistant, system: SimulatedSyst
         result["flow_id"], {CONF_SCAN_INTERVAL: 30, const.CONF_BACKFILL_DAYS: 5}
     )
     assert result["errors"] == {CONF_SCAN_INTERVAL: "portal_scan_interval_range"}
+
+
+async def test_a_system_entry_s_options_set_how_often_a_setting_may_be_written(
+    hass: HomeAssistant, system: SimulatedSystem, http: TestClient
+) -> None:
+    entry = system_entry(system)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.runtime_data.coordinator.register_writes.interval.seconds == 10
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    (shown,) = (key for key in result["data_schema"].schema if key == const.CONF_WRITE_INTERVAL)
+    assert shown.description == {"suggested_value": 10}
+    asked = {CONF_SCAN_INTERVAL: 300, const.CONF_BACKFILL_DAYS: 7}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**asked, const.CONF_WRITE_INTERVAL: 4000}
+    )
+    assert result["errors"] == {const.CONF_WRITE_INTERVAL: "write_interval_range"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**asked, const.CONF_WRITE_INTERVAL: 60.0}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # Reloaded: the entry's writes through ZCS's service keep the new interval.
+    assert entry.options[const.CONF_WRITE_INTERVAL] == 60
+    assert entry.runtime_data.coordinator.register_writes.interval.seconds == 60
