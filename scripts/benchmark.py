@@ -53,7 +53,9 @@ LOGGER_SERIAL = 2712345678
 def link_at(endpoint: Endpoint) -> Link:
     """A link to unit 1 at the endpoint, on a connection of its own."""
     connection = ModbusConnection(endpoint.params())
-    return UnitLink(connection.for_unit(1), 1, timeout=5, close=connection.close)
+    return UnitLink(
+        connection.for_unit(1), 1, kind=endpoint.kind, timeout=5, close=connection.close
+    )
 
 
 def link_to(framing: str, port: int) -> Link:
@@ -204,7 +206,7 @@ async def report_hub(port: int, pacing: float) -> None:
     connection = ModbusConnection(Endpoint(LinkKind.MODBUS_TCP, "127.0.0.1", port).params())
     unit = connection.for_unit(1)
     unit.set_message_spacing(pacing)
-    link = UnitLink(unit, 1, timeout=5, close=connection.close)
+    link = UnitLink(unit, 1, kind=LinkKind.MODBUS_TCP, timeout=5, close=connection.close)
     device = ModbusDevice(link, 1, profile)
     # The first poll reads each value twice (nothing to check it against yet): not counted.
     await device.read(default)

@@ -9,7 +9,7 @@ recorded and checked afterwards against the simulator's registers (or the Portal
 answer) at that poll or the one before: no value the simulator did not hold, no
 total_increasing decrease, no unhandled exception, every fault recovered on the first poll
 after it ends, and at most MAX_LINES log lines per fault. Run with:
-scripts/soak [--polls N] [--seconds S] [--seed N]
+scripts/soak [--polls N] [--seconds S] [--seed N] [--link NAME] [--quirks]
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from custom_components.zcs_azzurro.alarms import (
 )
 from custom_components.zcs_azzurro.api.cloud.portal_source import ALARM_KEY
 from custom_components.zcs_azzurro.api.profile.decoder import decode
-from custom_components.zcs_azzurro.api.profile.schema import FieldType, Profile, Value
+from custom_components.zcs_azzurro.api.profile.schema import Field, FieldType, Profile, Value
 from custom_components.zcs_azzurro.battery import ENTITIES as BATTERY_ENTITIES
 from custom_components.zcs_azzurro.coordinator import ZcsCoordinator
 from custom_components.zcs_azzurro.portal import async_get_portal_map
@@ -65,14 +65,21 @@ from simulator.rs485 import Rs485Bus
 from simulator.system import NAMES as SYSTEM_NAMES
 from simulator.system import SimulatedSystem
 from simulator.wifi import WifiStick
+from tests.trust import is_wrong
 
 # Links wait this long for an answer in the soak (unless told otherwise); a delay fault
 # answers after twice what they wait.
 TIMEOUT = 0.05
+# While on, the share of read answers handed another's (same length), or with a byte changed.
+CROSSED = 0.5
+CORRUPT = 0.3
 # Log lines a fault may cause, from its start to its recovery: ours (the failure, the
 # recovery), and a library's warnings, two a poll at most (tmodbus resynchronising after a bad
 # CRC, or noting a connection reset).
 OURS = "custom_components.zcs_azzurro"
+# Faults that hand over well-framed wrong answers: what the checks let through of them is
+# judged by issue 16's measure (tests/trust.py), within the checks' tolerance not exactly.
+DAMAGING = frozenset({"crossed", "corrupt"})
 # Chance that a fault starts on a poll with none, and how many polls it lasts at most.
 FAULT_CHANCE = 0.03
 LONGEST = 3
@@ -109,6 +116,10 @@ class Front:
     # faults (shares of damaged answers: scripts/soak_writes.py).
     device: Hyd3ph | None = None
     answering: EthStick | Rs485Bus | None = None
+    # Seconds the clock moves a poll; None: the entry's scan interval.
+    interval: float | None = None
+    # The profile's fields by key: how far off a damaged answer may leave each (issue 16).
+    fields: dict[str, Field] = field(default_factory=dict)
 
 
 def eth_faults(stick: EthStick, device: Hyd3ph) -> dict[str, Callable[[bool], None]]:
@@ -135,10 +146,10 @@ def eth_faults(stick: EthStick, device: Hyd3ph) -> dict[str, Callable[[bool], No
 
     v5 = {}
     if isinstance(stick, WifiStick):
-        wifi = stick
+        logger = stick.logger
 
         def v5_flag(name: str) -> Callable[[bool], None]:
-            return lambda active: setattr(wifi, name, active)
+            return lambda active: setattr(logger, name, active)
 
         v5 = {name: v5_flag(name) for name in ("wrong_sequence", "bad_checksum", "bad_rtu_crc")}
     return v5 | {
@@ -153,6 +164,8 @@ def eth_faults(stick: EthStick, device: Hyd3ph) -> dict[str, Callable[[bool], No
         "wrong_unit": flag("wrong_unit"),
         "short": flag("short"),
         "wrong_function": flag("wrong_function"),
+        "crossed": flag("crossed", CROSSED),
+        "corrupt": flag("corrupt", CORRUPT),
         "asleep": asleep,
         "reboot": reboot,
     }
@@ -183,7 +196,7 @@ def plant_faults(device: Hyd3ph, profile: Profile, rng: random.Random) -> None:
 
 
 def rs485_faults(bus: Rs485Bus, device: Hyd3ph) -> dict[str, Callable[[bool], None]]:
-    """What a bus shows: silence, a late, damaged or foreign answer, exceptions, sleep."""
+    """What a bus shows: silence, a late, damaged, crossed or foreign answer, exceptions, sleep."""
 
     def flag(name: str, on: Any = True) -> Callable[[bool], None]:
         off = getattr(bus.faults, name)
@@ -200,8 +213,38 @@ def rs485_faults(bus: Rs485Bus, device: Hyd3ph) -> dict[str, Callable[[bool], No
         "wrong_unit": flag("wrong_unit"),
         "exception_04": flag("exception", 0x04),
         "busy": flag("exception", 0x06),
+        "crossed": flag("crossed", CROSSED),
+        "corrupt": flag("corrupt", CORRUPT),
         "asleep": asleep,
     }
+
+
+@dataclass
+class Settings:
+    """What the command line sets for every link's run."""
+
+    # What real sticks and loggers do (tests/captures/), on for the whole run.
+    quirks: bool = False
+
+
+SETTINGS = Settings()
+# Registers no field holds, inside the request for the grid's (tests/api/test_device.py).
+RESERVED = (0x0496, 0x0497)
+
+
+def show_quirks(front: EthStick | Rs485Bus, device: Hyd3ph) -> None:
+    """Switch on, for good, what public captures show real sticks and loggers do.
+
+    The inverter refuses two reserved registers inside a read of the grid block, as Sofar
+    firmware does (function byte 0x90): no field is there, so the device must learn the
+    refusal and read around it with every value still shown.
+    """
+    front.faults.sofar_refusal = True
+    device.gaps.append(RESERVED)
+    if isinstance(front, WifiStick):
+        for quirk in ("chatter", "own_frames", "foreign_answers", "double_crc", "at_noise"):
+            setattr(front.logger, quirk, True)
+        front.heartbeat_interval = const.REQUEST_TIMEOUT
 
 
 async def local_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
@@ -232,9 +275,22 @@ async def local_front(link: LocalLink, clock: Clock, profile: Profile) -> Front:
         faults = eth_faults(stick, device)
         where = stick.port
         answering = stick
+    if SETTINGS.quirks:
+        show_quirks(answering, device)
+    # The entry's own interval keeps Home Assistant's scheduler out of the run; the clock moves
+    # as a user's default polls do, so that the checks of how fast values move judge as they
+    # do for a user (an hour apart, a temperature may move 120 °C).
     entry = local_entry(link, profile.id, where, **{CONF_SCAN_INTERVAL: const.MAX_SCAN_INTERVAL})
+    truth = lambda: register_truth(device, profile)  # noqa: E731
     return Front(
-        entry, faults, lambda: register_truth(device, profile), front.stop, device, answering
+        entry,
+        faults,
+        truth,
+        front.stop,
+        device,
+        answering,
+        interval=const.DEFAULT_SCAN_INTERVAL,
+        fields={fld.key: fld for fld in profile.fields},
     )
 
 
@@ -320,6 +376,8 @@ class Tally:
     injected: int = 0
     recovered: int = 0
     wrong: list[str] = field(default_factory=list)
+    # Off the truth after a damaged answer, but within issue 16's measure.
+    tolerated: list[str] = field(default_factory=list)
     decreases: list[str] = field(default_factory=list)
     exceptions: list[str] = field(default_factory=list)
     most_lines: int = 0
@@ -331,7 +389,8 @@ class Tally:
         """The one line the soak prints for the link."""
         return (
             f"{name}: polls {self.polls}, faults injected {self.injected}, recovered "
-            f"{self.recovered}, wrong values {len(self.wrong)}, decreases {len(self.decreases)}, "
+            f"{self.recovered}, wrong values {len(self.wrong)} (and {len(self.tolerated)} off "
+            f"within issue 16's measure after damaged answers), decreases {len(self.decreases)}, "
             f"exceptions {len(self.exceptions)}, most log lines per fault {self.most_lines} "
             f"({seconds:.0f} s; slowest poll {self.slowest[0]:.2f} s, fault {self.slowest[1]})"
         )
@@ -358,6 +417,17 @@ class LogCounter(logging.Handler):
         self.lines.append(f"{record.name}: {record.getMessage()}"[:200])
         if record.exc_info:
             self.tracebacks.append(self.format(record))
+
+
+def within_measure(state: str, held: list[Value | None], fld: Field | None) -> bool:
+    """Whether a number shown off the truth is within what issue 16 lets pass (tests/trust.py)."""
+    if fld is None:
+        return False
+    try:
+        shown = float(state)
+    except ValueError:
+        return False
+    return any(isinstance(v, int | float) and not is_wrong(fld, shown, v) for v in held)
 
 
 def matches(state: str, value: Value | None, platform: str) -> bool:
@@ -420,7 +490,9 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
         async with home_assistant() as hass:
             front: Front = await make(hass, clock)
             async with soaked(hass, front) as (coordinator, entities):
-                interval = coordinator.update_interval.total_seconds()  # type: ignore[union-attr]
+                scheduled = coordinator.update_interval
+                assert scheduled is not None
+                interval = front.interval or scheduled.total_seconds()
                 coordinator.update_interval = None  # the soak polls, on its own clock
                 if hasattr(coordinator.device, "_clock"):
                     coordinator.device._clock = clock
@@ -437,6 +509,7 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
 
                 hass.bus.async_listen("state_changed", _record, _ours)
                 truths: list[dict[str, Value | None]] = [front.truth()]
+                damaged: dict[int, str] = {}  # polls with an answer-damaging fault on: which
                 fault: str | None = None
                 left = 0
                 recovering: str | None = None
@@ -464,6 +537,8 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
                         lines_at = counter.count
                     if front.device is not None and plant_rng.random() < PLANT_FAULT_CHANCE:
                         plant_faults(front.device, coordinator.device.profile, plant_rng)
+                    if fault in DAMAGING:
+                        damaged[tally.polls] = fault
                     clock.now += interval
                     poll_started = time.monotonic()
                     await coordinator.async_refresh()
@@ -486,7 +561,10 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
                         if coordinator.last_update_success and not down:
                             tally.recovered += 1
                         else:
-                            tally.unrecovered.append(f"{recovering}: {down[:3]}")
+                            tally.unrecovered.append(
+                                f"poll {tally.polls} {recovering}: {down[:3]}"
+                                f" ({why_down(coordinator, entities, down)})"
+                            )
                         if counter.count - lines_at > tally.most_lines:
                             tally.most_lines = counter.count - lines_at
                             tally.noisiest = [recovering, *counter.lines[lines_at:]]
@@ -504,7 +582,11 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
                     # Received during poll `poll` + 1: what it read, or what the one before did.
                     held = [truths[poll + 1].get(key), truths[poll].get(key)]
                     if not any(matches(state, value, platform) for value in held):
-                        tally.wrong.append(f"poll {poll} {entity_id}={state} held {held}")
+                        off = f"poll {poll} {entity_id}={state} held {held}"
+                        if poll in damaged and within_measure(state, held, front.fields.get(key)):
+                            tally.tolerated.append(f"{off} ({damaged[poll]})")
+                        else:
+                            tally.wrong.append(off)
                     if entity_id in total_ids:
                         if float(state) < last_total.get(entity_id, float("-inf")):
                             tally.decreases.append(f"poll {poll} {entity_id}={state}")
@@ -512,6 +594,18 @@ async def soak(  # noqa: PLR0912, PLR0915 (one loop: poll, fault, record, check)
     logging.getLogger().removeHandler(counter)
     tally.exceptions = counter.tracebacks + loop_errors
     return tally
+
+
+def why_down(
+    coordinator: ZcsCoordinator, entities: dict[str, tuple[str, str]], down: list[str]
+) -> str:
+    """Why entities are unavailable after a poll: the poll failed, or what the reading says."""
+    if not coordinator.last_update_success or coordinator.data is None:
+        return f"poll failed: {coordinator.last_exception!r}"
+    reading = coordinator.data
+    keys = {entities[entity_id][0] for entity_id in down}
+    refused = [f"{span.address:#06x}+{span.count}" for span in reading.refused]
+    return f"withheld {sorted(keys & reading.withheld)}, refused {refused}"
 
 
 @dataclass(frozen=True)
@@ -549,10 +643,17 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true", help="the noisiest fault's log lines")
     parser.add_argument("--link", action="append", help="only these links (by name)")
     parser.add_argument(
+        "--quirks",
+        action="store_true",
+        help="what real sticks and loggers do, all run long: the WiFi logger's own frames, "
+        "other clients' answers, a second CRC, AT noise, heartbeats; Sofar's 0x90 refusal",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=TIMEOUT, help="s a link waits for an answer"
     )
     arguments = parser.parse_args()
     const.REQUEST_TIMEOUT = arguments.timeout  # type: ignore[misc]
+    SETTINGS.quirks = arguments.quirks
     failed = False
     for link in SOAK_LINKS:
         if arguments.link and link.name not in arguments.link:
@@ -566,6 +667,8 @@ def main() -> None:
             print("\n".join(f"  log: {line}" for line in tally.noisiest))
         for problem in (*tally.wrong, *tally.decreases, *tally.exceptions, *tally.unrecovered)[:10]:
             print(f"  {problem}")
+        for off in tally.tolerated[:10]:
+            print(f"  within the measure: {off}")
         failed |= bool(
             tally.wrong or tally.decreases or tally.exceptions or tally.unrecovered
             or tally.most_lines > MAX_LINES

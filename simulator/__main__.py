@@ -30,7 +30,7 @@ from .modbus import Device
 from .power_magic import PowerMagic
 from .rs485 import Rs485Bus
 from .web import ETH_FIRMWARE, WIFI_FIRMWARE, StickWebPage
-from .wifi import DEFAULT_LOGGER_SERIAL, WifiStick
+from .wifi import DEFAULT_LOGGER_SERIAL, LoggerFaults, WifiStick
 
 
 class Front(Protocol):
@@ -53,6 +53,7 @@ def _wifi(device: Model, arguments: argparse.Namespace) -> WifiStick:
     stick = WifiStick(device, unit=arguments.unit, logger_serial=arguments.logger_serial)
     stick.heartbeat_interval = arguments.heartbeat
     stick.faults = from_flags(arguments, Faults)
+    stick.logger = from_flags(arguments, LoggerFaults)
     return stick
 
 
@@ -279,6 +280,7 @@ def _arguments() -> argparse.Namespace:
         help="hyd-3ph: battery towers on inputs 1 to N (the map has 8; default 1)",
     )
     add_flags(parser, title="faults of the ETH or WiFi stick, HUB lines, Power Magic, RS485 bus")
+    add_flags(parser, LoggerFaults, title="what the WiFi stick's logger does (--link wifi)")
     portal.add_arguments(parser)
     system.add_arguments(parser)
     return parser.parse_args()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import NamedTuple
 
-from .faults import AnswerDamage, Faults
+from .faults import AnswerDamage, Faults, refused
 from .modbus import (
     READ_HOLDING,
     READ_INPUT,
@@ -165,7 +165,7 @@ class EthStick:
             reply_pdu = answer(self.device, pdu, self.functions)
         if faults.lose_write_answer and reply_pdu[0] == WRITE_MULTIPLE:
             return False
-        reply_pdu = self.damage.read(faults, reply_pdu)
+        reply_pdu = self.damage.read(faults, refused(faults, reply_pdu))
         if faults.short and reply_pdu[0] == READ_HOLDING:
             reply_pdu = bytes([READ_HOLDING, reply_pdu[1] - 2]) + reply_pdu[2:-2]
         if (changed := self.damage.write(faults, reply_pdu)) is None:

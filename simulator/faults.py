@@ -9,6 +9,9 @@ from dataclasses import Field, dataclass, field, fields
 from types import NoneType
 from typing import Any, cast, get_args, get_type_hints
 
+# The function byte Sofar firmware refuses reads under (the exception form of 0x10).
+_SOFAR_REFUSAL = 0x90
+
 
 @dataclass
 class Faults:
@@ -61,6 +64,11 @@ class Faults:
         default=0.0,
         doc="share of write answers (0..1), the write applied, that come back damaged: cut "
         "short, as the LSE-3's, another register's echo, or not at all",
+    )
+    # MichaluxPL/Sofar_LSW3#59: `01 90 02 cd c1` for a read of registers a G3 does not serve.
+    sofar_refusal: bool = field(
+        default=False,
+        doc="refuse reads of registers not served as Sofar firmware does: function byte 0x90",
     )
 
     def swallows(self, pdu: bytes) -> bool:
@@ -127,6 +135,16 @@ def from_flags[T](arguments: argparse.Namespace, kind: type[T], prefix: str = ""
         if (value := getattr(arguments, _dest(fault, prefix))) is not None
     }
     return kind(**chosen)
+
+
+def refused(faults: Faults, pdu: bytes) -> bytes:
+    """An answer PDU as the device's firmware writes it: Sofar's refusal under 0x90.
+
+    Only a read of registers it does not serve (illegal address): what captures show.
+    """
+    if faults.sofar_refusal and pdu in (b"\x83\x02", b"\x84\x02"):
+        return bytes([_SOFAR_REFUSAL, pdu[1]])
+    return pdu
 
 
 class AnswerDamage:

@@ -11,7 +11,7 @@ import os
 import random
 import tty
 
-from .faults import AnswerDamage, Faults
+from .faults import AnswerDamage, Faults, refused
 from .modbus import (
     READ_HOLDING,
     WRITE_MULTIPLE,
@@ -102,7 +102,7 @@ class Rs485Bus:
             reply_pdu = exception_pdu(pdu[0], faults.exception)
         else:
             reply_pdu = answer(device, pdu, self.functions)
-        reply_pdu = self.damage.read(faults, reply_pdu)
+        reply_pdu = self.damage.read(faults, refused(faults, reply_pdu))
         if (changed := self.damage.write(faults, reply_pdu)) is None:
             return
         reply_pdu = changed

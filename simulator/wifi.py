@@ -9,6 +9,9 @@ logger does, and this one imitates:
   (StephanJoubert/home_assistant_solarman #187, davidrapan/ha-solarman #451);
 - it sends heartbeat frames (control code 0x4710) of its own, between answers
   (pysolarmanv5 #19);
+- with the flags of LoggerFaults, what public captures show of real loggers
+  (tests/captures/): the answers to its own polls under sequence number 00, other clients'
+  answers, `00 00` after the Modbus frame, its module's AT reply on the socket;
 - a UDP datagram `WIFIKIT-214028-READ` (or `HF-A11ASSISTHREAD`) to port 48899 is answered
   with `ip,mac,serial` (pysolarmanv5's utils/solarman_scan.py, ZCS's guide).
 The Modbus side (the inverter, and the faults of simulator/faults.py) is the ETH stick's.
@@ -20,9 +23,10 @@ import asyncio
 import contextlib
 import struct
 import time
+from dataclasses import dataclass, field
 
 from .eth import EthStick, _Codec
-from .modbus import Device, rtu_frame, rtu_valid
+from .modbus import READ_HOLDING, READ_INPUT, Device, rtu_frame, rtu_valid
 
 START, END = 0xA5, 0x15
 REQUEST, RESPONSE, HEARTBEAT = 0x4510, 0x1510, 0x4710
@@ -35,6 +39,11 @@ REQUEST_PREFIX = 15
 INVERTER_SILENT = b"\x05\x00"
 WRONG_LOGGER = b"\x06\x00"
 SCAN_REQUESTS = (b"WIFIKIT-214028-READ", b"HF-A11ASSISTHREAD")
+# The sequence number of the logger's own frames (pysolarmanv5 #107).
+OWN = 0x00
+# What a logger's WiFi module answers its AT query with, on the client's socket
+# (StephanJoubert/home_assistant_solarman #367).
+AT_REPLY = b"AT+YZCMPVER=MW3_16U_5406_2.27\r\n\r\n"
 DEFAULT_LOGGER_SERIAL = 2712345678
 DEFAULT_MAC = "98D863A1B2C3"
 
@@ -59,6 +68,40 @@ def v5_size(buffer: bytes) -> int | None:
     return HEADER + int.from_bytes(buffer[1:3], "little") + TRAILER
 
 
+@dataclass
+class LoggerFaults:
+    """What the logger itself does on the wire; every field is a flag of `python -m simulator`.
+
+    The last four are what real loggers do (tests/captures/ has the captures): a client
+    that gets them right reads through them.
+    """
+
+    chatter: bool = field(
+        default=False, doc="a heartbeat in the same segment before each answer (pysolarmanv5 #19)"
+    )
+    wrong_sequence: bool = field(default=False, doc="answer under another sequence number")
+    bad_checksum: bool = field(default=False, doc="answer with a damaged V5 checksum")
+    bad_rtu_crc: bool = field(default=False, doc="answer with a damaged CRC inside a good frame")
+    own_frames: bool = field(
+        default=False,
+        doc="before each answer, an answer to a poll of its own under sequence number 00, of "
+        "the same size where it has one (pysolarmanv5 #107)",
+    )
+    foreign_answers: bool = field(
+        default=False,
+        doc="before each answer, another client's answer of the same size "
+        "(StephanJoubert/home_assistant_solarman #529)",
+    )
+    double_crc: bool = field(
+        default=False, doc="00 00 after each Modbus answer: its CRC twice (pysolarmanv5 #62)"
+    )
+    at_noise: bool = field(
+        default=False,
+        doc="its module's AT reply on the socket before each answer "
+        "(StephanJoubert/home_assistant_solarman #367)",
+    )
+
+
 class WifiStick(EthStick):
     """Listens on TCP for V5 frames, and on UDP for scans; the inverter is the ETH stick's."""
 
@@ -80,15 +123,12 @@ class WifiStick(EthStick):
         self.inverter_wait = 0.05
         # Seconds between heartbeats on each connection; 0: none.
         self.heartbeat_interval = 0.0
-        # V5-level faults (the Modbus ones are in self.faults): a heartbeat written in the
-        # same segment before each answer; an answer under another sequence number; a
-        # damaged V5 checksum; a damaged Modbus CRC inside a valid V5 frame.
-        self.chatter = False
-        self.wrong_sequence = False
-        self.bad_checksum = False
-        self.bad_rtu_crc = False
+        # The logger's own faults and quirks (the Modbus ones are in self.faults).
+        self.logger = LoggerFaults()
         self._codec = _Codec(v5_size, self._unpack, self._answer, check_byte=-2)
         self._counter = 0
+        # The last Modbus answer of each size: what its own polls and other clients get.
+        self._answers: dict[int, bytes] = {}
         self._started = time.monotonic()
         self._scan: asyncio.DatagramTransport | None = None
         self.scans = 0  # scan requests answered
@@ -119,15 +159,19 @@ class WifiStick(EthStick):
 
     def answer_frame(self, request: bytes, modbus: bytes) -> bytes:
         """The V5 answer to a request, carrying `modbus` (an RTU frame or the logger's code)."""
+        sequence = request[5] ^ 0xFF if self.logger.wrong_sequence else request[5]
+        frame = self.response(sequence, modbus)
+        if self.logger.bad_checksum:
+            frame = frame[:-2] + bytes([frame[-2] ^ 0xFF, END])
+        return frame
+
+    def response(self, sequence: int, modbus: bytes) -> bytes:
+        """An answer frame under this sequence number, carrying `modbus`."""
         self._counter = (self._counter + 1) & 0xFF
-        sequence = request[5] ^ 0xFF if self.wrong_sequence else request[5]
         uptime = int(time.monotonic() - self._started)
         # Frame type 2 (inverter), status 1, total working time, power-on time, offset.
         payload = struct.pack("<BBIII", 2, 1, 86400 + uptime, uptime, int(time.time()) - 86400)
-        frame = self.frame(RESPONSE, bytes([sequence, self._counter]), payload + modbus)
-        if self.bad_checksum:
-            frame = frame[:-2] + bytes([frame[-2] ^ 0xFF, END])
-        return frame
+        return self.frame(RESPONSE, bytes([sequence, self._counter]), payload + modbus)
 
     def heartbeat(self) -> bytes:
         """A heartbeat frame, as the logger sends unasked."""
@@ -152,9 +196,31 @@ class WifiStick(EthStick):
 
     def _answer(self, request: bytes, unit: int, pdu: bytes) -> bytes:
         modbus = rtu_frame(unit, pdu)
-        if self.bad_rtu_crc:
+        self._answers[len(modbus)] = modbus
+        if self.logger.bad_rtu_crc:
             modbus = modbus[:-1] + bytes([modbus[-1] ^ 0xFF])
+        if self.logger.double_crc:
+            modbus += b"\0\0"
         return self.answer_frame(request, modbus)
+
+    def _others(self, request: bytes) -> bytes:
+        """What the logger writes before an answer besides heartbeats: its quirks' frames.
+
+        Its own poll's answer and another client's carry an earlier answer of the size this
+        request's will have (a read's), so that only the sequence number tells them apart.
+        """
+        quirks = self.logger
+        modbus = self._modbus(request)
+        size = 5 + 2 * int.from_bytes(modbus[4:6]) if modbus[1] in (READ_HOLDING, READ_INPUT) else 0
+        earlier = self._answers.get(size) or next(iter(self._answers.values()), None)
+        written = AT_REPLY if quirks.at_noise else b""
+        if earlier is not None and quirks.own_frames:
+            written += self.response(OWN, earlier)
+        if earlier is not None and quirks.foreign_answers:
+            # Another client's number: neither this request's nor the logger's own.
+            other = request[5] ^ 0x80
+            written += self.response(other if other != OWN else 0x7F, earlier)
+        return written
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         beat = None
@@ -190,8 +256,9 @@ class WifiStick(EthStick):
             await asyncio.sleep(self.inverter_wait)
             writer.write(self.answer_frame(frame, INVERTER_SILENT))
             return True
-        if self.chatter:
+        if self.logger.chatter:
             writer.write(self.heartbeat())
+        writer.write(self._others(frame))
         return await super()._handle(frame, writer)
 
 

@@ -18,6 +18,7 @@ from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick, Framing
 from simulator.portal import SimulatedPortal
 from simulator.system import SimulatedSystem
+from simulator.wifi import WifiStick
 
 # How long links wait for an answer in tests: the simulator answers in microseconds.
 TEST_TIMEOUT = 0.3
@@ -38,7 +39,13 @@ def link_to(stick: EthStick, framing: Framing | None = None) -> Link:
 def link_at(endpoint: Endpoint, unit: int = 1) -> Link:
     """A link to a unit at any endpoint, on a connection of its own."""
     connection = ModbusConnection(endpoint.params())
-    return UnitLink(connection.for_unit(unit), unit, timeout=TEST_TIMEOUT, close=connection.close)
+    return UnitLink(
+        connection.for_unit(unit),
+        unit,
+        kind=endpoint.kind,
+        timeout=TEST_TIMEOUT,
+        close=connection.close,
+    )
 
 
 async def until(condition: Callable[[], object], within: float = 10.0) -> None:
@@ -84,6 +91,15 @@ async def stick(
 ) -> AsyncGenerator[EthStick]:
     """An ETH stick on an ephemeral loopback port, unit 1, with the inverter behind it."""
     front = EthStick(inverter, framing=framing)
+    await front.start()
+    yield front
+    await front.stop()
+
+
+@pytest.fixture
+async def wifi(socket_enabled: None, inverter: Hyd3ph) -> AsyncGenerator[WifiStick]:
+    """A WiFi stick on an ephemeral loopback port, the inverter behind it."""
+    front = WifiStick(inverter)
     await front.start()
     yield front
     await front.stop()

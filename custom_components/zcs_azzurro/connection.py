@@ -133,6 +133,7 @@ def _link(unit: Any, data: Mapping[str, Any], pacing: float = 0.0) -> UnitLink:
     return UnitLink(
         unit,
         data[const.CONF_UNIT_ID],
+        kind=endpoint_from(data).kind,
         timeout=const.REQUEST_TIMEOUT,
         functions=functions,
         deadline=deadline,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
@@ -10,7 +11,7 @@ from collections.abc import AsyncGenerator
 
 import pytest
 
-from custom_components.zcs_azzurro.api.device import ModbusDevice
+from custom_components.zcs_azzurro.api.device import LEARN_REFUSAL_AFTER, ModbusDevice
 from custom_components.zcs_azzurro.api.discovery import Logger, parse_answer, scan
 from custom_components.zcs_azzurro.api.errors import (
     ConnectError,
@@ -22,24 +23,16 @@ from custom_components.zcs_azzurro.api.errors import (
     UnconfirmedError,
     WrongLoggerError,
 )
-from custom_components.zcs_azzurro.api.profile.schema import Profile
+from custom_components.zcs_azzurro.api.profile.schema import Profile, Span
 from custom_components.zcs_azzurro.api.transport.base import ALL_FUNCTIONS
 from custom_components.zcs_azzurro.api.transport.v5 import V5Endpoint, V5Link, V5Registry
 from simulator.devices.hyd_3ph import Hyd3ph
 from simulator.eth import EthStick
+from simulator.modbus import rtu_frame
 from simulator.wifi import DEFAULT_LOGGER_SERIAL, WifiStick
 from tests.conftest import TEST_TIMEOUT, closed_port, link_to
 
 SERIAL = (0x0445, 8)
-
-
-@pytest.fixture
-async def wifi(socket_enabled: None, inverter: Hyd3ph) -> AsyncGenerator[WifiStick]:
-    """A WiFi stick on an ephemeral loopback port."""
-    front = WifiStick(inverter)
-    await front.start()
-    yield front
-    await front.stop()
 
 
 @pytest.fixture
@@ -87,7 +80,7 @@ async def test_heartbeats_between_and_before_answers_are_skipped(
     wifi: WifiStick, link: V5Link, inverter: Hyd3ph
 ) -> None:
     wifi.heartbeat_interval = 0.005
-    wifi.chatter = True  # a heartbeat in the same segment, in front of every answer
+    wifi.logger.chatter = True  # a heartbeat in the same segment, in front of every answer
     for _ in range(3):
         assert await link.read_holding_registers(1, *SERIAL) == inverter.read(*SERIAL)
         await asyncio.sleep(0.02)
@@ -167,7 +160,7 @@ async def test_the_wrong_logger_serial_is_named(wifi: WifiStick, registry: V5Reg
 async def test_a_damaged_answer_is_a_frame_error_and_the_next_read_is_clean(
     wifi: WifiStick, link: V5Link, inverter: Hyd3ph, fault: str
 ) -> None:
-    target = wifi if hasattr(wifi, fault) else wifi.faults
+    target = wifi.logger if hasattr(wifi.logger, fault) else wifi.faults
     setattr(target, fault, True)
     with pytest.raises(FrameError):
         await link.read_holding_registers(1, *SERIAL)
@@ -181,7 +174,7 @@ async def test_a_damaged_answer_is_a_frame_error_and_the_next_read_is_clean(
 async def test_an_answer_under_another_sequence_number_is_not_taken(
     wifi: WifiStick, link: V5Link
 ) -> None:
-    wifi.wrong_sequence = True
+    wifi.logger.wrong_sequence = True
     with pytest.raises(NoResponseError):
         await link.read_holding_registers(1, *SERIAL)
 
@@ -283,6 +276,31 @@ def test_scan_answers_are_read_strictly(answer: bytes, logger: Logger | None) ->
     assert parse_answer(answer) == logger
 
 
+@pytest.mark.parametrize("double_crc", [False, True])
+async def test_sofars_refusal_is_learnt_and_read_around(
+    wifi: WifiStick, link: V5Link, inverter: Hyd3ph, profile: Profile, double_crc: bool
+) -> None:
+    """`01 90 02 cd c1` (MichaluxPL/Sofar_LSW3#59) once ended the poll: now the map learns it.
+
+    From a logger that applies the CRC twice too (`01 90 02 cd c1 00 00`: scripts/soak --quirks).
+    """
+    wifi.faults.sofar_refusal = True
+    wifi.logger.double_crc = double_crc
+    inverter.gaps.append((0x0584, 0x0589))  # firmware that refuses the PV registers
+    device = ModbusDevice(link, 1, profile)
+    keys = ["pv1_power", "battery_soc"]
+    for _ in range(LEARN_REFUSAL_AFTER):
+        reading = await device.read(keys)
+        assert reading.values == {"pv1_power": None, "battery_soc": 55}
+        assert reading.refused == (Span(0x0586, 1),)
+    before = wifi.requests
+    again = await device.read(keys)
+    assert again.requests == (Span(0x0608, 1),)  # planned around: the PV read is not sent
+    assert wifi.requests - before == 1
+    assert again.values == reading.values
+    assert link.stats.failures == 0  # a refusal is the device's answer, not a broken link
+
+
 async def test_a_write_echoed_otherwise_leaves_its_outcome_unknown(
     wifi: WifiStick, link: V5Link, inverter: Hyd3ph
 ) -> None:
@@ -312,3 +330,112 @@ async def test_the_eth_and_wifi_sticks_read_the_same_inverter_alike(
     finally:
         await unit.close()
         await eth.stop()
+
+
+@pytest.mark.parametrize(
+    "quirks",
+    [("own_frames",), ("foreign_answers",), ("double_crc",), ("at_noise",),
+     ("chatter", "own_frames", "foreign_answers", "double_crc", "at_noise")],
+    ids="+".join,
+)  # fmt: skip
+async def test_what_real_loggers_do_is_read_through(
+    wifi: WifiStick, link: V5Link, inverter: Hyd3ph, quirks: tuple[str, ...]
+) -> None:
+    """Each quirk of tests/captures/, as the simulator shows it, on the request numbered ff."""
+    for quirk in quirks:
+        setattr(wifi.logger, quirk, True)
+    connection = link._connection
+    assert connection is not None
+    connection._framing.sequence_number = 0xFD  # the third request would be numbered 00
+    for _ in range(4):  # the frames of the first are of another size: they come at once
+        assert await link.read_holding_registers(1, *SERIAL) == inverter.read(*SERIAL)
+    assert connection._framing.sequence_number == 0x02  # fe, ff, 01, 02
+    assert link.stats.failures == 0
+
+
+async def _stream(writer: asyncio.StreamWriter, data: bytes, every: float, times: int) -> None:
+    with contextlib.suppress(OSError):  # until the client leaves, at most
+        for _ in range(times):
+            writer.write(data)
+            await writer.drain()
+            await asyncio.sleep(every)
+
+
+async def test_frames_for_others_do_not_move_the_deadline(socket_enabled: None) -> None:
+    """A second client polling the logger kept one request open 20 s (issue #21): no more."""
+    done = asyncio.Event()
+    other = WifiStick(Hyd3ph()).response(0x42, rtu_frame(1, bytes([0x03, 2, 0, 0])))
+
+    async def logger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(64)
+        # Another client's answers, ten timeouts long; none for us.
+        await _stream(writer, other, TEST_TIMEOUT / 5, 50)
+        done.set()
+
+    server = await asyncio.start_server(logger, "127.0.0.1", 0)
+    link = v5_link(V5Registry(), server.sockets[0].getsockname()[1])
+    assert link._connection is not None
+    link._connection._framing.sequence_number = 0x10  # ours is not the other client's
+    try:
+        with pytest.raises(NoResponseError):
+            await link.read_holding_registers(1, *SERIAL)
+        assert not done.is_set()  # given up while the other client's answers still came
+    finally:
+        await link.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_length_no_answer_has_is_not_waited_for(socket_enabled: None) -> None:
+    """A start byte that announces 64 KiB starts no answer (security review L5)."""
+    stick = WifiStick(Hyd3ph())
+    answer = rtu_frame(1, bytes([0x03, 2, 0, 7]))  # register 7
+
+    async def logger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.read(64)
+        writer.write(b"\xa5\xff\xff" + bytes(1000) + stick.answer_frame(request, answer))
+        await writer.drain()
+        await reader.read(64)
+
+    server = await asyncio.start_server(logger, "127.0.0.1", 0)
+    link = v5_link(V5Registry(), server.sockets[0].getsockname()[1])
+    try:
+        assert await link.read_holding_registers(1, 0x0404, 1) == [7]
+    finally:
+        await link.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_hostile_stream_leaves_the_loop_running(socket_enabled: None) -> None:
+    """256 KiB of would-be frames is scanned chunk by chunk, the loop given back in between."""
+    ticks = 0
+    stick = WifiStick(Hyd3ph())
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    async def logger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.read(64)
+        writer.write(
+            b"\xa5\x10\x00" * 87_400
+            + stick.answer_frame(request, rtu_frame(1, b"\x03\x02\x00\x07"))
+        )
+        await writer.drain()
+        await reader.read(64)
+
+    server = await asyncio.start_server(logger, "127.0.0.1", 0)
+    endpoint = V5Endpoint("127.0.0.1", server.sockets[0].getsockname()[1], DEFAULT_LOGGER_SERIAL)
+    link = V5Link(V5Registry(), endpoint, 1, timeout=30)  # as long as a loaded machine needs
+    counting = asyncio.create_task(ticker())
+    try:
+        assert await link.read_holding_registers(1, 0x0404, 1) == [7]
+        assert ticks > 200  # once per 1 KiB read, at least
+    finally:
+        counting.cancel()
+        await link.close()
+        server.close()
+        await server.wait_closed()

@@ -45,7 +45,7 @@ from custom_components.zcs_azzurro import config_flow, const
 from custom_components.zcs_azzurro.api.profile.loader import load_bundled
 from custom_components.zcs_azzurro.backfill import BACKFILLED
 from custom_components.zcs_azzurro.connection import LINKS, function_codes
-from simulator import faults, portal, system
+from simulator import faults, portal, system, wifi
 
 ROOT = Path(__file__).parents[2]
 DOCS = ROOT / "docs"
@@ -579,6 +579,7 @@ def command_line_flags() -> set[str]:
     """Every flag of the simulator, the demo and the scripts."""
     parser = argparse.ArgumentParser()
     faults.add_flags(parser)
+    faults.add_flags(parser, wifi.LoggerFaults)
     portal.add_arguments(parser)
     system.add_arguments(parser)
     # argparse keeps a parser's flags only there.

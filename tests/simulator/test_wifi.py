@@ -20,15 +20,6 @@ SERIAL_REGISTERS = (0x0445, 8)
 
 
 @pytest.fixture
-async def wifi(socket_enabled: None, inverter: Hyd3ph) -> AsyncGenerator[WifiStick]:
-    """A WiFi stick on an ephemeral loopback port."""
-    front = WifiStick(inverter)
-    await front.start()
-    yield front
-    await front.stop()
-
-
-@pytest.fixture
 async def client(wifi: WifiStick) -> AsyncGenerator[PySolarmanV5Async]:
     """pysolarmanv5's async client, connected to the stick."""
     modbus = PySolarmanV5Async(

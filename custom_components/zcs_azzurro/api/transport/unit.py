@@ -8,8 +8,9 @@ device layer reads through, and says what went wrong in this package's terms.
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from .base import (
     Link,
     LinkStats,
 )
+from .rtu import sofar_refusal
 
 # True while the running task makes a request through a UnitLink. asyncio runs a
 # connection's callbacks in a copy of the context that opened it, so what a library logs
@@ -57,6 +59,12 @@ _WRITES = frozenset({WRITE_SINGLE, WRITE_MULTIPLE})
 # The line speed Home Assistant's `modbus` gives RTU carried over a socket: params equal
 # to its own spelling of that link, so another integration on the stick shares it.
 _SOCKET_BAUDRATE = 115200
+# How late an answer can come, in timeouts after its request was sent (a busy inverter, a
+# stick's serial side catching up: scripts/soak's late answers come at two).
+LATE_ANSWERS = 3.0
+# How often a serial port the library closed is tried again while its close is still under
+# way (serialx closes it in a thread; until then the port's lock is held).
+_PORT_RELEASE_STEP = 0.01
 
 
 class LinkKind(StrEnum):
@@ -118,33 +126,53 @@ class Endpoint:
 
 
 class UnitLink(Link):
-    """A `Link` over one unit of a shared `modbus_connection` connection."""
+    """A `Link` over one unit of a shared `modbus_connection` connection.
+
+    A request that failed (no answer, a bad one, busy) may still be answered, late, and a
+    stick serves one request at a time. So the next request waits until answers to the
+    failed one can no longer come (LATE_ANSWERS), on the same connection: tmodbus frames
+    and drops an answer that arrives while nothing is asked of the unit, and RTU answers
+    carry no transaction id to tell one that arrives after the next request went out from
+    that request's own (a new Modbus TCP connection would number requests from 1 again).
+    Two failures in a row on a socket start a new connection, after that wait: a stick can
+    hang a connection. A serial port is kept: bytes left in a port it reopens would reach
+    the next request first.
+    """
 
     def __init__(
         self,
         unit: ModbusUnit,
         unit_id: int,
         *,
+        kind: LinkKind,
         timeout: float,
         close: Callable[[], Awaitable[None]] | None = None,
         functions: frozenset[int] = ALL_FUNCTIONS,
         deadline: float | None = None,
     ) -> None:
-        """Wrap `unit` (bound to `unit_id`); `close` closes its connection, if this owns it.
+        """Wrap `unit` (bound to `unit_id`, on a `kind` wire); `close` closes its connection.
 
-        `functions` are the function codes the wire carries (the HUB's: 0x03 and 0x10).
-        `deadline` bounds a request from the call to its answer: the shared connection asks
-        a device that answers busy (0x06) again for up to a minute, inside the library and
-        with no setting for it, and a poll should not wait that out (BusyError instead).
+        `close` is given when this link owns the connection. `functions` are the function
+        codes the wire carries (the HUB's: 0x03 and 0x10). `deadline` bounds a request from
+        the call to its answer: the shared connection asks a device that answers busy (0x06)
+        again for up to a minute, inside the library and with no setting for it, and a poll
+        should not wait that out (BusyError instead).
         """
         self.unit = unit
         self.unit_id = unit_id
+        self.kind = kind
+        self.timeout = timeout
         self.functions = functions
         self.deadline = deadline
         self.stats = LinkStats()
         self._close = close
         # Drops of the connection: what tells a connection lost from one never made.
         self._losses = 0
+        # Requests in a row that failed with the connection up; when the next may go out.
+        self._failed = 0
+        self._quiet_until = 0.0
+        # Whether a request was answered: the port (if serial) was ours.
+        self._answered = False
         # The connection waits as long as its most patient unit asks.
         unit.require_timeout(timeout)
         self._unsubscribe: Callable[[], None] | None = unit.on_connection_lost(self._lost)
@@ -191,26 +219,62 @@ class UnitLink(Link):
             # Callers check `functions` first: a request the wire refuses is never sent.
             raise ValueError(f"this link does not carry function {function:#04x}")
         self.stats.requests += 1
+        loop = asyncio.get_running_loop()
+        if (quiet := self._quiet_until - loop.time()) > 0:
+            await asyncio.sleep(quiet)
+        sent = loop.time()
         reused = self.unit.connected
         in_request = IN_LINK_REQUEST.set(True)
         try:
             try:
-                return await self._bounded(function, request, reused=reused)
+                answer = await self._bounded(function, request, reused=reused)
             except ConnectionLostError:
                 if not reused:
                     raise
                 # A connection that sat idle may have been closed by the stick: one fresh try.
-                return await self._bounded(function, request, reused=False)
+                answer = await self._bounded(function, request, reused=False)
+            except ConnectError as err:
+                if not self._closing_port(err):
+                    raise
+                answer = await self._reopened(function, request)
         except ModbusExceptionError as err:
+            self._failed = 0
             raise DeviceError(function, int(err.exception_code or 0)) from err
         except LinkError as err:
-            await self._fail(err)
+            await self._fail(err, sent)
             if function in _WRITES:
                 # Sent, a write whose answer is lost or unreadable may well have been done.
                 raise unconfirmed(function, err) from err
             raise
         finally:
             IN_LINK_REQUEST.reset(in_request)
+        self._failed = 0
+        self._answered = True
+        return answer
+
+    def _closing_port(self, err: ConnectError) -> bool:
+        """Whether the port would not open because our own close of it is still under way.
+
+        modbus-connection closes the port on a frame it cannot place (Sofar's 0x90 refusal,
+        a bad CRC) and the next request opens it again: found by scripts/soak --quirks.
+        """
+        return (
+            self.kind is LinkKind.RTU_SERIAL
+            and self._answered
+            and any(isinstance(c, OSError) and c.errno == errno.EBUSY for c in _causes(err))
+        )
+
+    async def _reopened[T](self, function: int, request: Callable[[], Awaitable[T]]) -> T:
+        """The request, sent once the port is released; ConnectError if held past the timeout."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.timeout
+        while True:
+            await asyncio.sleep(_PORT_RELEASE_STEP)
+            try:
+                return await self._bounded(function, request, reused=False)
+            except ConnectError as err:
+                if not self._closing_port(err) or loop.time() >= until:
+                    raise
 
     async def _bounded[T](
         self, function: int, request: Callable[[], Awaitable[T]], *, reused: bool
@@ -218,13 +282,15 @@ class UnitLink(Link):
         bound = asyncio.timeout(self.deadline)
         try:
             async with bound:
-                return await self._attempt(request, reused=reused)
+                return await self._attempt(function, request, reused=reused)
         except TimeoutError as err:
             if not bound.expired():
                 raise
             raise BusyError(function, self.deadline or 0) from err
 
-    async def _attempt[T](self, request: Callable[[], Awaitable[T]], *, reused: bool) -> T:
+    async def _attempt[T](
+        self, function: int, request: Callable[[], Awaitable[T]], *, reused: bool
+    ) -> T:
         if not reused:
             self.stats.connects += 1
         losses = self._losses
@@ -245,23 +311,39 @@ class UnitLink(Link):
                 raise InvalidHostError(str(err)) from err
             raise ConnectError(str(err)) from err
         except ModbusError as err:
+            if (code := self._refusal(err, function)) is not None:
+                raise DeviceError(function, code) from err
             raise FrameError(str(err)) from err
 
-    async def _fail(self, err: LinkError) -> None:
+    async def _fail(self, err: LinkError, sent: float) -> None:
         self.stats.failures += 1
         self.stats.last_error = f"{type(err).__name__}: {err}"
-        if isinstance(err, NoResponseError | FrameError | BusyError):
-            # RTU frames carry no transaction id: a late answer on this connection could be
-            # taken for the next request's (and Modbus TCP logs one as unexpected). A fresh
-            # connection cannot hold one.
+        if not isinstance(err, NoResponseError | FrameError | BusyError):
+            self._failed = 0
+            return
+        self._failed += 1
+        self._quiet_until = max(self._quiet_until, sent + LATE_ANSWERS * self.timeout)
+        if self._failed > 1 and self.kind is not LinkKind.RTU_SERIAL:
             with suppress(ModbusError):
                 await self.unit.disconnect()
 
+    def _refusal(self, err: ModbusError, function: int) -> int | None:
+        """The exception code, if what the library could not frame was Sofar's refusal.
+
+        tmodbus reads the 0x90 of `01 90 02 cd c1` as another function's exception; the
+        bytes it kept say which: the device refuses the read (see rtu.sofar_refusal).
+        """
+        received: bytes = getattr(err.__cause__, "response_bytes", b"")
+        return sofar_refusal(received[:5], self.unit_id, function)
+
 
 def _caused_by(err: BaseException, kind: type[BaseException]) -> bool:
+    return any(isinstance(cause, kind) for cause in _causes(err))
+
+
+def _causes(err: BaseException) -> Iterator[BaseException]:
+    """The error and what caused it, down the chain."""
     cause: BaseException | None = err
     while cause is not None:
-        if isinstance(cause, kind):
-            return True
+        yield cause
         cause = cause.__cause__ or cause.__context__
-    return False

@@ -16,6 +16,18 @@ request after it waits for the late answers too, then for its own. Two answers t
 gives itself, where the Modbus frame would be (StephanJoubert/home_assistant_solarman
 #187, pysolarmanv5 #14 and #87): `05 00`, the inverter did not answer; `06 00` under the
 logger's own serial, the request named another logger.
+
+Quirks public captures show (tests/captures/ replays each through this link):
+- loggers put answers to their own polls, and to other clients' requests, on every
+  connection: the own ones under sequence number 00 (pysolarmanv5 #107), so no request
+  goes out under 00; another client's under its number (StephanJoubert/
+  home_assistant_solarman #529), skipped. None of them moves a request's deadline;
+- some firmware appends `00 00` after a valid Modbus frame, the CRC applied twice
+  (pysolarmanv5 #62, PR #65): stripped, as pysolarmanv5 does;
+- Sofar firmware refuses a read of registers it does not serve with function byte 0x90
+  (`01 90 02 cd c1`, MichaluxPL/Sofar_LSW3 #59), some without a valid CRC (`01 90 02 00 00`,
+  davidrapan/ha-solarman #519; `01 90 02 00 03`, Sofar_LSW3 #20): a refusal, so the device
+  reads around those registers.
 """
 
 from __future__ import annotations
@@ -58,6 +70,7 @@ from .base import (
     Link,
     LinkStats,
 )
+from .rtu import crc_valid, sofar_refusal, strip_double_crc
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -69,6 +82,12 @@ _HEADER, _TRAILER = 11, 2
 _ANSWER_PREFIX = 14
 _INVERTER_SILENT = b"\x05\x00"
 _READ_SIZE = 1024
+# The longest payload an answer has: its prefix, the longest Modbus RTU frame (256 bytes)
+# and a second CRC. A start byte whose length field says more starts no answer: it is
+# skipped at once, not waited for (a hostile stream could announce 64 KiB each time).
+_MAX_PAYLOAD = _ANSWER_PREFIX + 256 + 2
+# The sequence number loggers give the frames of their own polls.
+_LOGGERS_OWN = 0x00
 
 
 class _Framing(PySolarmanV5):
@@ -76,6 +95,13 @@ class _Framing(PySolarmanV5):
 
     def _socket_setup(self, *args: Any, **kwargs: Any) -> None:
         """No socket: this object only frames."""
+
+    def _get_next_sequence_number(self) -> int:
+        """pysolarmanv5's next number, passing over the one of the logger's own frames."""
+        number: int = super()._get_next_sequence_number()
+        if number == _LOGGERS_OWN:
+            number = super()._get_next_sequence_number()
+        return number
 
 
 @dataclass(frozen=True)
@@ -109,8 +135,8 @@ class V5Connection:
         self._buffer = bytearray()
         # Whether bytes that are no V5 frame came since the request was sent.
         self._garbage = False
-        # Requests that timed out whose answers the logger may still send.
-        self._owed = 0
+        # Sequence numbers of requests that timed out whose answers the logger may still send.
+        self._owed: set[int] = set()
 
     @property
     def connected(self) -> bool:
@@ -161,7 +187,7 @@ class V5Connection:
         except OSError as err:
             raise ConnectError(f"{endpoint}: {err.strerror or err}") from err
         self._buffer.clear()
-        self._owed = 0  # nothing comes late on a new connection
+        self._owed.clear()  # nothing comes late on a new connection
         _LOGGER.debug("Connected to logger %s at %s", endpoint.logger_serial, endpoint)
 
     async def _disconnect(self) -> None:
@@ -176,26 +202,35 @@ class V5Connection:
     async def _exchange(self, adu: bytes, wait: float) -> bytes:
         assert self._writer is not None
         request = bytes(self._framing._v5_frame_encoder(adu))
+        sequence = request[5]
         self._garbage = False
         # The logger serves one request at a time: while answers to requests that timed out
-        # are still to come, it may be at those, and this one waits for them as well.
-        owed = self._owed
-        late = 0
+        # are still to come, it may be at those, and this one waits for them as well. Only
+        # those move the deadline: frames of the logger's own polls, heartbeats and answers
+        # to other clients do not, however many come.
+        owed = set(self._owed)
+        came = False
         loop = asyncio.get_running_loop()
         try:
             self._writer.write(request)
             await self._writer.drain()
-            async with asyncio.timeout(wait * (1 + owed)) as bound:
-                while not self._is_answer(frame := await self._next_frame()):
-                    if self._is_late(frame):
-                        late += 1
-                        bound.reschedule(loop.time() + wait * (1 + max(owed - late, 0)))
-                self._owed = 0  # served in turn: what it owed came, or never will
+            async with asyncio.timeout(wait * (1 + len(owed))) as bound:
+                while (number := self._answer_number(frame := await self._next_frame())) != (
+                    sequence
+                ):
+                    if number in owed:
+                        owed.discard(number)
+                        came = True
+                        _LOGGER.debug("Skipping a late answer: %s", frame.hex(" "))
+                        bound.reschedule(loop.time() + wait * (1 + len(owed)))
+                    elif number is not None:
+                        _LOGGER.debug("Skipping another request's answer: %s", frame.hex(" "))
+                self._owed.clear()  # served in turn: what it owed came, or never will
                 return self._modbus(frame)
         except TimeoutError as err:
             # This one's answer is owed now; earlier ones that did not come in all that
             # wait are not (a frozen stick: every request waits twice the timeout).
-            self._owed = 1 + (max(owed - late, 0) if late else 0)
+            self._owed = {sequence} | (owed if came else set())
             if self._garbage:
                 raise FrameError(f"no V5 answer from {self.endpoint}, only other bytes") from err
             raise NoResponseError(f"no answer from {self.endpoint} in {wait} s") from err
@@ -204,44 +239,57 @@ class V5Connection:
 
     async def _next_frame(self) -> bytes:
         """The next whole V5 frame on the stream; bytes that are none are skipped (noted)."""
-        while True:
-            buffer = self._buffer
-            if buffer and (start := buffer.find(_START)) != 0:
-                self._garbage = True
-                del buffer[: start if start > 0 else len(buffer)]
-            if len(buffer) >= 3:
-                size = _HEADER + int.from_bytes(buffer[1:3], "little") + _TRAILER
-                if len(buffer) >= size:
-                    frame = bytes(buffer[:size])
-                    if frame[-1] == _END:
-                        del buffer[:size]
-                        return frame
-                    # Not a frame after all: look for the next start.
-                    self._garbage = True
-                    del buffer[:1]
-                    continue
+        while (frame := self._take_frame()) is None:
             assert self._reader is not None
             if not (chunk := await self._reader.read(_READ_SIZE)):
                 raise ConnectionLostError(f"{self.endpoint} closed the connection")
-            buffer += chunk
+            self._buffer += chunk
+            # A stream that keeps the reader's buffer full is read without a pause: give the
+            # loop back between chunks.
+            await asyncio.sleep(0)
+        return frame
 
-    def _is_answer(self, frame: bytes) -> bool:
-        """Whether the frame answers the request in flight; others are skipped."""
+    def _take_frame(self) -> bytes | None:
+        """The first whole frame in the buffer, taken out of it; None if none is whole yet.
+
+        Each start byte is judged by its length field, then its end byte and checksum,
+        before anything is copied; what starts no frame is dropped, so the buffer holds at
+        most one frame in progress and each byte is looked at a bounded number of times.
+        (The checksum keeps a start byte in other bytes from swallowing the answer after
+        them: a real frame holds 0x15 in its length and control code as well as at its end.)
+        """
+        buffer = self._buffer
+        at = buffer.find(_START)
+        while at != -1 and len(buffer) - at >= 3:
+            payload = int.from_bytes(buffer[at + 1 : at + 3], "little")
+            end = at + _HEADER + payload + _TRAILER
+            if payload <= _MAX_PAYLOAD:
+                if len(buffer) < end:
+                    break  # a frame in progress: wait for the rest
+                if (
+                    buffer[end - 1] == _END
+                    and sum(buffer[at + 1 : end - 2]) & 0xFF == (buffer[end - 2])
+                ):
+                    self._skip(at)
+                    frame = bytes(buffer[: end - at])
+                    del buffer[: end - at]
+                    return frame
+            at = buffer.find(_START, at + 1)
+        self._skip(len(buffer) if at == -1 else at)
+        return None
+
+    def _skip(self, count: int) -> None:
+        if count:
+            self._garbage = True
+            del self._buffer[:count]
+
+    def _answer_number(self, frame: bytes) -> int | None:
+        """The sequence number an answer frame carries; None for the logger's other frames."""
         control = int.from_bytes(frame[3:5], "little")
         if control != _RESPONSE:
             _LOGGER.debug("Skipping the logger's frame %04x: %s", control, frame.hex(" "))
-            return False
-        if self._is_late(frame):
-            _LOGGER.debug("Skipping a late answer: %s", frame.hex(" "))
-            return False
-        return True
-
-    def _is_late(self, frame: bytes) -> bool:
-        """Whether the frame answers an earlier request: another sequence number."""
-        return (
-            int.from_bytes(frame[3:5], "little") == _RESPONSE
-            and frame[5] != self._framing.sequence_number
-        )
+            return None
+        return frame[5]
 
     def _modbus(self, frame: bytes) -> bytes:
         """The RTU frame a checked answer carries, or the error the logger's answer means."""
@@ -380,10 +428,16 @@ class V5Link(Link):
     def _decode(self, request: ModbusPDU, rtu: bytes, size: int) -> ModbusPDU:
         """The answer's PDU, once the RTU frame is whole, for this unit and function."""
         function = request.function_code
+        # A logger that applies the CRC twice does so to a refusal as well.
+        unwrapped = strip_double_crc(rtu)
+        if (code := sofar_refusal(unwrapped, request.dev_id, function)) is not None:
+            raise DeviceError(function, code)
+        if len(rtu) != size:
+            rtu = unwrapped
         exception = len(rtu) == 5 and rtu[1] == function | 0x80
         if not exception and (len(rtu) != size or rtu[1] != function):
             raise FrameError(f"no answer to function {function:#04x} in {rtu.hex()}")
-        if not FramerRTU.check_CRC(rtu[:-2], int.from_bytes(rtu[-2:])):
+        if not crc_valid(rtu):
             raise FrameError(f"wrong Modbus CRC in {rtu.hex()}")
         if rtu[0] != request.dev_id:
             raise FrameError(f"answer from unit {rtu[0]}, not {request.dev_id}")

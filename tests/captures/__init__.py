@@ -1,0 +1,1 @@
+"""Public captures of real sticks and loggers, replayed through our own links."""
