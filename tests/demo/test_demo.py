@@ -65,8 +65,9 @@ def test_a_taken_port_stops_the_demo_with_one_line(
         monkeypatch.setattr(demo, "SIM_PORT", free)
         with pytest.raises(SystemExit, match=f"port {port} \\(the shared connection\\) is in"):
             demo.ensure_ports_free(proxy=port)
-    monkeypatch.setattr(demo, "SIM_PORT", port)  # both free now
+    monkeypatch.setattr(demo, "SIM_PORT", port)  # all free now
     monkeypatch.setattr(demo, "HA_PORT", port)
+    monkeypatch.setattr(demo, "WEB_PORT", port)  # not the fixed one a running demo holds
     demo.ensure_ports_free()
 
 
