@@ -15,23 +15,11 @@ from .base import READ_HOLDING, READ_INPUT
 # exception form of 0x10), not with the read's own 0x83 or 0x84.
 SOFAR_REFUSAL = 0x90
 _ILLEGAL_ADDRESS = 0x02
-_DOUBLE_CRC = b"\x00\x00"
 
 
 def crc_valid(frame: bytes) -> bool:
     """Whether the frame's last two bytes are the CRC of the rest."""
     return len(frame) >= 4 and FramerRTU.check_CRC(frame[:-2], int.from_bytes(frame[-2:]))
-
-
-def strip_double_crc(frame: bytes) -> bytes:
-    """The frame without the `00 00` some logger firmware appends (the CRC applied twice).
-
-    A valid frame with its CRC applied again ends in `00 00` (pysolarmanv5 #62, PR #65):
-    the two are dropped only when what is left is a valid frame itself.
-    """
-    if frame.endswith(_DOUBLE_CRC) and crc_valid(frame[:-2]):
-        return frame[:-2]
-    return frame
 
 
 def sofar_refusal(frame: bytes, unit: int, function: int) -> int | None:

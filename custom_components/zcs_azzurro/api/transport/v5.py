@@ -70,7 +70,7 @@ from .base import (
     Link,
     LinkStats,
 )
-from .rtu import crc_valid, sofar_refusal, strip_double_crc
+from .rtu import crc_valid, sofar_refusal
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -303,6 +303,14 @@ class V5Connection:
         except V5FrameError as err:
             raise FrameError(str(err)) from err
 
+    def without_double_crc(self, rtu: bytes) -> bytes:
+        """The RTU frame without the `00 00` some logger firmware appends, by pysolarmanv5's rule.
+
+        A valid frame with its CRC applied again ends in `00 00` (pysolarmanv5 #62, PR #65):
+        they are dropped only when what is left is a valid frame itself.
+        """
+        return self._framing._handle_double_crc(rtu)
+
 
 class V5Registry:
     """One connection per logger, shared by every link to it, closed with the last link."""
@@ -413,10 +421,11 @@ class V5Link(Link):
             raise ConnectionLostError("link closed")
         self.stats.requests += 1
         try:
-            rtu = await self._connection.request(
+            connection = self._connection
+            rtu = await connection.request(
                 self._framer.buildFrame(request), timeout=self.timeout, stats=self.stats
             )
-            answer = self._decode(request, rtu, size)
+            answer = self._decode(request, rtu, connection.without_double_crc(rtu), size)
         except LinkError as err:
             self.stats.failures += 1
             self.stats.last_error = f"{type(err).__name__}: {err}"
@@ -425,11 +434,13 @@ class V5Link(Link):
             raise DeviceError(request.function_code, answer.exception_code)
         return answer
 
-    def _decode(self, request: ModbusPDU, rtu: bytes, size: int) -> ModbusPDU:
-        """The answer's PDU, once the RTU frame is whole, for this unit and function."""
+    def _decode(self, request: ModbusPDU, rtu: bytes, unwrapped: bytes, size: int) -> ModbusPDU:
+        """The answer's PDU, once the RTU frame is whole, for this unit and function.
+
+        `unwrapped` is the frame without a second CRC: a logger that applies the CRC twice
+        does so to a refusal as well.
+        """
         function = request.function_code
-        # A logger that applies the CRC twice does so to a refusal as well.
-        unwrapped = strip_double_crc(rtu)
         if (code := sofar_refusal(unwrapped, request.dev_id, function)) is not None:
             raise DeviceError(function, code)
         if len(rtu) != size:
