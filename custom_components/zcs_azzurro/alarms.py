@@ -68,15 +68,13 @@ async def async_fault_texts(hass: HomeAssistant, texts: str | None) -> dict[int,
     if texts is None:
         return {}
     prefix = f"component.{DOMAIN}.entity.sensor.{texts}.state.id"
-    found: dict[int, str] = {}
-    for language in ("en", hass.config.language):
-        strings = await async_get_translations(hass, language, "entity", [DOMAIN])
-        found |= {
-            int(key.removeprefix(prefix)): text
-            for key, text in strings.items()
-            if key.startswith(prefix)
-        }
-    return found
+    # Home Assistant fills what a language lacks from English.
+    strings = await async_get_translations(hass, hass.config.language, "entity", [DOMAIN])
+    return {
+        int(key.removeprefix(prefix)): text
+        for key, text in strings.items()
+        if key.startswith(prefix)
+    }
 
 
 @callback
