@@ -335,9 +335,7 @@ class BatteryControl:
     @property
     def setpoint_group(self) -> str:
         """The write group of the passive set-points."""
-        write = self.coordinator.device.profile.field(SETPOINTS[0]).write
-        assert write is not None  # supports() said so
-        return write.group
+        return self.coordinator.device.profile.group_of(SETPOINTS[0])
 
     async def async_set_power(self, power: int) -> None:
         """The power the mode select asks for; a powered mode asked for now takes it at once."""
@@ -420,27 +418,27 @@ class BatteryControl:
         write = self.coordinator.async_write
         if not self._needs_passive():
             if storage == PASSIVE:
-                await self._count(await write({STORAGE_MODE: self.mode_before or OWN_MODE}))
+                self._count(await write({STORAGE_MODE: self.mode_before or OWN_MODE}))
             self.engaged = False
             self.mode_before = None
             self._pending = False
             return
         if values.get(TIMEOUT) != PASSIVE_TIMEOUT or values.get(TIMEOUT_ACTION) != BACK_TO_PREVIOUS:
             setting: dict[str, Value] = {TIMEOUT: PASSIVE_TIMEOUT, TIMEOUT_ACTION: BACK_TO_PREVIOUS}
-            await self._count(await write(setting))
+            self._count(await write(setting))
         # The set-points first: passive mode then starts with them, not with stale ones.
         await write(setpoint_values(self.target.points), keep_alive=True)
         self._asserted = time.monotonic()
         if storage != PASSIVE:
             if isinstance(storage, str):
                 self.mode_before = storage
-            await self._count(await write({STORAGE_MODE: PASSIVE}))
+            self._count(await write({STORAGE_MODE: PASSIVE}))
         else:
             await self.coordinator.async_refresh_settings()
         self.engaged = True
         self._pending = False
 
-    async def _count(self, sent: bool) -> None:
+    def _count(self, sent: bool) -> None:
         if sent:
             self.storage_writes += 1
 

@@ -308,7 +308,9 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         minutes, where the service has them, are such values, so the totals show from the
         first poll. Without them, from the second.
         """
-        counters = [f.key for f in self.device.profile.fields if f.counter]
+        # Only the shown ones: a disabled counter's entity restores nothing, and would ask
+        # the service at every start for a counter no one reads.
+        counters = [key for key in self._first_keys if self.device.profile.field(key).counter]
         if self.recent is None or all(self.guard.anchor(key) for key in counters):
             return
         try:
@@ -456,7 +458,6 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
         back to its old course takes its issue away.
         """
         restarts = {restart.key: restart for restart in self.guard.restarts()}
-        registry = er.async_get(self.hass)
         for key, restart in restarts.items():
             if key in self._restarts:
                 continue
@@ -471,10 +472,7 @@ class ZcsCoordinator(DataUpdateCoordinator[Reading]):
                 translation_key="counter_restart",
                 translation_placeholders={
                     "title": self.config_entry.title,
-                    "entity": registry.async_get_entity_id(
-                        Platform.SENSOR, DOMAIN, self.unique_id(key)
-                    )
-                    or key,
+                    "entity": self._name(key),
                     "last": f"{restart.last:g} {unit or ''}".strip(),
                     "value": f"{restart.value:g} {unit or ''}".strip(),
                 },
